@@ -1,0 +1,1841 @@
+#!/usr/bin/env python3
+"""kala.py: a job scheduler server in one file, compatible with Kala's JSON API.
+
+Jobs are created over HTTP with an ISO 8601 repeating schedule
+(``R5/2030-01-01T09:00:00Z/PT10M``), run as local commands or HTTP requests,
+retried, chained as dependent jobs and counted; everything is kept in a SQLite
+file so it survives restarts and ``kill -9``.
+
+    python3 kala.py serve              # http://127.0.0.1:8000, database ./kala.db
+    python3 kala.py run "echo hello"   # run one command exactly as the server would
+
+Standard library only, Python 3.9 or newer.
+"""
+
+import argparse
+import calendar
+import dataclasses
+import heapq
+import itertools
+import json
+import logging
+import math
+import os
+import queue
+import re
+import shlex
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Dict, List, Optional, Tuple
+
+try:
+    import zoneinfo
+except ImportError:  # pragma: no cover - Python 3.8 and older are not supported
+    zoneinfo = None
+
+__version__ = "0.1.0"
+__all__ = [
+    "KalaError", "InvalidInput", "JobNotFound",
+    "Duration", "Schedule", "parse_duration", "parse_schedule", "format_time",
+    "Job", "job_from_request", "job_to_json", "plan_occurrence",
+    "Store", "CommandRunner", "Scheduler", "KalaServer", "main",
+]
+
+log = logging.getLogger("kala")
+
+
+# =============================================================================
+# Errors
+# =============================================================================
+
+class KalaError(Exception):
+    """Root of every error kala.py raises on purpose."""
+
+
+class InvalidInput(KalaError, ValueError):
+    """Input that breaks the contract: answered with HTTP 400 or exit status 2."""
+
+
+class JobNotFound(KalaError, LookupError):
+    """No job has the id asked for: answered with HTTP 404."""
+
+
+# =============================================================================
+# ISO 8601: durations, repeating intervals and occurrence arithmetic
+# =============================================================================
+
+#: How Kala (and Go) write "never".
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+_DURATION_RE = re.compile(
+    r"P(?:(?P<weeks>\d+)W"
+    r"|(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)\Z"
+)
+_START_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?\Z"
+)
+_DURATION_EXAMPLES = "e.g. PT10S, P1DT2H, P1Y2M10DT2H30M15S, P2W"
+_SCHEDULE_EXAMPLE = "R2/2030-06-04T19:25:16Z/PT10S"
+#: Average Gregorian month and year, used only to guess an occurrence index
+#: that is then corrected exactly.
+_AVERAGE_MONTH_SECONDS = 365.2425 * 86400 / 12
+
+
+@dataclasses.dataclass(frozen=True)
+class Duration:
+    """An ISO 8601 duration: calendar steps (Y, M, W, D) and exact steps (H, M, S)."""
+
+    years: int = 0
+    months: int = 0
+    weeks: int = 0
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def calendar_months(self) -> int:
+        return self.years * 12 + self.months
+
+    @property
+    def calendar_days(self) -> int:
+        return self.weeks * 7 + self.days
+
+    @property
+    def exact_seconds(self) -> float:
+        return self.hours * 3600 + self.minutes * 60 + self.seconds
+
+    @property
+    def is_zero(self) -> bool:
+        return not (self.calendar_months or self.calendar_days or self.exact_seconds)
+
+    def approximate_seconds(self) -> float:
+        return (self.calendar_months * _AVERAGE_MONTH_SECONDS
+                + self.calendar_days * 86400 + self.exact_seconds)
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse ``P[nY][nM][nD][T[nH][nM][nS]]`` or ``PnW``; raise InvalidInput otherwise."""
+    match = _DURATION_RE.match(text) if isinstance(text, str) else None
+    if (match is None or not any(match.groupdict().values())
+            or text.endswith("T")):
+        raise InvalidInput(f"invalid duration {text!r} (expected {_DURATION_EXAMPLES})")
+    fields = {name: (float(value) if name == "seconds" else int(value))
+              for name, value in match.groupdict().items() if value is not None}
+    return Duration(**fields)
+
+
+def _zone(name: Optional[str]):
+    """The tzinfo for an IANA zone name; InvalidInput when unknown."""
+    if zoneinfo is None:  # pragma: no cover
+        raise InvalidInput("the timezone field needs Python 3.9 or newer (zoneinfo)")
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidInput(
+            f"unknown timezone {name!r} (expected an IANA name, e.g. Europe/Berlin)"
+        ) from None
+
+
+def parse_start(text: str, zone=None) -> datetime:
+    """Parse a schedule's start; no offset means ``zone``, or UTC without one."""
+    match = _START_RE.match(text)
+    if match is None:
+        raise InvalidInput(
+            f"invalid start {text!r} (expected YYYY-MM-DDTHH:MM:SS with optional "
+            f".ffffff and Z or +HH:MM, e.g. 2030-06-04T19:25:16.828696-07:00)"
+        )
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    if offset is None:
+        tzinfo = zone or timezone.utc
+    elif offset == "Z":
+        tzinfo = timezone.utc
+    else:
+        sign = -1 if offset[0] == "-" else 1
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            raise InvalidInput(f"invalid offset {offset!r} in start {text!r}")
+        tzinfo = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        return datetime(int(year), int(month), int(day), int(hour), int(minute),
+                        int(second), micros, tzinfo=tzinfo)
+    except ValueError as exc:
+        raise InvalidInput(f"invalid start {text!r}: {exc}") from None
+
+
+def _add_months(wall: datetime, months: int) -> datetime:
+    """Calendar month step; a day past the month's end clamps to its last day."""
+    years, month0 = divmod(wall.month - 1 + months, 12)
+    year = wall.year + years
+    day = min(wall.day, calendar.monthrange(year, month0 + 1)[1])
+    return wall.replace(year=year, month=month0 + 1, day=day)
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A parsed ``R[n]/<start>/<interval>``: occurrence k is start + k x interval."""
+
+    repeats: Optional[int]          # None: forever; n: the first run plus n repeats
+    start: datetime                 # aware; its tzinfo is the wall clock of calendar steps
+    interval: Optional[Duration]    # None only when repeats == 0
+
+    @property
+    def last_index(self) -> Optional[int]:
+        return self.repeats
+
+    def occurrence(self, k: int) -> float:
+        """Epoch seconds of occurrence k, computed from the start so runs never drift."""
+        if k == 0:
+            return self.start.timestamp()
+        interval = self.interval
+        base = self.start
+        try:
+            if interval.calendar_months or interval.calendar_days:
+                # Calendar steps move the wall clock of the start's zone, so P1D at
+                # 09:00 stays at 09:00 across a DST change; exact steps are elapsed time.
+                wall = self.start.replace(tzinfo=None)
+                wall = _add_months(wall, k * interval.calendar_months)
+                wall += timedelta(days=k * interval.calendar_days)
+                base = wall.replace(tzinfo=self.start.tzinfo, fold=0)
+            return base.timestamp() + k * interval.exact_seconds
+        except (OverflowError, ValueError):
+            return math.inf  # past year 9999: there is no such occurrence
+
+    def index_at_or_before(self, when: float) -> int:
+        """The largest k with occurrence(k) <= when (-1 before the start), ignoring R."""
+        start = self.occurrence(0)
+        if when < start:
+            return -1
+        if self.interval is None or self.interval.is_zero:
+            return 0
+        k = int((when - start) // self.interval.approximate_seconds())
+        while self.occurrence(k + 1) <= when:
+            k += 1
+        while k > 0 and self.occurrence(k) > when:
+            k -= 1
+        return k
+
+    def first_index_at_or_after(self, when: float) -> int:
+        k = self.index_at_or_before(when)
+        return k if k >= 0 and self.occurrence(k) == when else k + 1
+
+    def has_index(self, k: int) -> bool:
+        return (self.repeats is None or k <= self.repeats) and self.occurrence(k) != math.inf
+
+
+def parse_schedule(text: str, zone=None) -> Schedule:
+    """Parse ``R[n]/<start>/<interval>``; ``zone`` reads a start that has no offset."""
+    parts = text.split("/")
+    if len(parts) != 3:
+        raise InvalidInput(
+            f"invalid schedule {text!r} (expected R[n]/<start>/<interval>, "
+            f"e.g. {_SCHEDULE_EXAMPLE})"
+        )
+    repeat_text, start_text, interval_text = parts
+    if not re.fullmatch(r"R\d*", repeat_text):
+        raise InvalidInput(
+            f"invalid repeat count {repeat_text!r} in schedule {text!r} "
+            f"(expected R for forever or Rn, e.g. {_SCHEDULE_EXAMPLE})"
+        )
+    repeats = None if repeat_text == "R" else int(repeat_text[1:])
+    start = parse_start(start_text, zone)
+    if zone is not None:
+        start = start.astimezone(zone)  # calendar steps keep the zone's wall clock
+    interval = parse_duration(interval_text) if interval_text else None
+    if repeats != 0 and (interval is None or interval.is_zero):
+        raise InvalidInput(
+            f"invalid schedule {text!r}: a repeating schedule needs an interval longer "
+            f"than zero (e.g. {_SCHEDULE_EXAMPLE}; R0/<start>/ runs once)"
+        )
+    return Schedule(repeats, start, interval)
+
+
+def format_time(when: Optional[float]) -> str:
+    """RFC 3339 in UTC, or Kala's zero time for "never"."""
+    if when is None:
+        return ZERO_TIME
+    moment = datetime.fromtimestamp(when, timezone.utc)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# =============================================================================
+# The job model: validation and Kala's JSON (field names live here only)
+# =============================================================================
+
+LOCAL_JOB, REMOTE_JOB = 0, 1
+#: Fields a job template may name, as ``{{name}}`` or Go-style ``{{.Name}}``.
+TEMPLATE_FIELDS = ("id", "name", "owner", "schedule", "retries", "epsilon")
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+@dataclasses.dataclass
+class RemoteProperties:
+    """What a remote job (type 1) sends and which answers count as success."""
+
+    url: str
+    method: str = "GET"
+    body: str = ""
+    headers: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+    timeout: int = 30
+    expected_response_codes: List[int] = dataclasses.field(default_factory=lambda: [200])
+
+
+@dataclasses.dataclass
+class Job:
+    """A job's definition (fixed at creation) and its state (counters, cursor)."""
+
+    id: str
+    name: str
+    command: str = ""
+    owner: str = ""
+    type: int = LOCAL_JOB
+    schedule: str = ""
+    timezone: str = ""
+    retries: int = 0
+    epsilon: str = ""
+    timeout: float = 0.0
+    on_failure_job: str = ""
+    remote: Optional[RemoteProperties] = None
+    resume_at_next_scheduled_time: bool = False
+    template_delimiters: str = ""
+    created_at: float = 0.0
+    # State, kept by the store:
+    disabled: bool = False
+    parent_jobs: List[str] = dataclasses.field(default_factory=list)
+    dependent_jobs: List[str] = dataclasses.field(default_factory=list)
+    cursor: int = 0                       # index of the next occurrence to claim
+    next_run_at: Optional[float] = None   # None: no timer (child, done)
+    is_done: bool = False
+    success_count: int = 0
+    last_success: Optional[float] = None
+    error_count: int = 0
+    last_error: Optional[float] = None
+    last_attempted_run: Optional[float] = None
+    finished_runs: int = 0
+
+    #: The definition fields, stored as one JSON document per job.
+    SPEC_FIELDS = ("name", "command", "owner", "type", "schedule", "timezone", "retries",
+                   "epsilon", "timeout", "on_failure_job", "resume_at_next_scheduled_time",
+                   "template_delimiters", "created_at")
+
+    def spec(self) -> dict:
+        spec = {name: getattr(self, name) for name in self.SPEC_FIELDS}
+        spec["remote"] = dataclasses.asdict(self.remote) if self.remote else None
+        return spec
+
+    @classmethod
+    def from_spec(cls, job_id: str, spec: dict, **state) -> "Job":
+        remote = spec.get("remote")
+        fields = {name: spec[name] for name in cls.SPEC_FIELDS if name in spec}
+        return cls(id=job_id, remote=RemoteProperties(**remote) if remote else None,
+                   **fields, **state)
+
+    def timing(self) -> Optional[Schedule]:
+        """When the job runs by itself: its schedule, once at creation, or never (child)."""
+        if self.parent_jobs:
+            return None
+        if not self.schedule:
+            return Schedule(0, datetime.fromtimestamp(self.created_at, timezone.utc), None)
+        return parse_schedule(self.schedule, _zone(self.timezone) if self.timezone else None)
+
+    def epsilon_seconds(self) -> Optional[float]:
+        return parse_duration(self.epsilon).approximate_seconds() if self.epsilon else None
+
+    def render(self, text: str) -> str:
+        """Substitute job fields into ``text`` between the job's template delimiters."""
+        if not self.template_delimiters:
+            return text
+        return _template_pattern(self.template_delimiters).sub(
+            lambda m: str(getattr(self, _template_field(m.group(1), text))), text)
+
+
+def _template_pattern(delimiters: str) -> "re.Pattern":
+    left, right = delimiters.split()
+    return re.compile(re.escape(left) + r"\s*\.?([A-Za-z_]\w*)\s*" + re.escape(right))
+
+
+def _template_field(name: str, text: str) -> str:
+    field = name.lower()
+    if field not in TEMPLATE_FIELDS:
+        raise InvalidInput(
+            f"unknown template field {name!r} in {text!r} "
+            f"(known: {', '.join(TEMPLATE_FIELDS)})")
+    return field
+
+
+@dataclasses.dataclass(frozen=True)
+class OccurrencePlan:
+    """What claiming a job's due occurrence does: run it (or skip it), and what is next."""
+
+    run_index: Optional[int]        # None: the occurrence was missed and is skipped
+    scheduled_for: float
+    next_cursor: int
+    next_run_at: Optional[float]    # None: the schedule is exhausted
+
+
+def plan_occurrence(job: Job, now: float, late_grace: float) -> Optional[OccurrencePlan]:
+    """Decide what to do with a job whose next occurrence may be due at ``now``.
+
+    Missed occurrences (more than ``late_grace`` seconds overdue, e.g. after
+    downtime) are coalesced into one run, which is skipped when the job asks to
+    resume at its next scheduled time or when it is later than its epsilon.
+    Returns None when nothing is due.
+    """
+    timing = job.timing()
+    if timing is None or not timing.has_index(job.cursor) or timing.occurrence(job.cursor) > now:
+        return None
+    due = max(job.cursor, timing.index_at_or_before(now))
+    if timing.last_index is not None:
+        due = min(due, timing.last_index)
+    scheduled_for = timing.occurrence(due)
+    lateness = now - scheduled_for
+    epsilon = job.epsilon_seconds()
+    skip = bool(job.schedule) and lateness > late_grace and (
+        job.resume_at_next_scheduled_time or (epsilon is not None and lateness > epsilon))
+    following = due + 1
+    next_run_at = timing.occurrence(following) if timing.has_index(following) else None
+    return OccurrencePlan(None if skip else due, scheduled_for, following, next_run_at)
+
+
+def resume_cursor(job: Job, now: float) -> Tuple[int, Optional[float]]:
+    """Where an enabled job picks up: occurrences that passed while it was off are dropped."""
+    timing = job.timing()
+    if timing is None:
+        return job.cursor, None
+    cursor = job.cursor
+    if job.schedule:
+        cursor = max(cursor, timing.first_index_at_or_after(now))
+    return cursor, (timing.occurrence(cursor) if timing.has_index(cursor) else None)
+
+
+# --- request validation -------------------------------------------------------
+
+def _expect(body: dict, key: str, kinds, default, what: str):
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
+        raise InvalidInput(f"field {key!r} must be {what}, got {json.dumps(value)[:80]}")
+    return value
+
+
+def _tuple(kinds) -> tuple:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _nonnegative_int(body: dict, key: str, default: int = 0) -> int:
+    value = _expect(body, key, int, default, "a non-negative integer")
+    if value < 0:
+        raise InvalidInput(f"field {key!r} must be a non-negative integer, got {value}")
+    return value
+
+
+def _id_list(body: dict, key: str) -> List[str]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInput(
+            f"field {key!r} must be a list of job ids or null, got {json.dumps(value)[:80]}")
+    if len(set(value)) != len(value):
+        raise InvalidInput(f"field {key!r} names a job twice: {value}")
+    return value
+
+
+def _remote_properties(body: dict) -> RemoteProperties:
+    props = body.get("remote_properties", body.get("remote_proporties"))  # Kala's old typo
+    if not isinstance(props, dict):
+        raise InvalidInput("a remote job (type 1) needs remote_properties with a url, "
+                           'e.g. {"url": "http://127.0.0.1:9000/ping"}')
+    url = _expect(props, "url", str, "", "a string")
+    if not re.match(r"https?://[^/\s]+", url):
+        raise InvalidInput(f"remote_properties.url must be an http:// or https:// URL, got {url!r}")
+    method = _expect(props, "method", str, "", "a string").upper() or "GET"
+    if method not in _HTTP_METHODS:
+        raise InvalidInput(f"remote_properties.method {method!r} is not one of "
+                           f"{', '.join(_HTTP_METHODS)}")
+    headers = {}
+    for name, values in _expect(props, "headers", dict, {}, "an object").items():
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise InvalidInput(f"remote_properties.headers[{name!r}] must be a list of "
+                               'strings, e.g. {"Accept": ["application/json"]}')
+        headers[name] = values
+    timeout = _expect(props, "timeout", int, 30, "a whole number of seconds") or 30
+    codes = _expect(props, "expected_response_codes", list, [200], "a list of HTTP status codes")
+    if not codes or not all(isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599
+                            for c in codes):
+        raise InvalidInput("remote_properties.expected_response_codes must be a non-empty list "
+                           f"of HTTP status codes, got {json.dumps(codes)[:80]}")
+    if timeout < 0:
+        raise InvalidInput(f"remote_properties.timeout must be positive, got {timeout}")
+    return RemoteProperties(url, method, _expect(props, "body", str, "", "a string"),
+                            headers, timeout, codes)
+
+
+def job_from_request(body, *, now: float, default_owner: str = "") -> Job:
+    """Validate a create-job request body and build the Job it describes.
+
+    Unknown fields are ignored (Kala clients send ids, stats and zero times);
+    anything malformed raises InvalidInput naming the field and the valid form.
+    """
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object describing a job")
+    job_type = _expect(body, "type", int, LOCAL_JOB, "0 (local command) or 1 (remote request)")
+    if job_type not in (LOCAL_JOB, REMOTE_JOB):
+        raise InvalidInput(f"field 'type' must be 0 (local command) or 1 (remote request), "
+                           f"got {job_type}")
+    job = Job(
+        id=str(uuid.uuid4()),
+        name=_expect(body, "name", str, "", "a string").strip(),
+        command=_expect(body, "command", str, "", "a string"),
+        owner=_expect(body, "owner", str, "", "a string") or default_owner,
+        type=job_type,
+        schedule=_expect(body, "schedule", str, "", "a string").strip(),
+        timezone=_expect(body, "timezone", str, "", "a string"),
+        retries=_nonnegative_int(body, "retries"),
+        epsilon=_expect(body, "epsilon", str, "", "a string").strip(),
+        timeout=float(_expect(body, "timeout", (int, float), 0, "a number of seconds")),
+        on_failure_job=_expect(body, "on_failure_job", str, "", "a job id string"),
+        resume_at_next_scheduled_time=_expect(
+            body, "resume_at_next_scheduled_time", bool, False, "true or false"),
+        template_delimiters=_expect(
+            body, "TemplateDelimiters", str,
+            body.get("template_delimiters") or "", "a string like \"{{ }}\"").strip(),
+        created_at=now,
+        disabled=_expect(body, "disabled", bool, False, "true or false"),
+        parent_jobs=_id_list(body, "parent_jobs"),
+    )
+    _check_job(job, body, now)
+    return job
+
+
+def _check_job(job: Job, body: dict, now: float) -> None:
+    if not job.name:
+        raise InvalidInput("field 'name' is required (a non-empty string)")
+    if job.type == REMOTE_JOB:
+        job.remote = _remote_properties(body)
+    else:
+        if not job.command.strip():
+            raise InvalidInput("field 'command' is required for a local job (type 0), "
+                               'e.g. "echo hello"')
+        try:
+            shlex.split(job.command)
+        except ValueError as exc:
+            raise InvalidInput(f"command {job.command!r} cannot be split into words: {exc}") \
+                from None
+    if job.timeout < 0 or math.isnan(job.timeout) or math.isinf(job.timeout):
+        raise InvalidInput(f"field 'timeout' must be a positive number of seconds or 0, "
+                           f"got {job.timeout}")
+    if job.epsilon:
+        parse_duration(job.epsilon)
+    if job.template_delimiters:
+        _check_templates(job)
+    if job.schedule:
+        timing = job.timing() if not job.parent_jobs else parse_schedule(
+            job.schedule, _zone(job.timezone) if job.timezone else None)
+        if timing.start.timestamp() < now:
+            raise InvalidInput(
+                f"schedule {job.schedule!r} starts at {format_time(timing.start.timestamp())}, "
+                f"which has already passed (now {format_time(now)})")
+    elif job.timezone:
+        _zone(job.timezone)
+
+
+def _check_templates(job: Job) -> None:
+    if len(job.template_delimiters.split()) != 2:
+        raise InvalidInput(
+            f"TemplateDelimiters {job.template_delimiters!r} must be a left and a right "
+            'delimiter separated by a space, e.g. "{{ }}"')
+    texts = [job.command] + ([job.remote.url, job.remote.body] if job.remote else [])
+    for text in texts:
+        job.render(text)  # raises InvalidInput on an unknown field
+
+
+# --- Kala's JSON shapes ---------------------------------------------------------
+
+def _remote_json(remote: Optional[RemoteProperties]) -> dict:
+    if remote is None:  # what Go's zero value looks like, for local jobs
+        return {"url": "", "method": "", "body": "", "headers": None, "timeout": 0,
+                "expected_response_codes": None}
+    return dataclasses.asdict(remote)
+
+
+def job_to_json(job: Job) -> dict:
+    metadata = {
+        "success_count": job.success_count,
+        "last_success": format_time(job.last_success),
+        "error_count": job.error_count,
+        "last_error": format_time(job.last_error),
+        "last_attempted_run": format_time(job.last_attempted_run),
+        "number_of_finished_runs": job.finished_runs,
+    }
+    return {
+        "name": job.name,
+        "id": job.id,
+        "command": job.command,
+        "owner": job.owner,
+        "disabled": job.disabled,
+        "dependent_jobs": job.dependent_jobs or None,
+        "parent_jobs": job.parent_jobs or None,
+        "on_failure_job": job.on_failure_job,
+        "schedule": job.schedule,
+        "retries": job.retries,
+        "epsilon": job.epsilon,
+        "next_run_at": format_time(job.next_run_at),
+        "success_count": job.success_count,
+        "last_success": metadata["last_success"],
+        "error_count": job.error_count,
+        "last_error": metadata["last_error"],
+        "last_attempted_run": metadata["last_attempted_run"],
+        "is_done": job.is_done,
+        "type": job.type,
+        "remote_properties": _remote_json(job.remote),
+        "resume_at_next_scheduled_time": job.resume_at_next_scheduled_time,
+        "metadata": metadata,
+        "timezone": job.timezone,
+        "timeout": job.timeout,
+        "TemplateDelimiters": job.template_delimiters,
+        "created_at": format_time(job.created_at),
+    }
+
+
+@dataclasses.dataclass
+class RunStat:
+    """One finished run of a job, as ``/api/v1/job/stats/{id}/`` reports it."""
+
+    job_id: str
+    ran_at: float
+    retries: int
+    success: bool
+    duration_ns: int
+    scheduled_for: Optional[float] = None
+    trigger: str = ""
+    node: str = ""
+    output: str = ""
+    error: str = ""
+
+
+def stat_to_json(stat: RunStat) -> dict:
+    return {
+        "JobId": stat.job_id,
+        "RanAt": format_time(stat.ran_at),
+        "NumberOfRetries": stat.retries,
+        "Success": stat.success,
+        "ExecutionDuration": stat.duration_ns,
+        "ScheduledFor": format_time(stat.scheduled_for),
+        "Trigger": stat.trigger,
+        "Node": stat.node,
+        "Output": stat.output,
+        "Error": stat.error,
+    }
+
+
+def app_stats_to_json(counts: dict, now: float) -> dict:
+    return {
+        "ActiveJobs": counts["active"],
+        "DisabledJobs": counts["disabled"],
+        "Jobs": counts["jobs"],
+        "ErrorCount": counts["errors"],
+        "SuccessCount": counts["successes"],
+        "NextRunAt": format_time(counts["next_run_at"]),
+        "LastAttemptedRun": format_time(counts["last_attempted_run"]),
+        "CreatedAt": format_time(now),
+        "Nodes": [{"Id": node, "Heartbeat": format_time(beat)}
+                  for node, beat in counts["nodes"]],
+    }
+
+
+# =============================================================================
+# Storage: one SQLite database holds jobs, their dependencies and every run
+# =============================================================================
+
+#: Tables; a run row is also the claim that makes an occurrence run only once.
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        next_run_at REAL,
+        is_done INTEGER NOT NULL DEFAULT 0,
+        success_count INTEGER NOT NULL DEFAULT 0,
+        last_success REAL,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        last_error REAL,
+        last_attempted_run REAL,
+        finished_runs INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS dependencies (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        parent_id TEXT NOT NULL,
+        child_id TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS dependencies_parent ON dependencies (parent_id, seq)",
+    "CREATE INDEX IF NOT EXISTS dependencies_child ON dependencies (child_id, seq)",
+    """CREATE TABLE IF NOT EXISTS runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        claim_key TEXT NOT NULL UNIQUE,
+        trigger TEXT NOT NULL,
+        scheduled_for REAL,
+        node TEXT NOT NULL,
+        state TEXT NOT NULL,
+        ran_at REAL NOT NULL,
+        finished_at REAL,
+        retries INTEGER NOT NULL DEFAULT 0,
+        duration_ns INTEGER NOT NULL DEFAULT 0,
+        output TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '')""",
+    "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, id)",
+    "CREATE INDEX IF NOT EXISTS runs_running ON runs (node) WHERE state = 'running'",
+    "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
+    """CREATE TABLE IF NOT EXISTS nodes (
+        id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL,
+        heartbeat REAL NOT NULL)""",
+)
+_JOB_STATE = ("disabled", "cursor", "next_run_at", "is_done", "success_count", "last_success",
+              "error_count", "last_error", "last_attempted_run", "finished_runs")
+_JOB_COLUMNS = "id, spec, " + ", ".join(_JOB_STATE)
+_RUNNING, _SUCCEEDED, _FAILED = "running", "succeeded", "failed"
+#: The error recorded for a run whose process stopped heartbeating.
+NODE_DIED = "node died"
+
+
+@dataclasses.dataclass
+class Claim:
+    """A run this process has claimed in the database and must now execute."""
+
+    run_id: int
+    job: Job
+    trigger: str                    # schedule, manual, parent or failure
+    scheduled_for: float
+
+
+@dataclasses.dataclass
+class RunResult:
+    """How a claimed run went, all attempts included."""
+
+    success: bool
+    ran_at: float
+    finished_at: float
+    retries: int                    # attempts after the first
+    failures: int                   # failed attempts, each one adds to error_count
+    output: str = ""
+    error: str = ""
+
+    @property
+    def duration_ns(self) -> int:
+        return int(round((self.finished_at - self.ran_at) * 1e9))
+
+
+class Store:
+    """Owns the SQLite connection; every read and write of kala.py's state goes here.
+
+    ``path=None`` keeps the database in memory (``serve --no-persist``). A file
+    database runs in WAL mode with ``synchronous=FULL``: a write has reached the
+    disk before the API answers, so an acknowledged job survives ``kill -9``.
+    """
+
+    def __init__(self, path: Optional[str] = None, *, busy_timeout: float = 30.0):
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = self._connect(busy_timeout)
+        with self._transaction() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        if self.path is None:
+            target = ":memory:"
+        else:
+            target = self.path
+            # Create the file private to its owner: job commands often hold secrets.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        db = sqlite3.connect(target, timeout=busy_timeout, isolation_level=None,
+                             check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        if self.path is not None:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE"):
+        # isolation_level=None: sqlite3 never opens transactions by itself, so the
+        # BEGIN IMMEDIATE here is what makes a read-then-write claim atomic.
+        with self._lock:
+            self._db.execute(f"BEGIN {mode}")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- jobs -------------------------------------------------------------------
+
+    def create_job(self, job: Job) -> None:
+        """Store a validated job; unknown parents or failure job: InvalidInput, nothing kept."""
+        timing = job.timing()
+        job.next_run_at = timing.occurrence(0) if timing is not None else None
+        with self._transaction() as db:
+            for parent in job.parent_jobs:
+                if not self._exists(db, parent):
+                    raise InvalidInput(f"parent job {parent!r} does not exist")
+            if job.on_failure_job and not self._exists(db, job.on_failure_job):
+                raise InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
+            db.execute(
+                "INSERT INTO jobs (id, spec, disabled, next_run_at) VALUES (?, ?, ?, ?)",
+                (job.id, json.dumps(job.spec()), job.disabled, job.next_run_at))
+            db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
+                           [(parent, job.id) for parent in job.parent_jobs])
+
+    @staticmethod
+    def _exists(db, job_id: str) -> bool:
+        return db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is not None
+
+    @staticmethod
+    def _job_from_row(row, parents=(), children=()) -> Job:
+        state = {name: row[name] for name in _JOB_STATE}
+        state["disabled"] = bool(state["disabled"])
+        state["is_done"] = bool(state["is_done"])
+        return Job.from_spec(row["id"], json.loads(row["spec"]), parent_jobs=list(parents),
+                             dependent_jobs=list(children), **state)
+
+    def _load(self, db, job_id: str) -> Optional[Job]:
+        row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        parents = [r[0] for r in db.execute(
+            "SELECT parent_id FROM dependencies WHERE child_id = ? ORDER BY seq", (job_id,))]
+        children = [r[0] for r in db.execute(
+            "SELECT child_id FROM dependencies WHERE parent_id = ? ORDER BY seq", (job_id,))]
+        return self._job_from_row(row, parents, children)
+
+    def get_job(self, job_id: str) -> Job:
+        with self._transaction("DEFERRED") as db:
+            job = self._load(db, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id!r}")
+        return job
+
+    def list_jobs(self) -> List[Job]:
+        with self._transaction("DEFERRED") as db:
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY rowid").fetchall()
+            edges = db.execute(
+                "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
+        parents: Dict[str, List[str]] = {}
+        children: Dict[str, List[str]] = {}
+        for parent, child in edges:
+            parents.setdefault(child, []).append(parent)
+            children.setdefault(parent, []).append(child)
+        return [self._job_from_row(row, parents.get(row["id"], ()), children.get(row["id"], ()))
+                for row in rows]
+
+    def dependent_jobs(self, job_id: str) -> List[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT child_id FROM dependencies WHERE parent_id = ? ORDER BY seq", (job_id,))]
+
+    def delete_job(self, job_id: str) -> List[str]:
+        """Delete a job, its stats, and each child left without a parent; return their ids."""
+        with self._transaction() as db:
+            if not self._exists(db, job_id):
+                raise JobNotFound(f"no job with id {job_id!r}")
+            deleted, pending = [], [job_id]
+            while pending:
+                current = pending.pop(0)
+                children = [r[0] for r in db.execute(
+                    "SELECT child_id FROM dependencies WHERE parent_id = ? ORDER BY seq",
+                    (current,))]
+                db.execute("DELETE FROM dependencies WHERE parent_id = ? OR child_id = ?",
+                           (current, current))
+                db.execute("DELETE FROM jobs WHERE id = ?", (current,))
+                db.execute("DELETE FROM runs WHERE job_id = ?", (current,))
+                deleted.append(current)
+                pending.extend(child for child in children if not db.execute(
+                    "SELECT 1 FROM dependencies WHERE child_id = ?", (child,)).fetchone())
+        return deleted
+
+    def delete_all(self) -> None:
+        with self._transaction() as db:
+            for table in ("dependencies", "runs", "jobs"):
+                db.execute(f"DELETE FROM {table}")  # table names are constants
+
+    def set_disabled(self, job_id: str, disabled: bool, now: float) -> Job:
+        """Disable, or enable from the next occurrence after ``now`` (missed ones dropped)."""
+        with self._transaction() as db:
+            job = self._load(db, job_id)
+            if job is None:
+                raise JobNotFound(f"no job with id {job_id!r}")
+            if job.disabled == disabled:
+                return job
+            job.disabled = disabled
+            if not disabled:
+                job.cursor, job.next_run_at = resume_cursor(job, now)
+                job.is_done = job.is_done or (bool(job.schedule) and job.next_run_at is None)
+            db.execute("UPDATE jobs SET disabled = ?, cursor = ?, next_run_at = ?, is_done = ? "
+                       "WHERE id = ?",
+                       (disabled, job.cursor, job.next_run_at, job.is_done, job_id))
+            return job
+
+    def timers(self) -> List[Tuple[float, str, int]]:
+        """(next_run_at, job id, cursor) of every job that waits for an occurrence."""
+        with self._lock:
+            return [tuple(row) for row in self._db.execute(
+                "SELECT next_run_at, id, cursor FROM jobs "
+                "WHERE disabled = 0 AND is_done = 0 AND next_run_at IS NOT NULL")]
+
+    # --- claims and results -----------------------------------------------------
+
+    def claim_occurrences(self, due: List[Tuple[str, int]], now: float, node: str,
+                          late_grace: float) -> Tuple[List[Claim], List[Tuple[float, str, int]]]:
+        """Claim the due occurrences of (job id, cursor) pairs in one transaction.
+
+        The cursor is compared and advanced inside the transaction, so an
+        occurrence is claimed at most once whoever else holds a stale timer.
+        Returns the claims to execute and the (when, job id, cursor) timers to set.
+        """
+        claims, timers = [], []
+        with self._transaction() as db:
+            for job_id, cursor in due:
+                job = self._load(db, job_id)
+                if job is None or job.disabled or job.is_done or job.cursor != cursor:
+                    continue  # deleted, disabled or already claimed: a stale timer
+                plan = plan_occurrence(job, now, late_grace)
+                if plan is None:
+                    if job.next_run_at is not None:
+                        timers.append((job.next_run_at, job_id, cursor))
+                    continue
+                ran = plan.run_index is not None
+                db.execute(
+                    "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
+                    "last_attempted_run = CASE WHEN ? THEN ? ELSE last_attempted_run END "
+                    "WHERE id = ?",
+                    (plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran, now,
+                     job_id))
+                if ran:
+                    run_id = self._insert_run(db, job_id, f"{job_id}@{plan.run_index}",
+                                              "schedule", plan.scheduled_for, node, now)
+                    claims.append(Claim(run_id, job, "schedule", plan.scheduled_for))
+                else:
+                    log.info("job %s: skipped the occurrence due %s (missed)", job_id,
+                             format_time(plan.scheduled_for))
+                if plan.next_run_at is not None:
+                    timers.append((plan.next_run_at, job_id, plan.next_cursor))
+        return claims, timers
+
+    @staticmethod
+    def _insert_run(db, job_id, key, trigger, scheduled_for, node, now) -> int:
+        return db.execute(
+            "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (job_id, key, trigger, scheduled_for, node, _RUNNING, now)).lastrowid
+
+    def claim_run(self, job_id: str, key: str, trigger: str, node: str, now: float,
+                  allow_disabled: bool = False) -> Optional[Claim]:
+        """Claim a run outside the schedule (manual start, child, failure job) under ``key``.
+
+        Returns None when ``key`` was already claimed or the job is disabled (unless
+        ``allow_disabled``); JobNotFound for an unknown job.
+        """
+        with self._transaction() as db:
+            job = self._load(db, job_id)
+            if job is None:
+                raise JobNotFound(f"no job with id {job_id!r}")
+            if job.disabled and not allow_disabled:
+                return None
+            if db.execute("SELECT 1 FROM runs WHERE claim_key = ?", (key,)).fetchone():
+                return None
+            run_id = self._insert_run(db, job_id, key, trigger, now, node, now)
+            db.execute("UPDATE jobs SET last_attempted_run = ? WHERE id = ?", (now, job_id))
+        return Claim(run_id, job, trigger, now)
+
+    def finish_run(self, claim: Claim, node: str, result: RunResult) -> bool:
+        """Record a run's result and count it; False when the claim was lost meanwhile."""
+        with self._transaction() as db:
+            updated = db.execute(
+                "UPDATE runs SET state = ?, ran_at = ?, finished_at = ?, retries = ?, "
+                "duration_ns = ?, output = ?, error = ? "
+                "WHERE id = ? AND node = ? AND state = ?",
+                (_SUCCEEDED if result.success else _FAILED, result.ran_at, result.finished_at,
+                 result.retries, result.duration_ns, result.output, result.error,
+                 claim.run_id, node, _RUNNING)).rowcount
+            if updated:
+                db.execute(
+                    "UPDATE jobs SET success_count = success_count + ?, "
+                    "last_success = CASE WHEN ? THEN ? ELSE last_success END, "
+                    "error_count = error_count + ?, "
+                    "last_error = CASE WHEN ? THEN ? ELSE last_error END, "
+                    "finished_runs = finished_runs + 1 WHERE id = ?",
+                    (int(result.success), result.success, result.finished_at, result.failures,
+                     result.failures > 0, result.finished_at, claim.job.id))
+        return bool(updated)
+
+    # --- stats ------------------------------------------------------------------
+
+    def job_stats(self, job_id: str) -> List[RunStat]:
+        with self._transaction("DEFERRED") as db:
+            if not self._exists(db, job_id):
+                raise JobNotFound(f"no job with id {job_id!r}")
+            rows = db.execute(
+                "SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, trigger, "
+                "node, output, error FROM runs WHERE job_id = ? AND state != ? ORDER BY id",
+                (job_id, _RUNNING)).fetchall()
+        return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
+                        r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"],
+                        r["output"], r["error"]) for r in rows]
+
+    def app_counts(self) -> dict:
+        with self._transaction("DEFERRED") as db:
+            row = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(disabled), 0), COALESCE(SUM(error_count), 0), "
+                "COALESCE(SUM(success_count), 0), "
+                "MIN(CASE WHEN disabled = 0 AND is_done = 0 THEN next_run_at END), "
+                "MAX(last_attempted_run) FROM jobs").fetchone()
+            nodes = db.execute("SELECT id, heartbeat FROM nodes ORDER BY started_at").fetchall()
+        return {"jobs": row[0], "disabled": row[1], "active": row[0] - row[1],
+                "errors": row[2], "successes": row[3], "next_run_at": row[4],
+                "last_attempted_run": row[5], "nodes": [tuple(n) for n in nodes]}
+
+    def prune_stats(self, finished_before: float) -> int:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM runs WHERE state != ? AND finished_at < ?",
+                              (_RUNNING, finished_before)).rowcount
+
+    # --- nodes: the serve processes sharing this database -----------------------
+
+    def heartbeat(self, node: str, now: float) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?) "
+                       "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                       (node, now, now))
+
+    def leave(self, node: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM nodes WHERE id = ?", (node,))
+
+    def fail_orphaned_runs(self, now: float, lease: float) -> List[Tuple[str, int]]:
+        """Fail the runs of processes whose heartbeat is older than ``lease``.
+
+        Such a process was killed (or hangs) mid-run: its runs are recorded as
+        failed ("node died") rather than silently lost or silently re-run.
+        """
+        with self._transaction() as db:
+            orphans = db.execute(
+                "SELECT id, job_id FROM runs WHERE state = ? AND node NOT IN "
+                "(SELECT id FROM nodes WHERE heartbeat >= ?)", (_RUNNING, now - lease)).fetchall()
+            for run_id, job_id in orphans:
+                db.execute("UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?",
+                           (_FAILED, now, NODE_DIED, run_id))
+                db.execute("UPDATE jobs SET error_count = error_count + 1, last_error = ?, "
+                           "finished_runs = finished_runs + 1 WHERE id = ?", (now, job_id))
+            db.execute("DELETE FROM nodes WHERE heartbeat < ?", (now - lease,))
+        return [tuple(o) for o in orphans]
+
+
+# =============================================================================
+# Running a job: a local command without a shell, or an HTTP request
+# =============================================================================
+
+#: How much of a run's output (stdout and stderr together) is kept: the last 64 KiB.
+OUTPUT_TAIL_BYTES = 64 * 1024
+
+
+@dataclasses.dataclass
+class Attempt:
+    """One try at running a job."""
+
+    success: bool
+    output: str = ""
+    error: str = ""                 # why it failed, in Kala's words where Kala has some
+
+
+def _keep_tail(tail: bytearray, chunk: bytes, limit: int) -> None:
+    tail += chunk
+    if len(tail) > limit:
+        del tail[:-limit]
+
+
+class CommandRunner:
+    """Makes one attempt at a job: split its command like a shell word list and
+    run it without a shell (its exit status decides), or send its HTTP request."""
+
+    def __init__(self, output_limit: int = OUTPUT_TAIL_BYTES):
+        self.output_limit = output_limit
+
+    def attempt(self, job: Job) -> Attempt:
+        try:
+            if job.type == REMOTE_JOB:
+                return self.request(job.remote, job.render)
+            return self.run_command(job.render(job.command), job.timeout)
+        except InvalidInput as exc:
+            return Attempt(False, error=str(exc))
+
+    def run_command(self, command: str, timeout: float = 0.0) -> Attempt:
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise InvalidInput(f"command {command!r} cannot be split into words: {exc}") from None
+        if not argv:
+            raise InvalidInput("the command is empty")
+        try:
+            # A session of its own: a timeout kills the whole process group, and a
+            # Ctrl-C meant for the server does not reach the jobs.
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
+        except OSError as exc:
+            return Attempt(False, error=self._spawn_error(argv[0], exc))
+        watchdog = None
+        if timeout:
+            watchdog = threading.Timer(timeout, self._kill_group, (process,))
+            watchdog.daemon = True
+            watchdog.start()
+        tail = bytearray()
+        with process.stdout:
+            for chunk in iter(lambda: os.read(process.stdout.fileno(), 65536), b""):
+                _keep_tail(tail, chunk, self.output_limit)
+        status = process.wait()
+        if watchdog is not None:
+            watchdog.cancel()
+        output = tail.decode("utf-8", "replace")
+        if status == 0:
+            return Attempt(True, output)
+        if status < 0 and watchdog is not None and watchdog.finished.is_set():
+            return Attempt(False, output, f"timed out after {timeout:g}s")
+        if status < 0:
+            return Attempt(False, output, f"signal: {signal.Signals(-status).name}")
+        return Attempt(False, output, f"exit status {status}")
+
+    @staticmethod
+    def _spawn_error(program: str, exc: OSError) -> str:
+        if isinstance(exc, FileNotFoundError):
+            return f'exec: "{program}": executable file not found in $PATH'
+        return f'exec: "{program}": {exc.strerror or exc}'
+
+    @staticmethod
+    def _kill_group(process: subprocess.Popen) -> None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass  # already gone
+
+    def request(self, remote: RemoteProperties, render: Callable[[str], str]) -> Attempt:
+        body = render(remote.body).encode() if remote.body else None
+        request = urllib.request.Request(render(remote.url), data=body, method=remote.method)
+        for name, values in remote.headers.items():
+            request.add_header(name, ", ".join(values))
+        try:
+            with urllib.request.urlopen(request, timeout=remote.timeout) as response:
+                status, payload = response.status, response.read(self.output_limit)
+        except urllib.error.HTTPError as exc:
+            status, payload = exc.code, exc.read(self.output_limit)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return Attempt(False, error=f"{remote.method} {remote.url} failed: {reason}")
+        output = payload.decode("utf-8", "replace")
+        if status in remote.expected_response_codes:
+            return Attempt(True, output)
+        return Attempt(False, output, f"{remote.method} {remote.url} answered {status}, "
+                                      f"expected {remote.expected_response_codes}")
+
+
+# =============================================================================
+# The scheduler: one timer thread over a heap, a bounded pool of workers
+# =============================================================================
+
+#: Default worker threads: runs mostly wait on child processes, so several per core.
+DEFAULT_WORKERS = min(64, 8 * (os.cpu_count() or 1))
+#: An occurrence this many seconds overdue counts as missed (downtime, a paused process).
+LATE_GRACE = 1.0
+#: A serve process whose heartbeat is this old is dead; its runs are failed.
+NODE_LEASE = 10.0
+#: How often a serve process heartbeats and looks for dead ones.
+MAINTENANCE_INTERVAL = 1.0
+
+
+class TimerHeap:
+    """The next occurrence of every scheduled job, earliest first.
+
+    Entries are hints, not truth: a stale one (job changed, deleted, claimed
+    elsewhere) is dropped when its claim finds the cursor has moved.
+    """
+
+    def __init__(self):
+        self._heap: List[Tuple[float, int, str, int]] = []
+        self._seq = itertools.count()
+        self._changed = threading.Condition()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, timers) -> None:
+        """Add (when, job id, cursor) entries."""
+        with self._changed:
+            for when, job_id, cursor in timers:
+                heapq.heappush(self._heap, (when, next(self._seq), job_id, cursor))
+            self._changed.notify()
+
+    def pop_due(self, now: float) -> List[Tuple[str, int]]:
+        due = []
+        with self._changed:
+            while self._heap and self._heap[0][0] <= now:
+                _, _, job_id, cursor = heapq.heappop(self._heap)
+                due.append((job_id, cursor))
+        return due
+
+    def wait(self, clock: Callable[[], float], longest: float) -> None:
+        """Sleep until the earliest entry is due, an entry is added, or ``longest`` passes."""
+        with self._changed:
+            delay = self._heap[0][0] - clock() if self._heap else longest
+            if delay > 0:
+                self._changed.wait(min(delay, longest))
+
+    def wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+
+class WorkerPool:
+    """A fixed number of threads running submitted tasks; size 0 runs them inline."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._tasks: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"kala-worker-{i}", daemon=True)
+                         for i in range(size)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, task: Callable, *args) -> None:
+        if self.size == 0:
+            self._call(task, args)
+        else:
+            self._tasks.put((task, args))
+
+    def stop(self, timeout: float) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _work(self) -> None:
+        for item in iter(self._tasks.get, None):
+            self._call(*item)
+
+    @staticmethod
+    def _call(task: Callable, args: tuple) -> None:
+        try:
+            task(*args)
+        except Exception:  # a worker must outlive any one run
+            log.exception("task %s failed", getattr(task, "__name__", task))
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Scheduler:
+    """Claims due occurrences in the store and runs them on a worker pool.
+
+    Time comes from ``clock`` only; a test passes a fake clock and calls
+    ``run_due()`` itself instead of calling ``start()``.
+    """
+
+    def __init__(self, store: Store, runner: Optional[CommandRunner] = None, *,
+                 node: Optional[str] = None, clock: Callable[[], float] = time.time,
+                 workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
+                 jobstat_ttl: Optional[float] = None):
+        self.store = store
+        self.runner = runner or CommandRunner()
+        self.node = node or default_node_id()
+        self.clock = clock
+        self.late_grace = late_grace
+        self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
+        self.timers = TimerHeap()
+        self.pool = WorkerPool(workers)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._timer_loop, name="kala-timer", daemon=True),
+                         threading.Thread(target=self._maintenance_loop, name="kala-maintenance",
+                                          daemon=True)]
+
+    # --- life cycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        self.store.heartbeat(self.node, self.clock())
+        self.timers.push(self.store.timers())
+        self.pool.start()
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop timing new runs and wait up to ``timeout`` for the running ones."""
+        self._stop.set()
+        self.timers.wake()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
+        self.pool.stop(timeout)
+        self.store.leave(self.node)
+
+    def _timer_loop(self) -> None:
+        while not self._stop.is_set():
+            self.timers.wait(self.clock, longest=1.0)
+            if self._stop.is_set():
+                break
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("claiming due runs failed; retrying in a second")
+                self._stop.wait(1.0)
+
+    def _maintenance_loop(self) -> None:
+        while not self._stop.wait(MAINTENANCE_INTERVAL):
+            try:
+                self.maintain()
+            except Exception:
+                log.exception("maintenance failed; retrying")
+
+    def maintain(self, now: Optional[float] = None) -> None:
+        """Heartbeat, fail the runs of dead processes, prune old stats."""
+        now = self.clock() if now is None else now
+        self.store.heartbeat(self.node, now)
+        for run_id, job_id in self.store.fail_orphaned_runs(now, NODE_LEASE):
+            log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
+        if self.jobstat_ttl is not None:
+            self.store.prune_stats(now - self.jobstat_ttl)
+
+    # --- timing -------------------------------------------------------------------
+
+    def job_changed(self, job: Job) -> None:
+        """Time a job that was created or enabled."""
+        if not job.disabled and not job.is_done and job.next_run_at is not None:
+            self.timers.push([(job.next_run_at, job.id, job.cursor)])
+
+    def run_due(self, now: Optional[float] = None) -> List[Claim]:
+        """Claim every occurrence due at ``now`` and hand the claims to the workers."""
+        now = self.clock() if now is None else now
+        due = self.timers.pop_due(now)
+        if not due:
+            return []
+        try:
+            claims, timers = self.store.claim_occurrences(due, now, self.node, self.late_grace)
+        except Exception:
+            self.timers.push((now, job_id, cursor) for job_id, cursor in due)
+            raise
+        self.timers.push(timers)
+        for claim in claims:
+            self.pool.submit(self._run_claim, claim)
+        return claims
+
+    # --- running ------------------------------------------------------------------
+
+    def start_job(self, job_id: str) -> RunResult:
+        """Run a job now (the API's start route): returns once its run has finished."""
+        claim = self.store.claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", self.node,
+                                     self.clock(), allow_disabled=True)
+        result = self.execute(claim)
+        self.pool.submit(self._after_run, claim, result)
+        return result
+
+    def _run_claim(self, claim: Claim) -> None:
+        self._after_run(claim, self.execute(claim))
+
+    def execute(self, claim: Claim) -> RunResult:
+        """Run a claimed job with its retries and record the result."""
+        job = claim.job
+        epsilon = job.epsilon_seconds()
+        ran_at = self.clock()
+        failures = 0
+        while True:
+            attempt = self.runner.attempt(job)
+            if attempt.success:
+                break
+            failures += 1
+            if failures > job.retries:
+                break
+            if epsilon is not None and self.clock() - claim.scheduled_for > epsilon:
+                break  # too late to retry: Kala's epsilon
+        result = RunResult(attempt.success, ran_at, self.clock(),
+                           retries=failures if attempt.success else failures - 1,
+                           failures=failures, output=attempt.output, error=attempt.error)
+        if not self.store.finish_run(claim, self.node, result):
+            log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
+                        "this process was taken for dead)", job.id, claim.run_id)
+        log.info("job %s (%s): %s run %s after %d attempt(s)%s", job.id, job.name,
+                 claim.trigger, "succeeded" if result.success else "failed",
+                 result.retries + 1, f": {attempt.error}" if attempt.error else "")
+        return result
+
+    def _after_run(self, claim: Claim, result: RunResult) -> None:
+        """Children after a success (first in, first out, depth first), else the failure job."""
+        if result.success:
+            for child_id in self.store.dependent_jobs(claim.job.id):
+                self._run_triggered(child_id, f"{claim.run_id}>{child_id}", "parent")
+        elif claim.job.on_failure_job:
+            self._run_triggered(claim.job.on_failure_job, f"{claim.run_id}!", "failure")
+
+    def _run_triggered(self, job_id: str, key: str, trigger: str) -> None:
+        try:
+            claim = self.store.claim_run(job_id, key, trigger, self.node, self.clock())
+        except JobNotFound:
+            return  # deleted meanwhile
+        if claim is not None:
+            self._run_claim(claim)
+
+
+# =============================================================================
+# The HTTP API and the web page
+# =============================================================================
+
+#: Largest request body accepted (Kala's clients send a few hundred bytes).
+MAX_BODY_BYTES = 1 << 20
+_JOB_ID = r"(?P<job_id>[^/]+)"
+
+
+class RequestRejected(KalaError):
+    """A request the HTTP layer refuses before it reaches a route (413, 411...)."""
+
+    def __init__(self, status: HTTPStatus, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class KalaApp:
+    """The API's routes over a store and a scheduler; knows nothing of sockets."""
+
+    def __init__(self, store: Store, scheduler: Scheduler, *, default_owner: str = "",
+                 clock: Callable[[], float] = time.time):
+        self.store = store
+        self.scheduler = scheduler
+        self.default_owner = default_owner
+        self.clock = clock
+        #: (path pattern, {method: handler}); paths are matched without a trailing slash.
+        self.routes = [(re.compile(pattern + r"\Z"), methods) for pattern, methods in (
+            (r"/api/v1/job", {"GET": self.list_jobs, "POST": self.create_job}),
+            (r"/api/v1/job/all", {"DELETE": self.delete_all}),
+            (r"/api/v1/job/stats/" + _JOB_ID, {"GET": self.job_stats}),
+            (r"/api/v1/job/start/" + _JOB_ID, {"POST": self.start_job}),
+            (r"/api/v1/job/disable/" + _JOB_ID, {"POST": self.disable_job}),
+            (r"/api/v1/job/enable/" + _JOB_ID, {"POST": self.enable_job}),
+            (r"/api/v1/job/" + _JOB_ID, {"GET": self.get_job, "DELETE": self.delete_job}),
+            (r"/api/v1/stats", {"GET": self.app_stats}),
+            (r"(?:/webui)?", {"GET": self.web_page}),
+        )]
+
+    def route(self, path: str):
+        """(handler by method, path parameters) for a path, or (None, {})."""
+        path = urllib.parse.unquote(path.split("?", 1)[0]).rstrip("/")
+        for pattern, methods in self.routes:
+            match = pattern.match(path)
+            if match:
+                return methods, match.groupdict()
+        return None, {}
+
+    # Each handler takes the path parameters and the parsed body, and returns
+    # (status, JSON-able payload or None).
+
+    def list_jobs(self, body):
+        return HTTPStatus.OK, {"jobs": {job.id: job_to_json(job) for job in self.store.list_jobs()}}
+
+    def create_job(self, body):
+        job = job_from_request(body, now=self.clock(), default_owner=self.default_owner)
+        self.store.create_job(job)
+        self.scheduler.job_changed(job)
+        log.info("job %s (%s) created", job.id, job.name)
+        return HTTPStatus.CREATED, {"id": job.id}
+
+    def get_job(self, body, job_id):
+        return HTTPStatus.OK, {"job": job_to_json(self.store.get_job(job_id))}
+
+    def delete_job(self, body, job_id):
+        deleted = self.store.delete_job(job_id)
+        log.info("deleted job(s) %s", ", ".join(deleted))
+        return HTTPStatus.NO_CONTENT, None
+
+    def delete_all(self, body):
+        self.store.delete_all()
+        log.info("deleted all jobs")
+        return HTTPStatus.NO_CONTENT, None
+
+    def job_stats(self, body, job_id):
+        return HTTPStatus.OK, {"job_stats": [stat_to_json(s) for s in self.store.job_stats(job_id)]}
+
+    def start_job(self, body, job_id):
+        self.scheduler.start_job(job_id)
+        return HTTPStatus.NO_CONTENT, None
+
+    def disable_job(self, body, job_id):
+        self.store.set_disabled(job_id, True, self.clock())
+        return HTTPStatus.NO_CONTENT, None
+
+    def enable_job(self, body, job_id):
+        self.scheduler.job_changed(self.store.set_disabled(job_id, False, self.clock()))
+        return HTTPStatus.NO_CONTENT, None
+
+    def app_stats(self, body):
+        return HTTPStatus.OK, {"Stats": app_stats_to_json(self.store.app_counts(), self.clock())}
+
+    def web_page(self, body):
+        return HTTPStatus.OK, WEB_PAGE
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Turns HTTP/1.1 requests into KalaApp calls; every answer is one buffered write."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = f"kala.py/{__version__}"
+    disable_nagle_algorithm = True
+    wbufsize = -1           # headers and body leave in one write (no Nagle stall)
+    timeout = 60            # an idle keep-alive connection gives its thread back
+
+    def do_GET(self):
+        self._serve("GET")
+
+    def do_HEAD(self):
+        self._serve("HEAD")
+
+    def do_POST(self):
+        self._serve("POST")
+
+    def do_DELETE(self):
+        self._serve("DELETE")
+
+    def do_PUT(self):
+        self._serve("PUT")
+
+    def do_PATCH(self):
+        self._serve("PATCH")
+
+    def do_OPTIONS(self):
+        self._serve("OPTIONS")
+
+    def _serve(self, method: str) -> None:
+        app: KalaApp = self.server.app
+        try:
+            raw = self._read_body()  # even when unused: keep-alive needs the socket drained
+            methods, params = app.route(self.path)
+            if methods is None:
+                raise JobNotFound(f"no route {self.path!r} (the API is under /api/v1/)")
+            handler = methods.get("GET" if method == "HEAD" else method)
+            if handler is None:
+                allowed = ", ".join(sorted(methods))
+                self._send_json(HTTPStatus.METHOD_NOT_ALLOWED,
+                                {"error": f"{method} is not allowed on {self.path} "
+                                          f"(allowed: {allowed})"}, {"Allow": allowed})
+                return
+            status, payload = handler(self._parse_json(raw, handler == app.create_job), **params)
+        except RequestRejected as exc:
+            self.close_connection = True  # the unread body is still on the socket
+            self._send_json(exc.status, {"error": str(exc)})
+        except InvalidInput as exc:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except JobNotFound as exc:
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except Exception as exc:
+            log.exception("%s %s failed", method, self.path)
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR,
+                            {"error": f"internal error: {type(exc).__name__}: {exc}"})
+        else:
+            if isinstance(payload, str):
+                self._send(status, payload.encode(), "text/html; charset=utf-8", _PAGE_HEADERS)
+            elif payload is None:
+                self._send(status, b"", None)
+            else:
+                self._send_json(status, payload)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise RequestRejected(HTTPStatus.LENGTH_REQUIRED,
+                                  "chunked request bodies are not supported; send Content-Length")
+        length_text = self.headers.get("Content-Length", "0").strip() or "0"
+        if not length_text.isdigit():
+            raise RequestRejected(HTTPStatus.BAD_REQUEST,
+                                  f"invalid Content-Length {length_text!r}")
+        length = int(length_text)
+        if length > MAX_BODY_BYTES:
+            raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                  f"request body of {length} bytes is over the limit of "
+                                  f"{MAX_BODY_BYTES} bytes")
+        return self.rfile.read(length) if length else b""
+
+    @staticmethod
+    def _parse_json(raw: bytes, required: bool):
+        if not raw.strip():
+            if required:
+                raise InvalidInput("the request body is empty; expected a JSON job object, "
+                                   'e.g. {"name": "hello", "command": "echo hello"}')
+            return None
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"the request body is not UTF-8: {exc}") from None
+        except ValueError as exc:
+            if not required:
+                return None  # start/enable/disable ignore their body, as Kala does
+            raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
+
+    def _send_json(self, status: HTTPStatus, payload, headers=None) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        self._send(status, body, "application/json", headers)
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: Optional[str],
+              headers: Optional[dict] = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        if status != HTTPStatus.NO_CONTENT:
+            self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_error(self, code, message=None, explain=None):
+        """Malformed requests (bad request line, oversized headers) get JSON too."""
+        self.close_connection = True
+        try:
+            status = HTTPStatus(code)
+        except ValueError:
+            status = HTTPStatus.BAD_REQUEST
+        text = message or status.phrase
+        if not hasattr(self, "command") or self.command is None:
+            self.command = ""
+        self._send_json(status, {"error": text})
+
+    def log_message(self, format, *args):
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class KalaServer(ThreadingHTTPServer):
+    """The HTTP server: one thread per connection, HTTP/1.1 keep-alive."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: Tuple[str, int], app: KalaApp):
+        self.app = app
+        super().__init__(address, _RequestHandler)
+
+
+_PAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                               "style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+
+#: The web page: every piece of job text is inserted with textContent, never as HTML.
+WEB_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>kala.py</title>
+<style>
+body { font: 14px system-ui, sans-serif; margin: 1rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid #ccc; padding: .3rem; text-align: left; }
+</style></head>
+<body>
+<h1>kala.py</h1>
+<p id="stats"></p>
+<table><thead><tr><th>Name</th><th>Owner</th><th>Schedule</th><th>Next run</th>
+<th>Successes</th><th>Errors</th><th>State</th></tr></thead><tbody id="jobs"></tbody></table>
+<script>
+"use strict";
+function cell(row, text) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); }
+async function refresh() {
+  const [jobs, stats] = await Promise.all([
+    fetch("/api/v1/job/").then(r => r.json()), fetch("/api/v1/stats/").then(r => r.json())]);
+  const body = document.getElementById("jobs");
+  body.replaceChildren();
+  for (const job of Object.values(jobs.jobs)) {
+    const row = document.createElement("tr");
+    [job.name, job.owner, job.schedule || "once", job.next_run_at, job.success_count,
+     job.error_count, job.disabled ? "disabled" : (job.is_done ? "done" : "active")]
+      .forEach(text => cell(row, String(text)));
+    body.appendChild(row);
+  }
+  const s = stats.Stats;
+  document.getElementById("stats").textContent =
+    `${s.Jobs} jobs, ${s.ActiveJobs} active, ${s.SuccessCount} successes, ${s.ErrorCount} errors`;
+}
+refresh(); setInterval(refresh, 5000);
+</script>
+</body></html>
+"""
+
+
+# =============================================================================
+# The command line
+# =============================================================================
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line, without the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _env(name: str, fallback):
+    """Every option can come from KALA_<OPTION>; argparse converts and checks it."""
+    return os.environ.get(f"KALA_{name}", fallback)
+
+
+def _env_flag(name: str) -> bool:
+    value = os.environ.get(f"KALA_{name}", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise InvalidInput(f"KALA_{name}={value!r} is not a boolean (use 1 or 0)")
+
+
+def _port(text) -> int:
+    if not str(text).isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
+def _positive_int(text) -> int:
+    if not str(text).isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _minutes(text) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="kala.py",
+        description="A job scheduler server with Kala's JSON API, in one file.",
+        epilog="Every serve option can also be set as KALA_<OPTION>, e.g. KALA_PORT=9000.")
+    parser.add_argument("--version", action="version", version=f"kala.py {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    serve = commands.add_parser(
+        "serve", help="run the scheduler and its HTTP API",
+        description="Run the scheduler and its HTTP API (JSON under /api/v1/, web page at /).")
+    serve.add_argument("-p", "--port", type=_port, default=_env("PORT", 8000),
+                       help="TCP port to listen on (default 8000; 0 picks a free one)")
+    serve.add_argument("-i", "--interface", default=_env("INTERFACE", "127.0.0.1"),
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--db", default=_env("DB", "./kala.db"),
+                       help="SQLite database file (default ./kala.db)")
+    serve.add_argument("-n", "--no-persist", action="store_true", default=_env_flag("NO_PERSIST"),
+                       help="keep everything in memory; nothing survives a restart")
+    serve.add_argument("-o", "--default-owner", default=_env("DEFAULT_OWNER", ""),
+                       help="owner given to jobs created without one")
+    serve.add_argument("--jobstat-ttl", type=_minutes, default=_env("JOBSTAT_TTL", -1),
+                       metavar="MINUTES",
+                       help="delete run stats older than this many minutes (default -1: keep)")
+    serve.add_argument("--workers", type=_positive_int, default=_env("WORKERS", DEFAULT_WORKERS),
+                       help=f"jobs that may run at once (default {DEFAULT_WORKERS})")
+    serve.add_argument("-v", "--verbose", action="store_true", default=_env_flag("VERBOSE"),
+                       help="log every request and scheduling decision")
+    run = commands.add_parser(
+        "run", help="run one command exactly as the server would, and say how it went",
+        description="Run COMMAND as a job would run (split like a shell word list, no shell).")
+    run.add_argument("cmd", metavar="COMMAND", help='the command, quoted, e.g. "ls -l /tmp"')
+    return parser
+
+
+def _run_command(cmd: str) -> int:
+    attempt = CommandRunner().run_command(cmd)
+    if attempt.success:
+        print("Command Succeeded!")
+        print(f"Output: {attempt.output}", end="" if attempt.output.endswith("\n") else "\n")
+        return 0
+    print(f"Command Failed with err: {attempt.error}", file=sys.stderr)
+    if attempt.output:
+        print(f"Output: {attempt.output}", end="" if attempt.output.endswith("\n") else "\n",
+              file=sys.stderr)
+    return 1
+
+
+def _open_store(args) -> Store:
+    if args.no_persist:
+        return Store(None)
+    try:
+        return Store(args.db)
+    except (sqlite3.Error, OSError) as exc:
+        raise KalaError(f"cannot use database {args.db!r}: {exc}") from None
+
+
+def _serve(args) -> int:
+    store = _open_store(args)
+    ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
+    scheduler = Scheduler(store, workers=args.workers, jobstat_ttl=ttl)
+    app = KalaApp(store, scheduler, default_owner=args.default_owner)
+    try:
+        server = KalaServer((args.interface, args.port), app)
+    except OSError as exc:
+        store.close()
+        raise KalaError(f"cannot listen on {args.interface}:{args.port}: "
+                        f"{exc.strerror or exc}") from None
+    scheduler.start()
+    host, port = server.server_address[:2]
+    log.info("kala.py %s listening on http://%s:%d (database %s, node %s)", __version__, host,
+             port, "in memory" if args.no_persist else args.db, scheduler.node)
+    # SIGTERM stops the server the way Ctrl-C does; shutdown() must not run in
+    # the thread that is inside serve_forever().
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        scheduler.stop()
+        store.close()
+        log.info("kala.py stopped")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "run":
+            return _run_command(args.cmd)
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                            format="%(asctime)s %(levelname)s %(message)s")
+        return _serve(args)
+    except KalaError as exc:
+        print(f"kala.py: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
