@@ -169,13 +169,13 @@ def parse_start(text: str, zone=None) -> datetime:
         sign = -1 if offset[0] == "-" else 1
         hours, minutes = int(offset[1:3]), int(offset[4:6])
         if hours > 23 or minutes > 59:
-            raise InvalidInput(f"invalid offset {offset!r} in start {text!r}")
+            raise InvalidInput(f"invalid offset {offset!r} in start {text!r} (e.g. -07:00)")
         tzinfo = timezone(sign * timedelta(hours=hours, minutes=minutes))
     try:
         return datetime(int(year), int(month), int(day), int(hour), int(minute),
                         int(second), micros, tzinfo=tzinfo)
     except ValueError as exc:
-        raise InvalidInput(f"invalid start {text!r}: {exc}") from None
+        raise InvalidInput(f"invalid start {text!r}: {exc} (e.g. 2030-06-04T19:25:16Z)") from None
 
 
 def _add_months(wall: datetime, months: int) -> datetime:

@@ -1,0 +1,812 @@
+"""Tests for kala.py, in the order of its sections.
+
+Pure schedule math is table-driven; the scheduler runs against a fake clock;
+the API is driven over real sockets, and persistence with real ``serve``
+processes killed with SIGKILL.
+"""
+
+import http.client
+import http.server
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import kala
+from kala import (Duration, InvalidInput, Job, JobNotFound, Scheduler, Store, format_time,
+                  job_from_request, job_to_json, parse_duration, parse_schedule, plan_occurrence)
+
+KALA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kala.py")
+#: A fixed "now" for the fake clock: 2030-01-01T00:00:00Z.
+T0 = datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp()
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
+
+
+def iso(when: float) -> str:
+    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, message="condition"):
+    """Poll ``predicate`` until it returns something truthy, or fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class FakeClock:
+    def __init__(self, now=T0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+# =============================================================================
+# ISO 8601
+# =============================================================================
+
+class TestDurations:
+    @pytest.mark.parametrize("text, expected", [
+        ("P1Y2M10DT2H30M15S", Duration(years=1, months=2, days=10, hours=2, minutes=30,
+                                        seconds=15)),
+        ("PT10S", Duration(seconds=10)),
+        ("PT0.5S", Duration(seconds=0.5)),
+        ("P1DT1M", Duration(days=1, minutes=1)),
+        ("P1W", Duration(weeks=1)),
+        ("P2W", Duration(weeks=2)),
+        ("PT1H", Duration(hours=1)),
+        ("P1M", Duration(months=1)),
+        ("PT1M", Duration(minutes=1)),
+        ("PT0S", Duration()),
+    ])
+    def test_valid(self, text, expected):
+        assert parse_duration(text) == expected
+
+    @pytest.mark.parametrize("text", [
+        "P", "PT", "P1S", "P1H", "PT1D", "-P1D", "P1W2D", "Px", "P1DT", "", "1D", "p1d",
+        "P1.5D", "PT1S1M", " P1D",
+    ])
+    def test_invalid_echoes_input_and_an_example(self, text):
+        with pytest.raises(InvalidInput) as caught:
+            parse_duration(text)
+        assert repr(text) in str(caught.value)
+        assert "PT10S" in str(caught.value)
+
+    def test_calendar_and_exact_parts(self):
+        duration = parse_duration("P1Y2M3DT4H5M6S")
+        assert duration.calendar_months == 14
+        assert duration.calendar_days == 3
+        assert duration.exact_seconds == 4 * 3600 + 5 * 60 + 6
+        assert parse_duration("P2W").calendar_days == 14
+
+
+def occurrences(schedule_text, count, zone=None):
+    schedule = parse_schedule(schedule_text, kala._zone(zone) if zone else None)
+    return [datetime.fromtimestamp(schedule.occurrence(k), timezone.utc) for k in range(count)]
+
+
+def at(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class TestSchedules:
+    @pytest.mark.parametrize("text, repeats", [
+        ("R/2030-01-01T00:00:00Z/PT1S", None),
+        ("R0/2030-01-01T00:00:00Z/PT1S", 0),
+        ("R1/2030-01-01T00:00:00Z/PT1S", 1),
+        ("R231/2030-01-01T00:00:00Z/P1D", 231),
+        ("R0/2030-01-01T00:00:00Z/", 0),
+    ])
+    def test_repeat_counts(self, text, repeats):
+        # Rn is the first run plus n repeats, so the last occurrence index is n.
+        assert parse_schedule(text).last_index == repeats
+
+    @pytest.mark.parametrize("start, expected", [
+        ("2030-06-04T19:25:16", "2030-06-04T19:25:16+00:00"),
+        ("2030-06-04T19:25:16.828696", "2030-06-04T19:25:16.828696+00:00"),
+        ("2030-06-04T19:25:16.828696-07:00", "2030-06-05T02:25:16.828696+00:00"),
+        ("2030-06-04T19:25:16-07:00", "2030-06-05T02:25:16+00:00"),
+        ("2030-06-04T19:25:16Z", "2030-06-04T19:25:16+00:00"),
+        ("2030-06-04T19:25:16.123456789+02:00", "2030-06-04T17:25:16.123456+00:00"),
+    ])
+    def test_start_forms_of_the_seed(self, start, expected):
+        assert occurrences(f"R0/{start}/", 1) == [at(expected)]
+
+    def test_start_without_offset_reads_the_timezone(self):
+        assert occurrences("R0/2030-06-04T09:00:00/", 1, "Europe/Berlin") == [
+            at("2030-06-04T07:00:00Z")]
+
+    @pytest.mark.parametrize("text", [
+        "2030-01-01T00:00:00Z/PT1S",            # no repeat part
+        "R2/2030-01-01T00:00:00Z",              # no interval part
+        "X2/2030-01-01T00:00:00Z/PT1S",
+        "R-1/2030-01-01T00:00:00Z/PT1S",
+        "Rx/2030-01-01T00:00:00Z/PT1S",
+        "R2/2030-01-01/PT1S",                   # no time
+        "R2/2030-13-01T00:00:00Z/PT1S",         # no month 13
+        "R2/2030-02-30T00:00:00Z/PT1S",
+        "R2/2030-01-01 00:00:00Z/PT1S",
+        "R2/2030-01-01T00:00:00+0700/PT1S",
+        "R2/2030-01-01T00:00:00Z/P",
+        "R2/2030-01-01T00:00:00Z/PT1D",
+        "R2/2030-01-01T00:00:00Z/PT0S",         # zero interval with repeats
+        "R/2030-01-01T00:00:00Z/P0D",
+        "R1/2030-01-01T00:00:00Z/",             # empty interval with repeats
+        "",
+        "R2//PT1S",
+    ])
+    def test_malformed_schedules_are_rejected(self, text):
+        with pytest.raises(InvalidInput) as caught:
+            parse_schedule(text)
+        assert "e.g." in str(caught.value)
+
+    def test_zero_interval_is_fine_without_repeats(self):
+        assert parse_schedule("R0/2030-01-01T00:00:00Z/PT0S").last_index == 0
+
+    def test_daily_keeps_the_wall_clock_across_dst_but_24h_does_not(self):
+        # America/Los_Angeles springs forward on 2030-03-10.
+        daily = occurrences("R/2030-03-09T09:00:00/P1D", 3, "America/Los_Angeles")
+        hourly = occurrences("R/2030-03-09T09:00:00/PT24H", 3, "America/Los_Angeles")
+        assert daily == [at("2030-03-09T17:00:00Z"), at("2030-03-10T16:00:00Z"),
+                         at("2030-03-11T16:00:00Z")]  # 09:00 PST, then 09:00 PDT
+        assert hourly == [at("2030-03-09T17:00:00Z"), at("2030-03-10T17:00:00Z"),
+                          at("2030-03-11T17:00:00Z")]  # 10:00 PDT after the change
+
+    def test_daily_across_the_autumn_change(self):
+        daily = occurrences("R/2030-11-02T09:00:00/P1D", 2, "America/Los_Angeles")
+        assert daily == [at("2030-11-02T16:00:00Z"), at("2030-11-03T17:00:00Z")]
+
+    @pytest.mark.parametrize("start, expected", [
+        ("2030-01-31", ["2030-01-31", "2030-02-28", "2030-03-31", "2030-04-30", "2030-05-31"]),
+        ("2028-01-31", ["2028-01-31", "2028-02-29", "2028-03-31", "2028-04-30", "2028-05-31"]),
+        ("2030-07-31", ["2030-07-31", "2030-08-31", "2030-09-30", "2030-10-31", "2030-11-30"]),
+    ])
+    def test_monthly_clamps_to_month_ends_without_drifting(self, start, expected):
+        got = occurrences(f"R/{start}T12:00:00Z/P1M", 5)
+        assert [d.date().isoformat() for d in got] == expected
+        assert {d.hour for d in got} == {12}
+
+    def test_yearly_across_leap_years(self):
+        got = occurrences("R/2028-02-29T00:00:00Z/P1Y", 5)
+        assert [d.date().isoformat() for d in got] == [
+            "2028-02-29", "2029-02-28", "2030-02-28", "2031-02-28", "2032-02-29"]
+
+    def test_every_ten_seconds_started_now(self):
+        now = time.time()
+        schedule = parse_schedule(f"R/{iso(now)}/PT10S")
+        assert [schedule.occurrence(k) - schedule.occurrence(0) for k in range(4)] == [
+            0, 10, 20, 30]
+        assert schedule.index_at_or_before(schedule.occurrence(0) + 25) == 2
+        assert schedule.first_index_at_or_after(schedule.occurrence(0) + 25) == 3
+        assert schedule.first_index_at_or_after(schedule.occurrence(0) + 20) == 2
+
+    def test_every_two_weeks(self):
+        assert occurrences("R/2030-01-01T08:00:00Z/P2W", 3) == [
+            at("2030-01-01T08:00:00Z"), at("2030-01-15T08:00:00Z"), at("2030-01-29T08:00:00Z")]
+
+    def test_fixed_offset_steps_days_in_that_offset(self):
+        got = occurrences("R/2030-06-04T19:25:16.828696-07:00/P1D", 2)
+        assert got[1] - got[0] == timedelta(days=1)
+
+    def test_mixed_calendar_and_exact_steps(self):
+        assert occurrences("R/2030-01-31T00:00:00Z/P1M1DT1H", 3) == [
+            at("2030-01-31T00:00:00Z"), at("2030-03-01T01:00:00Z"), at("2030-04-02T02:00:00Z")]
+
+    def test_index_search_with_calendar_steps_far_ahead(self):
+        schedule = parse_schedule("R/2030-01-31T00:00:00Z/P1M")
+        when = at("2110-07-15T00:00:00Z").timestamp()
+        k = schedule.index_at_or_before(when)
+        assert schedule.occurrence(k) <= when < schedule.occurrence(k + 1)
+        assert k == 80 * 12 + 5
+
+    def test_no_occurrence_past_year_9999(self):
+        schedule = parse_schedule("R/9999-06-01T00:00:00Z/P1Y")
+        assert schedule.has_index(0)
+        assert not schedule.has_index(1)
+
+    def test_format_time(self):
+        assert format_time(None) == "0001-01-01T00:00:00Z"
+        assert format_time(T0) == "2030-01-01T00:00:00.000000Z"
+
+
+# =============================================================================
+# The job model
+# =============================================================================
+
+def scheduled_job(schedule, cursor=0, **fields):
+    job = job_from_request({"name": "j", "command": "true", "schedule": schedule, **fields},
+                           now=T0 - 1)
+    job.cursor = cursor
+    return job
+
+
+class TestPlanOccurrence:
+    SCHEDULE = f"R/{iso(T0)}/PT10S"
+
+    def test_nothing_due_before_the_start(self):
+        assert plan_occurrence(scheduled_job(self.SCHEDULE), T0 - 0.001, 1.0) is None
+
+    def test_due_on_time(self):
+        plan = plan_occurrence(scheduled_job(self.SCHEDULE), T0 + 0.002, 1.0)
+        assert (plan.run_index, plan.scheduled_for, plan.next_cursor, plan.next_run_at) == (
+            0, T0, 1, T0 + 10)
+
+    def test_missed_occurrences_are_coalesced_into_one_run(self):
+        plan = plan_occurrence(scheduled_job(self.SCHEDULE), T0 + 35, 1.0)
+        assert (plan.run_index, plan.scheduled_for, plan.next_cursor, plan.next_run_at) == (
+            3, T0 + 30, 4, T0 + 40)
+
+    def test_resume_at_next_scheduled_time_skips_the_missed_run(self):
+        job = scheduled_job(self.SCHEDULE, resume_at_next_scheduled_time=True)
+        plan = plan_occurrence(job, T0 + 35, 1.0)
+        assert (plan.run_index, plan.next_cursor) == (None, 4)
+
+    def test_resume_flag_does_not_skip_a_run_that_is_merely_on_time(self):
+        job = scheduled_job(self.SCHEDULE, resume_at_next_scheduled_time=True)
+        assert plan_occurrence(job, T0 + 0.5, 1.0).run_index == 0
+
+    @pytest.mark.parametrize("epsilon, runs", [("PT10S", True), ("PT2S", False), ("", True)])
+    def test_a_miss_older_than_epsilon_is_skipped(self, epsilon, runs):
+        plan = plan_occurrence(scheduled_job(self.SCHEDULE, epsilon=epsilon), T0 + 35, 1.0)
+        assert (plan.run_index is not None) == runs
+
+    def test_the_last_repeat_ends_the_schedule(self):
+        job = scheduled_job(f"R2/{iso(T0)}/PT10S", cursor=2)
+        plan = plan_occurrence(job, T0 + 20, 1.0)
+        assert (plan.run_index, plan.next_run_at) == (2, None)
+
+    def test_a_missed_tail_runs_only_the_last_repeat(self):
+        plan = plan_occurrence(scheduled_job(f"R2/{iso(T0)}/PT10S"), T0 + 500, 1.0)
+        assert (plan.run_index, plan.next_run_at) == (2, None)
+
+    def test_a_job_without_schedule_runs_once_even_late(self):
+        job = job_from_request({"name": "j", "command": "true", "epsilon": "PT1S",
+                                "resume_at_next_scheduled_time": True}, now=T0)
+        plan = plan_occurrence(job, T0 + 3600, 1.0)
+        assert (plan.run_index, plan.next_run_at) == (0, None)
+
+    def test_a_child_has_no_timer(self):
+        job = job_from_request({"name": "j", "command": "true", "parent_jobs": ["p"]}, now=T0)
+        assert plan_occurrence(job, T0 + 1, 1.0) is None
+
+
+class TestJobRequests:
+    def test_defaults(self):
+        job = job_from_request({"name": "n", "command": "echo hi"}, now=T0, default_owner="ops")
+        assert (job.owner, job.retries, job.type, job.disabled, job.schedule) == (
+            "ops", 0, 0, False, "")
+        assert UUID4.match(job.id)
+
+    def test_unknown_fields_and_go_zero_values_are_ignored(self):
+        job = job_from_request({"name": "n", "command": "true", "id": "mine", "stats": [],
+                                "next_run_at": "0001-01-01T00:00:00Z", "metadata": {},
+                                "dependent_jobs": None, "parent_jobs": None}, now=T0)
+        assert job.id != "mine" and job.parent_jobs == []
+
+    @pytest.mark.parametrize("body, words", [
+        ([], "JSON object"),
+        ("job", "JSON object"),
+        ({"command": "true"}, "'name'"),
+        ({"name": "", "command": "true"}, "'name'"),
+        ({"name": "n"}, "'command'"),
+        ({"name": "n", "command": "  "}, "'command'"),
+        ({"name": 5, "command": "true"}, "'name'"),
+        ({"name": "n", "command": "true", "retries": "x"}, "'retries'"),
+        ({"name": "n", "command": "true", "retries": -1}, "'retries'"),
+        ({"name": "n", "command": "true", "retries": 1.5}, "'retries'"),
+        ({"name": "n", "command": "true", "retries": True}, "'retries'"),
+        ({"name": "n", "command": "true", "parent_jobs": "abc"}, "'parent_jobs'"),
+        ({"name": "n", "command": "true", "parent_jobs": [1]}, "'parent_jobs'"),
+        ({"name": "n", "command": "true", "parent_jobs": ["a", "a"]}, "twice"),
+        ({"name": "n", "command": "true", "disabled": "yes"}, "'disabled'"),
+        ({"name": "n", "command": "true", "type": 2}, "'type'"),
+        ({"name": "n", "command": "true", "schedule": 5}, "'schedule'"),
+        ({"name": "n", "command": "true", "schedule": "R2/2010-01-01T00:00:00Z/PT1S"},
+         "already passed"),
+        ({"name": "n", "command": "true", "schedule": "R2/2040-01-01T00:00:00Z/PT"}, "'PT'"),
+        ({"name": "n", "command": "true", "schedule": "tomorrow"}, "R[n]/<start>/<interval>"),
+        ({"name": "n", "command": "true", "epsilon": "5s"}, "'5s'"),
+        ({"name": "n", "command": "true", "timezone": "Mars/Olympus"}, "Mars/Olympus"),
+        ({"name": "n", "command": "true", "timeout": -1}, "'timeout'"),
+        ({"name": "n", "command": "echo 'unclosed"}, "cannot be split"),
+        ({"name": "n", "type": 1}, "remote_properties"),
+        ({"name": "n", "type": 1, "remote_properties": {"url": "ftp://x"}}, "url"),
+        ({"name": "n", "type": 1, "remote_properties": {"url": "http://x", "method": "FETCH"}},
+         "FETCH"),
+        ({"name": "n", "type": 1, "remote_properties": {
+            "url": "http://x", "expected_response_codes": [99]}}, "expected_response_codes"),
+        ({"name": "n", "type": 1, "remote_properties": {"url": "http://x", "headers": {"A": 1}}},
+         "headers"),
+        ({"name": "n", "command": "echo {{nope}}", "TemplateDelimiters": "{{ }}"}, "'nope'"),
+        ({"name": "n", "command": "true", "TemplateDelimiters": "{{}}"}, "TemplateDelimiters"),
+    ])
+    def test_bad_input_names_what_is_wrong(self, body, words):
+        with pytest.raises(InvalidInput) as caught:
+            job_from_request(body, now=T0)
+        assert words in str(caught.value)
+
+    def test_templates_substitute_job_fields(self):
+        job = job_from_request({"name": "nightly", "owner": "ops", "TemplateDelimiters": "{{ }}",
+                                "command": "echo {{name}} {{ .Owner }} {{id}}"}, now=T0)
+        assert job.render(job.command) == f"echo nightly ops {job.id}"
+        assert job.render("{{name}}") == "nightly"
+
+    def test_templates_need_delimiters_to_be_set(self):
+        job = job_from_request({"name": "n", "command": "echo {{name}}"}, now=T0)
+        assert job.render(job.command) == "echo {{name}}"
+
+    def test_remote_properties_defaults(self):
+        job = job_from_request({"name": "n", "type": 1,
+                                "remote_properties": {"url": "http://127.0.0.1:1/x"}}, now=T0)
+        assert job_to_json(job)["remote_properties"] == {
+            "url": "http://127.0.0.1:1/x", "method": "GET", "body": "", "headers": {},
+            "timeout": 30, "expected_response_codes": [200]}
+
+    def test_json_has_every_contract_field(self):
+        fields = job_to_json(job_from_request({"name": "n", "command": "true"}, now=T0))
+        assert set(fields) >= {
+            "name", "id", "command", "owner", "disabled", "dependent_jobs", "parent_jobs",
+            "on_failure_job", "schedule", "retries", "epsilon", "next_run_at", "success_count",
+            "last_success", "error_count", "last_error", "last_attempted_run", "is_done", "type",
+            "remote_properties", "resume_at_next_scheduled_time", "metadata"}
+        assert set(fields["metadata"]) == {
+            "success_count", "last_success", "error_count", "last_error", "last_attempted_run",
+            "number_of_finished_runs"}
+        assert fields["dependent_jobs"] is None and fields["parent_jobs"] is None
+        assert fields["last_success"] == "0001-01-01T00:00:00Z"
+
+
+# =============================================================================
+# Storage
+# =============================================================================
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "kala.db")
+
+
+def create(store, clock=None, **fields):
+    fields.setdefault("name", "job")
+    if fields.get("type", 0) == 0:
+        fields.setdefault("command", "true")
+    job = job_from_request(fields, now=(clock or FakeClock())())
+    store.create_job(job)
+    return job
+
+
+class TestStore:
+    def test_a_job_survives_reopening_the_file(self, db_path):
+        store = Store(db_path)
+        job = create(store, name="ünïcødé ✓", command="echo 'hé'", retries=2)
+        store.close()
+        again = Store(db_path).get_job(job.id)
+        assert job_to_json(again) == job_to_json(job)
+
+    def test_the_file_is_private(self, db_path):
+        Store(db_path).close()
+        assert os.stat(db_path).st_mode & 0o777 == 0o600
+
+    def test_unknown_parent_stores_nothing(self):
+        store = Store()
+        with pytest.raises(InvalidInput, match="parent job 'nope' does not exist"):
+            create(store, parent_jobs=["nope"])
+        with pytest.raises(InvalidInput, match="on_failure_job 'nope'"):
+            create(store, on_failure_job="nope")
+        assert store.list_jobs() == []
+
+    def test_dependents_keep_creation_order(self):
+        store = Store()
+        parent = create(store, name="parent")
+        children = [create(store, name=f"c{i}", parent_jobs=[parent.id]) for i in range(3)]
+        assert store.get_job(parent.id).dependent_jobs == [c.id for c in children]
+        assert store.get_job(children[0].id).parent_jobs == [parent.id]
+        listed = {job.id: job for job in store.list_jobs()}
+        assert listed[parent.id].dependent_jobs == [c.id for c in children]
+
+    def test_deleting_a_child_removes_it_from_its_parents(self):
+        store = Store()
+        parent = create(store)
+        first, second = (create(store, parent_jobs=[parent.id]) for _ in range(2))
+        assert store.delete_job(first.id) == [first.id]
+        assert store.get_job(parent.id).dependent_jobs == [second.id]
+
+    def test_deleting_a_parent_cascades_to_children_without_another_parent(self):
+        store = Store()
+        parent, other = create(store, name="p"), create(store, name="o")
+        only_child = create(store, name="only", parent_jobs=[parent.id])
+        grandchild = create(store, name="grand", parent_jobs=[only_child.id])
+        shared = create(store, name="shared", parent_jobs=[parent.id, other.id])
+        deleted = store.delete_job(parent.id)
+        assert set(deleted) == {parent.id, only_child.id, grandchild.id}
+        assert {job.id for job in store.list_jobs()} == {other.id, shared.id}
+        assert store.get_job(shared.id).parent_jobs == [other.id]
+        assert store.get_job(other.id).dependent_jobs == [shared.id]
+
+    def test_unknown_ids(self):
+        store = Store()
+        for call in (lambda: store.get_job("x"), lambda: store.delete_job("x"),
+                     lambda: store.job_stats("x"), lambda: store.set_disabled("x", True, T0)):
+            with pytest.raises(JobNotFound):
+                call()
+
+    def test_an_occurrence_is_claimed_once_even_from_two_connections(self, db_path):
+        first, second = Store(db_path), Store(db_path)
+        job = create(first, schedule=f"R/{iso(T0 + 10)}/PT10S")
+        claims_a, timers_a = first.claim_occurrences([(job.id, 0)], T0 + 10, "a", 1.0)
+        claims_b, timers_b = second.claim_occurrences([(job.id, 0)], T0 + 10, "b", 1.0)
+        assert len(claims_a) == 1 and claims_b == []
+        assert timers_a == [(T0 + 20, job.id, 1)] and timers_b == []
+        assert second.get_job(job.id).cursor == 1
+
+    def test_a_stale_claim_cannot_record_its_result(self):
+        store = Store()
+        job = create(store)
+        claim = store.claim_run(job.id, "k", "manual", "node-a", T0)
+        assert store.claim_run(job.id, "k", "manual", "node-a", T0) is None
+        result = kala.RunResult(True, T0, T0 + 1, 0, 0)
+        assert not store.finish_run(claim, "node-b", result)
+        assert store.finish_run(claim, "node-a", result)
+        assert not store.finish_run(claim, "node-a", result)
+        assert store.get_job(job.id).success_count == 1
+
+    def test_runs_of_a_dead_node_fail_and_count(self):
+        store = Store()
+        job = create(store)
+        store.heartbeat("dead", T0)
+        store.heartbeat("alive", T0 + 20)
+        store.claim_run(job.id, "k1", "manual", "dead", T0)
+        store.claim_run(job.id, "k2", "manual", "alive", T0)
+        assert [r[1] for r in store.fail_orphaned_runs(T0 + 20, lease=10)] == [job.id]
+        stats = store.job_stats(job.id)
+        assert [(s.success, s.error) for s in stats] == [(False, kala.NODE_DIED)]
+        assert store.get_job(job.id).error_count == 1
+        assert [n for n, _ in store.app_counts()["nodes"]] == ["alive"]
+
+    def test_pruning_old_stats(self):
+        store = Store()
+        job = create(store)
+        for key, finished in (("old", T0), ("new", T0 + 100)):
+            claim = store.claim_run(job.id, key, "manual", "n", finished)
+            store.finish_run(claim, "n", kala.RunResult(True, finished, finished, 0, 0))
+        assert store.prune_stats(T0 + 50) == 1
+        assert [s.ran_at for s in store.job_stats(job.id)] == [T0 + 100]
+
+
+# =============================================================================
+# Running a job
+# =============================================================================
+
+class TestCommandRunner:
+    def test_success_and_output(self):
+        attempt = kala.CommandRunner().run_command("sh -c 'echo out; echo err >&2'")
+        assert attempt.success and attempt.output == "out\nerr\n"
+
+    def test_exit_status_decides(self):
+        attempt = kala.CommandRunner().run_command("sh -c 'echo no; exit 3'")
+        assert (attempt.success, attempt.error, attempt.output) == (False, "exit status 3", "no\n")
+
+    def test_no_shell_is_involved(self):
+        attempt = kala.CommandRunner().run_command("echo $HOME '$(id)' ; ls")
+        assert attempt.output == "$HOME $(id) ; ls\n"
+
+    def test_missing_program(self):
+        attempt = kala.CommandRunner().run_command("no-such-program-here --x")
+        assert not attempt.success and "executable file not found" in attempt.error
+
+    def test_only_the_tail_of_the_output_is_kept(self):
+        attempt = kala.CommandRunner(output_limit=1000).run_command(
+            "sh -c 'seq 1 100000'")
+        assert len(attempt.output) == 1000 and attempt.output.endswith("99999\n100000\n")
+
+    def test_timeout_kills_the_process_group(self):
+        attempt = kala.CommandRunner().run_command("sh -c 'sleep 30 & wait'", timeout=0.2)
+        assert (attempt.success, attempt.error) == (False, "timed out after 0.2s")
+
+
+class RecordingHTTPServer:
+    """A tiny local HTTP server for remote jobs; answers with ``status``."""
+
+    def __init__(self, status=200):
+        self.requests = queue.Queue()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                outer.requests.put((self.command, self.path, dict(self.headers),
+                                    self.rfile.read(length).decode()))
+                body = b"pong"
+                self.send_response(outer.status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_any
+
+            def log_message(self, *args):
+                pass
+
+        self.status = status
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_target():
+    target = RecordingHTTPServer()
+    yield target
+    target.close()
+
+
+class TestRemoteJobs:
+    def remote_job(self, url, **props):
+        return job_from_request({"name": "hook", "type": 1, "TemplateDelimiters": "{{ }}",
+                                 "remote_properties": {"url": url, **props}}, now=T0)
+
+    def test_request_with_method_body_headers_and_templates(self, http_target):
+        job = self.remote_job(http_target.url + "/hook/{{name}}", method="post",
+                              body='{"job": "{{id}}"}', headers={"X-Kala": ["yes"]})
+        attempt = kala.CommandRunner().attempt(job)
+        method, path, headers, body = http_target.requests.get(timeout=5)
+        assert attempt.success and attempt.output == "pong"
+        assert (method, path, headers["X-Kala"], body) == (
+            "POST", "/hook/hook", "yes", f'{{"job": "{job.id}"}}')
+
+    def test_unexpected_status_fails(self, http_target):
+        http_target.status = 500
+        attempt = kala.CommandRunner().attempt(self.remote_job(http_target.url))
+        assert not attempt.success and "answered 500" in attempt.error
+
+    def test_expected_codes_decide(self, http_target):
+        http_target.status = 500
+        job = self.remote_job(http_target.url, expected_response_codes=[500])
+        assert kala.CommandRunner().attempt(job).success
+
+    def test_unreachable(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]  # closed once the block ends: nothing listens
+        attempt = kala.CommandRunner().attempt(self.remote_job(f"http://127.0.0.1:{port}/"))
+        assert not attempt.success and "failed" in attempt.error
+
+
+# =============================================================================
+# The scheduler, on a fake clock
+# =============================================================================
+
+class ScriptedRunner:
+    """Answers attempts from a script, advancing the fake clock for each one."""
+
+    def __init__(self, clock, outcomes, seconds_per_attempt=0.0):
+        self.clock, self.outcomes, self.step = clock, list(outcomes), seconds_per_attempt
+        self.jobs = []
+
+    def attempt(self, job):
+        self.jobs.append(job.name)
+        self.clock.advance(self.step)
+        success = self.outcomes.pop(0) if self.outcomes else True
+        return kala.Attempt(success, error="" if success else "exit status 1")
+
+
+class Harness:
+    """A store, a fake clock and a scheduler that runs claims inline."""
+
+    def __init__(self, runner=None, path=None):
+        self.clock = FakeClock()
+        self.store = Store(path)
+        self.runner = runner or ScriptedRunner(self.clock, [])
+        self.scheduler = Scheduler(self.store, self.runner, node="test", clock=self.clock,
+                                   workers=0)
+
+    def add(self, **fields):
+        job = create(self.store, self.clock, **fields)
+        self.scheduler.job_changed(job)
+        return job
+
+    def run_at(self, when):
+        self.clock.now = when
+        return self.scheduler.run_due()
+
+    def job(self, job_id):
+        return self.store.get_job(job_id)
+
+
+@pytest.fixture
+def harness():
+    return Harness()
+
+
+class TestScheduler:
+    def test_repeats_then_done(self, harness):
+        job = harness.add(schedule=f"R2/{iso(T0 + 10)}/PT10S")
+        assert harness.run_at(T0 + 9.999) == []
+        assert harness.job(job.id).next_run_at == T0 + 10
+        for when in (T0 + 10, T0 + 20, T0 + 30):
+            assert [c.scheduled_for for c in harness.run_at(when)] == [when]
+        assert harness.run_at(T0 + 40) == []
+        done = harness.job(job.id)
+        assert (done.success_count, done.finished_runs, done.is_done, done.next_run_at) == (
+            3, 3, True, None)
+        assert len(harness.store.job_stats(job.id)) == 3
+
+    def test_a_job_without_schedule_runs_at_once_and_only_once(self, harness):
+        job = harness.add()
+        assert len(harness.run_at(T0)) == 1
+        assert harness.run_at(T0 + 100) == []
+        assert harness.job(job.id).is_done
+
+    def test_occurrences_never_drift_with_slow_runs(self):
+        harness = Harness()
+        harness.runner.step = 3.0  # each run takes 3 s of fake time
+        job = harness.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
+        scheduled = []
+        for when in (T0 + 10, T0 + 20, T0 + 30):
+            scheduled += [c.scheduled_for for c in harness.run_at(when)]
+        assert scheduled == [T0 + 10, T0 + 20, T0 + 30]
+        assert harness.job(job.id).next_run_at == T0 + 40
+
+    def test_retries_count_each_failed_attempt(self):
+        harness = Harness()
+        harness.runner.outcomes = [False, False, True]
+        job = harness.add(retries=3)
+        harness.run_at(T0)
+        stored = harness.job(job.id)
+        assert (stored.success_count, stored.error_count) == (1, 2)
+        [stat] = harness.store.job_stats(job.id)
+        assert (stat.success, stat.retries) == (True, 2)
+
+    def test_retries_run_out(self):
+        harness = Harness()
+        harness.runner.outcomes = [False] * 10
+        job = harness.add(retries=2)
+        harness.run_at(T0)
+        assert harness.runner.jobs == ["job"] * 3
+        stored = harness.job(job.id)
+        assert (stored.success_count, stored.error_count, stored.last_error) == (0, 3, T0)
+        [stat] = harness.store.job_stats(job.id)
+        assert (stat.success, stat.retries, stat.error) == (False, 2, "exit status 1")
+
+    def test_retries_stop_past_epsilon(self):
+        harness = Harness()
+        harness.runner.outcomes, harness.runner.step = [False] * 10, 3.0
+        job = harness.add(retries=10, epsilon="PT5S")
+        harness.run_at(T0)
+        # attempt at +0 fails (now +3, within 5 s), attempt at +3 fails (now +6): stop.
+        assert harness.runner.jobs == ["job", "job"]
+        assert harness.job(job.id).error_count == 2
+
+    def test_disabled_jobs_do_not_run_and_resume_at_the_next_occurrence(self, harness):
+        job = harness.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
+        harness.store.set_disabled(job.id, True, T0)
+        assert harness.run_at(T0 + 10) == []
+        harness.clock.now = T0 + 35
+        harness.scheduler.job_changed(harness.store.set_disabled(job.id, False, T0 + 35))
+        assert harness.job(job.id).next_run_at == T0 + 40
+        assert harness.run_at(T0 + 39) == []
+        assert [c.scheduled_for for c in harness.run_at(T0 + 40)] == [T0 + 40]
+
+    def test_deleted_jobs_leave_only_stale_timers(self, harness):
+        job = harness.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
+        harness.store.delete_job(job.id)
+        assert harness.run_at(T0 + 10) == []
+        assert len(harness.scheduler.timers) == 0
+
+    def test_manual_start_runs_now_and_keeps_the_schedule(self, harness):
+        job = harness.add(schedule=f"R1/{iso(T0 + 10)}/PT10S")
+        result = harness.scheduler.start_job(job.id)
+        assert result.success
+        stored = harness.job(job.id)
+        assert (stored.success_count, stored.cursor, stored.last_attempted_run) == (1, 0, T0)
+        assert len(harness.run_at(T0 + 10)) == 1
+        with pytest.raises(JobNotFound):
+            harness.scheduler.start_job("nope")
+
+    def test_downtime_runs_a_missed_occurrence_once(self, db_path):
+        before = Harness(path=db_path)
+        job = before.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
+        after = Harness(path=db_path)  # a restart: timers come from the database
+        after.scheduler.timers.push(after.store.timers())
+        claims = after.run_at(T0 + 65)
+        assert [c.scheduled_for for c in claims] == [T0 + 60]
+        assert after.job(job.id).next_run_at == T0 + 70
+        assert after.run_at(T0 + 66) == []
+
+    def test_downtime_with_resume_at_next_scheduled_time(self, db_path):
+        before = Harness(path=db_path)
+        job = before.add(schedule=f"R/{iso(T0 + 10)}/PT10S", resume_at_next_scheduled_time=True)
+        after = Harness(path=db_path)
+        after.scheduler.timers.push(after.store.timers())
+        assert after.run_at(T0 + 65) == []
+        assert after.job(job.id).next_run_at == T0 + 70
+        assert len(after.run_at(T0 + 70)) == 1
+
+    def test_jobstat_ttl_prunes_on_maintenance(self, harness):
+        harness.scheduler.jobstat_ttl = 60
+        job = harness.add()
+        harness.run_at(T0)
+        harness.scheduler.maintain(T0 + 30)
+        assert len(harness.store.job_stats(job.id)) == 1
+        harness.scheduler.maintain(T0 + 61)
+        assert harness.store.job_stats(job.id) == []
+
+
+class TestDependentJobs:
+    def family(self, harness):
+        """parent -> a -> a1, parent -> b; each records its name when it runs."""
+        parent = harness.add(name="parent", schedule=f"R/{iso(T0 + 10)}/PT10S")
+        a = harness.add(name="a", parent_jobs=[parent.id])
+        a1 = harness.add(name="a1", parent_jobs=[a.id])
+        b = harness.add(name="b", parent_jobs=[parent.id])
+        return parent, a, a1, b
+
+    def test_children_run_first_in_first_out_depth_first(self, harness):
+        self.family(harness)
+        harness.run_at(T0 + 10)
+        assert harness.runner.jobs == ["parent", "a", "a1", "b"]
+
+    def test_children_have_no_timer_of_their_own(self, harness):
+        parent, a, a1, b = self.family(harness)
+        assert harness.run_at(T0) == []
+        assert harness.job(a.id).next_run_at is None
+        assert [c.job.name for c in harness.run_at(T0 + 10)] == ["parent"]
+
+    def test_a_failed_parent_runs_no_child(self, harness):
+        self.family(harness)
+        harness.runner.outcomes = [False]
+        harness.run_at(T0 + 10)
+        assert harness.runner.jobs == ["parent"]
+
+    def test_a_failed_child_stops_its_own_children_only(self, harness):
+        self.family(harness)
+        harness.runner.outcomes = [True, False]
+        harness.run_at(T0 + 10)
+        assert harness.runner.jobs == ["parent", "a", "b"]
+
+    def test_a_disabled_child_is_skipped_but_its_parent_runs(self, harness):
+        parent, a, a1, b = self.family(harness)
+        harness.store.set_disabled(a.id, True, T0)
+        harness.run_at(T0 + 10)
+        assert harness.runner.jobs == ["parent", "b"]
+
+    def test_a_child_runs_after_each_parent(self, harness):
+        first = harness.add(name="first")
+        second = harness.add(name="second")
+        child = harness.add(name="child", parent_jobs=[first.id, second.id])
+        harness.run_at(T0)
+        assert harness.runner.jobs == ["first", "child", "second", "child"]
+        assert [s.trigger for s in harness.store.job_stats(child.id)] == ["parent", "parent"]
+
+    def test_on_failure_job_runs_once_after_the_final_attempt(self, harness):
+        handler = harness.add(name="handler", schedule=f"R0/{iso(T0 + 3600)}/")
+        harness.runner.outcomes = [False, False]
+        harness.add(name="flaky", retries=1, on_failure_job=handler.id)
+        harness.run_at(T0)
+        assert harness.runner.jobs == ["flaky", "flaky", "handler"]
+        assert [s.trigger for s in harness.store.job_stats(handler.id)] == ["failure"]
