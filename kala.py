@@ -1626,8 +1626,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             status = HTTPStatus.BAD_REQUEST
         text = message or status.phrase
-        if not hasattr(self, "command") or self.command is None:
+        if not getattr(self, "command", None):
             self.command = ""
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # unparseable request line: still send a status
         self._send_json(status, {"error": text})
 
     def log_message(self, format, *args):

@@ -810,3 +810,255 @@ class TestDependentJobs:
         harness.run_at(T0)
         assert harness.runner.jobs == ["flaky", "flaky", "handler"]
         assert [s.trigger for s in harness.store.job_stats(handler.id)] == ["failure"]
+
+
+# =============================================================================
+# The HTTP API, over real sockets
+# =============================================================================
+
+class Client:
+    """Minimal JSON client for the API; one connection per request unless kept."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def call(self, method, path, body=None, headers=None, raw=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            data = raw if raw is not None else (None if body is None else json.dumps(body))
+            conn.request(method, path, body=data, headers=headers or {})
+            response = conn.getresponse()
+            payload = response.read()
+        finally:
+            conn.close()
+        content = json.loads(payload) if payload and response.getheader(
+            "Content-Type", "").startswith("application/json") else payload
+        return response.status, content, response
+
+    def create(self, **fields):
+        fields.setdefault("name", "job")
+        fields.setdefault("command", "true")
+        status, body, _ = self.call("POST", "/api/v1/job/", fields)
+        assert status == 201, body
+        return body["id"]
+
+    def job(self, job_id):
+        status, body, _ = self.call("GET", f"/api/v1/job/{job_id}/")
+        assert status == 200, body
+        return body["job"]
+
+    def jobs(self):
+        return self.call("GET", "/api/v1/job/")[1]["jobs"]
+
+    def stats(self, job_id):
+        return self.call("GET", f"/api/v1/job/stats/{job_id}/")[1]["job_stats"]
+
+
+@pytest.fixture
+def api():
+    store = Store()
+    scheduler = Scheduler(store, workers=4)
+    server = kala.KalaServer(("127.0.0.1", 0), kala.KalaApp(store, scheduler))
+    scheduler.start()
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield Client(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+    scheduler.stop()
+    thread.join()
+
+
+class TestApi:
+    def test_empty_list(self, api):
+        assert api.call("GET", "/api/v1/job/")[:2] == (200, {"jobs": {}})
+
+    def test_seed_walkthrough(self, api, tmp_path):
+        out = tmp_path / "out"
+        start = time.time() + 3600
+        job_id = api.create(epsilon="PT5S", command=f"sh -c 'echo ran >> {out}'",
+                            name="test_job", schedule=f"R2/{iso(start)}/PT10S")
+        assert UUID4.match(job_id)
+        listed = api.jobs()[job_id]
+        assert listed == api.job(job_id)
+        assert (listed["name"], listed["owner"], listed["disabled"], listed["retries"],
+                listed["epsilon"], listed["dependent_jobs"], listed["parent_jobs"]) == (
+            "test_job", "", False, 0, "PT5S", None, None)
+        assert abs(utc(listed["next_run_at"]) - start) < 1e-5
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        assert out.read_text() == "ran\n"  # start answers once the run has finished
+        [stat] = api.stats(job_id)
+        assert (stat["JobId"], stat["NumberOfRetries"], stat["Success"]) == (job_id, 0, True)
+        assert isinstance(stat["ExecutionDuration"], int) and stat["ExecutionDuration"] > 0
+        assert api.call("POST", f"/api/v1/job/disable/{job_id}/")[0] == 204
+        assert api.job(job_id)["disabled"] is True
+        assert api.call("POST", f"/api/v1/job/enable/{job_id}/")[0] == 204
+        assert api.job(job_id)["disabled"] is False
+        status, body, _ = api.call("GET", "/api/v1/stats/")
+        assert status == 200
+        assert set(body["Stats"]) >= {"ActiveJobs", "DisabledJobs", "Jobs", "ErrorCount",
+                                      "SuccessCount", "NextRunAt", "LastAttemptedRun",
+                                      "CreatedAt"}
+        assert (body["Stats"]["Jobs"], body["Stats"]["SuccessCount"]) == (1, 1)
+        assert api.call("DELETE", f"/api/v1/job/{job_id}/")[:2] == (204, b"")
+        status, body, _ = api.call("GET", f"/api/v1/job/{job_id}/")
+        assert status == 404 and job_id in body["error"]
+
+    @pytest.mark.parametrize("slash", ["", "/"])
+    def test_every_route_with_and_without_trailing_slash(self, api, slash):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        for method, path, status in [
+                ("GET", "/api/v1/job", 200), ("GET", f"/api/v1/job/{job_id}", 200),
+                ("GET", f"/api/v1/job/stats/{job_id}", 200),
+                ("POST", f"/api/v1/job/start/{job_id}", 204),
+                ("POST", f"/api/v1/job/disable/{job_id}", 204),
+                ("POST", f"/api/v1/job/enable/{job_id}", 204),
+                ("GET", "/api/v1/stats", 200), ("GET", "/webui", 200),
+                ("DELETE", f"/api/v1/job/{job_id}", 204), ("DELETE", "/api/v1/job/all", 204)]:
+            assert api.call(method, path + slash)[0] == status, (method, path + slash)
+        assert api.call("POST", "/api/v1/job" + slash, {"name": "n", "command": "true"})[0] == 201
+
+    def test_delete_all(self, api):
+        for _ in range(3):
+            api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        assert api.call("DELETE", "/api/v1/job/all/")[0] == 204
+        assert api.jobs() == {}
+
+    @pytest.mark.parametrize("method, path, allowed", [
+        ("PUT", "/api/v1/job/", "GET, POST"),
+        ("GET", "/api/v1/job/all/", "DELETE"),
+        ("GET", "/api/v1/job/start/x/", "POST"),
+        ("DELETE", "/api/v1/stats/", "GET"),
+        ("POST", "/api/v1/job/x/", "DELETE, GET"),
+    ])
+    def test_wrong_method(self, api, method, path, allowed):
+        status, body, response = api.call(method, path)
+        assert (status, response.getheader("Allow")) == (405, allowed)
+        assert method in body["error"]
+
+    @pytest.mark.parametrize("method, path", [
+        ("GET", "/api/v1/job/nope/"), ("DELETE", "/api/v1/job/nope/"),
+        ("GET", "/api/v1/job/stats/nope/"), ("POST", "/api/v1/job/start/nope/"),
+        ("POST", "/api/v1/job/disable/nope/"), ("POST", "/api/v1/job/enable/nope/"),
+        ("GET", "/api/v2/"), ("GET", "/favicon.ico"),
+    ])
+    def test_unknown_ids_and_routes_are_404_json(self, api, method, path):
+        status, body, _ = api.call(method, path)
+        assert status == 404 and "error" in body
+
+    @pytest.mark.parametrize("raw, words", [
+        (b'{"name": "n", "command": ', "not valid JSON"),
+        (b"", "empty"),
+        (b"[1, 2]", "JSON object"),
+        (b'\xff\xfe{"name"}', "UTF-8"),
+        (b'{"name": "n", "command": "true", "retries": "x"}', "'retries'"),
+        (b'{"name": "n", "command": "true", "retries": -1}', "'retries'"),
+        (b'{"name": "n", "command": "true", "parent_jobs": "abc"}', "'parent_jobs'"),
+        (b'{"name": "n", "command": "true", "parent_jobs": ["nope"]}', "does not exist"),
+        (b'{"command": "true"}', "'name'"),
+        (b'{"name": "n"}', "'command'"),
+        (b'{"name": "n", "command": "true", "schedule": "R2/2001-01-01T00:00:00Z/PT1S"}',
+         "already passed"),
+        (b'{"name": "n", "command": "true", "schedule": "R2/2090-01-01T00:00:00Z/P1S"}',
+         "'P1S'"),
+        (b'{"name": "n", "command": "true", "epsilon": "PT"}', "'PT'"),
+    ])
+    def test_bad_input_is_400_and_changes_nothing(self, api, raw, words):
+        keep = api.create(name="kept", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        before = api.jobs()
+        status, body, _ = api.call("POST", "/api/v1/job/", raw=raw,
+                                   headers={"Content-Type": "application/json"})
+        assert status == 400 and words in body["error"], body
+        assert api.jobs() == before and keep in before
+
+    def test_a_request_without_body(self, api):
+        conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+        conn.putrequest("POST", "/api/v1/job/")
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 400 and "empty" in json.loads(response.read())["error"]
+
+    def test_body_over_one_mebibyte_is_413_before_it_is_read(self, api):
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+            sock.sendall(b"POST /api/v1/job/ HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 2097152\r\n\r\n{")
+            answer = sock.makefile("rb").read()
+        assert answer.startswith(b"HTTP/1.1 413") and b'"error"' in answer
+        assert api.jobs() == {}
+
+    def test_a_body_of_exactly_the_limit_is_read(self, api):
+        body = json.dumps({"name": "n", "command": "true", "pad": ""}).encode()
+        body = body[:-2] + b" " * (kala.MAX_BODY_BYTES - len(body)) + b'"}'
+        assert len(body) == kala.MAX_BODY_BYTES
+        assert api.call("POST", "/api/v1/job/", raw=body)[0] == 201
+
+    def test_unicode_names_and_commands(self, api):
+        job_id = api.create(name="nächtlich ✓ 夜", command="echo 'héllo ✓'",
+                            schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        assert api.job(job_id)["name"] == "nächtlich ✓ 夜"
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        assert api.stats(job_id)[0]["Output"] == "héllo ✓\n"
+
+    def test_keep_alive_serves_several_requests_on_one_connection(self, api):
+        conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+        for _ in range(3):
+            conn.request("GET", "/api/v1/job/")
+            response = conn.getresponse()
+            assert (response.status, json.loads(response.read())) == (200, {"jobs": {}})
+        conn.request("POST", "/api/v1/job/", body='{"name": "n"}')  # a 400 keeps it open too
+        assert conn.getresponse().read() and conn.sock is not None
+        conn.request("GET", "/api/v1/stats/")
+        assert conn.getresponse().status == 200
+        conn.close()
+
+    def test_garbage_on_the_socket_gets_400_and_the_server_keeps_serving(self, api):
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+            sock.sendall(os.urandom(200) + b"\r\n\r\n")
+            answer = sock.makefile("rb").read()
+        assert answer.startswith(b"HTTP/1.1 400") or answer.startswith(b"HTTP/1.0 400")
+        assert api.call("GET", "/api/v1/job/")[0] == 200
+
+    def test_a_job_without_schedule_runs_at_once(self, api, tmp_path):
+        out = tmp_path / "once"
+        job_id = api.create(command=f"sh -c 'echo x >> {out}'")
+        wait_for(lambda: api.job(job_id)["is_done"] and api.stats(job_id), message="the run")
+        assert out.read_text() == "x\n"
+        assert api.job(job_id)["success_count"] == 1
+
+    def test_a_schedule_runs_on_time_and_counts(self, api, tmp_path):
+        out = tmp_path / "ticks"
+        start = time.time() + 0.3
+        job_id = api.create(command=f"sh -c 'echo x >> {out}'", schedule=f"R2/{iso(start)}/PT0.2S")
+        job = wait_for(lambda: (lambda j: j["is_done"] and j["metadata"][
+            "number_of_finished_runs"] == 3 and j)(api.job(job_id)), message="three runs")
+        assert out.read_text() == "x\n" * 3
+        assert (job["success_count"], job["next_run_at"]) == (3, "0001-01-01T00:00:00Z")
+        scheduled = [utc(s["ScheduledFor"]) for s in api.stats(job_id)]
+        assert scheduled == pytest.approx([start, start + 0.2, start + 0.4], abs=1e-5)
+
+    def test_a_chain_across_the_api(self, api, tmp_path):
+        out = tmp_path / "chain"
+        parent = api.create(name="p", command=f"sh -c 'echo p >> {out}'",
+                            schedule=f"R0/{iso(time.time() + 3600)}/")
+        child = api.create(name="c", command=f"sh -c 'echo c >> {out}'", parent_jobs=[parent])
+        assert api.job(parent)["dependent_jobs"] == [child]
+        assert api.job(child)["parent_jobs"] == [parent]
+        api.call("POST", f"/api/v1/job/start/{parent}/")
+        wait_for(lambda: api.stats(child), message="the child's run")
+        assert out.read_text() == "p\nc\n"
+        assert api.call("DELETE", f"/api/v1/job/{parent}/")[0] == 204
+        assert api.jobs() == {}
+
+    def test_remote_job_through_the_api(self, api, http_target):
+        job_id = api.create(type=1, command="", schedule=f"R0/{iso(time.time() + 3600)}/",
+                            remote_properties={"url": http_target.url + "/x", "method": "PUT",
+                                               "body": "b", "expected_response_codes": [200]})
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        assert http_target.requests.get(timeout=5)[:2] == ("PUT", "/x")
+        assert api.stats(job_id)[0]["Success"] is True
+
+    def test_web_page(self, api):
+        status, body, response = api.call("GET", "/")
+        assert status == 200 and b"<title>kala.py</title>" in body
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+        assert response.getheader("X-Frame-Options") == "DENY"
