@@ -551,7 +551,7 @@ class RecordingHTTPServer:
         self.status = status
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
 
     def close(self):
         self.server.shutdown()
@@ -1062,3 +1062,191 @@ class TestApi:
         assert status == 200 and b"<title>kala.py</title>" in body
         assert response.getheader("X-Content-Type-Options") == "nosniff"
         assert response.getheader("X-Frame-Options") == "DENY"
+
+
+# =============================================================================
+# Real serve processes: persistence, kill -9, restarts
+# =============================================================================
+
+class ServeProcess:
+    """``kala.py serve`` in a subprocess on a free port; its log lines are kept."""
+
+    def __init__(self, *args, env=None):
+        self.process = subprocess.Popen(
+            [sys.executable, KALA, "serve", "-p", "0", *args], stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})})
+        self.lines = queue.Queue()
+        self.log = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        match = None
+        deadline = time.monotonic() + 20
+        while match is None:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            assert line is not None, "serve exited:\n" + "".join(self.log)
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        self.client = Client(int(match.group(1)))
+
+    def _drain(self):
+        for line in self.process.stderr:
+            self.log.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
+
+
+@pytest.fixture
+def serve():
+    started = []
+
+    def start(*args, **kwargs):
+        started.append(ServeProcess(*args, **kwargs))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.kill()
+
+
+class TestPersistence:
+    def test_everything_acknowledged_survives_kill_9(self, serve, db_path):
+        first = serve("--db", db_path)
+        api = first.client
+        later = iso(time.time() + 3600)
+        scheduled = api.create(name="scheduled", schedule=f"R/{later}/PT1H", retries=2,
+                               epsilon="PT5M", owner="ops", timezone="Europe/Berlin")
+        once = api.create(name="once", command="sh -c 'echo once'")
+        child = api.create(name="child", parent_jobs=[scheduled])
+        disabled = api.create(name="off", schedule=f"R/{later}/P1D", disabled=True)
+        remote = api.create(name="hook", type=1, schedule=f"R0/{later}/",
+                            remote_properties={"url": "http://127.0.0.1:1/x", "method": "POST",
+                                               "headers": {"A": ["b"]}})
+        assert api.call("POST", f"/api/v1/job/start/{scheduled}/")[0] == 204
+        wait_for(lambda: api.job(once)["is_done"] and api.stats(child), message="the runs")
+        before = api.jobs()
+        stats_before = {job_id: api.stats(job_id) for job_id in before}
+        first.kill()
+
+        again = serve("--db", db_path).client
+        assert again.jobs() == before
+        assert {job_id: again.stats(job_id) for job_id in before} == stats_before
+        assert set(before) == {scheduled, once, child, disabled, remote}
+        assert before[scheduled]["dependent_jobs"] == [child]
+        assert before[scheduled]["success_count"] == 1
+        assert before[once]["is_done"] is True
+        assert again.call("POST", f"/api/v1/job/start/{once}/")[0] == 204
+        assert again.job(once)["success_count"] == 2
+
+    def test_a_job_created_just_before_kill_9_is_there_and_runs(self, serve, db_path, tmp_path):
+        out = tmp_path / "out"
+        first = serve("--db", db_path)
+        ids = [first.client.create(name=f"j{i}", schedule=f"R0/{iso(time.time() + 1.0)}/",
+                                   command=f"sh -c 'echo {i} >> {out}'") for i in range(20)]
+        first.kill()  # before any of them was due
+        again = serve("--db", db_path).client
+        assert set(again.jobs()) == set(ids)
+        wait_for(lambda: all(again.job(i)["is_done"] for i in ids), message="the missed runs")
+        assert sorted(out.read_text().split()) == sorted(str(i) for i in range(20))
+
+    def test_missed_occurrences_after_a_restart_follow_the_catch_up_rule(self, serve, db_path):
+        first = serve("--db", db_path)
+        start = time.time() + 0.5
+        once = f"R0/{iso(start)}/"
+        ids = {name: first.client.create(name=name, schedule=once, **fields) for name, fields in [
+            ("plain", {}), ("resumes", {"resume_at_next_scheduled_time": True}),
+            ("strict", {"epsilon": "PT0.5S"}), ("tolerant", {"epsilon": "PT1M"})]}
+        every = first.client.create(name="every", schedule=f"R/{iso(start)}/PT0.1S")
+        first.kill()
+        wait_for(lambda: time.time() > start + kala.LATE_GRACE + 0.3, timeout=5,
+                 message="the occurrences to be missed")
+        again = serve("--db", db_path).client
+        for name in ("plain", "tolerant"):
+            [stat] = wait_for(lambda: again.stats(ids[name]), message=f"{name}'s catch-up run")
+            assert (stat["Success"], utc(stat["ScheduledFor"])) == (True, pytest.approx(start))
+        for name in ("resumes", "strict"):  # claimed in the same transaction, and skipped
+            assert again.job(ids[name])["is_done"] and again.stats(ids[name]) == []
+        # The missed PT0.1S occurrences were coalesced: the first run after the
+        # restart is the latest of them, not occurrence 0 replayed.
+        first_run = wait_for(lambda: again.stats(every), message="every's runs")[0]
+        assert utc(first_run["ScheduledFor"]) > start + kala.LATE_GRACE
+
+    def test_no_persist_keeps_nothing(self, serve, tmp_path):
+        first = serve("-n", "--db", str(tmp_path / "unused.db"))
+        first.client.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        first.kill()
+        assert serve("-n").client.jobs() == {}
+        assert not (tmp_path / "unused.db").exists()
+
+    def test_sigterm_stops_cleanly(self, serve, db_path):
+        process = serve("--db", db_path)
+        process.stop()
+        assert process.process.returncode == 0
+        assert any("stopped" in line for line in process.log)
+
+
+# =============================================================================
+# The command line
+# =============================================================================
+
+def kala_cli(*args, env=None):
+    return subprocess.run([sys.executable, KALA, *args], capture_output=True, text=True,
+                          timeout=30, env={**os.environ, **(env or {})})
+
+
+class TestCommandLine:
+    def test_run_success(self):
+        done = kala_cli("run", "echo hello")
+        assert (done.returncode, done.stdout) == (0, "Command Succeeded!\nOutput: hello\n")
+
+    def test_run_failure(self):
+        done = kala_cli("run", "sh -c 'echo broken; exit 3'")
+        assert done.returncode == 1
+        assert done.stderr == "Command Failed with err: exit status 3\nOutput: broken\n"
+
+    def test_run_missing_program(self):
+        done = kala_cli("run", "no-such-program-x")
+        assert done.returncode == 1 and "executable file not found" in done.stderr
+
+    @pytest.mark.parametrize("args, env, words", [
+        (["serve", "-p", "abc"], {}, "'abc' is not a port number"),
+        (["serve", "-p", "70000"], {}, "is not a port number"),
+        (["serve", "--workers", "0"], {}, "at least 1"),
+        (["serve", "--bogus"], {}, "unrecognized arguments: --bogus"),
+        (["serve", "--db", "/nonexistent-dir/kala.db"], {}, "cannot use database"),
+        (["serve"], {"KALA_PORT": "eighty"}, "'eighty' is not a port number"),
+        (["serve"], {"KALA_NO_PERSIST": "maybe"}, "KALA_NO_PERSIST"),
+        (["frobnicate"], {}, "invalid choice"),
+        ([], {}, "required"),
+        (["run", "echo 'unclosed"], {}, "cannot be split"),
+    ])
+    def test_bad_options_get_one_line_and_exit_2(self, args, env, words):
+        done = kala_cli(*args, env=env)
+        assert done.returncode == 2, done.stderr
+        assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "Traceback" not in done.stderr
+
+    def test_a_port_in_use(self, serve, db_path):
+        port = serve("--db", db_path).client.port
+        done = kala_cli("serve", "-p", str(port), "-n")
+        assert done.returncode == 2 and "cannot listen" in done.stderr
+
+    def test_environment_options(self, serve, tmp_path):
+        process = serve(env={"KALA_DB": str(tmp_path / "env.db"), "KALA_DEFAULT_OWNER": "ops"})
+        job_id = process.client.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        assert process.client.job(job_id)["owner"] == "ops"
+        assert (tmp_path / "env.db").exists()
+
+    def test_version_and_help(self):
+        assert kala_cli("--version").stdout.strip() == f"kala.py {kala.__version__}"
+        helped = kala_cli("serve", "--help").stdout
+        for option in ("--port", "--interface", "--db", "--no-persist", "--default-owner",
+                       "--jobstat-ttl", "--verbose", "127.0.0.1", "8000", "./kala.db"):
+            assert option in helped
