@@ -1552,6 +1552,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except RequestRejected as exc:
             self.close_connection = True  # the unread body is still on the socket
             self._send_json(exc.status, {"error": str(exc)})
+            self._discard_unread_body()
         except InvalidInput as exc:
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except JobNotFound as exc:
@@ -1582,6 +1583,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
                                   f"request body of {length} bytes is over the limit of "
                                   f"{MAX_BODY_BYTES} bytes")
         return self.rfile.read(length) if length else b""
+
+    def _discard_unread_body(self, seconds: float = 2.0) -> None:
+        """Read and drop what the client still sends, for a bounded time, so that
+        closing the socket does not reset it before the client reads the answer."""
+        self.wfile.flush()
+        deadline = time.monotonic() + seconds
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            while time.monotonic() < deadline:
+                self.connection.settimeout(max(0.01, deadline - time.monotonic()))
+                if not self.connection.recv(65536):
+                    break
+        except OSError:
+            pass  # the client went away: nothing left to protect
 
     @staticmethod
     def _parse_json(raw: bytes, required: bool):

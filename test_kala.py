@@ -986,6 +986,31 @@ class TestApi:
         assert answer.startswith(b"HTTP/1.1 413") and b'"error"' in answer
         assert api.jobs() == {}
 
+    def test_a_client_sending_two_mebibytes_still_reads_the_413(self, api):
+        status, body, _ = api.call("POST", "/api/v1/job/", raw=b"x" * (2 << 20))
+        assert status == 413 and "over the limit" in body["error"]
+        assert api.call("GET", "/api/v1/job/")[0] == 200
+
+    def test_a_kala_go_client_document_is_accepted(self, api):
+        # What Kala's Go client marshals: every field, zero values included.
+        document = {
+            "name": "go", "id": "", "command": "true", "owner": "", "disabled": False,
+            "dependent_jobs": None, "parent_jobs": None, "schedule": "", "retries": 0,
+            "epsilon": "", "next_run_at": "0001-01-01T00:00:00Z", "is_done": False,
+            "metadata": {"success_count": 0, "last_success": "0001-01-01T00:00:00Z",
+                         "error_count": 0, "last_error": "0001-01-01T00:00:00Z",
+                         "last_attempted_run": "0001-01-01T00:00:00Z",
+                         "number_of_finished_runs": 0},
+            "type": 0, "remote_properties": {"url": "", "method": "", "body": "",
+                                             "headers": None, "timeout": 0,
+                                             "expected_response_codes": None},
+            "on_failure_job": "", "resume_at_next_scheduled_time": False, "stats": None,
+            "TemplateDelimiters": "",
+        }
+        status, body, _ = api.call("POST", "/api/v1/job", document,
+                                   headers={"Content-Type": "application/json"})
+        assert status == 201 and UUID4.match(body["id"])
+
     def test_a_body_of_exactly_the_limit_is_read(self, api):
         body = json.dumps({"name": "n", "command": "true", "pad": ""}).encode()
         body = body[:-2] + b" " * (kala.MAX_BODY_BYTES - len(body)) + b'"}'
