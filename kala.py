@@ -15,6 +15,7 @@ Standard library only, Python 3.9 or newer.
 import argparse
 import calendar
 import dataclasses
+import fcntl
 import heapq
 import itertools
 import json
@@ -35,6 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import zlib
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
@@ -679,7 +681,15 @@ _SCHEMA = (
         error_count INTEGER NOT NULL DEFAULT 0,
         last_error REAL,
         last_attempted_run REAL,
-        finished_runs INTEGER NOT NULL DEFAULT 0)""",
+        finished_runs INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_version ON jobs (version)",
+    # One counter, bumped by every change to a job's timer, so each process
+    # can fetch just what changed since it last looked.
+    """CREATE TABLE IF NOT EXISTS counters (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL)""",
+    "INSERT OR IGNORE INTO counters (name, value) VALUES ('timer_version', 0)",
     """CREATE TABLE IF NOT EXISTS dependencies (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         parent_id TEXT NOT NULL,
@@ -724,6 +734,8 @@ class Claim:
     job: Job
     trigger: str                    # schedule, manual, parent or failure
     scheduled_for: float
+    key: str = ""
+    prior_attempts: int = 0         # attempts made by a process that died running it
 
 
 @dataclasses.dataclass
@@ -743,21 +755,76 @@ class RunResult:
         return int(round((self.finished_at - self.ran_at) * 1e9))
 
 
+#: File systems on which SQLite's locking cannot be trusted by several processes.
+NETWORK_FILESYSTEMS = frozenset((
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
+    "lustre", "gpfs", "beegfs", "davfs", "fuse.sshfs", "fuse.glusterfs", "fuse.ceph",
+    "fuse.s3fs", "fuse.gcsfuse", "fuse.rclone", "fuse.davfs2"))
+
+
+def filesystem_type(path: str, mounts: str = "/proc/mounts") -> Optional[str]:
+    """The type of the file system holding ``path`` (None where /proc/mounts is missing)."""
+    try:
+        with open(mounts, encoding="utf-8", errors="replace") as table:
+            entries = [line.split() for line in table]
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best, best_type = "", None
+    for fields in entries:
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, fields[2]
+    return best_type
+
+
+def _flock_nonblocking(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 class Store:
     """Owns the SQLite connection; every read and write of kala.py's state goes here.
 
     ``path=None`` keeps the database in memory (``serve --no-persist``). A file
     database runs in WAL mode with ``synchronous=FULL``: a write has reached the
     disk before the API answers, so an acknowledged job survives ``kill -9``.
+    Several processes may open the same file; the claims below keep every
+    occurrence to one of them.
     """
 
-    def __init__(self, path: Optional[str] = None, *, busy_timeout: float = 30.0):
+    def __init__(self, path: Optional[str] = None, *, busy_timeout: float = 30.0,
+                 mounts: str = "/proc/mounts"):
         self.path = path
         self._lock = threading.RLock()
+        self._write_lock_fd = None
+        if path is not None:
+            fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
+            if fstype in NETWORK_FILESYSTEMS:
+                raise KalaError(f"database {path!r} is on a network file system ({fstype}), "
+                                f"where SQLite's locking is not safe; put it on a local disk")
         self._db = self._connect(busy_timeout)
+        if path is not None:
+            try:
+                os.mkdir(self.locks_dir, 0o700)
+            except FileExistsError:
+                pass
+            self._write_lock_fd = os.open(os.path.join(self.locks_dir, "write.lock"),
+                                          os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         with self._transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
+
+    @property
+    def locks_dir(self) -> Optional[str]:
+        """Where the processes sharing this database keep their lock files."""
+        return None if self.path is None else self.path + "-locks"
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
         if self.path is None:
@@ -777,12 +844,15 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._write_lock_fd is not None:
+                os.close(self._write_lock_fd)
+                self._write_lock_fd = None
 
     @contextmanager
     def _transaction(self, mode: str = "IMMEDIATE"):
         # isolation_level=None: sqlite3 never opens transactions by itself, so the
         # BEGIN IMMEDIATE here is what makes a read-then-write claim atomic.
-        with self._lock:
+        with self._lock, self._writer_turn(mode):
             self._db.execute(f"BEGIN {mode}")
             try:
                 yield self._db
@@ -790,6 +860,29 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _writer_turn(self, mode: str):
+        """Writers from all processes queue on one flock before BEGIN IMMEDIATE.
+
+        SQLite's busy handler polls with growing sleeps, so under contention a
+        writer can wait seconds while others keep winning; the kernel hands a
+        flock to waiters in turn.
+        """
+        if mode != "IMMEDIATE" or self._write_lock_fd is None:
+            yield
+            return
+        fcntl.flock(self._write_lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._write_lock_fd, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _bump_version(db) -> int:
+        """The next timer version: every process re-reads jobs changed after its last look."""
+        db.execute("UPDATE counters SET value = value + 1 WHERE name = 'timer_version'")
+        return db.execute("SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
 
     # --- jobs -------------------------------------------------------------------
 
@@ -804,8 +897,10 @@ class Store:
             if job.on_failure_job and not self._exists(db, job.on_failure_job):
                 raise InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
             db.execute(
-                "INSERT INTO jobs (id, spec, disabled, next_run_at) VALUES (?, ?, ?, ?)",
-                (job.id, json.dumps(job.spec()), job.disabled, job.next_run_at))
+                "INSERT INTO jobs (id, spec, disabled, next_run_at, version) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (job.id, json.dumps(job.spec()), job.disabled, job.next_run_at,
+                 self._bump_version(db)))
             db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
                            [(parent, job.id) for parent in job.parent_jobs])
 
@@ -893,17 +988,25 @@ class Store:
             if not disabled:
                 job.cursor, job.next_run_at = resume_cursor(job, now)
                 job.is_done = job.is_done or (bool(job.schedule) and job.next_run_at is None)
-            db.execute("UPDATE jobs SET disabled = ?, cursor = ?, next_run_at = ?, is_done = ? "
-                       "WHERE id = ?",
-                       (disabled, job.cursor, job.next_run_at, job.is_done, job_id))
+            db.execute("UPDATE jobs SET disabled = ?, cursor = ?, next_run_at = ?, is_done = ?, "
+                       "version = ? WHERE id = ?",
+                       (disabled, job.cursor, job.next_run_at, job.is_done,
+                        self._bump_version(db), job_id))
             return job
 
-    def timers(self) -> List[Tuple[float, str, int]]:
-        """(next_run_at, job id, cursor) of every job that waits for an occurrence."""
-        with self._lock:
-            return [tuple(row) for row in self._db.execute(
-                "SELECT next_run_at, id, cursor FROM jobs "
-                "WHERE disabled = 0 AND is_done = 0 AND next_run_at IS NOT NULL")]
+    def timer_changes(self, since: int) -> Tuple[int, List[Tuple[str, Optional[float], int]]]:
+        """Jobs whose timer changed after version ``since``: (latest version, changes).
+
+        A change is (job id, next_run_at or None when the job waits for nothing, cursor).
+        """
+        with self._transaction("DEFERRED") as db:
+            rows = db.execute(
+                "SELECT id, next_run_at, cursor, disabled, is_done, version FROM jobs "
+                "WHERE version > ? ORDER BY version", (since,)).fetchall()
+            latest = db.execute(
+                "SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
+        return latest, [(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
+                         r["cursor"]) for r in rows]
 
     # --- claims and results -----------------------------------------------------
 
@@ -917,10 +1020,16 @@ class Store:
         """
         claims, timers = [], []
         with self._transaction() as db:
-            for job_id, cursor in due:
+            self._register(db, node, now)
+            for job_id, cursor in dict.fromkeys(due):
                 job = self._load(db, job_id)
-                if job is None or job.disabled or job.is_done or job.cursor != cursor:
-                    continue  # deleted, disabled or already claimed: a stale timer
+                if job is None or job.disabled or job.is_done:
+                    continue  # deleted or disabled since the timer was set
+                if job.cursor != cursor:
+                    # Claimed by another process first: follow the job's real timer.
+                    if job.next_run_at is not None:
+                        timers.append((job.next_run_at, job_id, job.cursor))
+                    continue
                 plan = plan_occurrence(job, now, late_grace)
                 if plan is None:
                     if job.next_run_at is not None:
@@ -929,14 +1038,15 @@ class Store:
                 ran = plan.run_index is not None
                 db.execute(
                     "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
-                    "last_attempted_run = CASE WHEN ? THEN ? ELSE last_attempted_run END "
-                    "WHERE id = ?",
+                    "last_attempted_run = CASE WHEN ? THEN ? ELSE last_attempted_run END, "
+                    "version = ? WHERE id = ? AND cursor = ?",
                     (plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran, now,
-                     job_id))
+                     self._bump_version(db), job_id, cursor))
                 if ran:
-                    run_id = self._insert_run(db, job_id, f"{job_id}@{plan.run_index}",
-                                              "schedule", plan.scheduled_for, node, now)
-                    claims.append(Claim(run_id, job, "schedule", plan.scheduled_for))
+                    key = f"{job_id}@{plan.run_index}"
+                    run_id = self._insert_run(db, job_id, key, "schedule", plan.scheduled_for,
+                                              node, now)
+                    claims.append(Claim(run_id, job, "schedule", plan.scheduled_for, key))
                 else:
                     log.info("job %s: skipped the occurrence due %s (missed)", job_id,
                              format_time(plan.scheduled_for))
@@ -966,9 +1076,18 @@ class Store:
                 return None
             if db.execute("SELECT 1 FROM runs WHERE claim_key = ?", (key,)).fetchone():
                 return None
+            self._register(db, node, now)
             run_id = self._insert_run(db, job_id, key, trigger, now, node, now)
             db.execute("UPDATE jobs SET last_attempted_run = ? WHERE id = ?", (now, job_id))
-        return Claim(run_id, job, trigger, now)
+        return Claim(run_id, job, trigger, now, key)
+
+    def record_retry(self, claim: Claim, node: str, attempts_failed: int) -> bool:
+        """Note a retry on the run, so a process taking over after a death knows the
+        count; False when the claim was lost (this process was taken for dead)."""
+        with self._transaction() as db:
+            return bool(db.execute(
+                "UPDATE runs SET retries = ? WHERE id = ? AND node = ? AND state = ?",
+                (attempts_failed, claim.run_id, node, _RUNNING)).rowcount)
 
     def finish_run(self, claim: Claim, node: str, result: RunResult) -> bool:
         """Record a run's result and count it; False when the claim was lost meanwhile."""
@@ -1024,33 +1143,135 @@ class Store:
 
     # --- nodes: the serve processes sharing this database -----------------------
 
+    @staticmethod
+    def _register(db, node: str, now: float) -> None:
+        # Also in every claim: a process reaped while paused (SIGSTOP) comes back
+        # as alive before it claims anything new.
+        db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?) "
+                   "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                   (node, now, now))
+
     def heartbeat(self, node: str, now: float) -> None:
         with self._transaction() as db:
-            db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?) "
-                       "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
-                       (node, now, now))
+            self._register(db, node, now)
+
+    def join(self, node: str, now: float) -> Tuple[List[Tuple[int, str]], List[Claim]]:
+        """Register ``node``; runs left under the same id by a dead earlier process fail
+        (and those with retries left are claimed again for ``node``)."""
+        with self._transaction() as db:
+            self._register(db, node, now)
+            return self._fail_runs(db, [node], now, node)
 
     def leave(self, node: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM nodes WHERE id = ?", (node,))
 
-    def fail_orphaned_runs(self, now: float, lease: float) -> List[Tuple[str, int]]:
-        """Fail the runs of processes whose heartbeat is older than ``lease``.
+    def nodes(self) -> List[Tuple[str, float]]:
+        """(node id, last heartbeat) of every registered process, oldest first."""
+        with self._lock:
+            return [tuple(row) for row in self._db.execute(
+                "SELECT id, heartbeat FROM nodes ORDER BY started_at, id")]
 
-        Such a process was killed (or hangs) mid-run: its runs are recorded as
-        failed ("node died") rather than silently lost or silently re-run.
+    def reap_nodes(self, dead: List[str], now: float, lease: float,
+                   reaper: str) -> Tuple[List[Tuple[int, str]], List[Claim]]:
+        """Fail the runs of dead processes; claim a retry for those with retries left.
+
+        ``dead`` are processes known dead (their lock file was free); any process
+        whose heartbeat is older than ``lease`` counts as dead too (it hangs), as do
+        runs of processes that are not registered at all. A dead process cannot
+        finish its runs any more: every write of a run checks its owner and state.
+        Returns the failed (run id, job id) pairs and the retries now owned by ``reaper``,
+        which also heartbeats here.
         """
         with self._transaction() as db:
-            orphans = db.execute(
-                "SELECT id, job_id FROM runs WHERE state = ? AND node NOT IN "
-                "(SELECT id FROM nodes WHERE heartbeat >= ?)", (_RUNNING, now - lease)).fetchall()
-            for run_id, job_id in orphans:
-                db.execute("UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?",
-                           (_FAILED, now, NODE_DIED, run_id))
-                db.execute("UPDATE jobs SET error_count = error_count + 1, last_error = ?, "
-                           "finished_runs = finished_runs + 1 WHERE id = ?", (now, job_id))
-            db.execute("DELETE FROM nodes WHERE heartbeat < ?", (now - lease,))
-        return [tuple(o) for o in orphans]
+            self._register(db, reaper, now)
+            stale = [row[0] for row in db.execute(
+                "SELECT id FROM nodes WHERE heartbeat < ? AND id != ?", (now - lease, reaper))]
+            gone = [row[0] for row in db.execute(
+                "SELECT DISTINCT node FROM runs WHERE state = ? AND node NOT IN "
+                "(SELECT id FROM nodes)", (_RUNNING,))]
+            victims = sorted(set(dead) | set(stale) | set(gone))
+            if not victims:
+                return [], []
+            db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in victims])
+            failed, retries = self._fail_runs(db, victims, now, reaper)
+        return failed, retries
+
+    def _fail_runs(self, db, nodes: List[str], now: float, reaper: str):
+        failed, retries = [], []
+        marks = ",".join("?" * len(nodes))
+        orphans = db.execute(
+            f"SELECT id, job_id, claim_key, trigger, scheduled_for, retries FROM runs "
+            f"WHERE state = ? AND node IN ({marks})", (_RUNNING, *nodes)).fetchall()
+        for run in orphans:
+            db.execute("UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?",
+                       (_FAILED, now, NODE_DIED, run["id"]))
+            db.execute("UPDATE jobs SET error_count = error_count + 1, last_error = ?, "
+                       "finished_runs = finished_runs + 1 WHERE id = ?", (now, run["job_id"]))
+            failed.append((run["id"], run["job_id"]))
+            job = self._load(db, run["job_id"])
+            attempts = run["retries"] + 1  # the one in flight died with its process
+            epsilon = job.epsilon_seconds() if job else None
+            if (job is not None and attempts <= job.retries
+                    and (epsilon is None or now - run["scheduled_for"] <= epsilon)):
+                key = f"{run['claim_key']}~{attempts}"
+                run_id = self._insert_run(db, job.id, key, run["trigger"], run["scheduled_for"],
+                                          reaper, now)
+                db.execute("UPDATE runs SET retries = ? WHERE id = ?", (attempts, run_id))
+                retries.append(Claim(run_id, job, run["trigger"], run["scheduled_for"], key,
+                                     prior_attempts=attempts))
+        return failed, retries
+
+
+class NodeLock:
+    """A lock file held by a serve process for as long as it lives.
+
+    The kernel releases an ``flock`` when its process dies, however it dies, so
+    another process that can take the lock knows the owner is gone, within one
+    maintenance tick instead of a heartbeat lease.
+    """
+
+    def __init__(self, directory: str, node: str):
+        self.node = node
+        self.path = os.path.join(directory, self.file_name(node))
+        self._fd: Optional[int] = None
+
+    @staticmethod
+    def file_name(node: str) -> str:
+        return "node-" + re.sub(r"[^A-Za-z0-9_.:-]", "_", node) + ".lock"
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if not _flock_nonblocking(fd):
+            os.close(fd)
+            raise KalaError(f"node id {self.node!r} is already in use by a live process "
+                            f"(its lock {self.path} is held); give this one another --node-id")
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = None
+
+    @classmethod
+    def is_dead(cls, directory: str, node: str) -> bool:
+        """True when nobody holds ``node``'s lock (and then removes the stale file)."""
+        path = os.path.join(directory, cls.file_name(node))
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return True
+        try:
+            if not _flock_nonblocking(fd):
+                return False
+            os.unlink(path)
+            return True
+        finally:
+            os.close(fd)
 
 
 # =============================================================================
@@ -1168,40 +1389,60 @@ class CommandRunner:
 DEFAULT_WORKERS = min(64, 8 * (os.cpu_count() or 1))
 #: An occurrence this many seconds overdue counts as missed (downtime, a paused process).
 LATE_GRACE = 1.0
-#: A serve process whose heartbeat is this old is dead; its runs are failed.
+#: A serve process whose heartbeat is this old is taken for dead (it hangs); its
+#: runs are failed. A process that really died is noticed sooner, by its lock file.
 NODE_LEASE = 10.0
 #: How often a serve process heartbeats and looks for dead ones.
-MAINTENANCE_INTERVAL = 1.0
+HEARTBEAT_INTERVAL = 0.5
+#: How often a serve process looks for jobs changed by the others.
+SYNC_INTERVAL = 0.25
+#: How long a process waits before claiming an occurrence that another live
+#: process is preferred for (by hash), so runs spread over the processes. Under
+#: LATE_GRACE, so a run taken over from a dead process is not counted as missed.
+HANDOFF_DELAY = 0.25
 
 
 class TimerHeap:
     """The next occurrence of every scheduled job, earliest first.
 
-    Entries are hints, not truth: a stale one (job changed, deleted, claimed
-    elsewhere) is dropped when its claim finds the cursor has moved.
+    Each job has at most one live entry, its latest (when, cursor); older heap
+    entries are skipped when popped. Entries are still hints, not truth: a claim
+    checks the cursor in the database, so a stale one only costs a transaction.
     """
 
     def __init__(self):
         self._heap: List[Tuple[float, int, str, int]] = []
+        self._live: Dict[str, Tuple[float, int]] = {}
         self._seq = itertools.count()
         self._changed = threading.Condition()
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._live)
 
     def push(self, timers) -> None:
-        """Add (when, job id, cursor) entries."""
+        """Set (when, job id, cursor) timers; an older cursor than the live one is ignored."""
         with self._changed:
             for when, job_id, cursor in timers:
+                live = self._live.get(job_id)
+                if live is not None and (live == (when, cursor) or live[1] > cursor):
+                    continue
+                self._live[job_id] = (when, cursor)
                 heapq.heappush(self._heap, (when, next(self._seq), job_id, cursor))
             self._changed.notify()
+
+    def cancel(self, job_ids) -> None:
+        with self._changed:
+            for job_id in job_ids:
+                self._live.pop(job_id, None)
 
     def pop_due(self, now: float) -> List[Tuple[str, int]]:
         due = []
         with self._changed:
             while self._heap and self._heap[0][0] <= now:
-                _, _, job_id, cursor = heapq.heappop(self._heap)
-                due.append((job_id, cursor))
+                when, _, job_id, cursor = heapq.heappop(self._heap)
+                if self._live.get(job_id) == (when, cursor):
+                    del self._live[job_id]
+                    due.append((job_id, cursor))
         return due
 
     def wait(self, clock: Callable[[], float], longest: float) -> None:
@@ -1263,21 +1504,27 @@ class Scheduler:
     """Claims due occurrences in the store and runs them on a worker pool.
 
     Time comes from ``clock`` only; a test passes a fake clock and calls
-    ``run_due()`` itself instead of calling ``start()``.
+    ``run_due()`` itself instead of calling ``start()``. Several schedulers (in
+    several processes) may share one database: each times every job, and the
+    claim in the store decides which one runs an occurrence.
     """
 
     def __init__(self, store: Store, runner: Optional[CommandRunner] = None, *,
                  node: Optional[str] = None, clock: Callable[[], float] = time.time,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
-                 jobstat_ttl: Optional[float] = None):
+                 lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
         self.clock = clock
         self.late_grace = late_grace
+        self.lease = lease
         self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
         self.timers = TimerHeap()
         self.pool = WorkerPool(workers)
+        self._live_nodes = [self.node]
+        self._synced_version = 0
+        self._node_lock: Optional[NodeLock] = None
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._timer_loop, name="kala-timer", daemon=True),
                          threading.Thread(target=self._maintenance_loop, name="kala-maintenance",
@@ -1286,9 +1533,14 @@ class Scheduler:
     # --- life cycle -------------------------------------------------------------
 
     def start(self) -> None:
-        self.store.heartbeat(self.node, self.clock())
-        self.timers.push(self.store.timers())
+        """Take this process's node lock, register, and start timing every job."""
+        if self.store.locks_dir is not None:
+            self._node_lock = NodeLock(self.store.locks_dir, self.node)
+            self._node_lock.acquire()
         self.pool.start()
+        failed, retries = self.store.join(self.node, self.clock())
+        self._report(failed, retries)
+        self.maintain()
         for thread in self._threads:
             thread.start()
 
@@ -1301,6 +1553,8 @@ class Scheduler:
                 thread.join(timeout)
         self.pool.stop(timeout)
         self.store.leave(self.node)
+        if self._node_lock is not None:
+            self._node_lock.release()
 
     def _timer_loop(self) -> None:
         while not self._stop.is_set():
@@ -1314,27 +1568,64 @@ class Scheduler:
                 self._stop.wait(1.0)
 
     def _maintenance_loop(self) -> None:
-        while not self._stop.wait(MAINTENANCE_INTERVAL):
+        next_heartbeat = 0.0
+        while not self._stop.wait(SYNC_INTERVAL):
             try:
-                self.maintain()
+                if time.monotonic() >= next_heartbeat:
+                    next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+                    self.maintain()
+                else:
+                    self.sync_timers()
             except Exception:
                 log.exception("maintenance failed; retrying")
 
     def maintain(self, now: Optional[float] = None) -> None:
-        """Heartbeat, fail the runs of dead processes, prune old stats."""
+        """Heartbeat, fail the runs of dead processes, prune old stats, sync timers."""
         now = self.clock() if now is None else now
-        self.store.heartbeat(self.node, now)
-        for run_id, job_id in self.store.fail_orphaned_runs(now, NODE_LEASE):
-            log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
+        others = [node for node, _ in self.store.nodes() if node != self.node]
+        dead = [node for node in others if self.store.locks_dir is not None
+                and NodeLock.is_dead(self.store.locks_dir, node)]
+        self._report(*self.store.reap_nodes(dead, now, self.lease, self.node))
+        self._live_nodes = sorted(node for node, beat in self.store.nodes()
+                                  if beat >= now - self.lease)
         if self.jobstat_ttl is not None:
             self.store.prune_stats(now - self.jobstat_ttl)
+        self.sync_timers()
+
+    def _report(self, failed, retries) -> None:
+        for run_id, job_id in failed:
+            log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
+        for claim in retries:
+            log.info("job %s: retrying run %s that a dead process left", claim.job.id,
+                     claim.run_id)
+            self.pool.submit(self._run_claim, claim)
 
     # --- timing -------------------------------------------------------------------
 
+    def sync_timers(self) -> None:
+        """Follow jobs created, changed or claimed by any process since the last look."""
+        self._synced_version, changes = self.store.timer_changes(self._synced_version)
+        self.timers.cancel(job_id for job_id, when, _ in changes if when is None)
+        self._set_timers((when, job_id, cursor) for job_id, when, cursor in changes
+                         if when is not None)
+
     def job_changed(self, job: Job) -> None:
-        """Time a job that was created or enabled."""
+        """Time a job that was created or enabled through this process."""
         if not job.disabled and not job.is_done and job.next_run_at is not None:
-            self.timers.push([(job.next_run_at, job.id, job.cursor)])
+            self._set_timers([(job.next_run_at, job.id, job.cursor)])
+
+    def _set_timers(self, timers) -> None:
+        self.timers.push((self._claim_time(when, job_id, cursor), job_id, cursor)
+                         for when, job_id, cursor in timers)
+
+    def _claim_time(self, when: float, job_id: str, cursor: int) -> float:
+        """When this process tries to claim an occurrence: at once if it is the
+        preferred process by hash of (job, occurrence), else a little later."""
+        nodes = self._live_nodes
+        if len(nodes) < 2:
+            return when
+        preferred = nodes[zlib.crc32(f"{job_id}@{cursor}".encode()) % len(nodes)]
+        return when if preferred == self.node else when + HANDOFF_DELAY
 
     def run_due(self, now: Optional[float] = None) -> List[Claim]:
         """Claim every occurrence due at ``now`` and hand the claims to the workers."""
@@ -1347,7 +1638,7 @@ class Scheduler:
         except Exception:
             self.timers.push((now, job_id, cursor) for job_id, cursor in due)
             raise
-        self.timers.push(timers)
+        self._set_timers(timers)
         for claim in claims:
             self.pool.submit(self._run_claim, claim)
         return claims
@@ -1370,7 +1661,7 @@ class Scheduler:
         job = claim.job
         epsilon = job.epsilon_seconds()
         ran_at = self.clock()
-        failures = 0
+        failures = claim.prior_attempts
         while True:
             attempt = self.runner.attempt(job)
             if attempt.success:
@@ -1380,9 +1671,12 @@ class Scheduler:
                 break
             if epsilon is not None and self.clock() - claim.scheduled_for > epsilon:
                 break  # too late to retry: Kala's epsilon
+            if not self.store.record_retry(claim, self.node, failures):
+                break  # taken for dead meanwhile: another process owns the run now
         result = RunResult(attempt.success, ran_at, self.clock(),
                            retries=failures if attempt.success else failures - 1,
-                           failures=failures, output=attempt.output, error=attempt.error)
+                           failures=failures - claim.prior_attempts, output=attempt.output,
+                           error=attempt.error)
         if not self.store.finish_run(claim, self.node, result):
             log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
                         "this process was taken for dead)", job.id, claim.run_id)

@@ -457,7 +457,8 @@ class TestStore:
         claims_a, timers_a = first.claim_occurrences([(job.id, 0)], T0 + 10, "a", 1.0)
         claims_b, timers_b = second.claim_occurrences([(job.id, 0)], T0 + 10, "b", 1.0)
         assert len(claims_a) == 1 and claims_b == []
-        assert timers_a == [(T0 + 20, job.id, 1)] and timers_b == []
+        # The loser follows the job's real timer instead of dropping it.
+        assert timers_a == timers_b == [(T0 + 20, job.id, 1)]
         assert second.get_job(job.id).cursor == 1
 
     def test_a_stale_claim_cannot_record_its_result(self):
@@ -471,18 +472,45 @@ class TestStore:
         assert not store.finish_run(claim, "node-a", result)
         assert store.get_job(job.id).success_count == 1
 
-    def test_runs_of_a_dead_node_fail_and_count(self):
+    def test_runs_of_a_stale_node_fail_and_count(self):
         store = Store()
         job = create(store)
-        store.heartbeat("dead", T0)
-        store.heartbeat("alive", T0 + 20)
-        store.claim_run(job.id, "k1", "manual", "dead", T0)
-        store.claim_run(job.id, "k2", "manual", "alive", T0)
-        assert [r[1] for r in store.fail_orphaned_runs(T0 + 20, lease=10)] == [job.id]
+        store.claim_run(job.id, "k1", "manual", "hung", T0)
+        store.claim_run(job.id, "k2", "manual", "alive", T0 + 20)
+        failed, retries = store.reap_nodes([], T0 + 20, lease=10, reaper="alive")
+        assert (failed, retries) == ([(1, job.id)], [])
         stats = store.job_stats(job.id)
-        assert [(s.success, s.error) for s in stats] == [(False, kala.NODE_DIED)]
+        assert [(s.success, s.error, s.node) for s in stats] == [(False, kala.NODE_DIED, "hung")]
         assert store.get_job(job.id).error_count == 1
-        assert [n for n, _ in store.app_counts()["nodes"]] == ["alive"]
+        assert [n for n, _ in store.nodes()] == ["alive"]
+
+    def test_a_dead_node_run_with_retries_left_is_claimed_again(self):
+        store = Store()
+        job = create(store, retries=2)
+        claim = store.claim_run(job.id, "k", "manual", "dead", T0)
+        assert store.record_retry(claim, "dead", 1)  # its first attempt had failed
+        failed, [retry] = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
+        assert failed == [(claim.run_id, job.id)]
+        assert (retry.prior_attempts, retry.key, retry.scheduled_for) == (2, "k~2", T0)
+        # The old owner can no longer record anything about its run.
+        assert not store.record_retry(claim, "dead", 2)
+        assert not store.finish_run(claim, "dead", kala.RunResult(True, T0, T0, 0, 0))
+        # No retries left after this one: a second death is final.
+        _, again = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
+        assert again == []
+
+    def test_no_retry_past_epsilon(self):
+        store = Store()
+        job = create(store, retries=5, epsilon="PT10S")
+        store.claim_run(job.id, "k", "manual", "dead", T0)
+        assert store.reap_nodes(["dead"], T0 + 11, lease=100, reaper="me")[1] == []
+
+    def test_joining_under_a_dead_process_id_fails_its_runs(self):
+        store = Store()
+        job = create(store)
+        store.claim_run(job.id, "k", "manual", "host:42", T0)
+        failed, _ = store.join("host:42", T0 + 1)
+        assert failed == [(1, job.id)]
 
     def test_pruning_old_stats(self):
         store = Store()
@@ -492,6 +520,58 @@ class TestStore:
             store.finish_run(claim, "n", kala.RunResult(True, finished, finished, 0, 0))
         assert store.prune_stats(T0 + 50) == 1
         assert [s.ran_at for s in store.job_stats(job.id)] == [T0 + 100]
+
+
+class TestNodeLocks:
+    def test_a_held_lock_means_alive_and_a_free_one_dead(self, tmp_path):
+        lock = kala.NodeLock(str(tmp_path), "host:1")
+        lock.acquire()
+        assert not kala.NodeLock.is_dead(str(tmp_path), "host:1")
+        with pytest.raises(kala.KalaError, match="already in use"):
+            kala.NodeLock(str(tmp_path), "host:1").acquire()
+        lock.release()
+        assert kala.NodeLock.is_dead(str(tmp_path), "host:1")
+
+    def test_the_kernel_frees_the_lock_of_a_killed_process(self, tmp_path):
+        code = ("import kala, sys, time; kala.NodeLock(sys.argv[1], 'child').acquire(); "
+                "print('locked', flush=True); time.sleep(60)")
+        child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                                 stdout=subprocess.PIPE, text=True,
+                                 cwd=os.path.dirname(KALA))
+        assert child.stdout.readline() == "locked\n"
+        assert not kala.NodeLock.is_dead(str(tmp_path), "child")
+        child.kill()
+        child.wait()
+        assert kala.NodeLock.is_dead(str(tmp_path), "child")
+        assert not os.listdir(tmp_path)  # the stale lock file is removed
+
+    def test_job_processes_do_not_inherit_the_lock(self, tmp_path):
+        lock = kala.NodeLock(str(tmp_path), "me")
+        lock.acquire()
+        attempt = kala.CommandRunner().run_command(f"ls -l /proc/self/fd/")
+        lock.release()
+        assert attempt.success and "node-me.lock" not in attempt.output
+
+
+class TestFilesystems:
+    MOUNTS = ("/dev/vda / ext4 rw 0 0\n"
+              "server:/export /mnt/shared nfs4 rw 0 0\n"
+              "tmpfs /mnt/shared/tmp tmpfs rw 0 0\n")
+
+    @pytest.mark.parametrize("path, fstype", [
+        ("/var/lib/kala", "ext4"), ("/mnt/shared/kala", "nfs4"), ("/mnt/shared", "nfs4"),
+        ("/mnt/shared/tmp/x", "tmpfs"), ("/mnt/sharedx", "ext4")])
+    def test_the_longest_mount_point_wins(self, tmp_path, path, fstype):
+        mounts = tmp_path / "mounts"
+        mounts.write_text(self.MOUNTS)
+        assert kala.filesystem_type(path, str(mounts)) == fstype
+
+    def test_a_database_on_a_network_file_system_is_refused(self, tmp_path):
+        mounts = tmp_path / "mounts"
+        mounts.write_text(f"server:/export {tmp_path} nfs rw 0 0\n")
+        with pytest.raises(kala.KalaError, match="network file system"):
+            Store(str(tmp_path / "kala.db"), mounts=str(mounts))
+        assert not (tmp_path / "kala.db").exists()
 
 
 # =============================================================================
@@ -732,7 +812,7 @@ class TestScheduler:
         before = Harness(path=db_path)
         job = before.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
         after = Harness(path=db_path)  # a restart: timers come from the database
-        after.scheduler.timers.push(after.store.timers())
+        after.scheduler.sync_timers()
         claims = after.run_at(T0 + 65)
         assert [c.scheduled_for for c in claims] == [T0 + 60]
         assert after.job(job.id).next_run_at == T0 + 70
@@ -742,7 +822,7 @@ class TestScheduler:
         before = Harness(path=db_path)
         job = before.add(schedule=f"R/{iso(T0 + 10)}/PT10S", resume_at_next_scheduled_time=True)
         after = Harness(path=db_path)
-        after.scheduler.timers.push(after.store.timers())
+        after.scheduler.sync_timers()
         assert after.run_at(T0 + 65) == []
         assert after.job(job.id).next_run_at == T0 + 70
         assert len(after.run_at(T0 + 70)) == 1
