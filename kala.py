@@ -395,15 +395,21 @@ def plan_occurrence(job: Job, now: float, late_grace: float) -> Optional[Occurre
 
     Missed occurrences (more than ``late_grace`` seconds overdue, e.g. after
     downtime) are coalesced into one run, which is skipped when the job asks to
-    resume at its next scheduled time or when it is later than its epsilon.
-    Returns None when nothing is due.
+    resume at its next scheduled time or when it is later than its epsilon. An
+    occurrence less late than that runs as itself, even when the next one is due
+    too, so a short interval loses nothing to a slow claim. Returns None when
+    nothing is due.
     """
     timing = job.timing()
     if timing is None or not timing.has_index(job.cursor) or timing.occurrence(job.cursor) > now:
         return None
-    due = max(job.cursor, timing.index_at_or_before(now))
-    if timing.last_index is not None:
-        due = min(due, timing.last_index)
+    due = job.cursor
+    if now - timing.occurrence(due) > late_grace:
+        # Missed: jump to the latest occurrence. One that is merely a little late
+        # (a busy process, a handoff from a dead one) runs as itself, never skipped.
+        due = max(due, timing.index_at_or_before(now))
+        if timing.last_index is not None:
+            due = min(due, timing.last_index)
     scheduled_for = timing.occurrence(due)
     lateness = now - scheduled_for
     epsilon = job.epsilon_seconds()
@@ -1304,15 +1310,17 @@ class CommandRunner:
     def __init__(self, output_limit: int = OUTPUT_TAIL_BYTES):
         self.output_limit = output_limit
 
-    def attempt(self, job: Job) -> Attempt:
+    def attempt(self, job: Job, environment: Optional[Dict[str, str]] = None) -> Attempt:
+        """One try at ``job``; a local command also gets ``environment`` added to its own."""
         try:
             if job.type == REMOTE_JOB:
                 return self.request(job.remote, job.render)
-            return self.run_command(job.render(job.command), job.timeout)
+            return self.run_command(job.render(job.command), job.timeout, environment)
         except InvalidInput as exc:
             return Attempt(False, error=str(exc))
 
-    def run_command(self, command: str, timeout: float = 0.0) -> Attempt:
+    def run_command(self, command: str, timeout: float = 0.0,
+                    environment: Optional[Dict[str, str]] = None) -> Attempt:
         try:
             argv = shlex.split(command)
         except ValueError as exc:
@@ -1324,7 +1332,8 @@ class CommandRunner:
             # Ctrl-C meant for the server does not reach the jobs.
             process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
+                stderr=subprocess.STDOUT, close_fds=True, start_new_session=True,
+                env={**os.environ, **environment} if environment else None)
         except OSError as exc:
             return Attempt(False, error=self._spawn_error(argv[0], exc))
         watchdog = None
@@ -1662,8 +1671,9 @@ class Scheduler:
         epsilon = job.epsilon_seconds()
         ran_at = self.clock()
         failures = claim.prior_attempts
+        environment = self.run_environment(claim)
         while True:
-            attempt = self.runner.attempt(job)
+            attempt = self.runner.attempt(job, environment)
             if attempt.success:
                 break
             failures += 1
@@ -1684,6 +1694,12 @@ class Scheduler:
                  claim.trigger, "succeeded" if result.success else "failed",
                  result.retries + 1, f": {attempt.error}" if attempt.error else "")
         return result
+
+    def run_environment(self, claim: Claim) -> Dict[str, str]:
+        """What a run's command learns about itself, in environment variables."""
+        return {"KALA_JOB_ID": claim.job.id, "KALA_JOB_NAME": claim.job.name,
+                "KALA_RUN_ID": str(claim.run_id), "KALA_TRIGGER": claim.trigger,
+                "KALA_SCHEDULED_FOR": format_time(claim.scheduled_for), "KALA_NODE": self.node}
 
     def _after_run(self, claim: Claim, result: RunResult) -> None:
         """Children after a success (first in, first out, depth first), else the failure job."""
@@ -2041,6 +2057,16 @@ def _positive_int(text) -> int:
     return int(text)
 
 
+def _seconds(text) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def _minutes(text) -> int:
     try:
         return int(text)
@@ -2074,6 +2100,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete run stats older than this many minutes (default -1: keep)")
     serve.add_argument("--workers", type=_positive_int, default=_env("WORKERS", DEFAULT_WORKERS),
                        help=f"jobs that may run at once (default {DEFAULT_WORKERS})")
+    serve.add_argument("--node-id", default=_env("NODE_ID", None),
+                       help="this process's name among those sharing the database "
+                            "(default HOST:PID; must be unique)")
+    serve.add_argument("--node-lease", type=_seconds, default=_env("NODE_LEASE", NODE_LEASE),
+                       metavar="SECONDS",
+                       help=f"a process silent this long is taken for dead and its runs "
+                            f"failed (default {NODE_LEASE:g}; a killed one is noticed at once)")
     serve.add_argument("-v", "--verbose", action="store_true", default=_env_flag("VERBOSE"),
                        help="log every request and scheduling decision")
     run = commands.add_parser(
@@ -2108,7 +2141,8 @@ def _open_store(args) -> Store:
 def _serve(args) -> int:
     store = _open_store(args)
     ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
-    scheduler = Scheduler(store, workers=args.workers, jobstat_ttl=ttl)
+    scheduler = Scheduler(store, node=args.node_id, workers=args.workers, jobstat_ttl=ttl,
+                          lease=args.node_lease)
     app = KalaApp(store, scheduler, default_owner=args.default_owner)
     try:
         server = KalaServer((args.interface, args.port), app)
@@ -2116,7 +2150,12 @@ def _serve(args) -> int:
         store.close()
         raise KalaError(f"cannot listen on {args.interface}:{args.port}: "
                         f"{exc.strerror or exc}") from None
-    scheduler.start()
+    try:
+        scheduler.start()
+    except KalaError:
+        server.server_close()
+        store.close()
+        raise
     host, port = server.server_address[:2]
     log.info("kala.py %s listening on http://%s:%d (database %s, node %s)", __version__, host,
              port, "in memory" if args.no_persist else args.db, scheduler.node)

@@ -253,6 +253,11 @@ class TestPlanOccurrence:
         assert (plan.run_index, plan.scheduled_for, plan.next_cursor, plan.next_run_at) == (
             0, T0, 1, T0 + 10)
 
+    def test_a_slightly_late_claim_runs_its_own_occurrence_not_the_next(self):
+        job = scheduled_job(f"R/{iso(T0)}/PT0.2S")
+        plan = plan_occurrence(job, T0 + 0.45, 1.0)
+        assert (plan.run_index, plan.next_cursor, plan.next_run_at) == (0, 1, T0 + 0.2)
+
     def test_missed_occurrences_are_coalesced_into_one_run(self):
         plan = plan_occurrence(scheduled_job(self.SCHEDULE), T0 + 35, 1.0)
         assert (plan.run_index, plan.scheduled_for, plan.next_cursor, plan.next_run_at) == (
@@ -688,7 +693,7 @@ class ScriptedRunner:
         self.clock, self.outcomes, self.step = clock, list(outcomes), seconds_per_attempt
         self.jobs = []
 
-    def attempt(self, job):
+    def attempt(self, job, environment=None):
         self.jobs.append(job.name)
         self.clock.advance(self.step)
         success = self.outcomes.pop(0) if self.outcomes else True
@@ -1295,6 +1300,187 @@ class TestPersistence:
         process.stop()
         assert process.process.returncode == 0
         assert any("stopped" in line for line in process.log)
+
+
+class TestSeveralProcesses:
+    """Several serve processes on one database run each occurrence exactly once."""
+
+    LEASE = "1.5"
+
+    @pytest.fixture
+    def cluster(self, serve, db_path):
+        def start(count, *extra):
+            processes = [serve("--db", db_path, "--node-lease", self.LEASE, *extra)
+                         for _ in range(count)]
+            wait_for(lambda: len(processes[0].client.call("GET", "/api/v1/stats/")[1][
+                "Stats"]["Nodes"]) == count, message="every process to register")
+            return processes
+        return start
+
+    @staticmethod
+    def recorder(out):
+        """A command that writes which occurrence of which job it is."""
+        return f"sh -c 'echo $KALA_JOB_ID@$KALA_SCHEDULED_FOR >> {out}'"
+
+    def check_exactly_once(self, client, job_ids, out, start, interval, count):
+        lines = out.read_text().split()
+        assert len(lines) == len(set(lines)), "an occurrence ran twice"
+        for job_id in job_ids:
+            stats = client.stats(job_id)
+            scheduled = [s["ScheduledFor"] for s in stats]
+            assert len(scheduled) == len(set(scheduled)), "an occurrence was claimed twice"
+            assert sorted(utc(t) for t in scheduled) == pytest.approx(
+                [start + k * interval for k in range(count)], abs=1e-5), "an occurrence was lost"
+            ran = {line.split("@", 1)[1] for line in lines if line.startswith(job_id)}
+            assert ran <= set(scheduled)
+            for stat in stats:
+                if stat["Success"]:
+                    assert stat["ScheduledFor"] in ran
+                else:
+                    assert stat["Error"] == kala.NODE_DIED
+        return lines
+
+    def schedule_jobs(self, client, out, jobs=4, interval=0.2, count=15, lead=1.0):
+        start = time.time() + lead
+        ids = [client.create(name=f"j{i}", command=self.recorder(out),
+                             schedule=f"R{count - 1}/{iso(start)}/PT{interval}S")
+               for i in range(jobs)]
+        return ids, start
+
+    @staticmethod
+    def wait_until_done(client, ids, count, timeout=20):
+        wait_for(lambda: all(client.job(i)["metadata"]["number_of_finished_runs"] == count
+                             for i in ids), timeout=timeout, message="every occurrence")
+
+    def test_three_processes_run_each_occurrence_once_and_share_the_work(self, cluster,
+                                                                          tmp_path):
+        out = tmp_path / "out"
+        processes = cluster(3)
+        ids, start = self.schedule_jobs(processes[1].client, out)
+        self.wait_until_done(processes[2].client, ids, 15)
+        self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
+        nodes = {stat["Node"] for job_id in ids for stat in processes[0].client.stats(job_id)}
+        assert len(nodes) >= 2, f"all runs were taken by {nodes}"
+        views = [p.client.jobs() for p in processes]
+        assert views[0] == views[1] == views[2]
+
+    def test_a_process_killed_mid_way_loses_and_repeats_nothing(self, cluster, tmp_path):
+        out = tmp_path / "out"
+        processes = cluster(3)
+        ids, start = self.schedule_jobs(processes[0].client, out)
+        wait_for(lambda: time.time() > start + 1.3, message="the schedule to be under way")
+        processes[1].kill()
+        self.wait_until_done(processes[2].client, ids, 15)
+        self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
+        alive = {n["Id"] for n in processes[0].client.call("GET", "/api/v1/stats/")[1][
+            "Stats"]["Nodes"]}
+        assert len(alive) == 2
+
+    def start_in_background(self, client, job_id):
+        thread = threading.Thread(target=lambda: self._start_quietly(client, job_id),
+                                  daemon=True)
+        thread.start()
+        return thread
+
+    @staticmethod
+    def _start_quietly(client, job_id):
+        try:
+            client.call("POST", f"/api/v1/job/start/{job_id}/")
+        except OSError:
+            pass  # the process serving it was killed
+
+    @pytest.mark.parametrize("retries, runs", [(0, 1), (1, 2)])
+    def test_a_run_killed_with_its_process_fails_and_is_retried_only_with_retries(
+            self, cluster, tmp_path, retries, runs):
+        out = tmp_path / "out"
+        victim, survivor = cluster(2)
+        job_id = victim.client.create(
+            retries=retries, schedule=f"R0/{iso(time.time() + 3600)}/",
+            command=f"sh -c 'echo start >> {out}; sleep 0.5; echo \"$KALA_NODE\" >> {out}'")
+        self.start_in_background(victim.client, job_id)
+        wait_for(lambda: out.exists() and out.read_text(), message="the run to start")
+        victim.kill()
+        job = wait_for(lambda: (lambda j: j["metadata"]["number_of_finished_runs"] == runs and j)(
+            survivor.client.job(job_id)), message="the run to be settled")
+        stats = survivor.client.stats(job_id)
+        assert [(s["Success"], s["Error"]) for s in stats][0] == (False, kala.NODE_DIED)
+        assert job["error_count"] == 1 and job["success_count"] == runs - 1
+        if retries:
+            assert (stats[1]["Success"], stats[1]["NumberOfRetries"], stats[1]["Node"]) == (
+                True, 1, survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"][0]
+                ["Id"])
+        wait_for(lambda: out.read_text().count("start") == runs and len(
+            out.read_text().split()) == 2 * runs, message="the commands to end")
+
+    def test_a_paused_process_past_its_lease_cannot_record_its_late_result(self, cluster,
+                                                                           tmp_path):
+        out = tmp_path / "out"
+        paused, other = cluster(2)
+        job_id = paused.client.create(
+            schedule=f"R0/{iso(time.time() + 3600)}/",
+            command=f"sh -c 'echo start >> {out}; sleep 0.3; echo end >> {out}'")
+        caller = self.start_in_background(paused.client, job_id)
+        wait_for(lambda: out.exists() and out.read_text(), message="the run to start")
+        paused.process.send_signal(signal.SIGSTOP)
+        try:
+            [stat] = wait_for(lambda: other.client.stats(job_id), message="the lease to expire")
+            assert (stat["Success"], stat["Error"]) == (False, kala.NODE_DIED)
+        finally:
+            paused.process.send_signal(signal.SIGCONT)
+        caller.join(10)
+        wait_for(lambda: "end" in out.read_text(), message="the command to end")
+        # The paused process came back and answered, but its late success was not counted.
+        assert [s["Success"] for s in paused.client.stats(job_id)] == [False]
+        assert paused.client.job(job_id)["success_count"] == 0
+        wait_for(lambda: len(other.client.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"])
+                 == 2, message="the paused process to rejoin")
+
+    def test_changes_through_one_process_hold_on_all(self, cluster, tmp_path):
+        out = tmp_path / "out"
+        a, b, c = cluster(3)
+        start = time.time() + 0.5
+        disabled = a.client.create(name="d", command=self.recorder(out),
+                                   schedule=f"R/{iso(start)}/PT0.2S")
+        deleted = a.client.create(name="x", command=self.recorder(out),
+                                  schedule=f"R/{iso(start)}/PT0.2S")
+        wait_for(lambda: len(out.read_text().split()) >= 6 if out.exists() else False,
+                 message="some runs")
+        assert b.client.call("POST", f"/api/v1/job/disable/{disabled}/")[0] == 204
+        assert c.client.call("DELETE", f"/api/v1/job/{deleted}/")[0] == 204
+        stopped = time.time()
+        lines_then = len(out.read_text().split())
+        assert all(utc(s["ScheduledFor"]) < stopped for s in a.client.stats(disabled))
+        wait_for(lambda: time.time() > stopped + 1.0, message="a second to pass")
+        after = out.read_text().split()
+        late = [line for line in after[lines_then:]
+                if utc(line.split("@", 1)[1]) > stopped]
+        assert late == [], "a disabled or deleted job ran afterwards"
+        assert all(utc(s["ScheduledFor"]) < stopped for s in c.client.stats(disabled))
+        # Enabled again through a third process, it runs again, still once per occurrence.
+        assert c.client.call("POST", f"/api/v1/job/enable/{disabled}/")[0] == 204
+        wait_for(lambda: any(utc(s["ScheduledFor"]) > stopped for s in a.client.stats(disabled)),
+                 message="the enabled job to run")
+
+    def test_a_manual_start_and_a_chain_across_processes_run_once(self, cluster, tmp_path):
+        out = tmp_path / "out"
+        a, b, c = cluster(3)
+        parent = a.client.create(name="parent", command=self.recorder(out),
+                                 schedule=f"R1/{iso(time.time() + 0.5)}/PT0.3S")
+        child = b.client.create(name="child", command=self.recorder(out), parent_jobs=[parent])
+        assert c.client.job(parent)["dependent_jobs"] == [child]
+        self.wait_until_done(c.client, [parent], 2)
+        assert c.client.call("POST", f"/api/v1/job/start/{parent}/")[0] == 204
+        wait_for(lambda: len(a.client.stats(child)) == 3, message="three child runs")
+        lines = out.read_text().split()
+        assert len(lines) == len(set(lines)) == 6
+        assert [s["Trigger"] for s in a.client.stats(parent)] == ["schedule", "schedule",
+                                                                  "manual"]
+        assert {s["Trigger"] for s in a.client.stats(child)} == {"parent"}
+
+    def test_a_node_id_in_use_is_refused(self, serve, db_path):
+        serve("--db", db_path, "--node-id", "alpha")
+        done = kala_cli("serve", "-p", "0", "--db", db_path, "--node-id", "alpha")
+        assert done.returncode == 2 and "already in use" in done.stderr
 
 
 # =============================================================================
