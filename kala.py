@@ -715,9 +715,13 @@ _SCHEMA = (
         retries INTEGER NOT NULL DEFAULT 0,
         duration_ns INTEGER NOT NULL DEFAULT 0,
         output TEXT NOT NULL DEFAULT '',
-        error TEXT NOT NULL DEFAULT '')""",
+        error TEXT NOT NULL DEFAULT '',
+        owed_by TEXT)""",
     "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, id)",
     "CREATE INDEX IF NOT EXISTS runs_running ON runs (node) WHERE state = 'running'",
+    # Finished runs whose children (or failure job) a process still owes: one
+    # that dies in the middle of a chain leaves it to a survivor.
+    "CREATE INDEX IF NOT EXISTS runs_owing ON runs (owed_by) WHERE owed_by IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
     """CREATE TABLE IF NOT EXISTS nodes (
         id TEXT PRIMARY KEY,
@@ -755,6 +759,7 @@ class RunResult:
     failures: int                   # failed attempts, each one adds to error_count
     output: str = ""
     error: str = ""
+    followups_owed: bool = False    # children or a failure job are to run after it
 
     @property
     def duration_ns(self) -> int:
@@ -1096,15 +1101,26 @@ class Store:
                 (attempts_failed, claim.run_id, node, _RUNNING)).rowcount)
 
     def finish_run(self, claim: Claim, node: str, result: RunResult) -> bool:
-        """Record a run's result and count it; False when the claim was lost meanwhile."""
+        """Record a run's result and count it; False when the claim was lost meanwhile.
+
+        Sets ``result.followups_owed`` when children (after a success) or the
+        failure job (after a failure) are to run; the run keeps that debt in the
+        database until ``followups_done``.
+        """
         with self._transaction() as db:
+            if result.success:
+                owed = db.execute("SELECT 1 FROM dependencies WHERE parent_id = ? LIMIT 1",
+                                  (claim.job.id,)).fetchone() is not None
+            else:
+                owed = bool(claim.job.on_failure_job)
             updated = db.execute(
                 "UPDATE runs SET state = ?, ran_at = ?, finished_at = ?, retries = ?, "
-                "duration_ns = ?, output = ?, error = ? "
+                "duration_ns = ?, output = ?, error = ?, owed_by = ? "
                 "WHERE id = ? AND node = ? AND state = ?",
                 (_SUCCEEDED if result.success else _FAILED, result.ran_at, result.finished_at,
                  result.retries, result.duration_ns, result.output, result.error,
-                 claim.run_id, node, _RUNNING)).rowcount
+                 node if owed else None, claim.run_id, node, _RUNNING)).rowcount
+            result.followups_owed = bool(updated) and owed
             if updated:
                 db.execute(
                     "UPDATE jobs SET success_count = success_count + ?, "
@@ -1115,6 +1131,11 @@ class Store:
                     (int(result.success), result.success, result.finished_at, result.failures,
                      result.failures > 0, result.finished_at, claim.job.id))
         return bool(updated)
+
+    def followups_done(self, run_id: int, node: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET owed_by = NULL WHERE id = ? AND owed_by = ?",
+                       (run_id, node))
 
     # --- stats ------------------------------------------------------------------
 
@@ -1161,9 +1182,9 @@ class Store:
         with self._transaction() as db:
             self._register(db, node, now)
 
-    def join(self, node: str, now: float) -> Tuple[List[Tuple[int, str]], List[Claim]]:
-        """Register ``node``; runs left under the same id by a dead earlier process fail
-        (and those with retries left are claimed again for ``node``)."""
+    def join(self, node: str, now: float):
+        """Register ``node``; what a dead earlier process left under the same id is
+        taken over as ``reap_nodes`` does."""
         with self._transaction() as db:
             self._register(db, node, now)
             return self._fail_runs(db, [node], now, node)
@@ -1178,16 +1199,16 @@ class Store:
             return [tuple(row) for row in self._db.execute(
                 "SELECT id, heartbeat FROM nodes ORDER BY started_at, id")]
 
-    def reap_nodes(self, dead: List[str], now: float, lease: float,
-                   reaper: str) -> Tuple[List[Tuple[int, str]], List[Claim]]:
+    def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str):
         """Fail the runs of dead processes; claim a retry for those with retries left.
 
         ``dead`` are processes known dead (their lock file was free); any process
         whose heartbeat is older than ``lease`` counts as dead too (it hangs), as do
         runs of processes that are not registered at all. A dead process cannot
         finish its runs any more: every write of a run checks its owner and state.
-        Returns the failed (run id, job id) pairs and the retries now owned by ``reaper``,
-        which also heartbeats here.
+        Returns (failed (run id, job id) pairs, retries now owned by ``reaper``,
+        (claim, success) of finished runs whose follow-ups ``reaper`` now owes);
+        the reaper also heartbeats here.
         """
         with self._transaction() as db:
             self._register(db, reaper, now)
@@ -1198,14 +1219,14 @@ class Store:
                 "(SELECT id FROM nodes)", (_RUNNING,))]
             victims = sorted(set(dead) | set(stale) | set(gone))
             if not victims:
-                return [], []
+                return [], [], []
             db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in victims])
-            failed, retries = self._fail_runs(db, victims, now, reaper)
-        return failed, retries
+            return self._fail_runs(db, victims, now, reaper)
 
     def _fail_runs(self, db, nodes: List[str], now: float, reaper: str):
         failed, retries = [], []
         marks = ",".join("?" * len(nodes))
+        chains = self._take_over_followups(db, nodes, marks, reaper)
         orphans = db.execute(
             f"SELECT id, job_id, claim_key, trigger, scheduled_for, retries FROM runs "
             f"WHERE state = ? AND node IN ({marks})", (_RUNNING, *nodes)).fetchall()
@@ -1218,15 +1239,36 @@ class Store:
             job = self._load(db, run["job_id"])
             attempts = run["retries"] + 1  # the one in flight died with its process
             epsilon = job.epsilon_seconds() if job else None
-            if (job is not None and attempts <= job.retries
-                    and (epsilon is None or now - run["scheduled_for"] <= epsilon)):
+            if job is None:
+                continue
+            if attempts <= job.retries and (epsilon is None
+                                            or now - run["scheduled_for"] <= epsilon):
                 key = f"{run['claim_key']}~{attempts}"
                 run_id = self._insert_run(db, job.id, key, run["trigger"], run["scheduled_for"],
                                           reaper, now)
                 db.execute("UPDATE runs SET retries = ? WHERE id = ?", (attempts, run_id))
                 retries.append(Claim(run_id, job, run["trigger"], run["scheduled_for"], key,
                                      prior_attempts=attempts))
-        return failed, retries
+            elif job.on_failure_job:  # that was the final attempt: the failure job is owed
+                db.execute("UPDATE runs SET owed_by = ? WHERE id = ?", (reaper, run["id"]))
+                chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
+                                     run["claim_key"]), False))
+        return failed, retries, chains
+
+    def _take_over_followups(self, db, nodes, marks, reaper):
+        # Latest run first: a child's own children come before its next sibling.
+        owing = db.execute(
+            f"SELECT id, job_id, state, claim_key, trigger, scheduled_for FROM runs "
+            f"WHERE owed_by IN ({marks}) ORDER BY id DESC", nodes).fetchall()
+        chains = []
+        for run in owing:
+            job = self._load(db, run["job_id"])
+            db.execute("UPDATE runs SET owed_by = ? WHERE id = ?",
+                       (reaper if job is not None else None, run["id"]))
+            if job is not None:
+                chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
+                                     run["claim_key"]), run["state"] == _SUCCEEDED))
+        return chains
 
 
 class NodeLock:
@@ -1274,7 +1316,10 @@ class NodeLock:
         try:
             if not _flock_nonblocking(fd):
                 return False
-            os.unlink(path)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass  # another process found it dead at the same moment
             return True
         finally:
             os.close(fd)
@@ -1547,8 +1592,7 @@ class Scheduler:
             self._node_lock = NodeLock(self.store.locks_dir, self.node)
             self._node_lock.acquire()
         self.pool.start()
-        failed, retries = self.store.join(self.node, self.clock())
-        self._report(failed, retries)
+        self._report(*self.store.join(self.node, self.clock()))
         self.maintain()
         for thread in self._threads:
             thread.start()
@@ -1601,13 +1645,17 @@ class Scheduler:
             self.store.prune_stats(now - self.jobstat_ttl)
         self.sync_timers()
 
-    def _report(self, failed, retries) -> None:
+    def _report(self, failed, retries, chains) -> None:
         for run_id, job_id in failed:
             log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
         for claim in retries:
             log.info("job %s: retrying run %s that a dead process left", claim.job.id,
                      claim.run_id)
             self.pool.submit(self._run_claim, claim)
+        for claim, success in chains:
+            log.info("job %s: running what follows run %s, which a dead process left",
+                     claim.job.id, claim.run_id)
+            self.pool.submit(self.run_followups, claim, success)
 
     # --- timing -------------------------------------------------------------------
 
@@ -1659,11 +1707,14 @@ class Scheduler:
         claim = self.store.claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", self.node,
                                      self.clock(), allow_disabled=True)
         result = self.execute(claim)
-        self.pool.submit(self._after_run, claim, result)
+        if result.followups_owed:
+            self.pool.submit(self.run_followups, claim, result.success)
         return result
 
     def _run_claim(self, claim: Claim) -> None:
-        self._after_run(claim, self.execute(claim))
+        result = self.execute(claim)
+        if result.followups_owed:
+            self.run_followups(claim, result.success)
 
     def execute(self, claim: Claim) -> RunResult:
         """Run a claimed job with its retries and record the result."""
@@ -1701,13 +1752,16 @@ class Scheduler:
                 "KALA_RUN_ID": str(claim.run_id), "KALA_TRIGGER": claim.trigger,
                 "KALA_SCHEDULED_FOR": format_time(claim.scheduled_for), "KALA_NODE": self.node}
 
-    def _after_run(self, claim: Claim, result: RunResult) -> None:
-        """Children after a success (first in, first out, depth first), else the failure job."""
-        if result.success:
+    def run_followups(self, claim: Claim, success: bool) -> None:
+        """Children after a success (first in, first out, depth first), else the
+        failure job. Each is claimed under a key made of this run and itself, so a
+        process taking over a dead one's chain skips what was already claimed."""
+        if success:
             for child_id in self.store.dependent_jobs(claim.job.id):
                 self._run_triggered(child_id, f"{claim.run_id}>{child_id}", "parent")
         elif claim.job.on_failure_job:
             self._run_triggered(claim.job.on_failure_job, f"{claim.run_id}!", "failure")
+        self.store.followups_done(claim.run_id, self.node)
 
     def _run_triggered(self, job_id: str, key: str, trigger: str) -> None:
         try:

@@ -482,8 +482,8 @@ class TestStore:
         job = create(store)
         store.claim_run(job.id, "k1", "manual", "hung", T0)
         store.claim_run(job.id, "k2", "manual", "alive", T0 + 20)
-        failed, retries = store.reap_nodes([], T0 + 20, lease=10, reaper="alive")
-        assert (failed, retries) == ([(1, job.id)], [])
+        failed, retries, chains = store.reap_nodes([], T0 + 20, lease=10, reaper="alive")
+        assert (failed, retries, chains) == ([(1, job.id)], [], [])
         stats = store.job_stats(job.id)
         assert [(s.success, s.error, s.node) for s in stats] == [(False, kala.NODE_DIED, "hung")]
         assert store.get_job(job.id).error_count == 1
@@ -494,14 +494,14 @@ class TestStore:
         job = create(store, retries=2)
         claim = store.claim_run(job.id, "k", "manual", "dead", T0)
         assert store.record_retry(claim, "dead", 1)  # its first attempt had failed
-        failed, [retry] = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
+        failed, [retry], _ = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
         assert failed == [(claim.run_id, job.id)]
         assert (retry.prior_attempts, retry.key, retry.scheduled_for) == (2, "k~2", T0)
         # The old owner can no longer record anything about its run.
         assert not store.record_retry(claim, "dead", 2)
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0, T0, 0, 0))
         # No retries left after this one: a second death is final.
-        _, again = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
+        _, again, _ = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
         assert again == []
 
     def test_no_retry_past_epsilon(self):
@@ -510,11 +510,36 @@ class TestStore:
         store.claim_run(job.id, "k", "manual", "dead", T0)
         assert store.reap_nodes(["dead"], T0 + 11, lease=100, reaper="me")[1] == []
 
+    def test_a_dead_node_chain_and_failure_job_are_taken_over(self):
+        store = Store()
+        parent = create(store, name="parent")
+        create(store, name="child", parent_jobs=[parent.id])
+        handler = create(store, name="handler")
+        failing = create(store, name="failing", on_failure_job=handler.id)
+        finished = store.claim_run(parent.id, "p", "manual", "dead", T0)
+        result = kala.RunResult(True, T0, T0, 0, 0)
+        assert store.finish_run(finished, "dead", result) and result.followups_owed
+        store.claim_run(failing.id, "f", "manual", "dead", T0)  # dies while running
+        _, retries, chains = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
+        assert retries == []
+        assert [(c.job.name, success) for c, success in chains] == [
+            ("parent", True), ("failing", False)]
+        store.followups_done(chains[0][0].run_id, "me")  # only the parent's chain was done
+        assert store.reap_nodes(["me"], T0 + 2, lease=10, reaper="x")[2] == [
+            (chains[1][0], False)]
+
+    def test_a_run_without_children_owes_nothing(self):
+        store = Store()
+        job = create(store)
+        result = kala.RunResult(True, T0, T0, 0, 0)
+        store.finish_run(store.claim_run(job.id, "k", "manual", "n", T0), "n", result)
+        assert not result.followups_owed
+
     def test_joining_under_a_dead_process_id_fails_its_runs(self):
         store = Store()
         job = create(store)
         store.claim_run(job.id, "k", "manual", "host:42", T0)
-        failed, _ = store.join("host:42", T0 + 1)
+        failed, _, _ = store.join("host:42", T0 + 1)
         assert failed == [(1, job.id)]
 
     def test_pruning_old_stats(self):
@@ -1476,6 +1501,27 @@ class TestSeveralProcesses:
         assert [s["Trigger"] for s in a.client.stats(parent)] == ["schedule", "schedule",
                                                                   "manual"]
         assert {s["Trigger"] for s in a.client.stats(child)} == {"parent"}
+
+    def test_a_chain_under_way_in_a_killed_process_is_finished_by_a_survivor(self, cluster,
+                                                                             tmp_path):
+        out = tmp_path / "out"
+        victim, survivor = cluster(2)
+        never = f"R0/{iso(time.time() + 3600)}/"
+        parent = victim.client.create(name="parent", schedule=never,
+                                      command=f"sh -c 'echo parent >> {out}'")
+        slow = victim.client.create(name="slow", parent_jobs=[parent],
+                                    command=f"sh -c 'echo slow >> {out}; sleep 0.5'")
+        last = victim.client.create(name="last", parent_jobs=[parent],
+                                    command=f"sh -c 'echo \"last $KALA_NODE\" >> {out}'")
+        assert victim.client.call("POST", f"/api/v1/job/start/{parent}/")[0] == 204
+        wait_for(lambda: "slow" in out.read_text(), message="the first child to start")
+        victim.kill()
+        [stat] = wait_for(lambda: survivor.client.stats(last), message="the second child")
+        survivor_node, victim_node = stat["Node"], survivor.client.stats(parent)[0]["Node"]
+        assert survivor_node != victim_node
+        assert out.read_text().count("last") == 1
+        assert f"last {survivor_node}" in out.read_text()
+        assert [s["Error"] for s in survivor.client.stats(slow)] == [kala.NODE_DIED]
 
     def test_a_node_id_in_use_is_refused(self, serve, db_path):
         serve("--db", db_path, "--node-id", "alpha")

@@ -12,28 +12,15 @@ scheduler on this machine stands on.
 
 import argparse
 import heapq
-import http.client
-import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-KALA = os.path.join(HERE, "..", "kala.py")
-
-
-def percentiles(values):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan"), float("nan"), float("nan")
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return pick(0.50), pick(0.99), ordered[-1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import Server, iso, ms, parse, percentiles  # noqa: E402
 
 
 def bare_timer_lag(jobs, seconds):
@@ -55,44 +42,6 @@ def bare_timer_lag(jobs, seconds):
             if when + 1 < end:
                 heapq.heappush(heap, (when + 1, i))
     return lags
-
-
-class Server:
-    def __init__(self, db):
-        self.process = subprocess.Popen(
-            [sys.executable, KALA, "serve", "-p", "0", "--db", db],
-            stderr=subprocess.PIPE, text=True)
-        for line in self.process.stderr:
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-                break
-        threading.Thread(target=lambda: [None for _ in self.process.stderr],
-                         daemon=True).start()
-        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-
-    def call(self, method, path, body=None):
-        self.conn.request(method, path, body=None if body is None else json.dumps(body))
-        response = self.conn.getresponse()
-        data = response.read()
-        return json.loads(data) if data else None
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(30)
-
-
-def iso(when):
-    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def kala_lag(jobs, seconds):
@@ -133,7 +82,6 @@ def main():
     base = percentiles(bare_timer_lag(args.jobs, 3))
     lags, runs, expected, cpu = kala_lag(args.jobs, args.seconds)
     ours = percentiles(lags)
-    ms = lambda v: f"{v * 1000:8.2f} ms"  # noqa: E731
     print(f"firing lag, {args.jobs} jobs at PT1S spread over the second, {args.seconds} s")
     print(f"{'':22}{'p50':>11}{'p99':>11}{'max':>11}")
     print(f"{'bare heapq timer':22}{ms(base[0])}{ms(base[1])}{ms(base[2])}")

@@ -1,0 +1,86 @@
+"""Helpers shared by the benchmarks: a real kala.py server, times, percentiles."""
+
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+KALA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kala.py")
+
+
+def iso(when):
+    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def percentiles(values):
+    """(p50, p99, max) of ``values``, NaN when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan"), float("nan"), float("nan")
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return pick(0.50), pick(0.99), ordered[-1]
+
+
+def ms(seconds):
+    return f"{seconds * 1000:8.2f} ms"
+
+
+def spawn_rate(threads, seconds=2.0):
+    """/bin/true processes started and reaped per second from ``threads`` threads."""
+    counts = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def spawn(slot):
+        while time.monotonic() < stop:
+            subprocess.run(["/bin/true"])
+            counts[slot] += 1
+
+    workers = [threading.Thread(target=spawn, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / seconds
+
+
+class Server:
+    """``kala.py serve`` on a free port, with a keep-alive JSON connection."""
+
+    def __init__(self, db, *args):
+        self.process = subprocess.Popen(
+            [sys.executable, KALA, "serve", "-p", "0", "--db", db, *args],
+            stderr=subprocess.PIPE, text=True)
+        for line in self.process.stderr:
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        else:
+            raise RuntimeError("kala.py serve did not start")
+        threading.Thread(target=lambda: [None for _ in self.process.stderr],
+                         daemon=True).start()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+
+    def call(self, method, path, body=None):
+        self.conn.request(method, path, body=None if body is None else json.dumps(body))
+        response = self.conn.getresponse()
+        data = response.read()
+        return json.loads(data) if data else None
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(60)

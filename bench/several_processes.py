@@ -1,0 +1,127 @@
+"""Several serve processes on one database: claim overhead and runs per second.
+
+    python3 bench/several_processes.py [--jobs 300] [--seconds 5]
+
+1. Claim overhead, in process: the claim transaction of one occurrence and the
+   transaction recording its result, each against a bare SQLite commit (WAL,
+   synchronous=FULL) measured in the same run.
+2. Throughput: JOBS jobs running ``true`` every 0.1 s (more than the machine can
+   start) on 1, then 3 ``serve`` processes sharing one SQLite file, for SECONDS;
+   runs finished per second, the lag of those runs, and duplicates (an
+   occurrence run twice: must be 0), against the machine's spawn limit.
+"""
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".."))
+import kala  # noqa: E402
+from common import Server, iso, ms, parse, percentiles, spawn_rate  # noqa: E402
+
+
+def timed(calls):
+    durations = []
+    for call in calls:
+        began = time.perf_counter()
+        call()
+        durations.append(time.perf_counter() - began)
+    return durations
+
+
+def bare_commits(path, count):
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (x INTEGER)")
+
+    def commit(i):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t VALUES (?)", (i,))
+        db.execute("COMMIT")
+    return timed(lambda i=i: commit(i) for i in range(count))
+
+
+def claim_overhead(tmp, count):
+    store = kala.Store(os.path.join(tmp, "claims.db"))
+    due = time.time() + 3600
+    jobs = []
+    for i in range(count):
+        job = kala.job_from_request({"name": f"c{i}", "command": "true",
+                                     "schedule": f"R/{iso(due)}/PT1S"}, now=due - 1)
+        store.create_job(job)
+        jobs.append(job)
+    claims = []
+    claim_times = timed(lambda job=job: claims.extend(
+        store.claim_occurrences([(job.id, 0)], due, "bench", 1.0)[0]) for job in jobs)
+    result = kala.RunResult(True, due, due + 0.001, 0, 0)
+    finish_times = timed(lambda c=c: store.finish_run(c, "bench", result) for c in claims)
+    store.close()
+    return claim_times, finish_times
+
+
+def throughput(tmp, processes, jobs, seconds):
+    db = os.path.join(tmp, f"cluster{processes}.db")
+    servers = [Server(db) for _ in range(processes)]
+    try:
+        begin = time.time() + 2 + jobs * 0.005
+        ids = [servers[i % processes].call("POST", "/api/v1/job/", {
+            "name": f"t{i}", "command": "true",
+            "schedule": f"R/{iso(begin + (i % 10) / 100)}/PT0.1S"})["id"] for i in range(jobs)]
+        window = (begin + 1, begin + 1 + seconds)
+        time.sleep(max(0.0, window[1] - time.time()))
+        for job_id in ids:
+            servers[0].call("POST", f"/api/v1/job/disable/{job_id}/")
+        runs, lags, duplicates, nodes = 0, [], 0, set()
+        for job_id in ids:
+            stats = servers[0].call("GET", f"/api/v1/job/stats/{job_id}/")["job_stats"]
+            scheduled = [s["ScheduledFor"] for s in stats]
+            duplicates += len(scheduled) - len(set(scheduled))
+            for stat in stats:
+                ran = parse(stat["RanAt"])
+                if window[0] <= ran < window[1]:
+                    runs += 1
+                    lags.append(ran - parse(stat["ScheduledFor"]))
+                    nodes.add(stat["Node"])
+        return runs / seconds, lags, duplicates, len(nodes)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--claims", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = bare_commits(os.path.join(tmp, "bare.db"), args.claims)
+        claims, finishes = claim_overhead(tmp, args.claims)
+        print(f"claim overhead, {args.claims} occurrences, one transaction each")
+        print(f"{'':28}{'median':>11}{'p99':>11}{'ratio':>8}")
+        base = statistics.median(bare)
+        for name, values in (("bare sqlite commit (FULL)", bare), ("claim an occurrence", claims),
+                             ("record its result", finishes)):
+            print(f"{name:28}{ms(statistics.median(values))}{ms(percentiles(values)[1])}"
+                  f"{statistics.median(values) / base:7.1f}x")
+        spawn = spawn_rate(2)
+        print(f"\nthroughput, {args.jobs} jobs running `true` every 0.1 s, {args.seconds} s; "
+              f"spawn limit from 2 threads {spawn:.0f}/s")
+        print(f"{'':14}{'runs/s':>8}{'of spawn':>10}{'lag p50':>11}{'lag p99':>11}"
+              f"{'dupes':>7}{'nodes':>7}")
+        for count in (1, 3):
+            rate, lags, duplicates, nodes = throughput(tmp, count, args.jobs, args.seconds)
+            p50, p99, _ = percentiles(lags)
+            print(f"{count} process{'es' if count > 1 else '  '}{rate:10.0f}"
+                  f"{rate / spawn * 100:9.0f}%{ms(p50)}{ms(p99)}{duplicates:7d}{nodes:7d}")
+
+
+if __name__ == "__main__":
+    main()
