@@ -437,13 +437,10 @@ def _expect(body: dict, key: str, kinds, default, what: str):
     value = body.get(key, default)
     if value is None:
         return default
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         raise InvalidInput(f"field {key!r} must be {what}, got {json.dumps(value)[:80]}")
     return value
-
-
-def _tuple(kinds) -> tuple:
-    return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
 def _nonnegative_int(body: dict, key: str, default: int = 0) -> int:
@@ -1177,10 +1174,6 @@ class Store:
         db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?) "
                    "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
                    (node, now, now))
-
-    def heartbeat(self, node: str, now: float) -> None:
-        with self._transaction() as db:
-            self._register(db, node, now)
 
     def join(self, node: str, now: float):
         """Register ``node``; what a dead earlier process left under the same id is
