@@ -1447,11 +1447,16 @@ class TestSeveralProcesses:
         caller = self.start_in_background(paused.client, job_id)
         wait_for(lambda: out.exists() and out.read_text(), message="the run to start")
         paused.process.send_signal(signal.SIGSTOP)
+        stopped = time.time()
         try:
-            [stat] = wait_for(lambda: other.client.stats(job_id), message="the lease to expire")
-            assert (stat["Success"], stat["Error"]) == (False, kala.NODE_DIED)
+            # Paused past its lease (it may hold the writers' lock: then the others
+            # wait for it, and reap it as soon as it lets go).
+            wait_for(lambda: time.time() > stopped + float(self.LEASE) + 1.0,
+                     message="the lease to expire")
         finally:
             paused.process.send_signal(signal.SIGCONT)
+        [stat] = wait_for(lambda: other.client.stats(job_id), message="the run to be failed")
+        assert (stat["Success"], stat["Error"]) == (False, kala.NODE_DIED)
         caller.join(10)
         wait_for(lambda: "end" in out.read_text(), message="the command to end")
         # The paused process came back and answered, but its late success was not counted.
