@@ -1389,11 +1389,16 @@ class TestSeveralProcesses:
         views = [p.client.jobs() for p in processes]
         assert views[0] == views[1] == views[2]
 
-    def test_a_process_killed_mid_way_loses_and_repeats_nothing(self, cluster, tmp_path):
+    # Occurrences fall every 0.2 s from the start: kill just before the one at
+    # +1.2 s, just as it starts (its runs under way), or between two of them.
+    @pytest.mark.parametrize("kill_at", [1.19, 1.202, 1.3], ids=["before", "during", "after"])
+    def test_a_process_killed_mid_way_loses_and_repeats_nothing(self, cluster, tmp_path,
+                                                                kill_at):
         out = tmp_path / "out"
         processes = cluster(3)
         ids, start = self.schedule_jobs(processes[0].client, out)
-        wait_for(lambda: time.time() > start + 1.3, message="the schedule to be under way")
+        wait_for(lambda: time.time() > start + kill_at, interval=0.001,
+                 message="the schedule to be under way")
         processes[1].kill()
         self.wait_until_done(processes[2].client, ids, 15)
         self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
