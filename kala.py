@@ -37,7 +37,7 @@ import urllib.parse
 import urllib.request
 import uuid
 import zlib
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -1990,6 +1990,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def parse_request(self) -> bool:
+        # Empty lines before a request line are skipped (RFC 9112, 2.2); a line of
+        # only whitespace is garbage and gets its 400 like any other.
+        while self.raw_requestline in (b"\r\n", b"\n"):
+            self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            return False  # the client left
+        if not self.raw_requestline.strip():
+            self.command, self.request_version, self.requestline = "", "HTTP/1.0", ""
+            self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
+            return False
+        return super().parse_request()
+
     def send_error(self, code, message=None, explain=None):
         """Malformed requests (bad request line, oversized headers) get JSON too."""
         self.close_connection = True
@@ -2185,39 +2198,35 @@ def _open_store(args) -> Store:
         raise KalaError(f"cannot use database {args.db!r}: {exc}") from None
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
+
+
 def _serve(args) -> int:
-    store = _open_store(args)
-    ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
-    scheduler = Scheduler(store, node=args.node_id, workers=args.workers, jobstat_ttl=ttl,
-                          lease=args.node_lease)
-    app = KalaApp(store, scheduler, default_owner=args.default_owner)
-    try:
-        server = KalaServer((args.interface, args.port), app)
-    except OSError as exc:
-        store.close()
-        raise KalaError(f"cannot listen on {args.interface}:{args.port}: "
-                        f"{exc.strerror or exc}") from None
-    try:
-        scheduler.start()
-    except KalaError:
-        server.server_close()
-        store.close()
-        raise
-    host, port = server.server_address[:2]
-    log.info("kala.py %s listening on http://%s:%d (database %s, node %s)", __version__, host,
-             port, "in memory" if args.no_persist else args.db, scheduler.node)
-    # SIGTERM stops the server the way Ctrl-C does; shutdown() must not run in
-    # the thread that is inside serve_forever().
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        scheduler.stop()
-        store.close()
-        log.info("kala.py stopped")
+    signal.signal(signal.SIGTERM, _interrupt)
+    with ExitStack() as cleanup:  # undone in reverse: scheduler, socket, database
+        try:
+            store = _open_store(args)
+            cleanup.callback(store.close)
+            ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
+            scheduler = Scheduler(store, node=args.node_id, workers=args.workers,
+                                  jobstat_ttl=ttl, lease=args.node_lease)
+            try:
+                server = KalaServer((args.interface, args.port),
+                                    KalaApp(store, scheduler, default_owner=args.default_owner))
+            except OSError as exc:
+                raise KalaError(f"cannot listen on {args.interface}:{args.port}: "
+                                f"{exc.strerror or exc}") from None
+            cleanup.callback(server.server_close)
+            scheduler.start()
+            cleanup.callback(scheduler.stop)
+            host, port = server.server_address[:2]
+            log.info("kala.py %s listening on http://%s:%d (database %s, node %s)", __version__,
+                     host, port, "in memory" if args.no_persist else args.db, scheduler.node)
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    log.info("kala.py stopped")
     return 0
 
 
