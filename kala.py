@@ -789,6 +789,51 @@ def filesystem_type(path: str, mounts: str = "/proc/mounts") -> Optional[str]:
     return best_type
 
 
+class _GroupCommit:
+    """Writes what several threads submit at about the same time in one transaction.
+
+    The first thread to arrive writes; whatever others submit meanwhile waits
+    and goes into the next write together, so a burst of results costs one
+    commit (one fsync), not one each. Every caller returns after its own entry
+    is committed, with its own answer (or the write's exception).
+    """
+
+    def __init__(self, write_batch: Callable[[list], list]):
+        self._write_batch = write_batch
+        self._lock = threading.Lock()
+        self._pending: list = []
+        self._writing = False
+
+    def submit(self, entry):
+        slot = {"entry": entry, "done": threading.Event()}
+        with self._lock:
+            self._pending.append(slot)
+            leader, self._writing = not self._writing, True
+        if leader:
+            self._write_while_pending()
+        slot["done"].wait()
+        if "error" in slot:
+            raise slot["error"]
+        return slot["answer"]
+
+    def _write_while_pending(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._writing = False
+                    return
+            try:
+                answers = self._write_batch([slot["entry"] for slot in batch])
+                for slot, answer in zip(batch, answers):
+                    slot["answer"] = answer
+            except Exception as exc:
+                for slot in batch:
+                    slot["error"] = exc
+            for slot in batch:
+                slot["done"].set()
+
+
 def _flock_nonblocking(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -812,6 +857,7 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._write_lock_fd = None
+        self._results = _GroupCommit(self._write_results)
         if path is not None:
             fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
             if fstype in NETWORK_FILESYSTEMS:
@@ -828,6 +874,17 @@ class Store:
         with self._transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
+        # Reads get a connection of their own (WAL lets them run beside a write),
+        # so API reads and timer syncs never wait behind a commit's fsync.
+        self._reader, self._read_lock = self._db, self._lock
+        if path is not None:
+            self._reader, self._read_lock = self._connect(busy_timeout), threading.Lock()
+            self._reader.execute("PRAGMA query_only=1")
+            # Checkpoints (copying the WAL into the database, with an fsync) are
+            # made by maintenance on a connection of their own, not inside a
+            # commit that a claim is waiting for.
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = self._connect(busy_timeout)
 
     @property
     def locks_dir(self) -> Optional[str]:
@@ -850,8 +907,11 @@ class Store:
         return db
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
             self._db.close()
+            self._reader.close()
+            if self.path is not None:
+                self._checkpointer.close()
             if self._write_lock_fd is not None:
                 os.close(self._write_lock_fd)
                 self._write_lock_fd = None
@@ -870,6 +930,16 @@ class Store:
             self._db.execute("COMMIT")
 
     @contextmanager
+    def _snapshot(self):
+        """A consistent read of several statements, on the read connection."""
+        with self._read_lock:
+            self._reader.execute("BEGIN")
+            try:
+                yield self._reader
+            finally:
+                self._reader.execute("COMMIT")
+
+    @contextmanager
     def _writer_turn(self, mode: str):
         """Writers from all processes queue on one flock before BEGIN IMMEDIATE.
 
@@ -877,7 +947,7 @@ class Store:
         writer can wait seconds while others keep winning; the kernel hands a
         flock to waiters in turn.
         """
-        if mode != "IMMEDIATE" or self._write_lock_fd is None:
+        if self._write_lock_fd is None:
             yield
             return
         fcntl.flock(self._write_lock_fd, fcntl.LOCK_EX)
@@ -935,14 +1005,14 @@ class Store:
         return self._job_from_row(row, parents, children)
 
     def get_job(self, job_id: str) -> Job:
-        with self._transaction("DEFERRED") as db:
+        with self._snapshot() as db:
             job = self._load(db, job_id)
         if job is None:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job
 
     def list_jobs(self) -> List[Job]:
-        with self._transaction("DEFERRED") as db:
+        with self._snapshot() as db:
             rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY rowid").fetchall()
             edges = db.execute(
                 "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
@@ -955,8 +1025,8 @@ class Store:
                 for row in rows]
 
     def dependent_jobs(self, job_id: str) -> List[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute(
+        with self._read_lock:
+            return [r[0] for r in self._reader.execute(
                 "SELECT child_id FROM dependencies WHERE parent_id = ? ORDER BY seq", (job_id,))]
 
     def delete_job(self, job_id: str) -> List[str]:
@@ -1007,7 +1077,7 @@ class Store:
 
         A change is (job id, next_run_at or None when the job waits for nothing, cursor).
         """
-        with self._transaction("DEFERRED") as db:
+        with self._snapshot() as db:
             rows = db.execute(
                 "SELECT id, next_run_at, cursor, disabled, is_done, version FROM jobs "
                 "WHERE version > ? ORDER BY version", (since,)).fetchall()
@@ -1102,31 +1172,39 @@ class Store:
 
         Sets ``result.followups_owed`` when children (after a success) or the
         failure job (after a failure) are to run; the run keeps that debt in the
-        database until ``followups_done``.
+        database until ``followups_done``. Returns once the result is committed;
+        results finishing together share one commit.
         """
+        return self._results.submit((claim, node, result))
+
+    def _write_results(self, batch) -> List[bool]:
         with self._transaction() as db:
-            if result.success:
-                owed = db.execute("SELECT 1 FROM dependencies WHERE parent_id = ? LIMIT 1",
-                                  (claim.job.id,)).fetchone() is not None
-            else:
-                owed = bool(claim.job.on_failure_job)
-            updated = db.execute(
-                "UPDATE runs SET state = ?, ran_at = ?, finished_at = ?, retries = ?, "
-                "duration_ns = ?, output = ?, error = ?, owed_by = ? "
-                "WHERE id = ? AND node = ? AND state = ?",
-                (_SUCCEEDED if result.success else _FAILED, result.ran_at, result.finished_at,
-                 result.retries, result.duration_ns, result.output, result.error,
-                 node if owed else None, claim.run_id, node, _RUNNING)).rowcount
-            result.followups_owed = bool(updated) and owed
-            if updated:
-                db.execute(
-                    "UPDATE jobs SET success_count = success_count + ?, "
-                    "last_success = CASE WHEN ? THEN ? ELSE last_success END, "
-                    "error_count = error_count + ?, "
-                    "last_error = CASE WHEN ? THEN ? ELSE last_error END, "
-                    "finished_runs = finished_runs + 1 WHERE id = ?",
-                    (int(result.success), result.success, result.finished_at, result.failures,
-                     result.failures > 0, result.finished_at, claim.job.id))
+            return [self._write_result(db, *entry) for entry in batch]
+
+    @staticmethod
+    def _write_result(db, claim: Claim, node: str, result: RunResult) -> bool:
+        if result.success:
+            owed = db.execute("SELECT 1 FROM dependencies WHERE parent_id = ? LIMIT 1",
+                              (claim.job.id,)).fetchone() is not None
+        else:
+            owed = bool(claim.job.on_failure_job)
+        updated = db.execute(
+            "UPDATE runs SET state = ?, ran_at = ?, finished_at = ?, retries = ?, "
+            "duration_ns = ?, output = ?, error = ?, owed_by = ? "
+            "WHERE id = ? AND node = ? AND state = ?",
+            (_SUCCEEDED if result.success else _FAILED, result.ran_at, result.finished_at,
+             result.retries, result.duration_ns, result.output, result.error,
+             node if owed else None, claim.run_id, node, _RUNNING)).rowcount
+        result.followups_owed = bool(updated) and owed
+        if updated:
+            db.execute(
+                "UPDATE jobs SET success_count = success_count + ?, "
+                "last_success = CASE WHEN ? THEN ? ELSE last_success END, "
+                "error_count = error_count + ?, "
+                "last_error = CASE WHEN ? THEN ? ELSE last_error END, "
+                "finished_runs = finished_runs + 1 WHERE id = ?",
+                (int(result.success), result.success, result.finished_at, result.failures,
+                 result.failures > 0, result.finished_at, claim.job.id))
         return bool(updated)
 
     def followups_done(self, run_id: int, node: str) -> None:
@@ -1137,7 +1215,7 @@ class Store:
     # --- stats ------------------------------------------------------------------
 
     def job_stats(self, job_id: str) -> List[RunStat]:
-        with self._transaction("DEFERRED") as db:
+        with self._snapshot() as db:
             if not self._exists(db, job_id):
                 raise JobNotFound(f"no job with id {job_id!r}")
             rows = db.execute(
@@ -1149,7 +1227,7 @@ class Store:
                         r["output"], r["error"]) for r in rows]
 
     def app_counts(self) -> dict:
-        with self._transaction("DEFERRED") as db:
+        with self._snapshot() as db:
             row = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(disabled), 0), COALESCE(SUM(error_count), 0), "
                 "COALESCE(SUM(success_count), 0), "
@@ -1159,6 +1237,11 @@ class Store:
         return {"jobs": row[0], "disabled": row[1], "active": row[0] - row[1],
                 "errors": row[2], "successes": row[3], "next_run_at": row[4],
                 "last_attempted_run": row[5], "nodes": [tuple(n) for n in nodes]}
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database without holding up writers."""
+        if self.path is not None:
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def prune_stats(self, finished_before: float) -> int:
         with self._transaction() as db:
@@ -1188,8 +1271,8 @@ class Store:
 
     def nodes(self) -> List[Tuple[str, float]]:
         """(node id, last heartbeat) of every registered process, oldest first."""
-        with self._lock:
-            return [tuple(row) for row in self._db.execute(
+        with self._read_lock:
+            return [tuple(row) for row in self._reader.execute(
                 "SELECT id, heartbeat FROM nodes ORDER BY started_at, id")]
 
     def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str):
@@ -1432,8 +1515,9 @@ class CommandRunner:
 # The scheduler: one timer thread over a heap, a bounded pool of workers
 # =============================================================================
 
-#: Default worker threads: runs mostly wait on child processes, so several per core.
-DEFAULT_WORKERS = min(64, 8 * (os.cpu_count() or 1))
+#: Default worker threads: a run mostly waits (for its process, for its commit),
+#: so the pool bounds throughput at about workers / (time per run); many per core.
+DEFAULT_WORKERS = min(128, 32 * (os.cpu_count() or 1))
 #: An occurrence this many seconds overdue counts as missed (downtime, a paused process).
 LATE_GRACE = 1.0
 #: A serve process whose heartbeat is this old is taken for dead (it hangs); its
@@ -1636,6 +1720,7 @@ class Scheduler:
                                   if beat >= now - self.lease)
         if self.jobstat_ttl is not None:
             self.store.prune_stats(now - self.jobstat_ttl)
+        self.store.checkpoint()
         self.sync_timers()
 
     def _report(self, failed, retries, chains) -> None:
@@ -1734,9 +1819,11 @@ class Scheduler:
         if not self.store.finish_run(claim, self.node, result):
             log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
                         "this process was taken for dead)", job.id, claim.run_id)
-        log.info("job %s (%s): %s run %s after %d attempt(s)%s", job.id, job.name,
-                 claim.trigger, "succeeded" if result.success else "failed",
-                 result.retries + 1, f": {attempt.error}" if attempt.error else "")
+        # Successes only with -v: at hundreds of runs a second the log is a cost.
+        log.log(logging.DEBUG if result.success else logging.WARNING,
+                "job %s (%s): %s run %s after %d attempt(s)%s", job.id, job.name,
+                claim.trigger, "succeeded" if result.success else "failed",
+                result.retries + 1, f": {attempt.error}" if attempt.error else "")
         return result
 
     def run_environment(self, claim: Claim) -> Dict[str, str]:

@@ -543,6 +543,24 @@ class TestStore:
         failed, _, _ = store.join("host:42", T0 + 1)
         assert failed == [(1, job.id)]
 
+    def test_checkpoints_move_the_wal_into_the_database(self, db_path, tmp_path):
+        def jobs_in_main_file():
+            # A copy of the database file alone, without its WAL, holds only what
+            # was checkpointed.
+            copy = tmp_path / "copy.db"
+            copy.write_bytes(open(db_path, "rb").read())
+            db = sqlite3.connect(str(copy))
+            if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone():
+                return 0
+            return db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+
+        store = Store(db_path)
+        for _ in range(30):
+            create(store)
+        assert jobs_in_main_file() == 0  # writers never checkpoint by themselves
+        store.checkpoint()
+        assert jobs_in_main_file() == 30
+
     def test_pruning_old_stats(self):
         store = Store()
         job = create(store)
@@ -551,6 +569,37 @@ class TestStore:
             store.finish_run(claim, "n", kala.RunResult(True, finished, finished, 0, 0))
         assert store.prune_stats(T0 + 50) == 1
         assert [s.ran_at for s in store.job_stats(job.id)] == [T0 + 100]
+
+
+class TestGroupCommit:
+    def test_concurrent_submissions_share_writes_and_get_their_own_answers(self):
+        batches, gate = [], threading.Event()
+
+        def write(batch):
+            gate.wait(5)  # hold the first write so the others pile up behind it
+            batches.append(list(batch))
+            return [entry * 10 for entry in batch]
+
+        commit = kala._GroupCommit(write)
+        answers = {}
+        threads = [threading.Thread(target=lambda i=i: answers.update({i: commit.submit(i)}))
+                   for i in range(8)]
+        threads[0].start()
+        wait_for(lambda: commit._writing, message="the first write")
+        for thread in threads[1:]:
+            thread.start()
+        wait_for(lambda: len(commit._pending) == 7, message="the others to queue")
+        gate.set()
+        for thread in threads:
+            thread.join(5)
+        assert answers == {i: i * 10 for i in range(8)}
+        assert [len(b) for b in batches] == [1, 7]
+
+    def test_a_failed_write_raises_in_each_caller(self):
+        commit = kala._GroupCommit(lambda batch: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            commit.submit("x")
+        assert not commit._writing
 
 
 class TestNodeLocks:
