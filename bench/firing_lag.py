@@ -59,6 +59,8 @@ def kala_lag(jobs, seconds):
             cpu_before = server.cpu_seconds()
             time.sleep(max(0.0, window[1] - time.time()))
             cpu = (server.cpu_seconds() - cpu_before) / seconds
+            # Let late runs of the window start before the jobs are stopped.
+            time.sleep(1.0)
             for job_id in ids:
                 server.call("POST", f"/api/v1/job/disable/{job_id}/")
             lags, runs = [], 0
