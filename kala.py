@@ -85,10 +85,12 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 _DURATION_RE = re.compile(
     r"P(?:(?P<weeks>\d+)W"
     r"|(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)\Z"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)\Z",
+    re.ASCII,  # \d is 0-9 only: int() would take other scripts' digits too
 )
 _START_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?\Z"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?\Z",
+    re.ASCII,
 )
 _DURATION_EXAMPLES = "e.g. PT10S, P1DT2H, P1Y2M10DT2H30M15S, P2W"
 _SCHEDULE_EXAMPLE = "R2/2030-06-04T19:25:16Z/PT10S"
@@ -249,7 +251,7 @@ def parse_schedule(text: str, zone=None) -> Schedule:
             f"e.g. {_SCHEDULE_EXAMPLE})"
         )
     repeat_text, start_text, interval_text = parts
-    if not re.fullmatch(r"R\d*", repeat_text):
+    if not re.fullmatch(r"R[0-9]*", repeat_text):
         raise InvalidInput(
             f"invalid repeat count {repeat_text!r} in schedule {text!r} "
             f"(expected R for forever or Rn, e.g. {_SCHEDULE_EXAMPLE})"
@@ -2018,7 +2020,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             raise RequestRejected(HTTPStatus.LENGTH_REQUIRED,
                                   "chunked request bodies are not supported; send Content-Length")
         length_text = self.headers.get("Content-Length", "0").strip() or "0"
-        if not length_text.isdigit():
+        if not re.fullmatch(r"[0-9]+", length_text):
             raise RequestRejected(HTTPStatus.BAD_REQUEST,
                                   f"invalid Content-Length {length_text!r}")
         length = int(length_text)
@@ -2193,13 +2195,13 @@ def _env_flag(name: str) -> bool:
 
 
 def _port(text) -> int:
-    if not str(text).isdigit() or int(text) > 65535:
+    if not re.fullmatch(r"[0-9]+", str(text)) or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
     return int(text)
 
 
 def _positive_int(text) -> int:
-    if not str(text).isdigit() or int(text) < 1:
+    if not re.fullmatch(r"[0-9]+", str(text)) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
 

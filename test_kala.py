@@ -87,7 +87,7 @@ class TestDurations:
 
     @pytest.mark.parametrize("text", [
         "P", "PT", "P1S", "P1H", "PT1D", "-P1D", "P1W2D", "Px", "P1DT", "", "1D", "p1d",
-        "P1.5D", "PT1S1M", " P1D",
+        "P1.5D", "PT1S1M", " P1D", "PT\u0663S", "P\uff11D",  # Arabic-Indic and full-width digits
     ])
     def test_invalid_echoes_input_and_an_example(self, text):
         with pytest.raises(InvalidInput) as caught:
@@ -157,6 +157,8 @@ class TestSchedules:
         "R1/2030-01-01T00:00:00Z/",             # empty interval with repeats
         "",
         "R2//PT1S",
+        "R\u0663/2030-01-01T00:00:00Z/PT1S",
+        "R2/\u0662030-01-01T00:00:00Z/PT1S",
     ])
     def test_malformed_schedules_are_rejected(self, text):
         with pytest.raises(InvalidInput) as caught:
@@ -1131,6 +1133,14 @@ class TestApi:
         assert status == 400 and words in body["error"], body
         assert api.jobs() == before and keep in before
 
+    @pytest.mark.parametrize("length", ["abc", "-1", "\u00b2", "1e3"])
+    def test_a_bad_content_length_is_400(self, api, length):
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+            sock.sendall(f"POST /api/v1/job/ HTTP/1.1\r\nHost: x\r\n"
+                         f"Content-Length: {length}\r\n\r\n".encode())
+            answer = sock.makefile("rb").read()
+        assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
+
     def test_a_request_without_body(self, api):
         conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
         conn.putrequest("POST", "/api/v1/job/")
@@ -1620,6 +1630,7 @@ class TestCommandLine:
     @pytest.mark.parametrize("args, env, words", [
         (["serve", "-p", "abc"], {}, "'abc' is not a port number"),
         (["serve", "-p", "70000"], {}, "is not a port number"),
+        (["serve", "-p", "\u00b2"], {}, "is not a port number"),
         (["serve", "--workers", "0"], {}, "at least 1"),
         (["serve", "--bogus"], {}, "unrecognized arguments: --bogus"),
         (["serve", "--db", "/nonexistent-dir/kala.db"], {}, "cannot use database"),
