@@ -97,6 +97,8 @@ _SCHEDULE_EXAMPLE = "R2/2030-06-04T19:25:16Z/PT10S"
 #: Average Gregorian month and year, used only to guess an occurrence index
 #: that is then corrected exactly.
 _AVERAGE_MONTH_SECONDS = 365.2425 * 86400 / 12
+#: 9999-12-31T23:59:59Z, the last moment a datetime (and an RFC 3339 time) can show.
+_LAST_TIMESTAMP = 253402300799.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,9 +218,10 @@ class Schedule:
                 wall = _add_months(wall, k * interval.calendar_months)
                 wall += timedelta(days=k * interval.calendar_days)
                 base = wall.replace(tzinfo=self.start.tzinfo, fold=0)
-            return base.timestamp() + k * interval.exact_seconds
+            when = base.timestamp() + k * interval.exact_seconds
         except (OverflowError, ValueError):
             return math.inf  # past year 9999: there is no such occurrence
+        return when if when <= _LAST_TIMESTAMP else math.inf
 
     def index_at_or_before(self, when: float) -> int:
         """The largest k with occurrence(k) <= when (-1 before the start), ignoring R."""
@@ -452,6 +455,14 @@ def _nonnegative_int(body: dict, key: str, default: int = 0) -> int:
     return value
 
 
+def _seconds_field(body: dict, key: str) -> float:
+    value = _expect(body, key, (int, float), 0, "a number of seconds")
+    if not 0 <= value <= 10 ** 9:  # also false for NaN (json.loads accepts NaN)
+        raise InvalidInput(f"field {key!r} must be a number of seconds from 0 (none) to "
+                           f"10^9, got {value}")
+    return float(value)
+
+
 def _id_list(body: dict, key: str) -> List[str]:
     value = body.get(key)
     if value is None:
@@ -517,7 +528,7 @@ def job_from_request(body, *, now: float, default_owner: str = "") -> Job:
         timezone=_expect(body, "timezone", str, "", "a string"),
         retries=_nonnegative_int(body, "retries"),
         epsilon=_expect(body, "epsilon", str, "", "a string").strip(),
-        timeout=float(_expect(body, "timeout", (int, float), 0, "a number of seconds")),
+        timeout=_seconds_field(body, "timeout"),
         on_failure_job=_expect(body, "on_failure_job", str, "", "a job id string"),
         resume_at_next_scheduled_time=_expect(
             body, "resume_at_next_scheduled_time", bool, False, "true or false"),
@@ -546,16 +557,12 @@ def _check_job(job: Job, body: dict, now: float) -> None:
         except ValueError as exc:
             raise InvalidInput(f"command {job.command!r} cannot be split into words: {exc}") \
                 from None
-    if job.timeout < 0 or math.isnan(job.timeout) or math.isinf(job.timeout):
-        raise InvalidInput(f"field 'timeout' must be a positive number of seconds or 0, "
-                           f"got {job.timeout}")
     if job.epsilon:
         parse_duration(job.epsilon)
     if job.template_delimiters:
         _check_templates(job)
     if job.schedule:
-        timing = job.timing() if not job.parent_jobs else parse_schedule(
-            job.schedule, _zone(job.timezone) if job.timezone else None)
+        timing = parse_schedule(job.schedule, _zone(job.timezone) if job.timezone else None)
         if timing.start.timestamp() < now:
             raise InvalidInput(
                 f"schedule {job.schedule!r} starts at {format_time(timing.start.timestamp())}, "

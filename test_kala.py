@@ -229,6 +229,10 @@ class TestSchedules:
         assert schedule.has_index(0)
         assert not schedule.has_index(1)
 
+    def test_no_occurrence_past_year_9999_with_exact_steps_either(self):
+        schedule = parse_schedule("R/2030-01-01T00:00:00Z/PT999999999999999S")
+        assert schedule.has_index(0) and not schedule.has_index(1)
+
     def test_format_time(self):
         assert format_time(None) == "0001-01-01T00:00:00Z"
         assert format_time(T0) == "2030-01-01T00:00:00.000000Z"
@@ -338,6 +342,9 @@ class TestJobRequests:
         ({"name": "n", "command": "true", "epsilon": "5s"}, "'5s'"),
         ({"name": "n", "command": "true", "timezone": "Mars/Olympus"}, "Mars/Olympus"),
         ({"name": "n", "command": "true", "timeout": -1}, "'timeout'"),
+        ({"name": "n", "command": "true", "timeout": 10 ** 400}, "'timeout'"),
+        ({"name": "n", "command": "true", "timeout": float("nan")}, "'timeout'"),
+        ({"name": "n", "command": "true", "timeout": float("inf")}, "'timeout'"),
         ({"name": "n", "command": "echo 'unclosed"}, "cannot be split"),
         ({"name": "n", "type": 1}, "remote_properties"),
         ({"name": "n", "type": 1, "remote_properties": {"url": "ftp://x"}}, "url"),
