@@ -897,8 +897,9 @@ class Store:
 
     @property
     def locks_dir(self) -> Optional[str]:
-        """Where the processes sharing this database keep their lock files."""
-        return None if self.path is None else self.path + "-locks"
+        """Where the processes sharing this database keep their lock files (beside
+        the real file, so that processes reaching it by other paths agree)."""
+        return None if self.path is None else os.path.realpath(self.path) + "-locks"
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
         if self.path is None:
@@ -1392,12 +1393,16 @@ class NodeLock:
 
     @classmethod
     def is_dead(cls, directory: str, node: str) -> bool:
-        """True when nobody holds ``node``'s lock (and then removes the stale file)."""
+        """True when nobody holds ``node``'s lock (and then removes the stale file).
+
+        A missing file proves nothing (someone may have cleaned the folder): that
+        process is left to its heartbeat lease.
+        """
         path = os.path.join(directory, cls.file_name(node))
         try:
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
-            return True
+            return False
         try:
             if not _flock_nonblocking(fd):
                 return False
@@ -2035,7 +2040,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
             raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                                   f"request body of {length} bytes is over the limit of "
                                   f"{MAX_BODY_BYTES} bytes")
-        return self.rfile.read(length) if length else b""
+        chunks, received = [], 0
+        try:
+            while received < length:
+                chunk = self.rfile.read1(length - received)
+                if not chunk:
+                    break  # the client closed its side
+                chunks.append(chunk)
+                received += len(chunk)
+        except OSError:  # socket.timeout included: the client went quiet
+            pass
+        body = b"".join(chunks)
+        if len(body) < length:
+            raise RequestRejected(HTTPStatus.REQUEST_TIMEOUT,
+                                  f"the request body ended after {len(body)} of the {length} "
+                                  f"bytes its Content-Length announced")
+        return body
 
     def _discard_unread_body(self, seconds: float = 2.0) -> None:
         """Read and drop what the client still sends, for a bounded time, so that

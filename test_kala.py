@@ -619,6 +619,8 @@ class TestNodeLocks:
         with pytest.raises(kala.KalaError, match="already in use"):
             kala.NodeLock(str(tmp_path), "host:1").acquire()
         lock.release()
+        assert not kala.NodeLock.is_dead(str(tmp_path), "host:1")  # no file: no proof
+        open(tmp_path / kala.NodeLock.file_name("host:1"), "w").close()
         assert kala.NodeLock.is_dead(str(tmp_path), "host:1")
 
     def test_the_kernel_frees_the_lock_of_a_killed_process(self, tmp_path):
@@ -1147,6 +1149,14 @@ class TestApi:
                          f"Content-Length: {length}\r\n\r\n".encode())
             answer = sock.makefile("rb").read()
         assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
+
+    def test_a_body_shorter_than_announced_gets_an_answer(self, api, monkeypatch):
+        monkeypatch.setattr(kala._RequestHandler, "timeout", 0.3)
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+            sock.sendall(b"POST /api/v1/job/ HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"name\"")
+            answer = sock.makefile("rb").read()
+        assert answer.startswith(b"HTTP/1.1 408") and b"7 of the 100 bytes" in answer
 
     def test_a_request_without_body(self, api):
         conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
