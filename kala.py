@@ -1323,10 +1323,10 @@ class Store:
                        "finished_runs = finished_runs + 1 WHERE id = ?", (now, run["job_id"]))
             failed.append((run["id"], run["job_id"]))
             job = self._load(db, run["job_id"])
-            attempts = run["retries"] + 1  # the one in flight died with its process
-            epsilon = job.epsilon_seconds() if job else None
             if job is None:
                 continue
+            attempts = run["retries"] + 1  # the one in flight died with its process
+            epsilon = job.epsilon_seconds()
             if attempts <= job.retries and (epsilon is None
                                             or now - run["scheduled_for"] <= epsilon):
                 key = f"{run['claim_key']}~{attempts}"
@@ -1886,12 +1886,11 @@ class RequestRejected(KalaError):
 class KalaApp:
     """The API's routes over a store and a scheduler; knows nothing of sockets."""
 
-    def __init__(self, store: Store, scheduler: Scheduler, *, default_owner: str = "",
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, store: Store, scheduler: Scheduler, *, default_owner: str = ""):
         self.store = store
         self.scheduler = scheduler
         self.default_owner = default_owner
-        self.clock = clock
+        self.clock = scheduler.clock
         #: (path pattern, {method: handler}); paths are matched without a trailing slash.
         self.routes = [(re.compile(pattern + r"\Z"), methods) for pattern, methods in (
             (r"/api/v1/job", {"GET": self.list_jobs, "POST": self.create_job}),
