@@ -1541,6 +1541,9 @@ NODE_LEASE = 10.0
 HEARTBEAT_INTERVAL = 0.5
 #: How often a serve process looks for jobs changed by the others.
 SYNC_INTERVAL = 0.25
+#: A wall clock that moved this much more (or less) than the monotonic clock
+#: between two heartbeats was stepped (NTP, a resumed VM).
+CLOCK_STEP = 1.0
 #: How long a process waits before claiming an occurrence that another live
 #: process is preferred for (by hash), so runs spread over the processes. Under
 #: LATE_GRACE, so a run taken over from a dead process is not counted as missed.
@@ -1656,18 +1659,22 @@ class Scheduler:
 
     def __init__(self, store: Store, runner: Optional[CommandRunner] = None, *,
                  node: Optional[str] = None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
         self.clock = clock
+        self.monotonic = monotonic
         self.late_grace = late_grace
         self.lease = lease
         self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
         self.timers = TimerHeap()
         self.pool = WorkerPool(workers)
         self._live_nodes = [self.node]
+        self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
+        self._leases_trusted_from = -math.inf                  # monotonic
         self._synced_version = 0
         self._node_lock: Optional[NodeLock] = None
         self._stop = threading.Event()
@@ -1729,13 +1736,27 @@ class Scheduler:
         others = [node for node, _ in self.store.nodes() if node != self.node]
         dead = [node for node in others if self.store.locks_dir is not None
                 and NodeLock.is_dead(self.store.locks_dir, node)]
-        self._report(*self.store.reap_nodes(dead, now, self.lease, self.node))
+        lease = self.lease if self._leases_trusted(now) else math.inf
+        self._report(*self.store.reap_nodes(dead, now, lease, self.node))
         self._live_nodes = sorted(node for node, beat in self.store.nodes()
                                   if beat >= now - self.lease)
         if self.jobstat_ttl is not None:
             self.store.prune_stats(now - self.jobstat_ttl)
         self.store.checkpoint()
         self.sync_timers()
+
+    def _leases_trusted(self, now: float) -> bool:
+        """False for a lease after the wall clock was stepped: the others' heartbeats
+        are in the old time until they beat again, and would all look stale."""
+        tick = self.monotonic()
+        if self._last_tick is not None:
+            wall_then, tick_then = self._last_tick
+            if abs((now - wall_then) - (tick - tick_then)) > CLOCK_STEP:
+                log.warning("the wall clock was stepped by %.1f s; trusting no heartbeat "
+                            "lease for %g s", (now - wall_then) - (tick - tick_then), self.lease)
+                self._leases_trusted_from = tick + self.lease
+        self._last_tick = (now, tick)
+        return tick >= self._leases_trusted_from
 
     def _report(self, failed, retries, chains) -> None:
         for run_id, job_id in failed:

@@ -794,7 +794,7 @@ class Harness:
         self.store = Store(path)
         self.runner = runner or ScriptedRunner(self.clock, [])
         self.scheduler = Scheduler(self.store, self.runner, node="test", clock=self.clock,
-                                   workers=0)
+                                   monotonic=self.clock, workers=0)
 
     def add(self, **fields):
         job = create(self.store, self.clock, **fields)
@@ -917,6 +917,32 @@ class TestScheduler:
         assert after.run_at(T0 + 65) == []
         assert after.job(job.id).next_run_at == T0 + 70
         assert len(after.run_at(T0 + 70)) == 1
+
+    def test_a_hung_process_is_reaped_after_its_lease(self, harness):
+        job = harness.add(schedule=f"R0/{iso(T0 + 3600)}/")
+        harness.store.claim_run(job.id, "k", "manual", "hung", T0)
+        harness.clock.now = T0 + 5
+        harness.scheduler.maintain()
+        assert harness.store.job_stats(job.id) == []
+        harness.clock.now = T0 + kala.NODE_LEASE + 1
+        harness.scheduler.maintain()
+        assert [s.error for s in harness.store.job_stats(job.id)] == [kala.NODE_DIED]
+
+    def test_a_stepped_wall_clock_does_not_make_live_processes_look_hung(self):
+        wall, steady = FakeClock(), FakeClock(1000.0)
+        store = Store()
+        scheduler = Scheduler(store, node="me", clock=wall, monotonic=steady, workers=0)
+        job = create(store)
+        store.claim_run(job.id, "k", "manual", "other", T0)  # other heartbeats at T0
+        scheduler.maintain()
+        wall.advance(3600)   # NTP steps the wall clock an hour ahead...
+        steady.advance(0.5)  # ...while only half a second passed
+        scheduler.maintain()
+        assert store.job_stats(job.id) == []  # "other" is not taken for dead
+        wall.advance(kala.NODE_LEASE + 1)  # but a lease later, still silent, it is
+        steady.advance(kala.NODE_LEASE + 1)
+        scheduler.maintain()
+        assert [s.error for s in store.job_stats(job.id)] == [kala.NODE_DIED]
 
     def test_jobstat_ttl_prunes_on_maintenance(self, harness):
         harness.scheduler.jobstat_ttl = 60
