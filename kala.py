@@ -395,31 +395,37 @@ class OccurrencePlan:
     next_run_at: Optional[float]    # None: the schedule is exhausted
 
 
-def plan_occurrence(job: Job, now: float, late_grace: float) -> Optional[OccurrencePlan]:
+def plan_occurrence(job: Job, now: float, late_grace: float,
+                    missed_before: float = -math.inf) -> Optional[OccurrencePlan]:
     """Decide what to do with a job whose next occurrence may be due at ``now``.
 
-    Missed occurrences (more than ``late_grace`` seconds overdue, e.g. after
-    downtime) are coalesced into one run, which is skipped when the job asks to
-    resume at its next scheduled time or when it is later than its epsilon. An
-    occurrence less late than that runs as itself, even when the next one is due
-    too, so a short interval loses nothing to a slow claim. Returns None when
-    nothing is due.
+    An occurrence is missed when it came due before ``missed_before`` (when no
+    serve process was running: downtime) or more than ``late_grace`` seconds ago
+    (the scheduler was frozen). Missed occurrences are coalesced into one run, of
+    the latest; that run is skipped when the job resumes at its next scheduled
+    time. An occurrence that is merely late (a busy machine, a handoff from a dead
+    process) runs as itself, even when the next one is due too, so nothing is
+    lost to a slow claim. Any run later than the job's epsilon is skipped.
+    Returns None when nothing is due.
     """
     timing = job.timing()
     if timing is None or not timing.has_index(job.cursor) or timing.occurrence(job.cursor) > now:
         return None
+
+    def missed(k: int) -> bool:
+        when = timing.occurrence(k)
+        return when < missed_before or now - when > late_grace
+
     due = job.cursor
-    if now - timing.occurrence(due) > late_grace:
-        # Missed: jump to the latest occurrence. One that is merely a little late
-        # (a busy process, a handoff from a dead one) runs as itself, never skipped.
+    if missed(due):
         due = max(due, timing.index_at_or_before(now))
         if timing.last_index is not None:
             due = min(due, timing.last_index)
     scheduled_for = timing.occurrence(due)
-    lateness = now - scheduled_for
     epsilon = job.epsilon_seconds()
-    skip = bool(job.schedule) and lateness > late_grace and (
-        job.resume_at_next_scheduled_time or (epsilon is not None and lateness > epsilon))
+    skip = bool(job.schedule) and (
+        (epsilon is not None and now - scheduled_for > epsilon)
+        or (job.resume_at_next_scheduled_time and missed(due)))
     following = due + 1
     next_run_at = timing.occurrence(following) if timing.has_index(following) else None
     return OccurrencePlan(None if skip else due, scheduled_for, following, next_run_at)
@@ -1109,6 +1115,9 @@ class Store:
         claims, timers = [], []
         with self._transaction() as db:
             self._register(db, node, now)
+            # Occurrences due before the oldest live process started came due while
+            # no process was running: those were missed (the catch-up rule).
+            missed_before = db.execute("SELECT MIN(started_at) FROM nodes").fetchone()[0]
             for job_id, cursor in dict.fromkeys(due):
                 job = self._load(db, job_id)
                 if job is None or job.disabled or job.is_done:
@@ -1118,7 +1127,7 @@ class Store:
                     if job.next_run_at is not None:
                         timers.append((job.next_run_at, job_id, job.cursor))
                     continue
-                plan = plan_occurrence(job, now, late_grace)
+                plan = plan_occurrence(job, now, late_grace, missed_before)
                 if plan is None:
                     if job.next_run_at is not None:
                         timers.append((job.next_run_at, job_id, cursor))
@@ -1532,8 +1541,9 @@ class CommandRunner:
 #: Default worker threads: a run mostly waits (for its process, for its commit),
 #: so the pool bounds throughput at about workers / (time per run); many per core.
 DEFAULT_WORKERS = min(128, 32 * (os.cpu_count() or 1))
-#: An occurrence this many seconds overdue counts as missed (downtime, a paused process).
-LATE_GRACE = 1.0
+#: An occurrence this many seconds overdue counts as missed even though a serve
+#: process was running (the whole machine was paused): it is coalesced.
+LATE_GRACE = 60.0
 #: A serve process whose heartbeat is this old is taken for dead (it hangs); its
 #: runs are failed. A process that really died is noticed sooner, by its lock file.
 NODE_LEASE = 10.0
@@ -1545,8 +1555,7 @@ SYNC_INTERVAL = 0.25
 #: between two heartbeats was stepped (NTP, a resumed VM).
 CLOCK_STEP = 1.0
 #: How long a process waits before claiming an occurrence that another live
-#: process is preferred for (by hash), so runs spread over the processes. Under
-#: LATE_GRACE, so a run taken over from a dead process is not counted as missed.
+#: process is preferred for (by hash), so runs spread over the processes.
 HANDOFF_DELAY = 0.25
 
 

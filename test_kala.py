@@ -265,6 +265,25 @@ class TestPlanOccurrence:
         plan = plan_occurrence(job, T0 + 0.45, 1.0)
         assert (plan.run_index, plan.next_cursor, plan.next_run_at) == (0, 1, T0 + 0.2)
 
+    def test_a_late_occurrence_is_run_not_coalesced_while_a_process_was_up(self):
+        job = scheduled_job(self.SCHEDULE, resume_at_next_scheduled_time=True)
+        plan = plan_occurrence(job, T0 + 35, 60.0, missed_before=T0 - 100)
+        assert (plan.run_index, plan.next_cursor) == (0, 1)  # late, but not missed
+
+    def test_occurrences_due_before_any_process_started_are_missed(self):
+        job = scheduled_job(self.SCHEDULE)
+        plan = plan_occurrence(job, T0 + 35, 60.0, missed_before=T0 + 33)
+        assert (plan.run_index, plan.scheduled_for) == (3, T0 + 30)
+        resuming = scheduled_job(self.SCHEDULE, resume_at_next_scheduled_time=True)
+        assert plan_occurrence(resuming, T0 + 35, 60.0, missed_before=T0 + 33).run_index is None
+        # The latest occurrence came due after a process started: not missed, it runs.
+        assert plan_occurrence(resuming, T0 + 35, 60.0, missed_before=T0 + 29).run_index == 3
+
+    def test_epsilon_bounds_how_late_any_run_may_start(self):
+        job = scheduled_job(self.SCHEDULE, epsilon="PT2S")
+        assert plan_occurrence(job, T0 + 1.5, 60.0).run_index == 0
+        assert plan_occurrence(job, T0 + 2.5, 60.0).run_index is None
+
     def test_missed_occurrences_are_coalesced_into_one_run(self):
         plan = plan_occurrence(scheduled_job(self.SCHEDULE), T0 + 35, 1.0)
         assert (plan.run_index, plan.scheduled_for, plan.next_cursor, plan.next_run_at) == (
@@ -1408,8 +1427,9 @@ class TestPersistence:
             ("strict", {"epsilon": "PT0.5S"}), ("tolerant", {"epsilon": "PT1M"})]}
         every = first.client.create(name="every", schedule=f"R/{iso(start)}/PT0.1S")
         first.kill()
-        wait_for(lambda: time.time() > start + kala.LATE_GRACE + 0.3, timeout=5,
-                 message="the occurrences to be missed")
+        wait_for(lambda: time.time() > start + 1.0, timeout=5,
+                 message="the occurrences to pass while nothing runs")
+        restarted = time.time()
         again = serve("--db", db_path).client
         for name in ("plain", "tolerant"):
             [stat] = wait_for(lambda: again.stats(ids[name]), message=f"{name}'s catch-up run")
@@ -1419,7 +1439,7 @@ class TestPersistence:
         # The missed PT0.1S occurrences were coalesced: the first run after the
         # restart is the latest of them, not occurrence 0 replayed.
         first_run = wait_for(lambda: again.stats(every), message="every's runs")[0]
-        assert utc(first_run["ScheduledFor"]) > start + kala.LATE_GRACE
+        assert utc(first_run["ScheduledFor"]) > restarted - 0.11
 
     def test_no_persist_keeps_nothing(self, serve, tmp_path):
         first = serve("-n", "--db", str(tmp_path / "unused.db"))
