@@ -1118,6 +1118,7 @@ class Store:
             # Occurrences due before the oldest live process started came due while
             # no process was running: those were missed (the catch-up rule).
             missed_before = db.execute("SELECT MIN(started_at) FROM nodes").fetchone()[0]
+            version = None  # one bump serves every job this transaction changes
             for job_id, cursor in dict.fromkeys(due):
                 job = self._load(db, job_id)
                 if job is None or job.disabled or job.is_done:
@@ -1133,12 +1134,13 @@ class Store:
                         timers.append((job.next_run_at, job_id, cursor))
                     continue
                 ran = plan.run_index is not None
+                version = version or self._bump_version(db)
                 db.execute(
                     "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
                     "last_attempted_run = CASE WHEN ? THEN ? ELSE last_attempted_run END, "
                     "version = ? WHERE id = ? AND cursor = ?",
                     (plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran, now,
-                     self._bump_version(db), job_id, cursor))
+                     version, job_id, cursor))
                 if ran:
                     key = f"{job_id}@{plan.run_index}"
                     run_id = self._insert_run(db, job_id, key, "schedule", plan.scheduled_for,
