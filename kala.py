@@ -17,6 +17,9 @@ import calendar
 import dataclasses
 import fcntl
 import heapq
+import hmac
+import io
+import ipaddress
 import itertools
 import json
 import logging
@@ -41,7 +44,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 try:
     import zoneinfo
@@ -288,6 +291,7 @@ LOCAL_JOB, REMOTE_JOB = 0, 1
 #: Fields a job template may name, as ``{{name}}`` or Go-style ``{{.Name}}``.
 TEMPLATE_FIELDS = ("id", "name", "owner", "schedule", "retries", "epsilon")
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclasses.dataclass
@@ -320,6 +324,7 @@ class Job:
     remote: Optional[RemoteProperties] = None
     resume_at_next_scheduled_time: bool = False
     template_delimiters: str = ""
+    environment: Dict[str, str] = dataclasses.field(default_factory=dict)
     created_at: float = 0.0
     # State, kept by the store:
     disabled: bool = False
@@ -338,7 +343,7 @@ class Job:
     #: The definition fields, stored as one JSON document per job.
     SPEC_FIELDS = ("name", "command", "owner", "type", "schedule", "timezone", "retries",
                    "epsilon", "timeout", "on_failure_job", "resume_at_next_scheduled_time",
-                   "template_delimiters", "created_at")
+                   "template_delimiters", "environment", "created_at")
 
     def spec(self) -> dict:
         spec = {name: getattr(self, name) for name in self.SPEC_FIELDS}
@@ -481,6 +486,18 @@ def _id_list(body: dict, key: str) -> List[str]:
     return value
 
 
+def _environment(body: dict) -> Dict[str, str]:
+    value = _expect(body, "environment", dict, {}, 'an object of strings, e.g. {"LANG": "C"}')
+    for name, text in value.items():
+        if not _ENV_NAME.fullmatch(name) or not isinstance(text, str) or "\0" in text:
+            raise InvalidInput(f"environment variable {name!r}: {json.dumps(text)[:80]} is not "
+                               'a NAME (letters, digits, _) with a string value, e.g. {"LANG": "C"}')
+        if name.startswith("KALA_"):
+            raise InvalidInput(f"environment variable {name!r}: names starting with KALA_ are "
+                               "set by kala.py for each run")
+    return value
+
+
 def _remote_properties(body: dict) -> RemoteProperties:
     props = body.get("remote_properties", body.get("remote_proporties"))  # Kala's old typo
     if not isinstance(props, dict):
@@ -541,6 +558,7 @@ def job_from_request(body, *, now: float, default_owner: str = "") -> Job:
         template_delimiters=_expect(
             body, "TemplateDelimiters", str,
             body.get("template_delimiters") or "", "a string like \"{{ }}\"").strip(),
+        environment=_environment(body),
         created_at=now,
         disabled=_expect(body, "disabled", bool, False, "true or false"),
         parent_jobs=_id_list(body, "parent_jobs"),
@@ -631,6 +649,7 @@ def job_to_json(job: Job) -> dict:
         "timezone": job.timezone,
         "timeout": job.timeout,
         "TemplateDelimiters": job.template_delimiters,
+        "environment": job.environment,
         "created_at": format_time(job.created_at),
     }
 
@@ -1449,19 +1468,41 @@ def _keep_tail(tail: bytearray, chunk: bytes, limit: int) -> None:
         del tail[:-limit]
 
 
+#: What a job's command inherits from the server's environment (with LC_*): the
+#: rest, a token or cloud credentials, stays with the server unless
+#: ``--pass-env`` names it or the job sets it in its ``environment``.
+INHERITED_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
+                       "TMPDIR")
+
+
+def job_base_environment(server_environment: Dict[str, str],
+                         passed: Iterable[str] = ()) -> Dict[str, str]:
+    """The environment every job starts from: a few harmless variables of the server's."""
+    names = set(INHERITED_VARIABLES).union(passed)
+    environment = {name: value for name, value in server_environment.items()
+                   if name in names or name.startswith("LC_")}
+    environment.setdefault("PATH", os.defpath)
+    return environment
+
+
 class CommandRunner:
     """Makes one attempt at a job: split its command like a shell word list and
     run it without a shell (its exit status decides), or send its HTTP request."""
 
-    def __init__(self, output_limit: int = OUTPUT_TAIL_BYTES):
+    def __init__(self, output_limit: int = OUTPUT_TAIL_BYTES,
+                 base_environment: Optional[Dict[str, str]] = None):
         self.output_limit = output_limit
+        self.base_environment = (job_base_environment(dict(os.environ))
+                                 if base_environment is None else base_environment)
 
     def attempt(self, job: Job, environment: Optional[Dict[str, str]] = None) -> Attempt:
-        """One try at ``job``; a local command also gets ``environment`` added to its own."""
+        """One try at ``job``; a local command runs with the base environment, the
+        job's own variables, then ``environment`` (what the run learns about itself)."""
         try:
             if job.type == REMOTE_JOB:
                 return self.request(job.remote, job.render)
-            return self.run_command(job.render(job.command), job.timeout, environment)
+            return self.run_command(job.render(job.command), job.timeout,
+                                    {**job.environment, **(environment or {})})
         except InvalidInput as exc:
             return Attempt(False, error=str(exc))
 
@@ -1479,7 +1520,7 @@ class CommandRunner:
             process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, close_fds=True, start_new_session=True,
-                env={**os.environ, **environment} if environment else None)
+                env={**self.base_environment, **(environment or {})})
         except OSError as exc:
             return Attempt(False, error=self._spawn_error(argv[0], exc))
         watchdog = None
@@ -1904,15 +1945,130 @@ class Scheduler:
 
 #: Largest request body accepted (Kala's clients send a few hundred bytes).
 MAX_BODY_BYTES = 1 << 20
+#: How long a request may take to arrive once its first byte has: a client that
+#: trickles its headers (slowloris) loses its connection instead of holding a thread.
+REQUEST_DEADLINE = 10.0
+#: How long a keep-alive connection may wait for its next request.
+IDLE_TIMEOUT = 30.0
+#: Connections served at once; the next ones are answered 503 and closed.
+MAX_CONNECTIONS = 256
+#: Request bodies a web page can send to any site without the browser asking first.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _JOB_ID = r"(?P<job_id>[^/]+)"
 
 
 class RequestRejected(KalaError):
-    """A request the HTTP layer refuses before it reaches a route (413, 411...)."""
+    """A request the HTTP layer refuses before it reaches a route (413, 401...)."""
 
-    def __init__(self, status: HTTPStatus, message: str):
+    def __init__(self, status: HTTPStatus, message: str, headers: Optional[dict] = None):
         super().__init__(message)
         self.status = status
+        self.headers = headers
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address can only mean this machine."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True  # browsers resolve *.localhost themselves, never through DNS
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(netloc: str) -> str:
+    """The name in a Host header or an origin: 'a:80' -> 'a', '[::1]:80' -> '::1'."""
+    netloc = netloc.strip().lower()
+    if netloc.startswith("["):
+        return netloc[1:].split("]", 1)[0]
+    return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+
+
+class AccessPolicy:
+    """Who may use the API, decided from a request's headers before its body is read.
+
+    - the Host: a server on loopback answers only to loopback names, so a DNS
+      name an attacker rebinds to 127.0.0.1 cannot read jobs from a browser;
+    - cross-site writes: a POST or DELETE from another origin's page, or with a
+      body type a page can send anywhere without asking (text/plain...), is refused;
+    - the bearer token, when one is set, for everything but the page itself.
+    """
+
+    def __init__(self, token: Optional[str] = None, *, loopback_only: bool = True,
+                 allowed_hosts: Iterable[str] = ()):
+        self._token = token.encode() if token else None
+        self.loopback_only = loopback_only
+        self.allowed_hosts = frozenset(_host_name(name).rstrip(".") for name in allowed_hosts)
+
+    @property
+    def needs_token(self) -> bool:
+        return self._token is not None
+
+    def check(self, method: str, headers, *, public: bool = False) -> None:
+        """Raise RequestRejected (403, 415 or 401) unless the request may go on."""
+        host = headers.get("Host")
+        if host is not None and not self.host_allowed(_host_name(host)):
+            raise RequestRejected(
+                HTTPStatus.FORBIDDEN, f"this server does not answer to the host {host[:100]!r} "
+                                      "(a name pointing at 127.0.0.1 is not enough; the server's "
+                                      "owner can allow it with --allow-host)")
+        if method not in _SAFE_METHODS:
+            self._check_same_site(method, headers, host)
+        if self._token is not None and not public:
+            self._check_token(headers)
+
+    def host_allowed(self, name: str) -> bool:
+        name = name.rstrip(".")
+        if is_loopback(name) or name in self.allowed_hosts:
+            return True
+        if self.loopback_only:
+            return False
+        if not self.allowed_hosts:
+            return True
+        try:
+            ipaddress.ip_address(name)
+            return True  # an address cannot be rebound; only DNS names can
+        except ValueError:
+            return False
+
+    def _check_same_site(self, method: str, headers, host: Optional[str]) -> None:
+        origin = headers.get("Origin")
+        if origin is not None:
+            netloc = urllib.parse.urlsplit(origin.strip()).netloc.lower()  # "null" has none
+            if not netloc or (netloc != (host or "").strip().lower()
+                              and _host_name(netloc) not in self.allowed_hosts):
+                raise RequestRejected(
+                    HTTPStatus.FORBIDDEN, f"{method} from the web origin {origin[:100]!r} "
+                                          "refused: changes come from this server's own page "
+                                          "or from clients that send no Origin")
+        fetch_site = headers.get("Sec-Fetch-Site", "").strip().lower()
+        if fetch_site == "cross-site":
+            raise RequestRejected(HTTPStatus.FORBIDDEN,
+                                  f"{method} refused: the browser says it comes from another site")
+        content_type = headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        # curl -d sends application/x-www-form-urlencoded, and Kala's README shows
+        # exactly that; a browser form can never make such a body valid JSON (it
+        # percent-encodes braces and quotes), and a script's request carries
+        # Origin or Sec-Fetch-*. So that type is refused from browsers only.
+        from_browser = origin is not None or fetch_site != ""
+        if content_type in _FORM_TYPES and (from_browser or content_type != _FORM_TYPES[0]):
+            raise RequestRejected(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type {content_type!r} is not accepted for {method}: send JSON as "
+                "application/json (or with no Content-Type)")
+
+    def _check_token(self, headers) -> None:
+        scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise RequestRejected(HTTPStatus.UNAUTHORIZED,
+                                  "this server needs a token: send Authorization: Bearer <token>",
+                                  {"WWW-Authenticate": 'Bearer realm="kala.py"'})
+        if not hmac.compare_digest(given.strip().encode("latin-1", "replace"), self._token):
+            raise RequestRejected(HTTPStatus.UNAUTHORIZED, "the token is not this server's",
+                                  {"WWW-Authenticate": 'Bearer realm="kala.py", '
+                                                       'error="invalid_token"'})
 
 
 class KalaApp:
@@ -1992,6 +2148,10 @@ class KalaApp:
     def web_page(self, body):
         return HTTPStatus.OK, WEB_PAGE
 
+    def is_page(self, methods: Optional[dict]) -> bool:
+        """The page itself holds no data, so it is served without the token."""
+        return methods is not None and methods.get("GET") == self.web_page
+
 
 class _RequestHandler(BaseHTTPRequestHandler):
     """Turns HTTP/1.1 requests into KalaApp calls; every answer is one buffered write."""
@@ -2000,7 +2160,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = f"kala.py/{__version__}"
     disable_nagle_algorithm = True
     wbufsize = -1           # headers and body leave in one write (no Nagle stall)
-    timeout = 60            # an idle keep-alive connection gives its thread back
+    timeout = IDLE_TIMEOUT  # an idle keep-alive connection gives its thread back
+    request_deadline = REQUEST_DEADLINE
+
+    def setup(self):
+        super().setup()
+        self._arrival = _RequestArrival(self.connection, self.timeout, self.request_deadline)
+        self.rfile = io.BufferedReader(self._arrival)
+
+    def handle(self):
+        if self.server.tls is not None:
+            try:
+                self.connection.settimeout(self.request_deadline)
+                self.connection.do_handshake()
+            except OSError as exc:  # ssl.SSLError included: a plain-HTTP client, a scanner
+                log.debug("TLS handshake with %s failed: %s", self.address_string(), exc)
+                return
+        super().handle()
+
+    def handle_one_request(self):
+        self._arrival.wait_for_request()
+        super().handle_one_request()
 
     def do_GET(self):
         self._serve("GET")
@@ -2026,8 +2206,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         app: KalaApp = self.server.app
         try:
-            raw = self._read_body()  # even when unused: keep-alive needs the socket drained
             methods, params = app.route(self.path)
+            self.server.access.check(method, self.headers, public=app.is_page(methods))
+            raw = self._read_body()  # even when unused: keep-alive needs the socket drained
             if methods is None:
                 raise JobNotFound(f"no route {self.path!r} (the API is under /api/v1/)")
             handler = methods.get("GET" if method == "HEAD" else method)
@@ -2040,7 +2221,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, payload = handler(self._parse_json(raw, handler == app.create_job), **params)
         except RequestRejected as exc:
             self.close_connection = True  # the unread body is still on the socket
-            self._send_json(exc.status, {"error": str(exc)})
+            self._send_json(exc.status, {"error": str(exc)}, exc.headers)
             self._discard_unread_body()
         except InvalidInput as exc:
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
@@ -2168,15 +2349,122 @@ class _RequestHandler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
+class _RequestArrival(io.RawIOBase):
+    """A connection's read side with two clocks: how long it may wait idle for a
+    request, and how long a request may take once its first byte has arrived
+    (a per-read timeout alone lets a client send one byte every 29 s forever)."""
+
+    def __init__(self, sock: socket.socket, idle: float, deadline: float):
+        super().__init__()
+        self.sock, self.idle, self.deadline = sock, idle, deadline
+        self._started: Optional[float] = None
+
+    def readable(self) -> bool:
+        return True
+
+    def wait_for_request(self) -> None:
+        self._started = None
+
+    def readinto(self, buffer) -> int:
+        now = time.monotonic()
+        if self._started is None:
+            self.sock.settimeout(self.idle)
+        else:
+            left = self._started + self.deadline - now
+            if left <= 0:
+                raise socket.timeout(f"the request took over {self.deadline:g}s to arrive")
+            self.sock.settimeout(left)
+        received = self.sock.recv_into(buffer)
+        if self._started is None:
+            self._started = now
+        return received
+
+
 class KalaServer(ThreadingHTTPServer):
-    """The HTTP server: one thread per connection, HTTP/1.1 keep-alive."""
+    """The HTTP server: one thread per connection (up to a cap), HTTP/1.1 keep-alive,
+    an access policy checked on every request, and TLS when given a context."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: Tuple[str, int], app: KalaApp):
+    def __init__(self, address: Tuple[str, int], app: KalaApp, *,
+                 access: Optional[AccessPolicy] = None, tls=None,
+                 max_connections: int = MAX_CONNECTIONS):
         self.app = app
+        self.access = access or AccessPolicy()
+        self.tls = tls  # an ssl.SSLContext, or None for plain HTTP
+        self.max_connections = max_connections
+        self._connection_slots = threading.BoundedSemaphore(max_connections)
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, _RequestHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake happens in the connection's own thread, under a
+            # deadline, so a client that never finishes it cannot stall accept().
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def process_request(self, request, client_address):
+        if not self._connection_slots.acquire(blocking=False):
+            log.warning("%d connections open: turning %s away", self.max_connections,
+                        client_address[0])
+            self._turn_away(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connection_slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connection_slots.release()
+
+    def _turn_away(self, request) -> None:
+        if self.tls is None:
+            body = b'{"error": "too many connections; try again shortly"}'
+            try:
+                request.setblocking(False)  # the accept loop never waits on this client
+                request.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+                             b"application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                pass
+        self.shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):  # a client that vanished or spoke garbage TLS
+            log.debug("connection from %s ended: %s", client_address[0], error)
+        else:
+            log.exception("unexpected error serving %s", client_address[0])
+
+
+def tls_context(cert_file: str, key_file: Optional[str] = None):
+    """A server-side TLS context from PEM files (the key may be inside the cert file)."""
+    import ssl  # only when TLS is asked for
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        # An empty password makes an encrypted key fail here instead of prompting.
+        context.load_cert_chain(cert_file, key_file or None, password=lambda: b"")
+    except (OSError, ssl.SSLError) as exc:
+        detail = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        raise KalaError(f"cannot load the TLS certificate {cert_file!r}"
+                        + (f" and key {key_file!r}" if key_file else "")
+                        + f": {detail} (expected unencrypted PEM files)") from None
+    return context
 
 
 _PAGE_HEADERS = {
@@ -2264,6 +2552,27 @@ def _positive_int(text) -> int:
     return int(text)
 
 
+def _env_list(name: str) -> List[str]:
+    """KALA_<NAME>=a,b for an option that may be repeated."""
+    return [item.strip() for item in os.environ.get(f"KALA_{name}", "").split(",")
+            if item.strip()]
+
+
+def _token(text) -> str:
+    # The message never echoes the token: it is a secret, and stderr goes to logs.
+    if not re.fullmatch(r"[\x21-\x7e]+", text):
+        raise argparse.ArgumentTypeError("the token must be non-empty printable ASCII without "
+                                         "spaces (e.g. the output of: openssl rand -hex 32)")
+    return text
+
+
+def _variable_name(text) -> str:
+    if not _ENV_NAME.fullmatch(text) or text.startswith("KALA_"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a variable name a job may get "
+                                         "(letters, digits and _; KALA_* stay with the server)")
+    return text
+
+
 def _seconds(text) -> float:
     try:
         value = float(text)
@@ -2314,17 +2623,45 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="SECONDS",
                        help=f"a process silent this long is taken for dead and its runs "
                             f"failed (default {NODE_LEASE:g}; a killed one is noticed at once)")
+    serve.add_argument("--token", default=_env("TOKEN", None), type=_token,
+                       help="require 'Authorization: Bearer TOKEN' on every API request "
+                            "(prefer KALA_TOKEN or --token-file: arguments show in ps)")
+    serve.add_argument("--token-file", default=_env("TOKEN_FILE", None), metavar="FILE",
+                       help="read the token from FILE (its first line)")
+    serve.add_argument("--allow-host", action="append", metavar="NAME",
+                       default=_env_list("ALLOW_HOST"),
+                       help="a host name the server answers to besides loopback names, "
+                            "e.g. behind a reverse proxy (repeatable)")
+    serve.add_argument("--tls-cert", default=_env("TLS_CERT", None), metavar="FILE",
+                       help="serve HTTPS with this PEM certificate (chain)")
+    serve.add_argument("--tls-key", default=_env("TLS_KEY", None), metavar="FILE",
+                       help="the PEM private key for --tls-cert (if not inside it)")
     serve.add_argument("-v", "--verbose", action="store_true", default=_env_flag("VERBOSE"),
                        help="log every request and scheduling decision")
     run = commands.add_parser(
         "run", help="run one command exactly as the server would, and say how it went",
         description="Run COMMAND as a job would run (split like a shell word list, no shell).")
     run.add_argument("cmd", metavar="COMMAND", help='the command, quoted, e.g. "ls -l /tmp"')
+    for command in (serve, run):
+        command.add_argument(
+            "--pass-env", action="append", metavar="NAME", type=_variable_name,
+            default=_env_list("PASS_ENV"),
+            help="a variable of this environment that jobs also get (repeatable; by default "
+                 f"they get only {', '.join(INHERITED_VARIABLES)} and LC_*)")
     return parser
 
 
-def _run_command(cmd: str) -> int:
-    attempt = CommandRunner().run_command(cmd)
+def _job_runner(args) -> CommandRunner:
+    for name in args.pass_env:  # those from KALA_PASS_ENV have not been checked yet
+        try:
+            _variable_name(name)
+        except argparse.ArgumentTypeError as exc:
+            raise KalaError(f"--pass-env: {exc}") from None
+    return CommandRunner(base_environment=job_base_environment(dict(os.environ), args.pass_env))
+
+
+def _run_command(args) -> int:
+    attempt = _job_runner(args).run_command(args.cmd)
     if attempt.success:
         print("Command Succeeded!")
         print(f"Output: {attempt.output}", end="" if attempt.output.endswith("\n") else "\n")
@@ -2345,6 +2682,45 @@ def _open_store(args) -> Store:
         raise KalaError(f"cannot use database {args.db!r}: {exc}") from None
 
 
+def _read_token(args) -> Optional[str]:
+    if args.token_file is None:
+        return args.token
+    if args.token:
+        raise KalaError("give the token with --token (KALA_TOKEN) or --token-file, not both")
+    try:
+        with open(args.token_file, encoding="utf-8") as file:
+            text = file.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KalaError(f"cannot read the token file {args.token_file!r}: "
+                        f"{getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return _token(text)
+    except argparse.ArgumentTypeError as exc:
+        raise KalaError(f"token file {args.token_file!r}: {exc}") from None
+
+
+def _listen(args, app: KalaApp) -> KalaServer:
+    token = _read_token(args)
+    tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    if args.tls_key and not args.tls_cert:
+        raise KalaError("--tls-key needs --tls-cert")
+    loopback = is_loopback(args.interface)
+    access = AccessPolicy(token, loopback_only=loopback, allowed_hosts=args.allow_host)
+    try:
+        server = KalaServer((args.interface, args.port), app, access=access, tls=tls)
+    except OSError as exc:
+        raise KalaError(f"cannot listen on {args.interface}:{args.port}: "
+                        f"{exc.strerror or exc}") from None
+    if not loopback and token is None:
+        log.warning("!!! %s is reachable from other machines and has no token: anyone who can "
+                    "connect can run any command as this user. Set KALA_TOKEN (with --tls-cert) "
+                    "or listen on 127.0.0.1 behind a reverse proxy.", server.url)
+    elif not loopback and tls is None:
+        log.warning("the token crosses the network in clear text: use --tls-cert/--tls-key "
+                    "or a TLS reverse proxy")
+    return server
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
 
@@ -2356,20 +2732,15 @@ def _serve(args) -> int:
             store = _open_store(args)
             cleanup.callback(store.close)
             ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
-            scheduler = Scheduler(store, node=args.node_id, workers=args.workers,
-                                  jobstat_ttl=ttl, lease=args.node_lease)
-            try:
-                server = KalaServer((args.interface, args.port),
-                                    KalaApp(store, scheduler, default_owner=args.default_owner))
-            except OSError as exc:
-                raise KalaError(f"cannot listen on {args.interface}:{args.port}: "
-                                f"{exc.strerror or exc}") from None
+            scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
+                                  workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease)
+            server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner))
             cleanup.callback(server.server_close)
             scheduler.start()
             cleanup.callback(scheduler.stop)
-            host, port = server.server_address[:2]
-            log.info("kala.py %s listening on http://%s:%d (database %s, node %s)", __version__,
-                     host, port, "in memory" if args.no_persist else args.db, scheduler.node)
+            log.info("kala.py %s listening on %s (database %s, node %s%s)", __version__,
+                     server.url, "in memory" if args.no_persist else args.db, scheduler.node,
+                     ", token required" if server.access.needs_token else "")
             server.serve_forever()
         except KeyboardInterrupt:
             pass
@@ -2381,7 +2752,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
-            return _run_command(args.cmd)
+            return _run_command(args)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                             format="%(asctime)s %(levelname)s %(message)s")
         return _serve(args)

@@ -5,6 +5,7 @@ the API is driven over real sockets, and persistence with real ``serve``
 processes killed with SIGKILL.
 """
 
+import contextlib
 import http.client
 import http.server
 import json
@@ -375,6 +376,11 @@ class TestJobRequests:
          "headers"),
         ({"name": "n", "command": "echo {{nope}}", "TemplateDelimiters": "{{ }}"}, "'nope'"),
         ({"name": "n", "command": "true", "TemplateDelimiters": "{{}}"}, "TemplateDelimiters"),
+        ({"name": "n", "command": "true", "environment": ["A=1"]}, "'environment'"),
+        ({"name": "n", "command": "true", "environment": {"A-B": "1"}}, "'A-B'"),
+        ({"name": "n", "command": "true", "environment": {"A": 1}}, "string value"),
+        ({"name": "n", "command": "true", "environment": {"A": "x\u0000"}}, "string value"),
+        ({"name": "n", "command": "true", "environment": {"KALA_JOB_ID": "x"}}, "KALA_"),
     ])
     def test_bad_input_names_what_is_wrong(self, body, words):
         with pytest.raises(InvalidInput) as caught:
@@ -1033,16 +1039,25 @@ class TestDependentJobs:
 # =============================================================================
 
 class Client:
-    """Minimal JSON client for the API; one connection per request unless kept."""
+    """Minimal JSON client for the API; one connection per request unless kept.
+    ``headers`` go with every request (a token); ``tls`` is an ssl context for HTTPS."""
 
-    def __init__(self, port):
+    def __init__(self, port, headers=None, tls=None):
         self.port = port
+        self.headers = headers or {}
+        self.tls = tls
+
+    def connect(self, timeout=30):
+        if self.tls is not None:
+            return http.client.HTTPSConnection("localhost", self.port, timeout=timeout,
+                                               context=self.tls)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def call(self, method, path, body=None, headers=None, raw=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = self.connect()
         try:
             data = raw if raw is not None else (None if body is None else json.dumps(body))
-            conn.request(method, path, body=data, headers=headers or {})
+            conn.request(method, path, body=data, headers={**self.headers, **(headers or {})})
             response = conn.getresponse()
             payload = response.read()
         finally:
@@ -1070,19 +1085,28 @@ class Client:
         return self.call("GET", f"/api/v1/job/stats/{job_id}/")[1]["job_stats"]
 
 
-@pytest.fixture
-def api():
+@contextlib.contextmanager
+def server_in_thread(**options):
+    """A KalaServer over an in-memory store, serving from a thread; yields the server."""
     store = Store()
     scheduler = Scheduler(store, workers=4)
-    server = kala.KalaServer(("127.0.0.1", 0), kala.KalaApp(store, scheduler))
+    server = kala.KalaServer(("127.0.0.1", 0), kala.KalaApp(store, scheduler), **options)
     scheduler.start()
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
-    yield Client(server.server_address[1])
-    server.shutdown()
-    server.server_close()
-    scheduler.stop()
-    thread.join()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        scheduler.stop()
+        thread.join()
+
+
+@pytest.fixture
+def api():
+    with server_in_thread() as server:
+        yield Client(server.server_address[1])
 
 
 class TestApi:
@@ -1190,15 +1214,15 @@ class TestApi:
     @pytest.mark.parametrize("length", ["abc", "-1", "\u00b2", "1e3"])
     def test_a_bad_content_length_is_400(self, api, length):
         with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
-            sock.sendall(f"POST /api/v1/job/ HTTP/1.1\r\nHost: x\r\n"
+            sock.sendall(f"POST /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\n"
                          f"Content-Length: {length}\r\n\r\n".encode())
             answer = sock.makefile("rb").read()
         assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
 
     def test_a_body_shorter_than_announced_gets_an_answer(self, api, monkeypatch):
-        monkeypatch.setattr(kala._RequestHandler, "timeout", 0.3)
+        monkeypatch.setattr(kala._RequestHandler, "request_deadline", 0.3)
         with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
-            sock.sendall(b"POST /api/v1/job/ HTTP/1.1\r\nHost: x\r\n"
+            sock.sendall(b"POST /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\n"
                          b"Content-Length: 100\r\n\r\n{\"name\"")
             answer = sock.makefile("rb").read()
         assert answer.startswith(b"HTTP/1.1 408") and b"7 of the 100 bytes" in answer
@@ -1212,7 +1236,7 @@ class TestApi:
 
     def test_body_over_one_mebibyte_is_413_before_it_is_read(self, api):
         with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
-            sock.sendall(b"POST /api/v1/job/ HTTP/1.1\r\nHost: x\r\n"
+            sock.sendall(b"POST /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\n"
                          b"Content-Length: 2097152\r\n\r\n{")
             answer = sock.makefile("rb").read()
         assert answer.startswith(b"HTTP/1.1 413") and b'"error"' in answer
@@ -1333,7 +1357,7 @@ class TestApi:
 class ServeProcess:
     """``kala.py serve`` in a subprocess on a free port; its log lines are kept."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, headers=None, tls=None):
         self.process = subprocess.Popen(
             [sys.executable, KALA, "serve", "-p", "0", *args], stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})})
@@ -1345,8 +1369,8 @@ class ServeProcess:
         while match is None:
             line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             assert line is not None, "serve exited:\n" + "".join(self.log)
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        self.client = Client(int(match.group(1)))
+            match = re.search(r"listening on https?://\S+:(\d+) ", line)
+        self.client = Client(int(match.group(1)), headers, tls)
 
     def _drain(self):
         for line in self.process.stderr:
@@ -1670,6 +1694,239 @@ class TestSeveralProcesses:
 # =============================================================================
 # The command line
 # =============================================================================
+
+# =============================================================================
+# Security: who may use the API, and what a job's process gets
+# =============================================================================
+
+TOKEN = "tok-3f9c2a7e51b84d06"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def make_certificate(directory):
+    """A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+class TestSecurity:
+    @pytest.fixture
+    def guarded(self):
+        with server_in_thread(access=kala.AccessPolicy(TOKEN)) as server:
+            yield Client(server.server_address[1])
+
+    def test_every_api_route_needs_the_token(self, guarded):
+        for method, path in [("GET", "/api/v1/job/"), ("POST", "/api/v1/job/"),
+                             ("GET", "/api/v1/stats/"), ("DELETE", "/api/v1/job/all/"),
+                             ("GET", "/api/v1/job/x/"), ("POST", "/api/v1/job/start/x/"),
+                             ("GET", "/api/v1/nowhere")]:
+            status, body, response = guarded.call(method, path, {"name": "n", "command": "true"})
+            assert status == 401 and "Bearer" in body["error"], (method, path)
+            assert response.getheader("WWW-Authenticate").startswith("Bearer")
+        for wrong in ("Bearer nope", f"Basic {TOKEN}", "Bearer", TOKEN, f"Bearer {TOKEN}x"):
+            status, body, _ = guarded.call("GET", "/api/v1/job/", headers={"Authorization": wrong})
+            assert status == 401 and TOKEN not in json.dumps(body), wrong
+        assert guarded.call("GET", "/api/v1/job/", headers=BEARER)[:2] == (200, {"jobs": {}})
+        assert guarded.call("POST", "/api/v1/job/", {"name": "n", "command": "true"},
+                            headers={"Authorization": f"bearer  {TOKEN} "})[0] == 201
+
+    def test_the_page_itself_needs_no_token(self, guarded):
+        status, body, _ = guarded.call("GET", "/webui/")
+        assert status == 200 and b"<title>kala.py</title>" in body
+
+    @pytest.mark.parametrize("headers", [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://127.0.0.1:1"},  # another port is another origin
+        {"Sec-Fetch-Site": "cross-site"},
+    ])
+    def test_cross_site_writes_are_403_and_change_nothing(self, api, headers):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        for method, path in [("POST", "/api/v1/job/"), ("DELETE", f"/api/v1/job/{job_id}/"),
+                             ("DELETE", "/api/v1/job/all/"),
+                             ("POST", f"/api/v1/job/disable/{job_id}/")]:
+            status, body, _ = api.call(method, path, {"name": "evil", "command": "true"},
+                                       headers={**headers, "Content-Type": "application/json"})
+            assert status == 403 and "refused" in body["error"], (method, path)
+        assert list(api.jobs()) == [job_id] and api.job(job_id)["disabled"] is False
+
+    def test_reads_with_a_foreign_origin_are_not_shared_with_it(self, api):
+        status, _, response = api.call("GET", "/api/v1/job/", headers={"Origin": "http://evil.example"})
+        assert status == 200 and response.getheader("Access-Control-Allow-Origin") is None
+        status, _, response = api.call("OPTIONS", "/api/v1/job/",
+                                       headers={"Origin": "http://evil.example",
+                                                "Access-Control-Request-Method": "POST"})
+        assert status == 405 and response.getheader("Access-Control-Allow-Origin") is None
+
+    def test_the_servers_own_page_may_write(self, api):
+        own = {"Origin": f"http://127.0.0.1:{api.port}", "Sec-Fetch-Site": "same-origin",
+               "Content-Type": "application/json"}
+        status, body, _ = api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"},
+                                   headers=own)
+        assert status == 201, body
+
+    @pytest.mark.parametrize("content_type, origin, expected", [
+        ("text/plain", None, 415),
+        ("text/plain;charset=UTF-8", None, 415),
+        ("multipart/form-data; boundary=x", None, 415),
+        ("application/x-www-form-urlencoded", "own", 415),   # a browser: never our page
+        ("application/x-www-form-urlencoded", None, 201),    # curl -d, as Kala's README shows
+        ("application/json", None, 201),
+        (None, None, 201),                                   # the Kala Go client
+    ])
+    def test_body_types_a_page_can_send_anywhere_are_415(self, api, content_type, origin,
+                                                         expected):
+        headers = {"Content-Type": content_type} if content_type else {}
+        if origin:
+            headers["Origin"] = f"http://127.0.0.1:{api.port}"
+        status, body, _ = api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"},
+                                   headers=headers)
+        assert status == expected, body
+        assert len(api.jobs()) == (1 if expected == 201 else 0)
+
+    @pytest.mark.parametrize("host, allowed", [
+        ("evil.example", False), ("evil.example:8000", False), ("127.0.0.1.evil.example", False),
+        ("localhost", True), ("LOCALHOST:8000", True), ("127.0.0.1:8000", True),
+        ("127.8.9.10", True), ("[::1]:8000", True), ("app.localhost", True),
+        ("192.168.1.10", False),
+    ])
+    def test_a_loopback_server_answers_only_to_loopback_hosts(self, api, host, allowed):
+        status, body, _ = api.call("GET", "/api/v1/job/", headers={"Host": host})
+        assert status == (200 if allowed else 403), body
+        if not allowed:
+            assert "--allow-host" in body["error"]
+
+    def test_allowed_hosts_and_servers_bound_beyond_loopback(self):
+        policy = kala.AccessPolicy(allowed_hosts=["kala.example.com"])
+        assert policy.host_allowed("kala.example.com") and not policy.host_allowed("evil.example")
+        open_policy = kala.AccessPolicy(loopback_only=False)
+        assert open_policy.host_allowed("evil.example")  # reachable anyway: the token guards it
+        listed = kala.AccessPolicy(loopback_only=False, allowed_hosts=["kala.example.com"])
+        assert listed.host_allowed("10.0.0.5") and not listed.host_allowed("evil.example")
+        with server_in_thread(access=policy) as server:
+            client = Client(server.server_address[1])
+            headers = {"Host": "kala.example.com", "Origin": "https://kala.example.com"}
+            assert client.call("POST", "/api/v1/job/", {"name": "n", "command": "true"},
+                               headers=headers)[0] == 201
+
+    def test_half_open_slow_connections_do_not_block_a_normal_request(self, monkeypatch):
+        monkeypatch.setattr(kala._RequestHandler, "request_deadline", 1.0)
+        with server_in_thread() as server:
+            port = server.server_address[1]
+            slow = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(50)]
+            for sock in slow:
+                sock.sendall(b"GET /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+            conn = Client(port).connect(timeout=1.0)  # the issue's bound: within a second
+            conn.request("GET", "/api/v1/stats/")
+            assert conn.getresponse().status == 200
+            conn.close()
+            # Trickling a byte now and then does not keep a connection past the deadline.
+            trickler = slow[0]
+            deadline = time.monotonic() + 10
+            with pytest.raises((ConnectionError, BrokenPipeError)):
+                while time.monotonic() < deadline:
+                    trickler.sendall(b"a")
+                    time.sleep(0.05)
+            for sock in slow[1:]:
+                assert sock.recv(100) == b""  # closed by the server, no answer owed
+                sock.close()
+
+    def test_connections_over_the_cap_get_503_and_the_server_recovers(self):
+        with server_in_thread(max_connections=5) as server:
+            port = server.server_address[1]
+            held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(5)]
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+                answer = extra.makefile("rb").read()
+            assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+            for sock in held:
+                sock.close()
+            client = Client(port)
+            wait_for(lambda: client.call("GET", "/api/v1/job/")[0] == 200,
+                     message="a free connection slot")
+
+    def test_https_with_a_self_signed_certificate(self, serve, tmp_path):
+        import ssl
+        cert, key = make_certificate(tmp_path)
+        context = ssl.create_default_context(cafile=cert)
+        process = serve("-n", "--tls-cert", cert, "--tls-key", key, env={"KALA_TOKEN": TOKEN},
+                        headers=BEARER, tls=context)
+        assert "listening on https://127.0.0.1:" in "".join(process.log)
+        job_id = process.client.create(command="true")
+        assert process.client.job(job_id)["name"] == "job"
+        # Plain HTTP, and a TLS client that does not trust the certificate, fail
+        # alone; the server goes on serving.
+        with socket.create_connection(("127.0.0.1", process.client.port), timeout=10) as sock:
+            sock.sendall(b"GET /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert b"HTTP/1.1 200" not in sock.makefile("rb").read()
+        with pytest.raises(ssl.SSLError):
+            Client(process.client.port, BEARER, ssl.create_default_context()).call(
+                "GET", "/api/v1/job/")
+        assert process.client.call("GET", "/api/v1/job/")[0] == 200
+
+    def test_files_are_private_and_the_token_is_never_shown(self, serve, tmp_path):
+        db = tmp_path / "private.db"
+        out = tmp_path / "env.txt"
+        old_umask = os.umask(0o022)
+        try:
+            process = serve("--db", str(db), "-v", "--pass-env", "PASSED_ON",
+                            env={"KALA_TOKEN": TOKEN, "SERVER_SECRET": "hush",
+                                 "PASSED_ON": "yes"}, headers=BEARER)
+        finally:
+            os.umask(old_umask)
+        client = process.client
+        job_id = client.create(command=f"sh -c 'env > {out}'", environment={"GREETING": "hi"})
+        wait_for(lambda: client.stats(job_id), message="the run")
+        child = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+        assert (child["GREETING"], child["PASSED_ON"], child["KALA_JOB_ID"]) == ("hi", "yes", job_id)
+        assert "PATH" in child and "SERVER_SECRET" not in child and "KALA_TOKEN" not in child
+        assert client.job(job_id)["environment"] == {"GREETING": "hi"}
+        assert client.call("GET", "/api/v1/job/", headers={"Authorization": "Bearer wrong"})[0] == 401
+        shown = [json.dumps(client.jobs()), json.dumps(client.stats(job_id)),
+                 json.dumps(client.call("GET", "/api/v1/stats/")[1])]
+        process.stop()
+        shown.append("".join(process.log))
+        assert "token required" in shown[-1] and "GET /api/v1/job/" in shown[-1]
+        assert all(TOKEN not in text for text in shown)
+        locks = tmp_path / "private.db-locks"
+        modes = {path.name: path.stat().st_mode & 0o777
+                 for path in [db, locks, *locks.iterdir(), *tmp_path.glob("private.db-*")]}
+        assert modes.pop("private.db-locks") == 0o700
+        assert set(modes.values()) == {0o600}, modes
+
+    def test_listening_beyond_loopback_without_a_token_warns(self, serve):
+        process = serve("-n", "-i", "0.0.0.0")
+        assert "has no token" in "".join(process.log)
+        process = serve("-n", "-i", "0.0.0.0", env={"KALA_TOKEN": TOKEN}, headers=BEARER)
+        log_text = "".join(process.log)
+        assert "has no token" not in log_text and "clear text" in log_text
+        assert process.client.call("GET", "/api/v1/job/", headers={"Host": "evil.example"})[0] == 200
+
+    @pytest.mark.parametrize("args, env, words", [
+        (["--token", ""], {}, "non-empty printable ASCII"),
+        (["--token", "two words"], {}, "non-empty printable ASCII"),
+        ([], {"KALA_TOKEN": "tab\tin"}, "non-empty printable ASCII"),
+        (["--token-file", "/nonexistent/token"], {}, "cannot read the token file"),
+        (["--token", "a", "--token-file", "/etc/hostname"], {}, "not both"),
+        (["--tls-cert", "/nonexistent/cert.pem"], {}, "cannot load the TLS certificate"),
+        (["--tls-key", "/nonexistent/key.pem"], {}, "--tls-key needs --tls-cert"),
+        (["--pass-env", "KALA_TOKEN"], {}, "KALA_* stay with the server"),
+        ([], {"KALA_PASS_ENV": "A,B-C"}, "'B-C'"),
+    ])
+    def test_bad_security_options_get_one_line(self, args, env, words):
+        done = kala_cli("serve", "-n", "-p", "0", *args, env=env)
+        assert done.returncode == 2 and words in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+    def test_a_token_file(self, serve, tmp_path):
+        (tmp_path / "token").write_text(TOKEN + "\n")
+        process = serve("-n", "--token-file", str(tmp_path / "token"), headers=BEARER)
+        assert process.client.call("GET", "/api/v1/job/")[0] == 200
+        assert Client(process.client.port).call("GET", "/api/v1/job/")[0] == 401
+
 
 def kala_cli(*args, env=None):
     return subprocess.run([sys.executable, KALA, *args], capture_output=True, text=True,
