@@ -13,9 +13,11 @@ Standard library only, Python 3.9 or newer.
 """
 
 import argparse
+import base64
 import calendar
 import dataclasses
 import fcntl
+import hashlib
 import heapq
 import hmac
 import io
@@ -2467,52 +2469,656 @@ def tls_context(cert_file: str, key_file: Optional[str] = None):
     return context
 
 
+#: The page's style and script. They are allowed by their hashes in the page's
+#: Content-Security-Policy, which forbids every other script, inline event
+#: handlers and all third-party sources.
+_PAGE_STYLE = r"""
+:root { --line: #c8c8c8; --muted: #595959; --bad: #a4000f; --good: #0a5c2c; }
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+body { font: 15px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #111; background: #fff; }
+header { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: baseline; padding: .6rem 1rem; border-bottom: 2px solid #111; }
+header h1 { font-size: 1.2rem; margin: 0; }
+header h1 a { color: inherit; text-decoration: none; }
+nav a { margin-right: 1rem; }
+main { padding: 0 1rem 2rem; max-width: 78rem; }
+a { color: #0645ad; }
+h2 { font-size: 1.1rem; margin: 1.2rem 0 .5rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: .35rem .4rem; text-align: left; vertical-align: top; }
+th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
+td.num, th.num { text-align: right; }
+.muted { color: var(--muted); }
+.bad { color: var(--bad); font-weight: 600; }
+.good { color: var(--good); }
+.toolbar { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .8rem 0; }
+label { display: block; font-weight: 600; }
+label span { display: block; font-weight: normal; color: var(--muted); font-size: .85rem; }
+input, select, textarea, button { font: inherit; }
+input[type=text], input[type=number], input[type=datetime-local], input[type=password], select, textarea { padding: .3rem; border: 1px solid #767676; border-radius: 3px; max-width: 100%; }
+textarea { width: 100%; min-height: 3.5rem; }
+button { padding: .35rem .8rem; border: 1px solid #333; border-radius: 3px; background: #f2f2f2; cursor: pointer; }
+button.danger { border-color: var(--bad); color: var(--bad); }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: .8rem 0; }
+dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
+dl.fields dt { font-weight: 600; }
+dl.fields dd { margin: 0; overflow-wrap: anywhere; }
+pre { background: #f4f4f4; border: 1px solid var(--line); padding: .5rem; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 20rem; overflow: auto; margin: .3rem 0; }
+code { overflow-wrap: anywhere; }
+fieldset { border: 1px solid var(--line); margin: 0 0 1rem; padding: .6rem .8rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .8rem 1rem; }
+.grid .wide { grid-column: 1 / -1; }
+[role=alert] { border: 2px solid var(--bad); padding: .5rem .7rem; margin: .8rem 0; }
+[role=alert]:empty { display: none; }
+#notice:empty { display: none; }
+#notice { border: 1px dashed #333; padding: .4rem .7rem; margin: .8rem 0; }
+.stats { display: flex; flex-wrap: wrap; gap: .2rem 1.2rem; margin: .6rem 0 0; padding: 0; list-style: none; }
+.stats b { font-variant-numeric: tabular-nums; }
+@media (max-width: 40rem) {
+  table.cards thead { display: none; }
+  table.cards tr { display: block; border: 1px solid var(--line); margin: 0 0 .6rem; padding: .3rem; }
+  table.cards td { display: flex; gap: .5rem; border: 0; padding: .15rem .3rem; text-align: left; }
+  table.cards td::before { content: attr(data-label); min-width: 6.5rem; font-weight: 600; }
+  dl.fields { grid-template-columns: 1fr; }
+  dl.fields dd { margin-bottom: .4rem; }
+}
+"""
+
+_PAGE_BODY = r"""
+<header>
+<h1><a href="#/">kala.py</a></h1>
+<nav><a href="#/">Jobs</a><a href="#/new">New job</a><a href="#/status">Status</a></nav>
+<ul class="stats" id="summary" aria-label="Summary"></ul>
+</header>
+<main>
+<p id="notice" role="status"></p>
+<form id="token-form" hidden>
+<h2>This server needs a token</h2>
+<p id="token-reason" class="muted">Ask whoever runs it. It is kept in this tab only.</p>
+<label>Token <input type="password" name="token" autocomplete="off" required></label>
+<div class="actions"><button type="submit">Use token</button></div>
+</form>
+
+<section id="view-list" hidden>
+<div class="toolbar">
+<label>Filter <input type="text" id="filter" placeholder="name, owner or command"></label>
+<label>Status <select id="status-filter">
+<option value="all">all</option><option value="active">active</option>
+<option value="disabled">disabled</option><option value="done">done</option>
+<option value="failing">last run failed</option></select></label>
+<span id="count" class="muted"></span>
+</div>
+<table class="cards" id="jobs-table"><thead><tr>
+<th><button type="button" data-sort="name">Name</button></th>
+<th><button type="button" data-sort="owner">Owner</button></th>
+<th>Schedule</th>
+<th><button type="button" data-sort="next">Next run</button></th>
+<th><button type="button" data-sort="last">Last run</button></th>
+<th class="num"><button type="button" data-sort="successes">Successes</button></th>
+<th class="num"><button type="button" data-sort="errors">Errors</button></th>
+<th><button type="button" data-sort="state">State</button></th>
+</tr></thead><tbody id="jobs"></tbody></table>
+<p id="empty" class="muted" hidden>No jobs yet. <a href="#/new">Create one</a>.</p>
+</section>
+
+<section id="view-job" hidden>
+<h2 id="job-title"></h2>
+<div class="actions" id="job-actions">
+<button type="button" id="run-now">Run now</button>
+<button type="button" id="toggle">Disable</button>
+<button type="button" id="delete" class="danger">Delete…</button>
+</div>
+<div id="confirm-delete" hidden role="group" aria-label="Confirm deletion">
+<p id="confirm-text"></p>
+<div class="actions"><button type="button" id="delete-yes" class="danger">Yes, delete</button>
+<button type="button" id="delete-no">Cancel</button></div>
+</div>
+<p id="job-error" role="alert"></p>
+<dl class="fields" id="job-fields"></dl>
+<h2>Recent runs</h2>
+<table class="cards"><thead><tr><th>Started</th><th>Scheduled for</th><th class="num">Duration</th>
+<th>Result</th><th class="num">Retries</th><th>Trigger</th><th>Process</th><th>Output</th></tr></thead>
+<tbody id="runs"></tbody></table>
+<p id="no-runs" class="muted" hidden>No runs yet.</p>
+</section>
+
+<section id="view-new" hidden>
+<h2>New job</h2>
+<form id="job-form" novalidate>
+<fieldset><legend>What</legend><div class="grid">
+<label>Name <input type="text" name="name" required></label>
+<label>Owner <input type="text" name="owner" placeholder="e.g. ops@example.com"></label>
+<label>Kind <select name="type"><option value="0">local command</option><option value="1">HTTP request (remote)</option></select></label>
+<label class="wide" data-kind="0">Command <span>split like a shell word list, no shell: use sh -c '…' for pipes</span>
+<input type="text" name="command" placeholder="e.g. /usr/local/bin/backup --quick"></label>
+<label class="wide" data-kind="1" hidden>URL <input type="text" name="url" placeholder="https://example.com/hook"></label>
+<label data-kind="1" hidden>Method <select name="method"><option>GET</option><option>POST</option><option>PUT</option><option>PATCH</option><option>DELETE</option><option>HEAD</option></select></label>
+<label data-kind="1" hidden>Timeout (s) <input type="number" name="remote_timeout" min="1" value="30"></label>
+<label data-kind="1" hidden>Expected status codes <input type="text" name="codes" value="200"></label>
+<label class="wide" data-kind="1" hidden>Headers <span>one per line: Name: value</span><textarea name="headers"></textarea></label>
+<label class="wide" data-kind="1" hidden>Body <textarea name="body"></textarea></label>
+</div></fieldset>
+<fieldset><legend>When</legend><div class="grid">
+<label>Start <span>your local time; empty: run once, now</span><input type="datetime-local" name="start" step="1"></label>
+<label>Repeat <select name="repeat"><option value="once">once</option><option value="times">a number of times</option><option value="forever">forever</option></select></label>
+<label>Repeats after the first run <input type="number" name="repeats" min="1" value="1"></label>
+<label>Every <input type="number" name="every" min="1" value="1"></label>
+<label>Unit <select name="unit"><option value="S">seconds</option><option value="M" selected>minutes</option><option value="H">hours</option><option value="D">days</option><option value="W">weeks</option><option value="MO">months</option><option value="Y">years</option></select></label>
+<label class="wide">Schedule <span>ISO 8601, built from the fields above; edit it freely</span><input type="text" name="schedule" placeholder="R2/2030-06-04T19:25:16Z/PT10S"></label>
+<label>Epsilon <span>how late a run may start, e.g. PT30S</span><input type="text" name="epsilon"></label>
+<label>Retries <input type="number" name="retries" min="0" value="0"></label>
+<label>Timeout (s) <span>local command; 0: none</span><input type="number" name="timeout" min="0" value="0"></label>
+</div></fieldset>
+<fieldset><legend>Relations</legend><div class="grid">
+<label>Runs after <span>parents; a child has no schedule of its own</span><select name="parents" multiple size="4"></select></label>
+<label>On failure run <select name="on_failure"><option value="">nothing</option></select></label>
+<label><input type="checkbox" name="disabled"> Create disabled</label>
+<label><input type="checkbox" name="resume"> After downtime, wait for the next occurrence</label>
+</div></fieldset>
+<p id="form-error" role="alert"></p>
+<div class="actions"><button type="submit">Create job</button></div>
+</form>
+</section>
+
+<section id="view-status" hidden>
+<h2>Scheduler</h2>
+<dl class="fields" id="app-stats"></dl>
+<h2>Processes sharing the database</h2>
+<table class="cards"><thead><tr><th>Process</th><th>Last heartbeat</th></tr></thead><tbody id="nodes"></tbody></table>
+</section>
+</main>
+"""
+
+#: Every piece of job text is inserted as a text node, never parsed as HTML.
+_PAGE_SCRIPT = r"""
+"use strict";
+const ZERO = "0001-01-01T00:00:00Z";
+const state = { jobs: {}, stats: null, view: "list", jobId: null, sort: "name", desc: false,
+                token: sessionStorage.getItem("kala-token") || "", waitingForToken: false,
+                openRuns: new Set() };
+const $ = id => document.getElementById(id);
+
+// Every piece of server text goes in as a text node: never as HTML.
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child !== undefined && child !== null && child !== false) node.append(child);
+  }
+  return node;
+}
+const jobLink = id => el("a", { href: "#/job/" + encodeURIComponent(id) },
+                         state.jobs[id] ? state.jobs[id].name : id);
+
+class Unauthorized extends Error {}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const init = { method, headers, cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401) {
+    askForToken(state.token ? "That token was refused; try again." : "");
+    throw new Unauthorized();
+  }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  if (!response.ok) {
+    throw new Error(data && data.error ? data.error : response.status + " " + response.statusText);
+  }
+  return data;
+}
+
+function askForToken(reason) {
+  state.waitingForToken = true;
+  sessionStorage.removeItem("kala-token");
+  state.token = "";
+  if (reason) $("token-reason").textContent = reason;
+  $("token-form").hidden = false;
+  for (const section of document.querySelectorAll("main > section")) section.hidden = true;
+  $("token-form").elements.token.focus();
+}
+
+$("token-form").addEventListener("submit", event => {
+  event.preventDefault();
+  state.token = event.target.elements.token.value.trim();
+  sessionStorage.setItem("kala-token", state.token);
+  event.target.reset();
+  event.target.hidden = true;
+  state.waitingForToken = false;
+  route();
+});
+
+// --- words for times and schedules ---------------------------------------------
+function timeText(iso) {
+  if (!iso || iso === ZERO) return "never";
+  const when = new Date(iso);
+  if (isNaN(when)) return iso;
+  return when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+const timeCell = iso => el("time", { datetime: iso && iso !== ZERO ? iso : undefined, title: iso },
+                           timeText(iso));
+
+const UNITS = [["year", "years"], ["month", "months"], ["week", "weeks"], ["day", "days"],
+               ["h", "h"], ["min", "min"], ["s", "s"]];
+function durationWords(text) {
+  const m = /^P(?:([0-9.]+)Y)?(?:([0-9.]+)M)?(?:([0-9.]+)W)?(?:([0-9.]+)D)?(?:T(?:([0-9.]+)H)?(?:([0-9.]+)M)?(?:([0-9.]+)S)?)?$/.exec(text || "");
+  if (!m) return text;
+  const parts = [];
+  UNITS.forEach(([one, many], i) => {
+    if (m[i + 1] !== undefined) parts.push(m[i + 1] + " " + (Number(m[i + 1]) === 1 ? one : many));
+  });
+  return parts.length ? parts.join(" ") : text;
+}
+
+function scheduleWords(job) {
+  if (job.parent_jobs && job.parent_jobs.length) {
+    return "after " + job.parent_jobs.map(id => state.jobs[id] ? state.jobs[id].name : id).join(", ");
+  }
+  if (!job.schedule) return job.is_done ? "once, at creation" : "once, now";
+  const [repeat, start, interval] = job.schedule.split("/");
+  const zone = /[zZ]|[+-][0-9:]+$/.test(start) || !job.timezone ? "" : " (" + job.timezone + ")";
+  const at = (zone ? start.replace("T", " ") : timeText(start)) + zone;
+  if (repeat === "R0" || !interval) return "once at " + at;
+  const every = "every " + durationWords(interval);
+  if (repeat === "R") return every + ", from " + at;
+  const left = job.is_done ? 0 : Math.max(0, Number(repeat.slice(1)) + 1 - job.metadata.number_of_finished_runs);
+  return every + ", " + left + " more run" + (left === 1 ? "" : "s");
+}
+
+function jobState(job) {
+  return job.disabled ? "disabled" : job.is_done ? "done" : "active";
+}
+function lastFailed(job) {
+  return job.last_error !== ZERO && (job.last_success === ZERO || job.last_error > job.last_success);
+}
+function lastRun(job) {
+  if (job.last_attempted_run === ZERO) return ["never"];
+  const failed = lastFailed(job);
+  return [timeCell(job.last_attempted_run), " ",
+          el("span", { class: failed ? "bad" : "good" }, failed ? "✗ failed" : "✓ ok")];
+}
+
+// --- the job list ----------------------------------------------------------------
+const SORT_KEYS = {
+  name: job => job.name.toLowerCase(), owner: job => job.owner.toLowerCase(),
+  next: job => job.next_run_at === ZERO ? "~" : job.next_run_at,
+  last: job => job.last_attempted_run, successes: job => job.success_count,
+  errors: job => job.error_count, state: jobState,
+};
+
+function visibleJobs() {
+  const words = $("filter").value.trim().toLowerCase();
+  const status = $("status-filter").value;
+  const key = SORT_KEYS[state.sort];
+  return Object.values(state.jobs)
+    .filter(job => !words || [job.name, job.owner, job.command, job.id]
+      .some(text => (text || "").toLowerCase().includes(words)))
+    .filter(job => status === "all" || (status === "failing" ? lastFailed(job) : jobState(job) === status))
+    .sort((a, b) => {
+      const [x, y] = [key(a), key(b)];
+      return (x < y ? -1 : x > y ? 1 : 0) * (state.desc ? -1 : 1) || a.name.localeCompare(b.name);
+    });
+}
+
+function renderList() {
+  const jobs = visibleJobs();
+  $("jobs").replaceChildren(...jobs.map(job => el("tr", { "data-id": job.id },
+    el("td", { "data-label": "Name" }, jobLink(job.id)),
+    el("td", { "data-label": "Owner" }, job.owner),
+    el("td", { "data-label": "Schedule" }, scheduleWords(job)),
+    el("td", { "data-label": "Next run" }, job.next_run_at === ZERO ? "—" : timeCell(job.next_run_at)),
+    el("td", { "data-label": "Last run" }, lastRun(job)),
+    el("td", { "data-label": "Successes", class: "num" }, job.success_count),
+    el("td", { "data-label": "Errors", class: "num" }, job.error_count),
+    el("td", { "data-label": "State" }, jobState(job)))));
+  const total = Object.keys(state.jobs).length;
+  const noun = total === 1 ? " job" : " jobs";
+  $("count").textContent = jobs.length === total ? total + noun : jobs.length + " of " + total + noun;
+  $("empty").hidden = total > 0;
+  for (const button of document.querySelectorAll("th button")) {
+    const sorted = button.dataset.sort === state.sort;
+    button.parentElement.setAttribute("aria-sort", sorted ? (state.desc ? "descending" : "ascending") : "none");
+    button.textContent = button.textContent.replace(/ [▲▼]$/, "") + (sorted ? (state.desc ? " ▼" : " ▲") : "");
+  }
+}
+
+for (const button of document.querySelectorAll("th button")) {
+  button.addEventListener("click", () => {
+    state.desc = state.sort === button.dataset.sort ? !state.desc : false;
+    state.sort = button.dataset.sort;
+    renderList();
+  });
+}
+$("filter").addEventListener("input", renderList);
+$("status-filter").addEventListener("change", renderList);
+
+// --- one job ---------------------------------------------------------------------
+function field(name, ...value) {
+  return [el("dt", null, name), el("dd", null, ...value)];
+}
+
+function jobFields(job) {
+  const remote = job.remote_properties;
+  const what = job.type === 1
+    ? [field("Request", el("code", null, remote.method + " " + remote.url)),
+       field("Headers", Object.entries(remote.headers || {}).map(([k, v]) => k + ": " + v.join(", ")).join("; ") || "none"),
+       field("Body", remote.body ? el("pre", null, remote.body) : "none"),
+       field("Success when", "status " + (remote.expected_response_codes || []).join(", ") + ", within " + remote.timeout + " s")]
+    : [field("Command", el("code", null, job.command))];
+  const links = ids => ids && ids.length ? ids.flatMap((id, i) => i ? [", ", jobLink(id)] : [jobLink(id)]) : ["none"];
+  const env = Object.entries(job.environment || {});
+  return [
+    field("Id", el("code", null, job.id)), ...what,
+    field("Owner", job.owner || "none"),
+    field("Schedule", scheduleWords(job), job.schedule ? [" — ", el("code", null, job.schedule)] : null),
+    job.timezone ? field("Time zone", job.timezone) : [],
+    field("Next run", job.next_run_at === ZERO ? "none" : timeCell(job.next_run_at)),
+    field("Last run", lastRun(job)),
+    field("Last success", timeCell(job.last_success)),
+    field("Last error", timeCell(job.last_error)),
+    field("Runs", job.success_count + " succeeded, " + job.error_count + " failed"),
+    field("State", jobState(job)),
+    field("Retries", String(job.retries)),
+    field("Epsilon", job.epsilon ? durationWords(job.epsilon) : "none (any lateness)"),
+    job.type === 1 ? [] : field("Timeout", job.timeout ? job.timeout + " s" : "none"),
+    field("Runs after", links(job.parent_jobs)),
+    field("Then runs", links(job.dependent_jobs)),
+    field("On failure runs", job.on_failure_job ? jobLink(job.on_failure_job) : "nothing"),
+    field("After downtime", job.resume_at_next_scheduled_time ? "waits for the next occurrence" : "runs once to catch up"),
+    env.length ? field("Environment", el("code", null, env.map(([k, v]) => k + "=" + v).join(" "))) : [],
+    job.TemplateDelimiters ? field("Template delimiters", el("code", null, job.TemplateDelimiters)) : [],
+    field("Created", timeCell(job.created_at)),
+  ].flat();
+}
+
+function durationText(ns) {
+  const seconds = ns / 1e9;
+  return seconds < 1 ? (seconds * 1000).toFixed(1) + " ms" : seconds.toFixed(2) + " s";
+}
+
+function runRow(run) {
+  const key = run.RanAt + "|" + run.Node + "|" + run.ScheduledFor;
+  const output = run.Output
+    ? el("details", { open: state.openRuns.has(key) }, el("summary", null, run.Output.length + " characters"),
+         el("pre", null, run.Output))
+    : el("span", { class: "muted" }, "none");
+  if (run.Output) {
+    output.addEventListener("toggle", () => output.open ? state.openRuns.add(key) : state.openRuns.delete(key));
+  }
+  return el("tr", null,
+    el("td", { "data-label": "Started" }, timeCell(run.RanAt)),
+    el("td", { "data-label": "Scheduled for" }, run.ScheduledFor === ZERO ? "—" : timeCell(run.ScheduledFor)),
+    el("td", { "data-label": "Duration", class: "num" }, durationText(run.ExecutionDuration)),
+    el("td", { "data-label": "Result" }, run.Success ? el("span", { class: "good" }, "✓ ok")
+      : [el("span", { class: "bad" }, "✗ failed"), run.Error ? ": " + run.Error : ""]),
+    el("td", { "data-label": "Retries", class: "num" }, run.NumberOfRetries),
+    el("td", { "data-label": "Trigger" }, run.Trigger),
+    el("td", { "data-label": "Process" }, run.Node),
+    el("td", { "data-label": "Output" }, output));
+}
+
+async function renderJob() {
+  const id = state.jobId;
+  let job, runs;
+  try {
+    [job, runs] = await Promise.all([api("GET", "/api/v1/job/" + encodeURIComponent(id) + "/"),
+                                     api("GET", "/api/v1/job/stats/" + encodeURIComponent(id) + "/")]);
+  } catch (error) {
+    if (error instanceof Unauthorized || state.jobId !== id) return;
+    $("job-title").textContent = "Job " + id;
+    $("job-error").textContent = error.message;
+    $("job-fields").replaceChildren(el("dd", null, el("a", { href: "#/" }, "Back to the jobs")));
+    $("job-actions").hidden = true;
+    return;
+  }
+  if (state.jobId !== id) return;
+  job = job.job;
+  state.jobs[id] = job;
+  $("job-actions").hidden = false;
+  $("job-title").textContent = job.name;
+  $("toggle").textContent = job.disabled ? "Enable" : "Disable";
+  $("job-fields").replaceChildren(...jobFields(job));
+  const recent = (runs.job_stats || []).slice().reverse().slice(0, 50);
+  $("runs").replaceChildren(...recent.map(runRow));
+  $("no-runs").hidden = recent.length > 0;
+}
+
+async function jobAction(button, method, path, done) {
+  $("job-error").textContent = "";
+  button.disabled = true;
+  try {
+    await api(method, path);
+    if (done) done();
+  } catch (error) {
+    if (!(error instanceof Unauthorized)) $("job-error").textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+  if (state.view === "job") await renderJob();
+}
+const jobPath = verb => "/api/v1/job/" + (verb ? verb + "/" : "") + encodeURIComponent(state.jobId) + "/";
+
+$("run-now").addEventListener("click", () => {
+  notify("Running " + $("job-title").textContent + "…");
+  jobAction($("run-now"), "POST", jobPath("start"), () => notify("The run has finished."));
+});
+$("toggle").addEventListener("click", () => {
+  const verb = $("toggle").textContent === "Enable" ? "enable" : "disable";
+  jobAction($("toggle"), "POST", jobPath(verb));
+});
+$("delete").addEventListener("click", () => {
+  const job = state.jobs[state.jobId];
+  $("confirm-text").textContent = "Delete “" + (job ? job.name : state.jobId) +
+    "”, its run stats, and its children that have no other parent?";
+  $("confirm-delete").hidden = false;
+  $("delete-no").focus();
+});
+$("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; });
+$("delete-yes").addEventListener("click", () => {
+  const name = $("job-title").textContent;
+  jobAction($("delete-yes"), "DELETE", jobPath(""), () => {
+    $("confirm-delete").hidden = true;
+    notify("Deleted " + name + ".");
+    location.hash = "#/";
+  });
+});
+
+// --- the new-job form ----------------------------------------------------------------
+const form = $("job-form");
+
+function showKind() {
+  for (const label of form.querySelectorAll("[data-kind]")) {
+    label.hidden = label.dataset.kind !== form.elements.type.value;
+  }
+}
+
+function scheduleFromPicker() {
+  const f = form.elements;
+  if (!f.start.value) return "";
+  const start = new Date(f.start.value);
+  if (isNaN(start)) return "";
+  const iso = start.toISOString().replace(/\.000Z$/, "Z");
+  if (f.repeat.value === "once") return "R0/" + iso + "/";
+  const count = Math.max(1, Math.floor(Number(f.every.value) || 1));
+  const unit = f.unit.value;
+  const interval = ["H", "M", "S"].includes(unit) ? "PT" + count + unit
+    : "P" + count + (unit === "MO" ? "M" : unit);
+  const repeats = f.repeat.value === "forever" ? "" : Math.max(1, Math.floor(Number(f.repeats.value) || 1));
+  return "R" + repeats + "/" + iso + "/" + interval;
+}
+
+function fillRelations() {
+  const jobs = Object.values(state.jobs).sort((a, b) => a.name.localeCompare(b.name));
+  const options = selected => jobs.map(job => el("option", { value: job.id, selected: selected.includes(job.id) },
+                                                  job.name + " (" + job.id.slice(0, 8) + ")"));
+  const parents = [...form.elements.parents.selectedOptions].map(o => o.value);
+  form.elements.parents.replaceChildren(...options(parents));
+  const failure = form.elements.on_failure.value;
+  form.elements.on_failure.replaceChildren(el("option", { value: "" }, "nothing"), ...options([failure]));
+}
+
+function headersFrom(text) {
+  const headers = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf(":");
+    if (!line.trim()) continue;
+    if (at < 1) throw new Error("Header line “" + line + "” must look like Name: value");
+    const name = line.slice(0, at).trim();
+    (headers[name] = headers[name] || []).push(line.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+function jobFromForm() {
+  const f = form.elements;
+  const job = { name: f.name.value.trim(), retries: Number(f.retries.value) || 0 };
+  if (f.owner.value.trim()) job.owner = f.owner.value.trim();
+  if (f.type.value === "1") {
+    job.type = 1;
+    job.remote_properties = {
+      url: f.url.value.trim(), method: f.method.value, body: f.body.value,
+      headers: headersFrom(f.headers.value), timeout: Number(f.remote_timeout.value) || 30,
+      expected_response_codes: f.codes.value.split(/[ ,]+/).filter(Boolean).map(Number),
+    };
+  } else {
+    job.command = f.command.value;
+    if (Number(f.timeout.value)) job.timeout = Number(f.timeout.value);
+  }
+  if (f.schedule.value.trim()) job.schedule = f.schedule.value.trim();
+  if (f.epsilon.value.trim()) job.epsilon = f.epsilon.value.trim();
+  const parents = [...f.parents.selectedOptions].map(o => o.value);
+  if (parents.length) job.parent_jobs = parents;
+  if (f.on_failure.value) job.on_failure_job = f.on_failure.value;
+  if (f.disabled.checked) job.disabled = true;
+  if (f.resume.checked) job.resume_at_next_scheduled_time = true;
+  return job;
+}
+
+form.addEventListener("change", event => {
+  if (event.target.name === "type") showKind();
+  if (["start", "repeat", "repeats", "every", "unit"].includes(event.target.name)) {
+    form.elements.schedule.value = scheduleFromPicker();
+  }
+});
+form.addEventListener("submit", async event => {
+  event.preventDefault();
+  $("form-error").textContent = "";
+  try {
+    const created = await api("POST", "/api/v1/job/", jobFromForm());
+    form.reset();
+    showKind();
+    notify("Created " + created.id + ".");
+    location.hash = "#/job/" + encodeURIComponent(created.id);
+  } catch (error) {
+    if (!(error instanceof Unauthorized)) $("form-error").textContent = error.message;
+  }
+});
+
+// --- scheduler status ------------------------------------------------------------------
+function renderSummary() {
+  const s = state.stats;
+  const item = (label, value) => el("li", null, label + " ", el("b", null, String(value)));
+  $("summary").replaceChildren(item("jobs", s.Jobs), item("active", s.ActiveJobs),
+    item("disabled", s.DisabledJobs), item("successes", s.SuccessCount), item("errors", s.ErrorCount),
+    item("processes", (s.Nodes || []).length));
+}
+
+function renderStatus() {
+  const s = state.stats;
+  $("app-stats").replaceChildren(...[
+    field("Jobs", s.Jobs + " (" + s.ActiveJobs + " active, " + s.DisabledJobs + " disabled)"),
+    field("Runs", s.SuccessCount + " succeeded, " + s.ErrorCount + " failed"),
+    field("Next run", timeCell(s.NextRunAt)),
+    field("Last run", timeCell(s.LastAttemptedRun)),
+    field("Server time", timeCell(s.CreatedAt)),
+  ].flat());
+  $("nodes").replaceChildren(...(s.Nodes || []).map(node => el("tr", null,
+    el("td", { "data-label": "Process" }, node.Id),
+    el("td", { "data-label": "Last heartbeat" }, timeCell(node.Heartbeat)))));
+}
+
+// --- navigation and refresh --------------------------------------------------------------
+function notify(text) { $("notice").textContent = text; }
+
+async function refresh() {
+  if (state.waitingForToken) return;
+  try {
+    const [jobs, stats] = await Promise.all([api("GET", "/api/v1/job/"), api("GET", "/api/v1/stats/")]);
+    state.jobs = jobs.jobs || {};
+    state.stats = stats.Stats;
+    renderSummary();
+    if (state.view === "list") renderList();
+    if (state.view === "status") renderStatus();
+    if (state.view === "new") fillRelations();
+    if (state.view === "job") await renderJob();
+  } catch (error) {
+    if (!(error instanceof Unauthorized)) notify("Cannot reach the server: " + error.message);
+  }
+}
+
+function route() {
+  if (state.waitingForToken) return;
+  const hash = location.hash || "#/";
+  const job = /^#\/job\/(.+)$/.exec(hash);
+  state.view = job ? "job" : hash === "#/new" ? "new" : hash === "#/status" ? "status" : "list";
+  if (job && state.jobId !== decodeURIComponent(job[1])) {
+    state.jobId = decodeURIComponent(job[1]);
+    state.openRuns.clear();
+    $("job-title").textContent = "";
+    $("job-fields").replaceChildren();
+    $("runs").replaceChildren();
+    $("job-error").textContent = "";
+    $("confirm-delete").hidden = true;
+  }
+  for (const section of document.querySelectorAll("main > section")) {
+    section.hidden = section.id !== "view-" + state.view;
+  }
+  refresh();
+}
+
+window.addEventListener("hashchange", () => { notifyClearLater(); route(); });
+let noticeTimer = null;
+function notifyClearLater() {
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => notify(""), 8000);
+}
+setInterval(() => { if (!document.hidden) refresh(); }, 5000);
+showKind();
+route();
+"""
+
+#: The web page at / and /webui/: one document, no external files (servers are often offline).
+WEB_PAGE = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<title>kala.py</title><link rel="icon" href="data:,">\n'
+            f"<style>{_PAGE_STYLE}</style></head>\n<body>{_PAGE_BODY}"
+            f"<script>{_PAGE_SCRIPT}</script>\n</body></html>\n")
+
+
+def _csp_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
 _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-                               "style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        f"default-src 'none'; script-src {_csp_source(_PAGE_SCRIPT)}; "
+        f"style-src {_csp_source(_PAGE_STYLE)}; connect-src 'self'; img-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-#: The web page: every piece of job text is inserted with textContent, never as HTML.
-WEB_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>kala.py</title>
-<style>
-body { font: 14px system-ui, sans-serif; margin: 1rem; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border-bottom: 1px solid #ccc; padding: .3rem; text-align: left; }
-</style></head>
-<body>
-<h1>kala.py</h1>
-<p id="stats"></p>
-<table><thead><tr><th>Name</th><th>Owner</th><th>Schedule</th><th>Next run</th>
-<th>Successes</th><th>Errors</th><th>State</th></tr></thead><tbody id="jobs"></tbody></table>
-<script>
-"use strict";
-function cell(row, text) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); }
-async function refresh() {
-  const [jobs, stats] = await Promise.all([
-    fetch("/api/v1/job/").then(r => r.json()), fetch("/api/v1/stats/").then(r => r.json())]);
-  const body = document.getElementById("jobs");
-  body.replaceChildren();
-  for (const job of Object.values(jobs.jobs)) {
-    const row = document.createElement("tr");
-    [job.name, job.owner, job.schedule || "once", job.next_run_at, job.success_count,
-     job.error_count, job.disabled ? "disabled" : (job.is_done ? "done" : "active")]
-      .forEach(text => cell(row, String(text)));
-    body.appendChild(row);
-  }
-  const s = stats.Stats;
-  document.getElementById("stats").textContent =
-    `${s.Jobs} jobs, ${s.ActiveJobs} active, ${s.SuccessCount} successes, ${s.ErrorCount} errors`;
-}
-refresh(); setInterval(refresh, 5000);
-</script>
-</body></html>
-"""
 
 
 # =============================================================================

@@ -5,7 +5,9 @@ the API is driven over real sockets, and persistence with real ``serve``
 processes killed with SIGKILL.
 """
 
+import base64
 import contextlib
+import hashlib
 import http.client
 import http.server
 import json
@@ -13,6 +15,7 @@ import os
 import queue
 import random
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -1346,8 +1350,14 @@ class TestApi:
     def test_web_page(self, api):
         status, body, response = api.call("GET", "/")
         assert status == 200 and b"<title>kala.py</title>" in body
+        assert len(body) < 40 * 1024 and not re.search(rb'(src|href)="(https?:)?//', body)
         assert response.getheader("X-Content-Type-Options") == "nosniff"
         assert response.getheader("X-Frame-Options") == "DENY"
+        policy = response.getheader("Content-Security-Policy")
+        assert "unsafe-inline" not in policy and "default-src 'none'" in policy
+        script = re.search(rb"<script>(.*)</script>", body, re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(script).digest()).decode()
+        assert f"script-src 'sha256-{digest}'" in policy
 
 
 # =============================================================================
@@ -1705,6 +1715,8 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 def make_certificate(directory):
     """A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI."""
+    if not shutil.which("openssl"):
+        pytest.skip("the HTTPS test needs the openssl command to make its certificate")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
@@ -1926,6 +1938,269 @@ class TestSecurity:
         process = serve("-n", "--token-file", str(tmp_path / "token"), headers=BEARER)
         assert process.client.call("GET", "/api/v1/job/")[0] == 200
         assert Client(process.client.port).call("GET", "/api/v1/job/")[0] == 401
+
+
+# =============================================================================
+# The web page, driven in headless Chromium
+# =============================================================================
+
+ARTIFACTS = os.path.join(os.path.dirname(KALA), "artifacts")
+#: Chromium as root on a closed network: no sandbox, no calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def _without_browser(reason):
+    # CI sets KALA_BROWSER_TESTS=required: there a missing browser is a failure.
+    if os.environ.get("KALA_BROWSER_TESTS") == "required":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _without_browser("browser tests need the playwright package: "
+                         "python3 -m pip install playwright")
+    executable = os.environ.get("KALA_CHROMIUM") or shutil.which("chromium")
+    if not executable:
+        _without_browser("browser tests need Chromium: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class WebPage:
+    """A fresh browser tab (own session storage) on a serve process, recording
+    console errors, uncaught exceptions and dialogs."""
+
+    def __init__(self, browser, port, **context_options):
+        self.context = browser.new_context(**context_options)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.url = f"http://127.0.0.1:{port}/"
+        self.errors, self.dialogs = [], []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def open(self, fragment=""):
+        self.page.goto(self.url + fragment)
+        return self.page
+
+    def unexpected_errors(self, *statuses):
+        """Console errors other than the browser's note on an expected HTTP status."""
+        allowed = [f"status of {status}" for status in statuses]
+        return [e for e in self.errors if not any(a in e for a in allowed)]
+
+    def screenshot(self, name):
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        self.page.screenshot(path=os.path.join(ARTIFACTS, name), full_page=True)
+
+
+class TestWebPage:
+    @pytest.fixture
+    def server(self, serve):
+        return serve("-n")
+
+    @pytest.fixture
+    def tab(self, chromium, server):
+        tab = WebPage(chromium, server.client.port)
+        yield tab
+        tab.context.close()
+
+    def later(self, hours=1):
+        return iso(time.time() + hours * 3600)
+
+    def test_the_list_shows_jobs_created_through_the_api(self, server, tab):
+        api = server.client
+        api.create(name="backup", owner="ops", command="true", schedule=f"R2/{self.later()}/PT10S")
+        api.create(name="report", owner="alice", command="true", disabled=True,
+                   schedule=f"R/{self.later()}/P1D")
+        api.create(name="cleanup", owner="ops", command="true", schedule=f"R0/{self.later()}/")
+        page = tab.open()
+        rows = page.locator("#jobs tr")
+        rows.first.wait_for()
+        assert rows.count() == 3
+        assert page.locator("#jobs tr td:first-child").all_inner_texts() == [
+            "backup", "cleanup", "report"]
+        backup = page.locator("#jobs tr", has_text="backup").locator("td").all_inner_texts()
+        assert backup[1:3] == ["ops", "every 10 s, 3 more runs"] and backup[4] == "never"
+        assert backup[5:] == ["0", "0", "active"]
+        assert page.locator("#jobs tr", has_text="report").locator("td").nth(7).inner_text() == \
+            "disabled"
+        assert page.locator("#jobs tr", has_text="cleanup").locator("td").nth(2).inner_text() \
+            .startswith("once at ")
+        page.click("th button[data-sort=name]")  # again: descending
+        assert page.locator("#jobs tr td:first-child").all_inner_texts() == [
+            "report", "cleanup", "backup"]
+        page.fill("#filter", "ops")
+        assert page.locator("#jobs tr td:first-child").all_inner_texts() == ["cleanup", "backup"]
+        page.fill("#filter", "")
+        page.select_option("#status-filter", "disabled")
+        assert page.locator("#jobs tr td:first-child").all_inner_texts() == ["report"]
+        assert page.locator("#count").inner_text() == "1 of 3 jobs"
+        page.select_option("#status-filter", "all")
+        tab.screenshot("webui-list.png")
+        # It refreshes by itself: a job created elsewhere appears.
+        api.create(name="arrives-later", command="true", schedule=f"R/{self.later()}/PT1H")
+        page.locator("#jobs tr", has_text="arrives-later").wait_for(timeout=15_000)
+        page.click("nav >> text=Status")
+        page.locator("#nodes tr").first.wait_for()
+        node = api.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"][0]["Id"]
+        assert page.locator("#nodes tr td").first.inner_text() == node
+        assert "4 (3 active, 1 disabled)" in page.locator("#app-stats").inner_text()
+        assert tab.unexpected_errors() == []
+
+    def test_creating_jobs_through_the_form(self, server, tab):
+        page = tab.open("#/new")
+        page.fill("input[name=name]", "nightly")
+        page.fill("input[name=owner]", "ops")
+        page.fill("input[name=command]", "sh -c 'echo made by the form'")
+        start = datetime.now() + timedelta(days=2)
+        page.fill("input[name=start]", start.strftime("%Y-%m-%dT%H:%M:%S"))
+        page.select_option("select[name=repeat]", "times")
+        page.fill("input[name=repeats]", "2")
+        page.fill("input[name=every]", "10")
+        page.select_option("select[name=unit]", "S")
+        expected = f"R2/{start.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S')}Z/PT10S"
+        assert page.input_value("input[name=schedule]") == expected
+        page.fill("input[name=retries]", "2")
+        page.click("button[type=submit] >> text=Create job")
+        page.wait_for_url(re.compile(r"#/job/"))
+        job_id = urllib.parse.unquote(page.url.split("#/job/")[1])
+        job = server.client.job(job_id)
+        assert (job["name"], job["owner"], job["schedule"], job["retries"]) == (
+            "nightly", "ops", expected, 2)
+        assert job["command"] == "sh -c 'echo made by the form'" and job["type"] == 0
+        page.locator("#job-title", has_text="nightly").wait_for()
+        # A remote job: its fields go into remote_properties.
+        page.click("nav >> text=New job")
+        page.fill("input[name=name]", "ping")
+        page.select_option("select[name=type]", "1")
+        assert page.locator("input[name=command]").is_hidden()
+        page.fill("input[name=url]", "http://127.0.0.1:9/hook")
+        page.select_option("select[name=method]", "POST")
+        page.fill("textarea[name=headers]", "X-Token: abc\nAccept: application/json")
+        page.fill("textarea[name=body]", '{"hello": 1}')
+        page.fill("input[name=codes]", "200, 204")
+        page.select_option("select[name=on_failure]", job_id)
+        page.check("input[name=disabled]")
+        page.click("button[type=submit] >> text=Create job")
+        page.wait_for_url(re.compile(r"#/job/(?!" + re.escape(job_id) + ")"))
+        remote = server.client.job(urllib.parse.unquote(page.url.split("#/job/")[1]))
+        assert remote["type"] == 1 and remote["disabled"] is True
+        assert remote["on_failure_job"] == job_id
+        assert remote["remote_properties"] == {
+            "url": "http://127.0.0.1:9/hook", "method": "POST", "body": '{"hello": 1}',
+            "headers": {"X-Token": ["abc"], "Accept": ["application/json"]}, "timeout": 30,
+            "expected_response_codes": [200, 204]}
+        assert tab.unexpected_errors() == []
+
+    def test_the_apis_error_is_shown_next_to_the_form(self, server, tab):
+        page = tab.open("#/new")
+        page.fill("input[name=name]", "bad")
+        page.fill("input[name=command]", "true")
+        page.fill("input[name=schedule]", "tomorrow")
+        page.click("button[type=submit] >> text=Create job")
+        error = page.locator("#form-error")
+        error.filter(has_text="R[n]/<start>/<interval>").wait_for()
+        assert "'tomorrow'" in error.inner_text()
+        past = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        page.fill("input[name=start]", past)
+        page.dispatch_event("input[name=start]", "change")
+        page.click("button[type=submit] >> text=Create job")
+        error.filter(has_text="already passed").wait_for()
+        assert server.client.jobs() == {} and "#/new" in page.url
+        assert tab.unexpected_errors(400) == []
+
+    def test_run_now_disable_enable_and_delete(self, server, tab, tmp_path):
+        api = server.client
+        job_id = api.create(name="button-job", command="sh -c 'echo pressed'",
+                            schedule=f"R/{self.later()}/PT1H")
+        page = tab.open(f"#/job/{job_id}")
+        page.locator("#job-title", has_text="button-job").wait_for()
+        page.click("#run-now")
+        page.locator("#runs tr").first.wait_for()
+        assert len(api.stats(job_id)) == 1 and api.stats(job_id)[0]["Trigger"] == "manual"
+        run = page.locator("#runs tr").first.locator("td").all_inner_texts()
+        assert run[3] == "✓ ok" and run[5] == "manual" and run[6] == api.stats(job_id)[0]["Node"]
+        page.click("#runs summary")
+        assert page.locator("#runs pre").inner_text() == "pressed\n"
+        tab.screenshot("webui-job.png")
+        page.click("#toggle >> text=Disable")
+        page.locator("#toggle", has_text="Enable").wait_for()
+        assert api.job(job_id)["disabled"] is True
+        page.click("#toggle >> text=Enable")
+        page.locator("#toggle", has_text="Disable").wait_for()
+        assert api.job(job_id)["disabled"] is False
+        page.click("#delete")
+        assert "button-job" in page.locator("#confirm-text").inner_text()
+        page.click("#delete-no")
+        assert api.jobs() != {}
+        page.click("#delete")
+        page.click("#delete-yes")
+        page.wait_for_url(re.compile(r"#/$"))
+        assert api.call("GET", f"/api/v1/job/{job_id}/")[0] == 404
+        assert tab.unexpected_errors() == []
+
+    def test_user_text_is_shown_as_text_and_runs_nothing(self, server, tab):
+        name = "<img src=x onerror=alert(1)>"
+        command = "echo '<script>alert(2)</script><b>bold</b>'"
+        api = server.client
+        job_id = api.create(name=name, owner="<i>o</i>", command=command,
+                            schedule=f"R/{self.later()}/PT1H")
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        page = tab.open()
+        cell = page.locator("#jobs tr td").first
+        cell.wait_for()
+        assert cell.inner_text() == name
+        page.click(f"#jobs a[href='#/job/{job_id}']")
+        page.locator("#job-title").filter(has_text=name).wait_for()
+        page.locator("#runs summary").click()
+        assert "<script>alert(2)</script><b>bold</b>" in page.locator("#runs pre").inner_text()
+        assert page.locator("img, main script, main i, pre *, #jobs b, #job-fields b").count() == 0
+        assert tab.dialogs == [] and tab.unexpected_errors() == []
+
+    def test_the_token_is_asked_once_and_kept_for_the_tab(self, serve, chromium):
+        server = serve("-n", env={"KALA_TOKEN": TOKEN}, headers=BEARER)
+        server.client.create(name="secret-job", schedule=f"R/{self.later()}/PT1H")
+        tab = WebPage(chromium, server.client.port)
+        page = tab.open()
+        page.locator("#token-form").wait_for()
+        page.fill("input[name=token]", "wrong")
+        page.click("#token-form button")
+        page.locator("#token-reason", has_text="refused").wait_for()
+        page.fill("input[name=token]", TOKEN)
+        page.click("#token-form button")
+        page.locator("#jobs tr", has_text="secret-job").wait_for()
+        page.reload()
+        page.locator("#jobs tr", has_text="secret-job").wait_for()
+        assert page.locator("#token-form").is_hidden()
+        assert page.evaluate("sessionStorage.getItem('kala-token')") == TOKEN
+        assert page.evaluate("localStorage.length") == 0
+        tab.context.close()
+        other = WebPage(chromium, server.client.port)  # a new tab of its own
+        other.open().locator("#token-form").wait_for()
+        other.context.close()
+        assert tab.unexpected_errors(401) == [] and other.unexpected_errors(401) == []
+
+    def test_phone_width(self, server, chromium):
+        server.client.create(name="a-job-with-a-rather-long-name-for-a-phone", owner="ops",
+                             schedule=f"R/{self.later()}/PT1H")
+        tab = WebPage(chromium, server.client.port, viewport={"width": 360, "height": 720})
+        for fragment in ("", "#/new", "#/status"):
+            page = tab.open(fragment)
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, fragment
+            if not fragment:
+                tab.screenshot("webui-phone.png")
+        tab.context.close()
+        assert tab.unexpected_errors() == []
 
 
 def kala_cli(*args, env=None):
