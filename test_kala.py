@@ -1910,6 +1910,8 @@ class TestSecurity:
         assert set(modes.values()) == {0o600}, modes
 
     def test_listening_beyond_loopback_without_a_token_warns(self, serve):
+        process = serve("-n")
+        assert "listening on http://127.0.0.1:" in "".join(process.log)  # the default
         process = serve("-n", "-i", "0.0.0.0")
         assert "has no token" in "".join(process.log)
         process = serve("-n", "-i", "0.0.0.0", env={"KALA_TOKEN": TOKEN}, headers=BEARER)
@@ -1922,7 +1924,7 @@ class TestSecurity:
         (["--token", "two words"], {}, "non-empty printable ASCII"),
         ([], {"KALA_TOKEN": "tab\tin"}, "non-empty printable ASCII"),
         (["--token-file", "/nonexistent/token"], {}, "cannot read the token file"),
-        (["--token", "a", "--token-file", "/etc/hostname"], {}, "not both"),
+        (["--token", "tok-both-9c1", "--token-file", "/etc/hostname"], {}, "not both"),
         (["--tls-cert", "/nonexistent/cert.pem"], {}, "cannot load the TLS certificate"),
         (["--tls-key", "/nonexistent/key.pem"], {}, "--tls-key needs --tls-cert"),
         (["--pass-env", "KALA_TOKEN"], {}, "KALA_* stay with the server"),
@@ -1931,6 +1933,8 @@ class TestSecurity:
     def test_bad_security_options_get_one_line(self, args, env, words):
         done = kala_cli("serve", "-n", "-p", "0", *args, env=env)
         assert done.returncode == 2 and words in done.stderr, done.stderr
+        secret = (args[1:2] if args[:1] == ["--token"] else [env.get("KALA_TOKEN", "")])[0]
+        assert len(secret) < 4 or secret not in done.stderr  # a secret, even when malformed
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
     def test_a_token_file(self, serve, tmp_path):
