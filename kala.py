@@ -33,6 +33,7 @@ import shlex
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -403,8 +404,10 @@ class OccurrencePlan:
 
 
 def plan_occurrence(job: Job, now: float, late_grace: float,
-                    missed_before: float = -math.inf) -> Optional[OccurrencePlan]:
-    """Decide what to do with a job whose next occurrence may be due at ``now``.
+                    missed_before: float = -math.inf,
+                    ahead: float = 0.0) -> Optional[OccurrencePlan]:
+    """Decide what to do with a job whose next occurrence may be due at ``now``
+    (or within ``ahead`` seconds of it: a claim made ahead, started on time).
 
     An occurrence is missed when it came due before ``missed_before`` (when no
     serve process was running: downtime) or more than ``late_grace`` seconds ago
@@ -416,7 +419,8 @@ def plan_occurrence(job: Job, now: float, late_grace: float,
     Returns None when nothing is due.
     """
     timing = job.timing()
-    if timing is None or not timing.has_index(job.cursor) or timing.occurrence(job.cursor) > now:
+    if (timing is None or not timing.has_index(job.cursor)
+            or timing.occurrence(job.cursor) > now + ahead):
         return None
 
     def missed(k: int) -> bool:
@@ -1126,8 +1130,10 @@ class Store:
     # --- claims and results -----------------------------------------------------
 
     def claim_occurrences(self, due: List[Tuple[str, int]], now: float, node: str,
-                          late_grace: float) -> Tuple[List[Claim], List[Tuple[float, str, int]]]:
-        """Claim the due occurrences of (job id, cursor) pairs in one transaction.
+                          late_grace: float, ahead: float = 0.0,
+                          ) -> Tuple[List[Claim], List[Tuple[float, str, int]]]:
+        """Claim the occurrences of (job id, cursor) pairs due by ``now + ahead``
+        in one transaction.
 
         The cursor is compared and advanced inside the transaction, so an
         occurrence is claimed at most once whoever else holds a stale timer.
@@ -1149,7 +1155,7 @@ class Store:
                     if job.next_run_at is not None:
                         timers.append((job.next_run_at, job_id, job.cursor))
                     continue
-                plan = plan_occurrence(job, now, late_grace, missed_before)
+                plan = plan_occurrence(job, now, late_grace, missed_before, ahead)
                 if plan is None:
                     if job.next_run_at is not None:
                         timers.append((job.next_run_at, job_id, cursor))
@@ -1160,8 +1166,8 @@ class Store:
                     "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
                     "last_attempted_run = CASE WHEN ? THEN ? ELSE last_attempted_run END, "
                     "version = ? WHERE id = ? AND cursor = ?",
-                    (plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran, now,
-                     version, job_id, cursor))
+                    (plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran,
+                     max(now, plan.scheduled_for), version, job_id, cursor))
                 if ran:
                     key = f"{job_id}@{plan.run_index}"
                     run_id = self._insert_run(db, job_id, key, "schedule", plan.scheduled_for,
@@ -1300,12 +1306,13 @@ class Store:
                    "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
                    (node, now, now))
 
-    def join(self, node: str, now: float):
+    def join(self, node: str, now: float,
+             never_started: Callable[[str, int], bool] = lambda node, run_id: False):
         """Register ``node``; what a dead earlier process left under the same id is
         taken over as ``reap_nodes`` does."""
         with self._transaction() as db:
             self._register(db, node, now)
-            return self._fail_runs(db, [node], now, node)
+            return self._fail_runs(db, [node], now, node, never_started)
 
     def leave(self, node: str) -> None:
         with self._transaction() as db:
@@ -1317,7 +1324,8 @@ class Store:
             return [tuple(row) for row in self._reader.execute(
                 "SELECT id, heartbeat FROM nodes ORDER BY started_at, id")]
 
-    def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str):
+    def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str,
+                   never_started: Callable[[str, int], bool] = lambda node, run_id: False):
         """Fail the runs of dead processes; claim a retry for those with retries left.
 
         ``dead`` are processes known dead (their lock file was free); any process
@@ -1326,7 +1334,8 @@ class Store:
         finish its runs any more: every write of a run checks its owner and state.
         Returns (failed (run id, job id) pairs, retries now owned by ``reaper``,
         (claim, success) of finished runs whose follow-ups ``reaper`` now owes);
-        the reaper also heartbeats here.
+        the reaper also heartbeats here. A run that ``never_started`` (claimed ahead
+        by a process now dead) is not failed: the reaper takes it over as it is.
         """
         with self._transaction() as db:
             self._register(db, reaper, now)
@@ -1339,28 +1348,34 @@ class Store:
             if not victims:
                 return [], [], []
             db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in victims])
-            return self._fail_runs(db, victims, now, reaper)
+            return self._fail_runs(db, victims, now, reaper, never_started)
 
-    def _fail_runs(self, db, nodes: List[str], now: float, reaper: str):
+    def _fail_runs(self, db, nodes: List[str], now: float, reaper: str, never_started):
         failed, retries = [], []
         marks = ",".join("?" * len(nodes))
         chains = self._take_over_followups(db, nodes, marks, reaper)
         orphans = db.execute(
-            f"SELECT id, job_id, claim_key, trigger, scheduled_for, retries FROM runs "
+            f"SELECT id, job_id, claim_key, trigger, scheduled_for, retries, node FROM runs "
             f"WHERE state = ? AND node IN ({marks})", (_RUNNING, *nodes)).fetchall()
         for run in orphans:
+            job = self._load(db, run["job_id"])
+            epsilon = job.epsilon_seconds() if job is not None else None
+            in_time = epsilon is None or now - run["scheduled_for"] <= epsilon
+            if job is not None and in_time and never_started(run["node"], run["id"]):
+                db.execute("UPDATE runs SET node = ? WHERE id = ?", (reaper, run["id"]))
+                retries.append(Claim(run["id"], job, run["trigger"], run["scheduled_for"],
+                                     run["claim_key"], prior_attempts=run["retries"]))
+                continue
             db.execute("UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?",
                        (_FAILED, now, NODE_DIED, run["id"]))
             db.execute("UPDATE jobs SET error_count = error_count + 1, last_error = ?, "
                        "finished_runs = finished_runs + 1 WHERE id = ?", (now, run["job_id"]))
             failed.append((run["id"], run["job_id"]))
-            job = self._load(db, run["job_id"])
+            job = self._load(db, run["job_id"])  # with its counters as they are now
             if job is None:
                 continue
             attempts = run["retries"] + 1  # the one in flight died with its process
-            epsilon = job.epsilon_seconds()
-            if attempts <= job.retries and (epsilon is None
-                                            or now - run["scheduled_for"] <= epsilon):
+            if attempts <= job.retries and in_time:
                 key = f"{run['claim_key']}~{attempts}"
                 run_id = self._insert_run(db, job.id, key, run["trigger"], run["scheduled_for"],
                                           reaper, now)
@@ -1395,12 +1410,23 @@ class NodeLock:
     The kernel releases an ``flock`` when its process dies, however it dies, so
     another process that can take the lock knows the owner is gone, within one
     maintenance tick instead of a heartbeat lease.
+
+    The file is also the process's start ledger: a ring of slots where a run
+    claimed ahead of its occurrence is written as -id, and as +id just before it
+    starts. The writes reach the page cache, which outlives a killed process, so
+    whoever finds the process dead can tell the claims that never started (they
+    are run by the survivor) from those that may have (they failed with it).
     """
+
+    LEDGER_SLOTS = 4096
+    _SLOT = struct.Struct("<q")
 
     def __init__(self, directory: str, node: str):
         self.node = node
         self.path = os.path.join(directory, self.file_name(node))
         self._fd: Optional[int] = None
+        #: The ledger an earlier process under the same id left, read at acquire().
+        self.inherited_ledger: Optional[bytes] = None
 
     @staticmethod
     def file_name(node: str) -> str:
@@ -1412,6 +1438,8 @@ class NodeLock:
             os.close(fd)
             raise KalaError(f"node id {self.node!r} is already in use by a live process "
                             f"(its lock {self.path} is held); give this one another --node-id")
+        self.inherited_ledger = os.pread(fd, self.LEDGER_SLOTS * self._SLOT.size, 0)
+        os.ftruncate(fd, 0)
         self._fd = fd
 
     def release(self) -> None:
@@ -1423,9 +1451,31 @@ class NodeLock:
             os.close(self._fd)
             self._fd = None
 
+    def mark_claimed(self, run_ids: Iterable[int]) -> None:
+        self._mark((-run_id, run_id) for run_id in run_ids)
+
+    def mark_started(self, run_id: int) -> None:
+        self._mark([(run_id, run_id)])
+
+    def _mark(self, entries) -> None:
+        if self._fd is not None:
+            for value, run_id in entries:
+                os.pwrite(self._fd, self._SLOT.pack(value),
+                          (run_id % self.LEDGER_SLOTS) * self._SLOT.size)
+
     @classmethod
-    def is_dead(cls, directory: str, node: str) -> bool:
-        """True when nobody holds ``node``'s lock (and then removes the stale file).
+    def never_started(cls, ledger: Optional[bytes], run_id: int) -> bool:
+        """Whether a dead process's ledger shows ``run_id`` claimed and not started.
+        A slot since taken by another run proves nothing: that run counts as started."""
+        offset = (run_id % cls.LEDGER_SLOTS) * cls._SLOT.size
+        if ledger is None or len(ledger) < offset + cls._SLOT.size:
+            return False
+        return cls._SLOT.unpack_from(ledger, offset)[0] == -run_id
+
+    @classmethod
+    def remains(cls, directory: str, node: str) -> Optional[bytes]:
+        """The ledger of ``node`` if nobody holds its lock (the file is then removed),
+        else None.
 
         A missing file proves nothing (someone may have cleaned the folder): that
         process is left to its heartbeat lease.
@@ -1434,17 +1484,22 @@ class NodeLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
-            return False
+            return None
         try:
             if not _flock_nonblocking(fd):
-                return False
+                return None
+            ledger = os.pread(fd, cls.LEDGER_SLOTS * cls._SLOT.size, 0)
             try:
                 os.unlink(path)
             except FileNotFoundError:
                 pass  # another process found it dead at the same moment
-            return True
+            return ledger
         finally:
             os.close(fd)
+
+    @classmethod
+    def is_dead(cls, directory: str, node: str) -> bool:
+        return cls.remains(directory, node) is not None
 
 
 # =============================================================================
@@ -1599,13 +1654,36 @@ SYNC_INTERVAL = 0.25
 #: A wall clock that moved this much more (or less) than the monotonic clock
 #: between two heartbeats was stepped (NTP, a resumed VM).
 CLOCK_STEP = 1.0
+#: How far ahead of an occurrence it is claimed: the claim's transaction (and a
+#: slow disk's fsync) happens before the start time instead of delaying it.
+CLAIM_AHEAD = 0.1
 #: How long a process waits before claiming an occurrence that another live
 #: process is preferred for (by hash), so runs spread over the processes.
 HANDOFF_DELAY = 0.25
 
 
-class TimerHeap:
-    """The next occurrence of every scheduled job, earliest first.
+class _Deadlines:
+    """A heap of (when, seq, ...) entries that a thread sleeps on until the first is due."""
+
+    def __init__(self):
+        self._heap: list = []
+        self._seq = itertools.count()
+        self._changed = threading.Condition()
+
+    def wait(self, clock: Callable[[], float], longest: float) -> None:
+        """Sleep until the earliest entry is due, an entry is added, or ``longest`` passes."""
+        with self._changed:
+            delay = self._heap[0][0] - clock() if self._heap else longest
+            if delay > 0:
+                self._changed.wait(min(delay, longest))
+
+    def wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+
+class TimerHeap(_Deadlines):
+    """When to claim the next occurrence of every scheduled job, earliest first.
 
     Each job has at most one live entry, its latest (when, cursor); older heap
     entries are skipped when popped. Entries are still hints, not truth: a claim
@@ -1613,10 +1691,8 @@ class TimerHeap:
     """
 
     def __init__(self):
-        self._heap: List[Tuple[float, int, str, int]] = []
+        super().__init__()
         self._live: Dict[str, Tuple[float, int]] = {}
-        self._seq = itertools.count()
-        self._changed = threading.Condition()
 
     def __len__(self) -> int:
         return len(self._live)
@@ -1647,16 +1723,25 @@ class TimerHeap:
                     due.append((job_id, cursor))
         return due
 
-    def wait(self, clock: Callable[[], float], longest: float) -> None:
-        """Sleep until the earliest entry is due, an entry is added, or ``longest`` passes."""
-        with self._changed:
-            delay = self._heap[0][0] - clock() if self._heap else longest
-            if delay > 0:
-                self._changed.wait(min(delay, longest))
 
-    def wake(self) -> None:
+class StartQueue(_Deadlines):
+    """Runs claimed ahead of their occurrence, each waiting for its start time."""
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, claims) -> None:
         with self._changed:
-            self._changed.notify_all()
+            for claim in claims:
+                heapq.heappush(self._heap, (claim.scheduled_for, next(self._seq), claim))
+            self._changed.notify()
+
+    def pop_due(self, now: float) -> List["Claim"]:
+        with self._changed:
+            due = []
+            while self._heap and self._heap[0][0] <= now:
+                due.append(heapq.heappop(self._heap)[2])
+            return due
 
 
 class WorkerPool:
@@ -1715,7 +1800,8 @@ class Scheduler:
                  node: Optional[str] = None, clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
-                 lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None):
+                 lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
+                 claim_ahead: float = 0.0):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
@@ -1724,7 +1810,9 @@ class Scheduler:
         self.late_grace = late_grace
         self.lease = lease
         self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
+        self.claim_ahead = claim_ahead
         self.timers = TimerHeap()
+        self.starts = StartQueue()
         self.pool = WorkerPool(workers)
         self._live_nodes = [self.node]
         self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
@@ -1732,7 +1820,10 @@ class Scheduler:
         self._synced_version = 0
         self._node_lock: Optional[NodeLock] = None
         self._stop = threading.Event()
+        self._claiming_over = threading.Event()
         self._threads = [threading.Thread(target=self._timer_loop, name="kala-timer", daemon=True),
+                         threading.Thread(target=self._start_loop, name="kala-starter",
+                                          daemon=True),
                          threading.Thread(target=self._maintenance_loop, name="kala-maintenance",
                                           daemon=True)]
 
@@ -1744,7 +1835,10 @@ class Scheduler:
             self._node_lock = NodeLock(self.store.locks_dir, self.node)
             self._node_lock.acquire()
         self.pool.start()
-        self._report(*self.store.join(self.node, self.clock()))
+        inherited = self._node_lock.inherited_ledger if self._node_lock is not None else None
+        self._report(*self.store.join(
+            self.node, self.clock(),
+            never_started=lambda node, run_id: NodeLock.never_started(inherited, run_id)))
         self.maintain()
         for thread in self._threads:
             thread.start()
@@ -1753,7 +1847,10 @@ class Scheduler:
         """Stop timing new runs and wait up to ``timeout`` for the running ones."""
         self._stop.set()
         self.timers.wake()
-        for thread in self._threads:
+        for thread in self._threads:  # the timer first: once it ends, nothing more is claimed
+            if thread is self._threads[1]:
+                self._claiming_over.set()
+                self.starts.wake()
             if thread.is_alive():
                 thread.join(timeout)
         self.pool.stop(timeout)
@@ -1772,6 +1869,13 @@ class Scheduler:
                 log.exception("claiming due runs failed; retrying in a second")
                 self._stop.wait(1.0)
 
+    def _start_loop(self) -> None:
+        # Runs already claimed still start on time when the server stops: the
+        # loop ends once nothing more can be claimed and none is waiting.
+        while not (self._claiming_over.is_set() and not self.starts):
+            self.starts.wait(self.clock, longest=1.0)
+            self.start_due()
+
     def _maintenance_loop(self) -> None:
         next_heartbeat = 0.0
         while not self._stop.wait(SYNC_INTERVAL):
@@ -1788,10 +1892,15 @@ class Scheduler:
         """Heartbeat, fail the runs of dead processes, prune old stats, sync timers."""
         now = self.clock() if now is None else now
         others = [node for node, _ in self.store.nodes() if node != self.node]
-        dead = [node for node in others if self.store.locks_dir is not None
-                and NodeLock.is_dead(self.store.locks_dir, node)]
+        ledgers = {}  # of the processes known dead: their locks are free
+        for node in others if self.store.locks_dir is not None else ():
+            ledger = NodeLock.remains(self.store.locks_dir, node)
+            if ledger is not None:
+                ledgers[node] = ledger
         lease = self.lease if self._leases_trusted(now) else math.inf
-        self._report(*self.store.reap_nodes(dead, now, lease, self.node))
+        self._report(*self.store.reap_nodes(
+            list(ledgers), now, lease, self.node,
+            never_started=lambda node, run_id: NodeLock.never_started(ledgers.get(node), run_id)))
         self._live_nodes = sorted(node for node, beat in self.store.nodes()
                                   if beat >= now - self.lease)
         if self.jobstat_ttl is not None:
@@ -1816,7 +1925,7 @@ class Scheduler:
         for run_id, job_id in failed:
             log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
         for claim in retries:
-            log.info("job %s: retrying run %s that a dead process left", claim.job.id,
+            log.info("job %s: running run %s that a dead process left", claim.job.id,
                      claim.run_id)
             self.pool.submit(self._run_claim, claim)
         for claim, success in chains:
@@ -1839,8 +1948,8 @@ class Scheduler:
             self._set_timers([(job.next_run_at, job.id, job.cursor)])
 
     def _set_timers(self, timers) -> None:
-        self.timers.push((self._claim_time(when, job_id, cursor), job_id, cursor)
-                         for when, job_id, cursor in timers)
+        self.timers.push((self._claim_time(when, job_id, cursor) - self.claim_ahead, job_id,
+                          cursor) for when, job_id, cursor in timers)
 
     def _claim_time(self, when: float, job_id: str, cursor: int) -> float:
         """When this process tries to claim an occurrence: at once if it is the
@@ -1858,14 +1967,22 @@ class Scheduler:
         if not due:
             return []
         try:
-            claims, timers = self.store.claim_occurrences(due, now, self.node, self.late_grace)
+            claims, timers = self.store.claim_occurrences(due, now, self.node, self.late_grace,
+                                                          self.claim_ahead)
         except Exception:
             self.timers.push((now, job_id, cursor) for job_id, cursor in due)
             raise
         self._set_timers(timers)
-        for claim in claims:
-            self.pool.submit(self._run_claim, claim)
+        if self._node_lock is not None:
+            self._node_lock.mark_claimed(c.run_id for c in claims if c.scheduled_for > now)
+        self.starts.push(claims)
+        self.start_due(now)
         return claims
+
+    def start_due(self, now: Optional[float] = None) -> None:
+        """Hand the claimed runs whose start time has come to the workers."""
+        for claim in self.starts.pop_due(self.clock() if now is None else now):
+            self.pool.submit(self._run_claim, claim)
 
     # --- running ------------------------------------------------------------------
 
@@ -1879,6 +1996,8 @@ class Scheduler:
         return result
 
     def _run_claim(self, claim: Claim) -> None:
+        if self._node_lock is not None:
+            self._node_lock.mark_started(claim.run_id)
         result = self.execute(claim)
         if result.followups_owed:
             self.run_followups(claim, result.success)
@@ -3339,7 +3458,8 @@ def _serve(args) -> int:
             cleanup.callback(store.close)
             ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
             scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
-                                  workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease)
+                                  workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
+                                  claim_ahead=CLAIM_AHEAD)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner))
             cleanup.callback(server.server_close)
             scheduler.start()
