@@ -898,6 +898,7 @@ class Store:
         self._lock = threading.RLock()
         self._write_lock_fd = None
         self._results = _GroupCommit(self._write_results)
+        self._creations = _GroupCommit(self._write_creations)
         if path is not None:
             fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
             if fstype in NETWORK_FILESYSTEMS:
@@ -1006,22 +1007,31 @@ class Store:
     # --- jobs -------------------------------------------------------------------
 
     def create_job(self, job: Job) -> None:
-        """Store a validated job; unknown parents or failure job: InvalidInput, nothing kept."""
+        """Store a validated job; unknown parents or failure job: InvalidInput, nothing kept.
+        Returns once the job is committed; jobs created together share one commit."""
         timing = job.timing()
         job.next_run_at = timing.occurrence(0) if timing is not None else None
+        refused = self._creations.submit(job)
+        if refused is not None:
+            raise refused
+
+    def _write_creations(self, jobs: List[Job]) -> List[Optional[InvalidInput]]:
         with self._transaction() as db:
-            for parent in job.parent_jobs:
-                if not self._exists(db, parent):
-                    raise InvalidInput(f"parent job {parent!r} does not exist")
-            if job.on_failure_job and not self._exists(db, job.on_failure_job):
-                raise InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
-            db.execute(
-                "INSERT INTO jobs (id, spec, disabled, next_run_at, version) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (job.id, json.dumps(job.spec()), job.disabled, job.next_run_at,
-                 self._bump_version(db)))
-            db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
-                           [(parent, job.id) for parent in job.parent_jobs])
+            version = self._bump_version(db)
+            return [self._insert_job(db, job, version) for job in jobs]
+
+    def _insert_job(self, db, job: Job, version: int) -> Optional[InvalidInput]:
+        for parent in job.parent_jobs:
+            if not self._exists(db, parent):
+                return InvalidInput(f"parent job {parent!r} does not exist")
+        if job.on_failure_job and not self._exists(db, job.on_failure_job):
+            return InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
+        db.execute("INSERT INTO jobs (id, spec, disabled, next_run_at, version) "
+                   "VALUES (?, ?, ?, ?, ?)",
+                   (job.id, json.dumps(job.spec()), job.disabled, job.next_run_at, version))
+        db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
+                       [(parent, job.id) for parent in job.parent_jobs])
+        return None
 
     @staticmethod
     def _exists(db, job_id: str) -> bool:
@@ -1052,9 +1062,11 @@ class Store:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job
 
-    def list_jobs(self) -> List[Job]:
+    def list_jobs(self, limit: Optional[int] = None, offset: int = 0) -> List[Job]:
+        """Jobs in the order they were created; ``limit`` and ``offset`` page through them."""
         with self._snapshot() as db:
-            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY rowid").fetchall()
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY rowid LIMIT ? OFFSET ?",
+                              (-1 if limit is None else limit, offset)).fetchall()
             edges = db.execute(
                 "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
         parents: Dict[str, List[str]] = {}
@@ -1273,6 +1285,10 @@ class Store:
         return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
                         r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"],
                         r["output"], r["error"]) for r in rows]
+
+    def count_jobs(self) -> int:
+        with self._read_lock:
+            return self._reader.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
 
     def app_counts(self) -> dict:
         with self._snapshot() as db:
@@ -2192,6 +2208,16 @@ class AccessPolicy:
                                                        'error="invalid_token"'})
 
 
+def _query_count(query: Dict[str, str], name: str) -> Optional[int]:
+    text = query.get(name)
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise InvalidInput(f"query parameter {name}={text!r} must be a whole number "
+                           f"(e.g. ?limit=100&offset=200)")
+    return int(text)
+
+
 class KalaApp:
     """The API's routes over a store and a scheduler; knows nothing of sockets."""
 
@@ -2213,60 +2239,71 @@ class KalaApp:
             (r"(?:/webui)?", {"GET": self.web_page}),
         )]
 
-    def route(self, path: str):
-        """(handler by method, path parameters) for a path, or (None, {})."""
-        path = urllib.parse.unquote(path.split("?", 1)[0]).rstrip("/")
+    def route(self, target: str):
+        """(handler by method, path parameters, query) for a request target;
+        (None, {}, query) when no route matches."""
+        path, _, query_text = target.partition("?")
+        path = urllib.parse.unquote(path).rstrip("/")
+        query = dict(urllib.parse.parse_qsl(query_text))
         for pattern, methods in self.routes:
             match = pattern.match(path)
             if match:
-                return methods, match.groupdict()
-        return None, {}
+                return methods, match.groupdict(), query
+        return None, {}, query
 
-    # Each handler takes the path parameters and the parsed body, and returns
-    # (status, JSON-able payload or None).
+    # Each handler takes the parsed body, the query parameters and the path
+    # parameters, and returns (status, JSON-able payload or None).
 
-    def list_jobs(self, body):
-        return HTTPStatus.OK, {"jobs": {job.id: job_to_json(job) for job in self.store.list_jobs()}}
+    def list_jobs(self, body, query):
+        """Kala's shape: every job. ``?limit=N&offset=M`` pages through them in the
+        order they were created, and adds the ``total``."""
+        if "limit" not in query and "offset" not in query:
+            return HTTPStatus.OK, {"jobs": {job.id: job_to_json(job)
+                                            for job in self.store.list_jobs()}}
+        limit, offset = _query_count(query, "limit"), _query_count(query, "offset") or 0
+        jobs = self.store.list_jobs(limit, offset)
+        return HTTPStatus.OK, {"jobs": {job.id: job_to_json(job) for job in jobs},
+                               "total": self.store.count_jobs()}
 
-    def create_job(self, body):
+    def create_job(self, body, query):
         job = job_from_request(body, now=self.clock(), default_owner=self.default_owner)
         self.store.create_job(job)
         self.scheduler.job_changed(job)
         log.info("job %s (%s) created", job.id, job.name)
         return HTTPStatus.CREATED, {"id": job.id}
 
-    def get_job(self, body, job_id):
+    def get_job(self, body, query, job_id):
         return HTTPStatus.OK, {"job": job_to_json(self.store.get_job(job_id))}
 
-    def delete_job(self, body, job_id):
+    def delete_job(self, body, query, job_id):
         deleted = self.store.delete_job(job_id)
         log.info("deleted job(s) %s", ", ".join(deleted))
         return HTTPStatus.NO_CONTENT, None
 
-    def delete_all(self, body):
+    def delete_all(self, body, query):
         self.store.delete_all()
         log.info("deleted all jobs")
         return HTTPStatus.NO_CONTENT, None
 
-    def job_stats(self, body, job_id):
+    def job_stats(self, body, query, job_id):
         return HTTPStatus.OK, {"job_stats": [stat_to_json(s) for s in self.store.job_stats(job_id)]}
 
-    def start_job(self, body, job_id):
+    def start_job(self, body, query, job_id):
         self.scheduler.start_job(job_id)
         return HTTPStatus.NO_CONTENT, None
 
-    def disable_job(self, body, job_id):
+    def disable_job(self, body, query, job_id):
         self.store.set_disabled(job_id, True, self.clock())
         return HTTPStatus.NO_CONTENT, None
 
-    def enable_job(self, body, job_id):
+    def enable_job(self, body, query, job_id):
         self.scheduler.job_changed(self.store.set_disabled(job_id, False, self.clock()))
         return HTTPStatus.NO_CONTENT, None
 
-    def app_stats(self, body):
+    def app_stats(self, body, query):
         return HTTPStatus.OK, {"Stats": app_stats_to_json(self.store.app_counts(), self.clock())}
 
-    def web_page(self, body):
+    def web_page(self, body, query):
         return HTTPStatus.OK, WEB_PAGE
 
     def is_page(self, methods: Optional[dict]) -> bool:
@@ -2327,7 +2364,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         app: KalaApp = self.server.app
         try:
-            methods, params = app.route(self.path)
+            methods, params, query = app.route(self.path)
             self.server.access.check(method, self.headers, public=app.is_page(methods))
             raw = self._read_body()  # even when unused: keep-alive needs the socket drained
             if methods is None:
@@ -2339,7 +2376,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                                 {"error": f"{method} is not allowed on {self.path} "
                                           f"(allowed: {allowed})"}, {"Allow": allowed})
                 return
-            status, payload = handler(self._parse_json(raw, handler == app.create_job), **params)
+            status, payload = handler(self._parse_json(raw, handler == app.create_job), query,
+                                      **params)
         except RequestRejected as exc:
             self.close_connection = True  # the unread body is still on the socket
             self._send_json(exc.status, {"error": str(exc)}, exc.headers)

@@ -528,6 +528,30 @@ class TestStore:
         assert store.get_job(job.id).error_count == 1
         assert [n for n, _ in store.nodes()] == ["alive"]
 
+    def test_jobs_created_together_share_a_commit_and_a_refusal_stays_alone(self):
+        store = Store()
+        parent = create(store, name="parent")
+        jobs = [job_from_request({"name": f"j{i}", "command": "true",
+                                  "parent_jobs": [parent.id if i != 3 else "missing"]}, now=T0)
+                for i in range(8)]
+        outcomes = [None] * len(jobs)
+
+        def create_one(i):
+            try:
+                store.create_job(jobs[i])
+            except InvalidInput as exc:
+                outcomes[i] = str(exc)
+
+        threads = [threading.Thread(target=create_one, args=(i,)) for i in range(len(jobs))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert outcomes[3] == "parent job 'missing' does not exist"
+        assert [o for i, o in enumerate(outcomes) if i != 3] == [None] * 7
+        assert sorted(j.name for j in store.list_jobs()) == ["j0", "j1", "j2", "j4", "j5",
+                                                              "j6", "j7", "parent"]
+
     def test_a_dead_node_run_with_retries_left_is_claimed_again(self):
         store = Store()
         job = create(store, retries=2)
@@ -1228,6 +1252,17 @@ class TestApi:
                 ("DELETE", f"/api/v1/job/{job_id}", 204), ("DELETE", "/api/v1/job/all", 204)]:
             assert api.call(method, path + slash)[0] == status, (method, path + slash)
         assert api.call("POST", "/api/v1/job" + slash, {"name": "n", "command": "true"})[0] == 201
+
+    def test_the_list_pages_with_limit_and_offset(self, api):
+        ids = [api.create(name=f"j{i}", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+               for i in range(5)]
+        status, body, _ = api.call("GET", "/api/v1/job/?limit=2&offset=1")
+        assert status == 200 and list(body["jobs"]) == ids[1:3] and body["total"] == 5
+        assert list(api.call("GET", "/api/v1/job/?offset=3")[1]["jobs"]) == ids[3:]
+        assert "total" not in api.call("GET", "/api/v1/job/")[1]  # Kala's shape, unchanged
+        for bad in ("limit=-1", "limit=x", "offset=1.5"):
+            status, body, _ = api.call("GET", f"/api/v1/job/?{bad}")
+            assert status == 400 and bad.split("=")[0] in body["error"]
 
     def test_delete_all(self, api):
         for _ in range(3):

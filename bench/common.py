@@ -61,6 +61,7 @@ class Server:
             stderr=subprocess.PIPE, text=True)
         for line in self.process.stderr:
             match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            self.ready_at = time.monotonic()
             if match:
                 self.port = int(match.group(1))
                 break
@@ -75,6 +76,11 @@ class Server:
         response = self.conn.getresponse()
         data = response.read()
         return json.loads(data) if data else None
+
+    def rss_mb(self):
+        with open(f"/proc/{self.process.pid}/status") as status:
+            kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        return kb / 1024
 
     def cpu_seconds(self):
         with open(f"/proc/{self.process.pid}/stat") as stat:
