@@ -10,9 +10,14 @@
    processes sharing one SQLite file, for SECONDS; runs started per second, the
    lag of those runs, and duplicates (an occurrence run twice: must be 0),
    against the machine's spawn limit.
+3. Writer fairness: 3 processes writing small transactions as fast as they can
+   for 3 s, through kala's Store (writers queue on one flock), against bare
+   SQLite connections relying on its busy handler; the worst wait for a
+   transaction, and how evenly the transactions were shared.
 """
 
 import argparse
+import multiprocessing
 import os
 import sqlite3
 import statistics
@@ -98,6 +103,54 @@ def throughput(tmp, processes, jobs, seconds, interval):
             server.stop()
 
 
+def writer(path, use_store, seconds, results):
+    """One of the competing processes: small write transactions until the deadline."""
+    if use_store:
+        store = kala.Store(path)
+
+        def write():
+            with store._transaction() as db:  # the same path as every claim
+                db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, 0, 0) "
+                           "ON CONFLICT (id) DO UPDATE SET heartbeat = heartbeat + 1",
+                           (str(os.getpid()),))
+    else:
+        db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        db.execute("PRAGMA synchronous=FULL")
+
+        def write():
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO t VALUES (1)")
+            db.execute("COMMIT")
+    waits, stop = [], time.monotonic() + seconds
+    while time.monotonic() < stop:
+        began = time.monotonic()
+        write()
+        waits.append(time.monotonic() - began)
+    results.put(waits)
+
+
+def fairness(tmp, use_store, processes=3, seconds=3.0):
+    path = os.path.join(tmp, f"fair-{use_store}.db")
+    if use_store:
+        kala.Store(path).close()
+    else:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE t (x INTEGER)")
+        db.close()
+    results = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=writer, args=(path, use_store, seconds, results))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    shares = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    counts = [len(waits) for waits in shares]
+    every = [w for waits in shares for w in waits]
+    return sum(counts) / seconds, min(counts) / max(counts), percentiles(every)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=300)
@@ -127,6 +180,12 @@ def main():
                 label = f"every {interval} s, {count} proc"
                 print(f"{label:24}{rate:8.0f}{rate / spawn * 100:9.0f}%{ms(p50)}{ms(p99)}"
                       f"{duplicates:7d}{nodes:7d}")
+        print("\nwriter fairness, 3 processes writing as fast as they can for 3 s")
+        print(f"{'':30}{'tx/s':>7}{'min/max':>9}{'p50':>11}{'p99':>11}{'worst':>11}")
+        for label, use_store in (("bare SQLite, busy handler", False),
+                                 ("kala Store, flock queue", True)):
+            rate, even, (p50, p99, worst) = fairness(tmp, use_store)
+            print(f"{label:30}{rate:7.0f}{even:9.2f}{ms(p50)}{ms(p99)}{ms(worst)}")
 
 
 if __name__ == "__main__":

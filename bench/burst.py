@@ -1,0 +1,62 @@
+"""Burst: many jobs due at the same instant.
+
+    python3 bench/burst.py [--jobs 1000]
+
+Creates JOBS jobs that each run ``true`` once, all at the same instant T, and
+reports how long after T the last of them started (kala's own RanAt) and the
+last finished. The baseline, measured in the same run, is the time the bare
+machine needs to start and reap that many ``/bin/true`` from two threads.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import Server, iso, parse, spawn_rate  # noqa: E402
+
+
+def burst(jobs):
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(os.path.join(tmp, "burst.db"))
+        try:
+            at = time.time() + 2 + jobs * 0.002
+            ids = [server.call("POST", "/api/v1/job/", {
+                "name": f"b{i}", "command": "true", "schedule": f"R0/{iso(at)}/"})["id"]
+                for i in range(jobs)]
+            assert time.time() < at, "creating the jobs took too long; lower --jobs"
+            deadline = at + 120
+            while time.time() < deadline:
+                stats = server.call("GET", "/api/v1/stats/")["Stats"]
+                if stats["SuccessCount"] + stats["ErrorCount"] >= jobs:
+                    break
+                time.sleep(0.2)
+            started, finished = [], []
+            for job_id in ids:
+                for stat in server.call("GET", f"/api/v1/job/stats/{job_id}/")["job_stats"]:
+                    started.append(parse(stat["RanAt"]))
+                    finished.append(parse(stat["RanAt"]) + stat["ExecutionDuration"] / 1e9)
+            return len(started), max(started) - at, max(finished) - at
+        finally:
+            server.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    args = parser.parse_args()
+    spawn = spawn_rate(2)
+    base = args.jobs / spawn
+    runs, last_start, last_end = burst(args.jobs)
+    print(f"burst: {args.jobs} jobs due at the same instant")
+    print(f"bare: {args.jobs} x /bin/true from 2 threads    {base:6.2f} s  ({spawn:.0f}/s)")
+    print(f"kala.py: last run started after            {last_start:6.2f} s  "
+          f"ratio {last_start / base:.2f} (goal <= 1.3)")
+    print(f"kala.py: last run finished after           {last_end:6.2f} s  "
+          f"ratio {last_end / base:.2f}; {runs} of {args.jobs} ran")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Every benchmark, one after the other, in under five minutes.
+
+    python3 bench/run_all.py
+
+Runs firing_lag (with the APScheduler column), burst, several_processes,
+scale and api with the settings the README reports, printing each one's
+output as it comes and how long it took.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCHMARKS = [
+    ("firing_lag.py", "--jobs", "1000", "--seconds", "10"),
+    ("burst.py", "--jobs", "1000"),
+    ("several_processes.py", "--seconds", "3", "--claims", "300"),
+    ("scale.py", "--jobs", "100000"),
+    ("api.py", "--seconds", "5"),
+]
+
+
+def main():
+    began = time.monotonic()
+    failed = []
+    for script, *args in BENCHMARKS:
+        print(f"\n=== {script} {' '.join(args)}", flush=True)
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, os.path.join(HERE, script), *args])
+        print(f"=== {script}: {time.monotonic() - started:.0f} s", flush=True)
+        if done.returncode:
+            failed.append(script)
+    print(f"\nall benchmarks: {time.monotonic() - began:.0f} s"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
