@@ -2829,7 +2829,8 @@ _PAGE_BODY = r"""
 _PAGE_SCRIPT = r"""
 "use strict";
 const ZERO = "0001-01-01T00:00:00Z";
-const state = { jobs: {}, stats: null, view: "list", jobId: null, sort: "name", desc: false,
+const LIST_LIMIT = 2000;  // more than this is paged by the API, not drawn every 5 s
+const state = { jobs: {}, total: 0, stats: null, view: "list", jobId: null, sort: "name", desc: false,
                 token: sessionStorage.getItem("kala-token") || "", waitingForToken: false,
                 openRuns: new Set() };
 const $ = id => document.getElementById(id);
@@ -2979,7 +2980,8 @@ function renderList() {
     el("td", { "data-label": "State" }, jobState(job)))));
   const total = Object.keys(state.jobs).length;
   const noun = total === 1 ? " job" : " jobs";
-  $("count").textContent = jobs.length === total ? total + noun : jobs.length + " of " + total + noun;
+  $("count").textContent = (jobs.length === total ? total + noun : jobs.length + " of " + total + noun) +
+    (state.total > total ? " (the first " + total + " of " + state.total + " created; page through the rest with ?limit=&offset=)" : "");
   $("empty").hidden = total > 0;
   for (const button of document.querySelectorAll("th button")) {
     const sorted = button.dataset.sort === state.sort;
@@ -3249,8 +3251,10 @@ function notify(text) { $("notice").textContent = text; }
 async function refresh() {
   if (state.waitingForToken) return;
   try {
-    const [jobs, stats] = await Promise.all([api("GET", "/api/v1/job/"), api("GET", "/api/v1/stats/")]);
+    const [jobs, stats] = await Promise.all([api("GET", "/api/v1/job/?limit=" + LIST_LIMIT),
+                                             api("GET", "/api/v1/stats/")]);
     state.jobs = jobs.jobs || {};
+    state.total = jobs.total;
     state.stats = stats.Stats;
     renderSummary();
     if (state.view === "list") renderList();

@@ -2303,6 +2303,20 @@ class TestWebPage:
         other.context.close()
         assert tab.unexpected_errors(401) == [] and other.unexpected_errors(401) == []
 
+    def test_a_long_list_is_drawn_in_part_and_says_so(self, server, tab):
+        schedule = f"R/{self.later()}/PT1H"
+        threads = [threading.Thread(target=lambda k=k: [server.client.create(
+            name=f"many-{k}-{i}", schedule=schedule) for i in range(k, 2001, 8)])
+            for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        page = tab.open()
+        page.locator("#count", has_text="of 2001 created").wait_for()
+        assert page.locator("#jobs tr").count() == 2000
+        assert tab.unexpected_errors() == []
+
     def test_phone_width(self, server, chromium):
         server.client.create(name="a-job-with-a-rather-long-name-for-a-phone", owner="ops",
                              schedule=f"R/{self.later()}/PT1H")
