@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHMARKS = [
     ("firing_lag.py", "--jobs", "1000", "--seconds", "10"),
     ("burst.py", "--jobs", "1000"),
-    ("several_processes.py", "--seconds", "3", "--claims", "300"),
+    ("several_processes.py", "--jobs", "200", "--seconds", "3", "--claims", "300"),
     ("scale.py", "--jobs", "100000"),
     ("api.py", "--seconds", "5"),
 ]
