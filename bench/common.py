@@ -83,9 +83,14 @@ class Server:
         return kb / 1024
 
     def cpu_seconds(self):
+        return sum(self.cpu_split())
+
+    def cpu_split(self):
+        """(user, system) CPU seconds the server has used so far."""
         with open(f"/proc/{self.process.pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def stop(self):
         self.process.terminate()
