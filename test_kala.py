@@ -2106,6 +2106,15 @@ class WebPage:
         self.page.goto(self.url + fragment)
         return self.page
 
+    def fill(self, **fields):
+        """Fill fields of the new-job form by name; a select gets the option of that value."""
+        for name, value in fields.items():
+            field = self.page.locator(f"#job-form [name={name}]")
+            if field.evaluate("element => element.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+
     def unexpected_errors(self, *statuses):
         """Console errors other than the browser's note on an expected HTTP status."""
         allowed = [f"status of {status}" for status in statuses]
@@ -2172,15 +2181,10 @@ class TestWebPage:
 
     def test_creating_jobs_through_the_form(self, server, tab):
         page = tab.open("#/new")
-        page.fill("input[name=name]", "nightly")
-        page.fill("input[name=owner]", "ops")
-        page.fill("input[name=command]", "sh -c 'echo made by the form'")
         start = datetime.now() + timedelta(days=2)
-        page.fill("input[name=start]", start.strftime("%Y-%m-%dT%H:%M:%S"))
-        page.select_option("select[name=repeat]", "times")
-        page.fill("input[name=repeats]", "2")
-        page.fill("input[name=every]", "10")
-        page.select_option("select[name=unit]", "S")
+        tab.fill(name="nightly", owner="ops", command="sh -c 'echo made by the form'",
+                 start=start.strftime("%Y-%m-%dT%H:%M:%S"), repeat="times", repeats="2",
+                 every="10", unit="S")
         expected = f"R2/{start.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S')}Z/PT10S"
         assert page.input_value("input[name=schedule]") == expected
         page.fill("input[name=retries]", "2")
@@ -2194,15 +2198,11 @@ class TestWebPage:
         page.locator("#job-title", has_text="nightly").wait_for()
         # A remote job: its fields go into remote_properties.
         page.click("nav >> text=New job")
-        page.fill("input[name=name]", "ping")
-        page.select_option("select[name=type]", "1")
+        tab.fill(name="ping", type="1")
         assert page.locator("input[name=command]").is_hidden()
-        page.fill("input[name=url]", "http://127.0.0.1:9/hook")
-        page.select_option("select[name=method]", "POST")
-        page.fill("textarea[name=headers]", "X-Token: abc\nAccept: application/json")
-        page.fill("textarea[name=body]", '{"hello": 1}')
-        page.fill("input[name=codes]", "200, 204")
-        page.select_option("select[name=on_failure]", job_id)
+        tab.fill(url="http://127.0.0.1:9/hook", method="POST", body='{"hello": 1}',
+                 headers="X-Token: abc\nAccept: application/json", codes="200, 204",
+                 on_failure=job_id)
         page.check("input[name=disabled]")
         page.click("button[type=submit] >> text=Create job")
         page.wait_for_url(re.compile(r"#/job/(?!" + re.escape(job_id) + ")"))
@@ -2217,9 +2217,7 @@ class TestWebPage:
 
     def test_the_apis_error_is_shown_next_to_the_form(self, server, tab):
         page = tab.open("#/new")
-        page.fill("input[name=name]", "bad")
-        page.fill("input[name=command]", "true")
-        page.fill("input[name=schedule]", "tomorrow")
+        tab.fill(name="bad", command="true", schedule="tomorrow")
         page.click("button[type=submit] >> text=Create job")
         error = page.locator("#form-error")
         error.filter(has_text="R[n]/<start>/<interval>").wait_for()
