@@ -1956,7 +1956,7 @@ class Scheduler:
         for claim in retries:
             log.info("job %s: running run %s that a dead process left", claim.job.id,
                      claim.run_id)
-            self.pool.submit(self._run_claim, claim)
+        self._start_on_time(retries, self.clock())  # one claimed ahead keeps its time
         for claim, success in chains:
             log.info("job %s: running what follows run %s, which a dead process left",
                      claim.job.id, claim.run_id)
@@ -2002,11 +2002,16 @@ class Scheduler:
             self.timers.push((now, job_id, cursor) for job_id, cursor in due)
             raise
         self._set_timers(timers)
+        self._start_on_time(claims, now)
+        return claims
+
+    def _start_on_time(self, claims: List[Claim], now: float) -> None:
+        """Start claims that are due; the others wait for their time (and are noted
+        in the ledger as claimed, not started)."""
         if self._node_lock is not None:
             self._node_lock.mark_claimed(c.run_id for c in claims if c.scheduled_for > now)
         self.starts.push(claims)
         self.start_due(now)
-        return claims
 
     def start_due(self, now: Optional[float] = None) -> None:
         """Hand the claimed runs whose start time has come to the workers."""

@@ -932,6 +932,23 @@ class TestScheduler:
         assert harness.run_at(T0 + 10.85) == []
         assert [c.scheduled_for for c in harness.run_at(T0 + 10.9)] == [T0 + 11]
 
+    def test_a_dead_processs_claim_that_never_started_runs_here_on_time(self, db_path):
+        harness = Harness(path=db_path)
+        job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
+        [claim], _ = harness.store.claim_occurrences([(job.id, 0)], T0 + 9.9, "dead", 60,
+                                                     ahead=0.1)
+        ledger = kala.NodeLock(harness.store.locks_dir, "dead")
+        ledger.acquire()
+        ledger.mark_claimed([claim.run_id])
+        os.close(ledger._fd)  # killed: the lock is free, the file stays
+        harness.clock.now = T0 + 9.95
+        harness.scheduler.maintain()
+        assert harness.runner.jobs == []  # taken over, waiting for its time
+        harness.scheduler.start_due(T0 + 10)
+        assert harness.runner.jobs == ["job"]
+        [stat] = harness.store.job_stats(job.id)
+        assert (stat.success, stat.node, stat.scheduled_for) == (True, "test", T0 + 10)
+
     def test_stopping_still_starts_what_was_claimed_ahead(self):
         store, started = Store(), threading.Event()
 
