@@ -2046,6 +2046,18 @@ class TestSecurity:
         assert "has no token" not in log_text and "clear text" in log_text
         assert process.client.call("GET", "/api/v1/job/", headers={"Host": "evil.example"})[0] == 200
 
+    def test_an_ipv6_loopback_interface(self, serve):
+        try:
+            socket.socket(socket.AF_INET6).bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+        process = serve("-n", "-i", "::1")
+        assert "listening on http://[::1]:" in "".join(process.log)
+        conn = http.client.HTTPConnection("::1", process.client.port, timeout=10)
+        conn.request("GET", "/api/v1/job/")
+        assert conn.getresponse().status == 200  # Host [::1]:port is a loopback name
+        conn.close()
+
     @pytest.mark.parametrize("args, env, words", [
         (["--token", ""], {}, "non-empty printable ASCII"),
         (["--token", "two words"], {}, "non-empty printable ASCII"),
