@@ -2048,7 +2048,8 @@ class TestSecurity:
 
     def test_an_ipv6_loopback_interface(self, serve):
         try:
-            socket.socket(socket.AF_INET6).bind(("::1", 0))
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
         except OSError:
             pytest.skip("no IPv6 loopback here")
         process = serve("-n", "-i", "::1")
