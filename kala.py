@@ -3132,6 +3132,7 @@ $("delete-yes").addEventListener("click", () => {
   jobAction($("delete-yes"), "DELETE", jobPath(""), () => {
     $("confirm-delete").hidden = true;
     notify("Deleted " + name + ".");
+    state.view = "list";  // before the hash changes: nothing fetches the deleted job again
     location.hash = "#/";
   });
 });
