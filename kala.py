@@ -2596,6 +2596,7 @@ class KalaServer(ThreadingHTTPServer):
         self.access = access or AccessPolicy()
         self.tls = tls  # an ssl.SSLContext, or None for plain HTTP
         self.max_connections = max_connections
+        self._turned_away, self._next_busy_warning = 0, -math.inf
         self.date_header = (0, "")
         self._connection_slots = threading.BoundedSemaphore(max_connections)
         if ":" in address[0]:
@@ -2618,8 +2619,12 @@ class KalaServer(ThreadingHTTPServer):
 
     def process_request(self, request, client_address):
         if not self._connection_slots.acquire(blocking=False):
-            log.warning("%d connections open: turning %s away", self.max_connections,
-                        client_address[0])
+            self._turned_away += 1
+            if time.monotonic() >= self._next_busy_warning:  # not a line per connection
+                self._next_busy_warning = time.monotonic() + 10.0
+                log.warning("%d connections open: turning new ones away (%d so far, the "
+                            "latest from %s)", self.max_connections, self._turned_away,
+                            client_address[0])
             self._turn_away(request)
             return
         try:

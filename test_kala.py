@@ -1974,13 +1974,16 @@ class TestSecurity:
                 assert sock.recv(100) == b""  # closed by the server, no answer owed
                 sock.close()
 
-    def test_connections_over_the_cap_get_503_and_the_server_recovers(self):
+    def test_connections_over_the_cap_get_503_and_the_server_recovers(self, caplog):
         with server_in_thread(max_connections=5) as server:
             port = server.server_address[1]
             held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(5)]
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
-                answer = extra.makefile("rb").read()
-            assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+            for _ in range(3):
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+                    answer = extra.makefile("rb").read()
+                assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+            busy = [r for r in caplog.records if "turning new ones away" in r.getMessage()]
+            assert len(busy) == 1  # one line, not one per connection
             for sock in held:
                 sock.close()
             client = Client(port)
