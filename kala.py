@@ -1526,10 +1526,6 @@ class NodeLock:
         finally:
             os.close(fd)
 
-    @classmethod
-    def is_dead(cls, directory: str, node: str) -> bool:
-        return cls.remains(directory, node) is not None
-
 
 # =============================================================================
 # Running a job: a local command without a shell, or an HTTP request
@@ -2271,7 +2267,7 @@ class KalaApp:
         (None, {}, query) when no route matches."""
         path, _, query_text = target.partition("?")
         path = urllib.parse.unquote(path).rstrip("/")
-        query = dict(urllib.parse.parse_qsl(query_text))
+        query = dict(urllib.parse.parse_qsl(query_text)) if query_text else {}
         for pattern, methods in self.routes:
             match = pattern.match(path)
             if match:

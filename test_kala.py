@@ -528,7 +528,7 @@ class TestStore:
         assert store.get_job(job.id).error_count == 1
         assert [n for n, _ in store.nodes()] == ["alive"]
 
-    def test_jobs_created_together_share_a_commit_and_a_refusal_stays_alone(self):
+    def test_jobs_created_at_once_each_get_their_own_answer(self):
         store = Store()
         parent = create(store, name="parent")
         jobs = [job_from_request({"name": f"j{i}", "command": "true",
@@ -684,13 +684,13 @@ class TestNodeLocks:
     def test_a_held_lock_means_alive_and_a_free_one_dead(self, tmp_path):
         lock = kala.NodeLock(str(tmp_path), "host:1")
         lock.acquire()
-        assert not kala.NodeLock.is_dead(str(tmp_path), "host:1")
+        assert kala.NodeLock.remains(str(tmp_path), "host:1") is None
         with pytest.raises(kala.KalaError, match="already in use"):
             kala.NodeLock(str(tmp_path), "host:1").acquire()
         lock.release()
-        assert not kala.NodeLock.is_dead(str(tmp_path), "host:1")  # no file: no proof
+        assert kala.NodeLock.remains(str(tmp_path), "host:1") is None  # no file: no proof
         open(tmp_path / kala.NodeLock.file_name("host:1"), "w").close()
-        assert kala.NodeLock.is_dead(str(tmp_path), "host:1")
+        assert kala.NodeLock.remains(str(tmp_path), "host:1") is not None
 
     def test_the_kernel_frees_the_lock_of_a_killed_process(self, tmp_path):
         code = ("import kala, sys, time; kala.NodeLock(sys.argv[1], 'child').acquire(); "
@@ -699,10 +699,10 @@ class TestNodeLocks:
                                  stdout=subprocess.PIPE, text=True,
                                  cwd=os.path.dirname(KALA))
         assert child.stdout.readline() == "locked\n"
-        assert not kala.NodeLock.is_dead(str(tmp_path), "child")
+        assert kala.NodeLock.remains(str(tmp_path), "child") is None
         child.kill()
         child.wait()
-        assert kala.NodeLock.is_dead(str(tmp_path), "child")
+        assert kala.NodeLock.remains(str(tmp_path), "child") is not None
         assert not os.listdir(tmp_path)  # the stale lock file is removed
 
     def test_the_ledger_tells_claims_that_never_started(self, tmp_path):

@@ -18,34 +18,24 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Server  # noqa: E402
+from common import Server, count_in_threads  # noqa: E402
 
 
 def client_process(port, path, seconds, connections):
     """Run in a child process: GET ``path`` on ``connections`` keep-alive
     connections until the deadline; print how many answers came back."""
-    counts = [0] * connections
-    stop = time.monotonic() + seconds
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+             for _ in range(connections)]
 
-    def loop(slot):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.monotonic() < stop:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200
-            counts[slot] += 1
+    def get(slot):
+        conns[slot].request("GET", path)
+        response = conns[slot].getresponse()
+        response.read()
+        assert response.status == 200
 
-    threads = [threading.Thread(target=loop, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    print(sum(counts))
+    print(count_in_threads(connections, seconds, get))
 
 
 def bare_server(body):

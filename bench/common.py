@@ -34,22 +34,28 @@ def ms(seconds):
     return f"{seconds * 1000:8.2f} ms"
 
 
-def spawn_rate(threads, seconds=2.0):
-    """/bin/true processes started and reaped per second from ``threads`` threads."""
+def count_in_threads(threads, seconds, step):
+    """How many times ``step(slot)`` completed, called in a loop by each of
+    ``threads`` threads (slot 0, 1, ...) until ``seconds`` have passed."""
     counts = [0] * threads
     stop = time.monotonic() + seconds
 
-    def spawn(slot):
+    def loop(slot):
         while time.monotonic() < stop:
-            subprocess.run(["/bin/true"])
+            step(slot)
             counts[slot] += 1
 
-    workers = [threading.Thread(target=spawn, args=(i,)) for i in range(threads)]
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return sum(counts) / seconds
+    return sum(counts)
+
+
+def spawn_rate(threads, seconds=2.0):
+    """/bin/true processes started and reaped per second from ``threads`` threads."""
+    return count_in_threads(threads, seconds, lambda slot: subprocess.run(["/bin/true"])) / seconds
 
 
 class Server:
