@@ -17,6 +17,7 @@ import base64
 import calendar
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import heapq
 import hmac
@@ -29,6 +30,7 @@ import math
 import os
 import queue
 import re
+import select
 import shlex
 import signal
 import socket
@@ -47,7 +49,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 try:
     import zoneinfo
@@ -882,6 +884,83 @@ class _GroupCommit:
                 slot["done"].set()
 
 
+#: Results are committed at most once per this many seconds: those arriving
+#: meanwhile share the next commit (and its fsync). Nothing waits for them but a
+#: run started through the API.
+RESULT_COMMIT_SPACING = 0.01
+
+
+class _WriteBehind:
+    """A thread that writes what is put to it in batches: whatever arrives while
+    one transaction commits goes into the next, so a thousand results a second
+    cost a few dozen commits, and the thread that puts one need not wait."""
+
+    _FLUSH = object()
+
+    def __init__(self, write_batch: Callable[[list], list], name: str, spacing: float = 0.0):
+        self._write_batch = write_batch
+        self._spacing = spacing   # seconds from one write to the next, at least
+        self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name=name, daemon=True)
+        self._start_lock = threading.Lock()
+
+    def put(self, entry, then: Callable[[object], None]) -> None:
+        """Write ``entry`` soon; ``then(answer)`` (the write's exception instead of
+        an answer if it failed) is called in the writer's thread once committed."""
+        with self._start_lock:
+            if not self._thread.is_alive():
+                self._thread.start()
+        self._queue.put((entry, then))
+
+    def submit(self, entry):
+        """Write ``entry`` and return its answer once committed."""
+        done, answers = threading.Event(), []
+        self.put(entry, lambda answer: (answers.append(answer), done.set()))
+        done.wait()
+        if isinstance(answers[0], Exception):
+            raise answers[0]
+        return answers[0]
+
+    def flush(self) -> None:
+        """Return once everything put so far is written."""
+        if self._thread.is_alive():
+            self.submit(self._FLUSH)
+
+    def close(self) -> None:
+        self.flush()
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _write(self) -> None:
+        last_write = -math.inf
+        for first in iter(self._queue.get, None):
+            pause = last_write + self._spacing - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            last_write = time.monotonic()
+            batch = [first]
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            entries = [entry for entry, _ in batch if entry is not self._FLUSH]
+            try:
+                answers = iter(self._write_batch(entries) if entries else ())
+            except Exception as exc:
+                answers = itertools.repeat(exc)
+            for entry, then in batch:
+                try:
+                    then(None if entry is self._FLUSH else next(answers))
+                except Exception:  # the writer must outlive any one caller
+                    log.exception("after writing %r", entry)
+
+
 def _flock_nonblocking(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -905,7 +984,8 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._write_lock_fd = None
-        self._results = _GroupCommit(self._write_results)
+        self._results = _WriteBehind(self._write_results, "kala-results",
+                                     spacing=RESULT_COMMIT_SPACING)
         self._creations = _GroupCommit(self._write_creations)
         if path is not None:
             fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
@@ -959,6 +1039,7 @@ class Store:
         return db
 
     def close(self) -> None:
+        self._results.close()
         with self._lock, self._read_lock:
             self._db.close()
             self._reader.close()
@@ -1249,6 +1330,16 @@ class Store:
         results finishing together share one commit.
         """
         return self._results.submit((claim, node, result))
+
+    def finish_run_later(self, claim: Claim, node: str, result: RunResult,
+                         then: Callable[[Union[bool, Exception]], None]) -> None:
+        """``finish_run`` without waiting: ``then(what finish_run returns, or the
+        write's exception)`` is called from the writer thread once committed."""
+        self._results.put((claim, node, result), then)
+
+    def flush(self) -> None:
+        """Return once every result handed to ``finish_run_later`` is committed."""
+        self._results.flush()
 
     def _write_results(self, batch) -> List[bool]:
         with self._transaction() as db:
@@ -1567,6 +1658,26 @@ def job_base_environment(server_environment: Dict[str, str],
     return environment
 
 
+def kill_group(process: subprocess.Popen) -> None:
+    """Kill a command started in a session of its own, with whatever it started."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        pass  # already gone
+
+
+def command_outcome(status: int, tail: bytearray, timed_out_after: Optional[float]) -> Attempt:
+    """The Attempt of a command that ended with exit ``status`` (negative: killed by a signal)."""
+    output = tail.decode("utf-8", "replace")
+    if status == 0:
+        return Attempt(True, output)
+    if status < 0 and timed_out_after is not None:
+        return Attempt(False, output, f"timed out after {timed_out_after:g}s")
+    if status < 0:
+        return Attempt(False, output, f"signal: {signal.Signals(-status).name}")
+    return Attempt(False, output, f"exit status {status}")
+
+
 class CommandRunner:
     """Makes one attempt at a job: split its command like a shell word list and
     run it without a shell (its exit status decides), or send its HTTP request."""
@@ -1580,16 +1691,36 @@ class CommandRunner:
     def attempt(self, job: Job, environment: Optional[Dict[str, str]] = None) -> Attempt:
         """One try at ``job``; a local command runs with the base environment, the
         job's own variables, then ``environment`` (what the run learns about itself)."""
-        try:
-            if job.type == REMOTE_JOB:
+        if job.type == REMOTE_JOB:
+            try:
                 return self.request(job.remote, job.render)
-            return self.run_command(job.render(job.command), job.timeout,
-                                    {**job.environment, **(environment or {})})
+            except InvalidInput as exc:
+                return Attempt(False, error=str(exc))
+        started = self.start(job, environment)
+        if isinstance(started, Attempt):
+            return started
+        return self.follow(started, job.timeout)
+
+    def start(self, job: Job, environment: Optional[Dict[str, str]] = None,
+              ) -> Union[subprocess.Popen, Attempt]:
+        """Start a local job's command and return its process, or the failed
+        Attempt when it cannot start (a command that is no word list, no program)."""
+        try:
+            return self.spawn(job.render(job.command), {**job.environment, **(environment or {})})
         except InvalidInput as exc:
             return Attempt(False, error=str(exc))
 
     def run_command(self, command: str, timeout: float = 0.0,
                     environment: Optional[Dict[str, str]] = None) -> Attempt:
+        started = self.spawn(command, environment)
+        if isinstance(started, Attempt):
+            return started
+        return self.follow(started, timeout)
+
+    def spawn(self, command: str, environment: Optional[Dict[str, str]] = None,
+              ) -> Union[subprocess.Popen, Attempt]:
+        """Start ``command`` (its stdout and stderr on one pipe); InvalidInput when
+        it is no word list, the failed Attempt when its program cannot start."""
         try:
             argv = shlex.split(command)
         except ValueError as exc:
@@ -1599,15 +1730,18 @@ class CommandRunner:
         try:
             # A session of its own: a timeout kills the whole process group, and a
             # Ctrl-C meant for the server does not reach the jobs.
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, close_fds=True, start_new_session=True,
                 env={**self.base_environment, **(environment or {})})
         except OSError as exc:
             return Attempt(False, error=self._spawn_error(argv[0], exc))
+
+    def follow(self, process: subprocess.Popen, timeout: float = 0.0) -> Attempt:
+        """Read a started command's output until it ends (killed at ``timeout``)."""
         watchdog = None
         if timeout:
-            watchdog = threading.Timer(timeout, self._kill_group, (process,))
+            watchdog = threading.Timer(timeout, kill_group, (process,))
             watchdog.daemon = True
             watchdog.start()
         tail = bytearray()
@@ -1617,27 +1751,14 @@ class CommandRunner:
         status = process.wait()
         if watchdog is not None:
             watchdog.cancel()
-        output = tail.decode("utf-8", "replace")
-        if status == 0:
-            return Attempt(True, output)
-        if status < 0 and watchdog is not None and watchdog.finished.is_set():
-            return Attempt(False, output, f"timed out after {timeout:g}s")
-        if status < 0:
-            return Attempt(False, output, f"signal: {signal.Signals(-status).name}")
-        return Attempt(False, output, f"exit status {status}")
+        timed_out = watchdog is not None and watchdog.finished.is_set()
+        return command_outcome(status, tail, timeout if timed_out else None)
 
     @staticmethod
     def _spawn_error(program: str, exc: OSError) -> str:
         if isinstance(exc, FileNotFoundError):
             return f'exec: "{program}": executable file not found in $PATH'
         return f'exec: "{program}": {exc.strerror or exc}'
-
-    @staticmethod
-    def _kill_group(process: subprocess.Popen) -> None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except OSError:
-            pass  # already gone
 
     def request(self, remote: RemoteProperties, render: Callable[[str], str]) -> Attempt:
         body = render(remote.body).encode() if remote.body else None
@@ -1657,6 +1778,169 @@ class CommandRunner:
             return Attempt(True, output)
         return Attempt(False, output, f"{remote.method} {remote.url} answered {status}, "
                                       f"expected {remote.expected_response_codes}")
+
+
+class _FollowedCommand:
+    """A started command the watcher follows: its output so far, and how far it got."""
+
+    def __init__(self, process: subprocess.Popen, pidfd: int, deadline: float,
+                 timeout: float, done: Callable[[Attempt], None]):
+        self.process = process
+        self.pidfd = pidfd
+        self.deadline = deadline               # monotonic; math.inf without a timeout
+        self.timeout = timeout
+        self.done = done
+        self.tail = bytearray()
+        self.output_open = True
+        self.running = True
+        self.timed_out = False
+
+
+class CommandWatcher:
+    """One thread following every started command: it reads their output, learns
+    of their exit from a pidfd and kills those past their timeout, so a running
+    command costs a few file descriptors instead of a thread blocked on it.
+
+    Linux only (epoll, pidfd: kernel 5.3); elsewhere ``supported()`` is False
+    and the scheduler gives each run a worker thread instead.
+    """
+
+    def __init__(self, output_limit: int = OUTPUT_TAIL_BYTES):
+        self.output_limit = output_limit
+        self._epoll = select.epoll()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._epoll.register(self._wake_read, select.EPOLLIN)
+        self._by_fd: Dict[int, _FollowedCommand] = {}
+        self._followed = 0
+        self._deadlines: list = []             # (monotonic, seq, command)
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+        self._sleeping_until = math.inf
+        self._stopping_at: Optional[float] = None
+        self._thread = threading.Thread(target=self._watch, name="kala-watcher", daemon=True)
+
+    @staticmethod
+    def supported() -> bool:
+        if not (hasattr(select, "epoll") and hasattr(os, "pidfd_open")):
+            return False
+        try:
+            os.close(os.pidfd_open(os.getpid()))
+        except OSError:
+            return False  # a kernel older than 5.3
+        return True
+
+    def __len__(self) -> int:
+        return self._followed
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def follow(self, process: subprocess.Popen, timeout: float,
+               done: Callable[[Attempt], None]) -> None:
+        """Follow a started command; ``done(attempt)`` is called in the watcher's
+        thread once its output is closed and it has exited."""
+        deadline = time.monotonic() + timeout if timeout else math.inf
+        try:
+            pidfd = os.pidfd_open(process.pid)
+        except OSError:
+            kill_group(process)
+            process.wait()
+            process.stdout.close()
+            raise
+        command = _FollowedCommand(process, pidfd, deadline, timeout, done)
+        with self._lock:
+            self._followed += 1
+            if timeout:
+                heapq.heappush(self._deadlines, (deadline, next(self._seq), command))
+            wake = deadline < self._sleeping_until
+        output = process.stdout.fileno()
+        self._by_fd[output] = self._by_fd[command.pidfd] = command
+        self._epoll.register(output, select.EPOLLIN)
+        self._epoll.register(command.pidfd, select.EPOLLIN)
+        if wake:
+            self._wake()
+
+    def stop(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the followed commands to end, then stop watching
+        (a command still running then is left to itself)."""
+        if self._epoll.closed:
+            return
+        self._stopping_at = time.monotonic() + timeout
+        self._wake()
+        if self._thread.is_alive():
+            self._thread.join(timeout + 1.0)
+        if not self._thread.is_alive():
+            self._epoll.close()
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_write, b"x")
+        except BlockingIOError:
+            pass  # a wake-up is pending already
+
+    def _watch(self) -> None:
+        while not (self._stopping_at is not None
+                   and (not self._followed or time.monotonic() >= self._stopping_at)):
+            with self._lock:
+                self._sleeping_until = min(self._deadlines[0][0] if self._deadlines else math.inf,
+                                           self._stopping_at or math.inf)
+            wait = self._sleeping_until - time.monotonic()
+            for fd, _ in self._epoll.poll(min(max(wait, 0.0), 60.0)):
+                if fd == self._wake_read:
+                    os.read(self._wake_read, 4096)
+                else:
+                    self._event(fd)
+            self._kill_overdue()
+
+    def _event(self, fd: int) -> None:
+        command = self._by_fd[fd]
+        if fd == command.pidfd:
+            command.running = False
+            self._forget(fd)
+            os.close(fd)
+        else:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                _keep_tail(command.tail, chunk, self.output_limit)
+                return
+            command.output_open = False
+            self._forget(fd)
+            command.process.stdout.close()
+        if not (command.output_open or command.running):
+            self._finish(command)
+
+    def _forget(self, fd: int) -> None:
+        self._epoll.unregister(fd)
+        del self._by_fd[fd]
+
+    def _finish(self, command: _FollowedCommand) -> None:
+        status = command.process.wait()   # it has exited: this only reaps it
+        with self._lock:
+            self._followed -= 1
+            if len(self._deadlines) > 2 * self._followed + 64:  # drop the ended ones
+                self._deadlines = [entry for entry in self._deadlines
+                                   if entry[2].running or entry[2].output_open]
+                heapq.heapify(self._deadlines)
+        try:
+            command.done(command_outcome(status, command.tail,
+                                         command.timeout if command.timed_out else None))
+        except Exception:  # the watcher must outlive any one run
+            log.exception("recording the end of %s failed", command.process.args)
+
+    def _kill_overdue(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            overdue = []
+            while self._deadlines and self._deadlines[0][0] <= now:
+                overdue.append(heapq.heappop(self._deadlines)[2])
+        for command in overdue:
+            if command.running:
+                command.timed_out = True
+                kill_group(command.process)
 
 
 # =============================================================================
@@ -1682,6 +1966,9 @@ CLOCK_STEP = 1.0
 #: How far ahead of an occurrence it is claimed: the claim's transaction (and a
 #: slow disk's fsync) happens before the start time instead of delaying it.
 CLAIM_AHEAD = 0.1
+#: A claim also takes every occurrence due within this many seconds after the
+#: first: a thousand jobs spread over a second cost 20 transactions, not 1,000.
+CLAIM_BATCH = 0.05
 #: How long a process waits before claiming an occurrence that another live
 #: process is preferred for (by hash), so runs spread over the processes.
 HANDOFF_DELAY = 0.25
@@ -1826,7 +2113,7 @@ class Scheduler:
                  monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
-                 claim_ahead: float = 0.0):
+                 claim_ahead: float = 0.0, claim_batch: float = 0.0):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
@@ -1836,9 +2123,12 @@ class Scheduler:
         self.lease = lease
         self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
         self.claim_ahead = claim_ahead
+        self.claim_batch = claim_batch
         self.timers = TimerHeap()
         self.starts = StartQueue()
         self.pool = WorkerPool(workers)
+        self.watcher: Optional[CommandWatcher] = None     # set when started, where supported
+        self._slots = threading.Semaphore(max(1, workers))
         self._live_nodes = [self.node]
         self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
         self._leases_trusted_from = -math.inf                  # monotonic
@@ -1859,6 +2149,9 @@ class Scheduler:
         if self.store.locks_dir is not None:
             self._node_lock = NodeLock(self.store.locks_dir, self.node)
             self._node_lock.acquire()
+        if self.pool.size and isinstance(self.runner, CommandRunner) and CommandWatcher.supported():
+            self.watcher = CommandWatcher(self.runner.output_limit)
+            self.watcher.start()
         self.pool.start()
         inherited = self._node_lock.inherited_ledger if self._node_lock is not None else None
         self._report(*self.store.join(
@@ -1878,6 +2171,9 @@ class Scheduler:
                 self.starts.wake()
             if thread.is_alive():
                 thread.join(timeout)
+        if self.watcher is not None:
+            self.watcher.stop(timeout)
+        self.store.flush()        # their results, and so the follow-ups they owe, are known
         self.pool.stop(timeout)
         self.store.leave(self.node)
         if self._node_lock is not None:
@@ -1899,7 +2195,10 @@ class Scheduler:
         # loop ends once nothing more can be claimed and none is waiting.
         while not (self._claiming_over.is_set() and not self.starts):
             self.starts.wait(self.clock, longest=1.0)
-            self.start_due()
+            try:
+                self.start_due()
+            except Exception:
+                log.exception("starting due runs failed")
 
     def _maintenance_loop(self) -> None:
         next_heartbeat = 0.0
@@ -1986,14 +2285,15 @@ class Scheduler:
         return when if preferred == self.node else when + HANDOFF_DELAY
 
     def run_due(self, now: Optional[float] = None) -> List[Claim]:
-        """Claim every occurrence due at ``now`` and hand the claims to the workers."""
+        """Claim every occurrence due at ``now`` (or within the claim batch after
+        it) and hand the claims to the workers."""
         now = self.clock() if now is None else now
-        due = self.timers.pop_due(now)
+        due = self.timers.pop_due(now + self.claim_batch)
         if not due:
             return []
         try:
             claims, timers = self.store.claim_occurrences(due, now, self.node, self.late_grace,
-                                                          self.claim_ahead)
+                                                          self.claim_ahead + self.claim_batch)
         except Exception:
             self.timers.push((now, job_id, cursor) for job_id, cursor in due)
             raise
@@ -2006,13 +2306,30 @@ class Scheduler:
         in the ledger as claimed, not started)."""
         if self._node_lock is not None:
             self._node_lock.mark_claimed(c.run_id for c in claims if c.scheduled_for > now)
-        self.starts.push(claims)
-        self.start_due(now)
+        self.starts.push(claims)   # wakes the starter thread
+        if not self.pool.size:
+            self.start_due(now)
 
     def start_due(self, now: Optional[float] = None) -> None:
-        """Hand the claimed runs whose start time has come to the workers."""
+        """Start the claimed runs whose start time has come (at most ``workers`` at once)."""
         for claim in self.starts.pop_due(self.clock() if now is None else now):
-            self.pool.submit(self._run_claim, claim)
+            self._slots.acquire()
+            if self._node_lock is not None:
+                self._node_lock.mark_started(claim.run_id)
+            if self.watcher is None or claim.job.type == REMOTE_JOB:
+                self.pool.submit(self._run_in_slot, claim)
+                continue
+            ran_at = self.clock()
+            try:
+                started = self.runner.start(claim.job, self.run_environment(claim))
+                if not isinstance(started, Attempt):
+                    self.watcher.follow(started, claim.job.timeout,
+                                        functools.partial(self._attempted, claim, ran_at))
+                    continue
+            except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
+                log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
+                started = Attempt(False, error=f"could not start: {exc}")
+            self._attempted(claim, ran_at, started)
 
     # --- running ------------------------------------------------------------------
 
@@ -2025,22 +2342,53 @@ class Scheduler:
             self.pool.submit(self.run_followups, claim, result.success)
         return result
 
-    def _run_claim(self, claim: Claim) -> None:
-        if self._node_lock is not None:
-            self._node_lock.mark_started(claim.run_id)
-        result = self.execute(claim)
+    def _attempted(self, claim: Claim, ran_at: float, attempt: Attempt) -> None:
+        """The first attempt of a run the watcher followed has ended (in its thread):
+        a retry goes to a worker, a result to the store's writer."""
+        if not attempt.success and claim.prior_attempts < claim.job.retries:
+            self.pool.submit(self._run_in_slot, claim, ran_at, attempt)
+            return
+        self._slots.release()   # its process is gone; its result needs no slot
+        result = self._result(claim, ran_at, claim.prior_attempts + (not attempt.success),
+                              attempt)
+        self.store.finish_run_later(claim, self.node, result,
+                                    functools.partial(self._recorded, claim, result))
+
+    def _recorded(self, claim: Claim, result: RunResult, recorded) -> None:
+        """A result from ``_attempted`` is committed (in the writer's thread)."""
+        if isinstance(recorded, Exception):
+            log.error("job %s: recording run %s failed: %s", claim.job.id, claim.run_id,
+                      recorded)
+            return
+        self._log_result(claim, result, recorded)
+        if result.followups_owed:
+            self.pool.submit(self.run_followups, claim, result.success)
+
+    def _run_in_slot(self, claim: Claim, ran_at: Optional[float] = None,
+                     attempt: Optional[Attempt] = None) -> None:
+        try:
+            self._run_claim(claim, ran_at, attempt)
+        finally:
+            self._slots.release()
+
+    def _run_claim(self, claim: Claim, ran_at: Optional[float] = None,
+                   attempt: Optional[Attempt] = None) -> None:
+        result = self.execute(claim, ran_at, attempt)
         if result.followups_owed:
             self.run_followups(claim, result.success)
 
-    def execute(self, claim: Claim) -> RunResult:
-        """Run a claimed job with its retries and record the result."""
+    def execute(self, claim: Claim, ran_at: Optional[float] = None,
+                attempt: Optional[Attempt] = None) -> RunResult:
+        """Run a claimed job with its retries and record the result; ``attempt`` is
+        a first one already made, started at ``ran_at``."""
         job = claim.job
         epsilon = job.epsilon_seconds()
-        ran_at = self.clock()
+        ran_at = self.clock() if ran_at is None else ran_at
         failures = claim.prior_attempts
         environment = self.run_environment(claim)
         while True:
-            attempt = self.runner.attempt(job, environment)
+            if attempt is None:
+                attempt = self.runner.attempt(job, environment)
             if attempt.success:
                 break
             failures += 1
@@ -2050,19 +2398,29 @@ class Scheduler:
                 break  # too late to retry: Kala's epsilon
             if not self.store.record_retry(claim, self.node, failures):
                 break  # taken for dead meanwhile: another process owns the run now
-        result = RunResult(attempt.success, ran_at, self.clock(),
-                           retries=failures if attempt.success else failures - 1,
-                           failures=failures - claim.prior_attempts, output=attempt.output,
-                           error=attempt.error)
-        if not self.store.finish_run(claim, self.node, result):
+            attempt = None
+        result = self._result(claim, ran_at, failures, attempt)
+        self._log_result(claim, result, self.store.finish_run(claim, self.node, result))
+        return result
+
+    def _result(self, claim: Claim, ran_at: float, failures: int, last: Attempt) -> RunResult:
+        """A run's result from its last attempt and its ``failures`` (those of a
+        dead process that ran it before included)."""
+        return RunResult(last.success, ran_at, self.clock(),
+                         retries=failures if last.success else failures - 1,
+                         failures=failures - claim.prior_attempts, output=last.output,
+                         error=last.error)
+
+    @staticmethod
+    def _log_result(claim: Claim, result: RunResult, recorded: bool) -> None:
+        if not recorded:
             log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
-                        "this process was taken for dead)", job.id, claim.run_id)
+                        "this process was taken for dead)", claim.job.id, claim.run_id)
         # Successes only with -v: at hundreds of runs a second the log is a cost.
         log.log(logging.DEBUG if result.success else logging.WARNING,
-                "job %s (%s): %s run %s after %d attempt(s)%s", job.id, job.name,
+                "job %s (%s): %s run %s after %d attempt(s)%s", claim.job.id, claim.job.name,
                 claim.trigger, "succeeded" if result.success else "failed",
-                result.retries + 1, f": {attempt.error}" if attempt.error else "")
-        return result
+                result.retries + 1, f": {result.error}" if result.error else "")
 
     def run_environment(self, claim: Claim) -> Dict[str, str]:
         """What a run's command learns about itself, in environment variables."""
@@ -3547,7 +3905,7 @@ def _serve(args) -> int:
             ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
             scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
                                   workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
-                                  claim_ahead=CLAIM_AHEAD)
+                                  claim_ahead=CLAIM_AHEAD, claim_batch=CLAIM_BATCH)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner))
             cleanup.callback(server.server_close)
             scheduler.start()

@@ -680,6 +680,54 @@ class TestGroupCommit:
         assert not commit._writing
 
 
+class TestWriteBehind:
+    def test_what_arrives_during_a_write_goes_into_the_next_one(self):
+        batches, entered, gate = [], threading.Event(), threading.Event()
+
+        def write(batch):
+            entered.set()
+            gate.wait(5)  # hold the first write so the others pile up behind it
+            batches.append(list(batch))
+            return [entry * 10 for entry in batch]
+
+        writer, answers = kala._WriteBehind(write, "test-writer"), queue.Queue()
+        writer.put(0, lambda answer: answers.put((0, answer)))
+        assert entered.wait(5)
+        for i in range(1, 8):
+            writer.put(i, lambda answer, i=i: answers.put((i, answer)))
+        gate.set()
+        assert dict(answers.get(timeout=5) for _ in range(8)) == {i: i * 10 for i in range(8)}
+        assert batches == [[0], list(range(1, 8))]
+        writer.close()
+
+    def test_submit_waits_and_a_failed_write_reaches_each_entry_of_it(self):
+        def write(batch):
+            if "bad" in batch:
+                raise ValueError("disk full")
+            return [entry.upper() for entry in batch]
+
+        writer, told = kala._WriteBehind(write, "test-writer"), queue.Queue()
+        assert writer.submit("ok") == "OK"
+        writer.put("bad", told.put)
+        with pytest.raises(ValueError, match="disk full"):
+            writer.submit("bad")
+        assert isinstance(told.get(timeout=5), ValueError)
+        assert writer.submit("fine") == "FINE"  # the writer goes on
+        writer.close()
+
+    def test_flush_returns_once_everything_put_is_written(self):
+        written, gate = [], threading.Event()
+        writer = kala._WriteBehind(lambda batch: [gate.wait(5), written.extend(batch)] and batch,
+                                   "test-writer")
+        for i in range(3):
+            writer.put(i, lambda answer: None)
+        threading.Timer(0.1, gate.set).start()
+        writer.flush()
+        assert written == [0, 1, 2]
+        writer.close()
+        writer.flush()  # closed: nothing to wait for
+
+
 class TestNodeLocks:
     def test_a_held_lock_means_alive_and_a_free_one_dead(self, tmp_path):
         lock = kala.NodeLock(str(tmp_path), "host:1")
@@ -758,31 +806,120 @@ class TestFilesystems:
 # Running a job
 # =============================================================================
 
+@pytest.fixture(params=["a thread waiting", "the watcher"])
+def run_command(request):
+    """Runs a command as the scheduler does: a thread blocked on it (remote jobs,
+    retries, platforms without pidfd) or the one CommandWatcher thread."""
+    if request.param == "a thread waiting":
+        yield lambda command, timeout=0.0, output_limit=kala.OUTPUT_TAIL_BYTES: (
+            kala.CommandRunner(output_limit=output_limit).run_command(command, timeout))
+        return
+    if not kala.CommandWatcher.supported():
+        pytest.skip("no epoll or pidfd here: the scheduler gives each run a thread")
+    watchers = []
+
+    def run(command, timeout=0.0, output_limit=kala.OUTPUT_TAIL_BYTES):
+        watchers.append(kala.CommandWatcher(output_limit))
+        watchers[-1].start()
+        started = kala.CommandRunner().spawn(command)
+        if isinstance(started, kala.Attempt):
+            return started
+        ended = queue.Queue()
+        watchers[-1].follow(started, timeout, ended.put)
+        return ended.get(timeout=30)
+
+    yield run
+    for watcher in watchers:
+        watcher.stop(5.0)
+
+
+def open_descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+
 class TestCommandRunner:
-    def test_success_and_output(self):
-        attempt = kala.CommandRunner().run_command("sh -c 'echo out; echo err >&2'")
+    def test_success_and_output(self, run_command):
+        attempt = run_command("sh -c 'echo out; echo err >&2'")
         assert attempt.success and attempt.output == "out\nerr\n"
 
-    def test_exit_status_decides(self):
-        attempt = kala.CommandRunner().run_command("sh -c 'echo no; exit 3'")
+    def test_exit_status_decides(self, run_command):
+        attempt = run_command("sh -c 'echo no; exit 3'")
         assert (attempt.success, attempt.error, attempt.output) == (False, "exit status 3", "no\n")
 
-    def test_no_shell_is_involved(self):
-        attempt = kala.CommandRunner().run_command("echo $HOME '$(id)' ; ls")
+    def test_a_signal_is_named(self, run_command):
+        attempt = run_command("sh -c 'kill -TERM $$'")
+        assert (attempt.success, attempt.error) == (False, "signal: SIGTERM")
+
+    def test_no_shell_is_involved(self, run_command):
+        attempt = run_command("echo $HOME '$(id)' ; ls")
         assert attempt.output == "$HOME $(id) ; ls\n"
 
-    def test_missing_program(self):
-        attempt = kala.CommandRunner().run_command("no-such-program-here --x")
+    def test_missing_program(self, run_command):
+        attempt = run_command("no-such-program-here --x")
         assert not attempt.success and "executable file not found" in attempt.error
 
-    def test_only_the_tail_of_the_output_is_kept(self):
-        attempt = kala.CommandRunner(output_limit=1000).run_command(
-            "sh -c 'seq 1 100000'")
+    def test_only_the_tail_of_the_output_is_kept(self, run_command):
+        attempt = run_command("sh -c 'seq 1 100000'", output_limit=1000)
         assert len(attempt.output) == 1000 and attempt.output.endswith("99999\n100000\n")
 
-    def test_timeout_kills_the_process_group(self):
-        attempt = kala.CommandRunner().run_command("sh -c 'sleep 30 & wait'", timeout=0.2)
+    def test_timeout_kills_the_process_group(self, run_command):
+        attempt = run_command("sh -c 'sleep 30 & wait'", timeout=0.2)
         assert (attempt.success, attempt.error) == (False, "timed out after 0.2s")
+
+    def test_a_run_lasts_until_everything_it_started_closed_the_output(self, run_command):
+        attempt = run_command("sh -c '(sleep 0.2; echo late) & echo early'")
+        assert (attempt.success, attempt.output) == (True, "early\nlate\n")
+
+
+class TestCommandWatcher:
+    """One thread following many commands (Linux: epoll and pidfd)."""
+
+    @pytest.fixture
+    def watcher(self):
+        if not kala.CommandWatcher.supported():
+            pytest.skip("no epoll or pidfd here")
+        watcher = kala.CommandWatcher()
+        watcher.start()
+        yield watcher
+        watcher.stop(5.0)
+
+    def test_many_commands_at_once_each_with_its_own_result(self, watcher):
+        before = open_descriptors()
+        ended = queue.Queue()
+        runner = kala.CommandRunner()
+        for i in range(200):
+            watcher.follow(runner.spawn(f"sh -c 'echo {i}; exit {i % 2}'"), 0.0,
+                           lambda attempt, i=i: ended.put((i, attempt)))
+        results = dict(ended.get(timeout=30) for _ in range(200))
+        assert all(results[i].output == f"{i}\n" and results[i].success == (i % 2 == 0)
+                   for i in range(200))
+        assert len(watcher) == 0 and open_descriptors() == before
+
+    def test_a_failing_callback_does_not_stop_the_watcher(self, watcher):
+        ended = queue.Queue()
+        watcher.follow(kala.CommandRunner().spawn("true"), 0.0, lambda attempt: 1 / 0)
+        watcher.follow(kala.CommandRunner().spawn("true"), 0.0, ended.put)
+        assert ended.get(timeout=30).success
+
+    def test_stop_waits_for_the_running_commands(self):
+        watcher, ended = kala.CommandWatcher(), queue.Queue()
+        watcher.start()
+        watcher.follow(kala.CommandRunner().spawn("sh -c 'sleep 0.3; echo done'"), 0.0, ended.put)
+        watcher.stop(30.0)
+        assert ended.get_nowait().output == "done\n"
+
+    def test_stop_gives_up_on_a_command_at_its_deadline(self):
+        watcher, ended = kala.CommandWatcher(), queue.Queue()
+        watcher.start()
+        process = kala.CommandRunner().spawn("sleep 30")
+        watcher.follow(process, 0.0, ended.put)
+        watcher.stop(0.2)
+        try:
+            assert ended.empty() and process.poll() is None  # left running, not waited for
+        finally:
+            kala.kill_group(process)
+            process.wait()
+            process.stdout.close()
 
 
 class RecordingHTTPServer:
@@ -878,12 +1015,13 @@ class ScriptedRunner:
 class Harness:
     """A store, a fake clock and a scheduler that runs claims inline."""
 
-    def __init__(self, runner=None, path=None, claim_ahead=0.0):
+    def __init__(self, runner=None, path=None, claim_ahead=0.0, claim_batch=0.0):
         self.clock = FakeClock()
         self.store = Store(path)
         self.runner = runner or ScriptedRunner(self.clock, [])
         self.scheduler = Scheduler(self.store, self.runner, node="test", clock=self.clock,
-                                   monotonic=self.clock, workers=0, claim_ahead=claim_ahead)
+                                   monotonic=self.clock, workers=0, claim_ahead=claim_ahead,
+                                   claim_batch=claim_batch)
 
     def add(self, **fields):
         job = create(self.store, self.clock, **fields)
@@ -932,6 +1070,18 @@ class TestScheduler:
         assert harness.run_at(T0 + 10.85) == []
         assert [c.scheduled_for for c in harness.run_at(T0 + 10.9)] == [T0 + 11]
 
+    def test_one_claim_takes_what_is_due_within_the_batch_each_starts_on_time(self):
+        harness = Harness(claim_ahead=0.1, claim_batch=0.05)
+        first = harness.add(name="first", schedule=f"R0/{iso(T0 + 10)}/")
+        within = harness.add(name="within", schedule=f"R0/{iso(T0 + 10.05)}/")
+        harness.add(name="after", schedule=f"R0/{iso(T0 + 10.06)}/")
+        assert [c.job.id for c in harness.run_at(T0 + 9.9)] == [first.id, within.id]
+        harness.scheduler.start_due(T0 + 10)
+        assert harness.runner.jobs == ["first"]
+        harness.scheduler.start_due(T0 + 10.05)
+        assert harness.runner.jobs == ["first", "within"]
+        assert [c.job.name for c in harness.run_at(T0 + 9.96)] == ["after"]
+
     def test_a_dead_processs_claim_that_never_started_runs_here_on_time(self, db_path):
         harness = Harness(path=db_path)
         job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
@@ -963,6 +1113,50 @@ class TestScheduler:
         wait_for(lambda: store.get_job(job.id).is_done, message="the claim")
         scheduler.stop()
         assert started.is_set() and store.job_stats(job.id)[0].success
+
+    def test_real_commands_with_retries_and_a_failure_job(self, tmp_path):
+        store, marker = Store(), tmp_path / "tried"
+        scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=4)
+        handler = create(store, time.time, name="handler", command="echo handled",
+                         schedule=f"R0/{iso(time.time() + 3600)}/")
+        flaky = create(store, time.time, name="flaky", retries=1,
+                       command=f"sh -c 'test -e {marker} || {{ touch {marker}; exit 1; }}'")
+        failing = create(store, time.time, name="failing", command="sh -c 'echo no; exit 2'",
+                         on_failure_job=handler.id)
+        scheduler.start()
+        try:
+            assert (scheduler.watcher is not None) == kala.CommandWatcher.supported()
+            wait_for(lambda: store.job_stats(handler.id) and store.job_stats(flaky.id),
+                     message="the runs")
+        finally:
+            scheduler.stop()
+        [flaky_run] = store.job_stats(flaky.id)
+        assert (flaky_run.success, flaky_run.retries) == (True, 1)
+        [failed] = store.job_stats(failing.id)
+        assert (failed.success, failed.error, failed.output) == (False, "exit status 2", "no\n")
+        [handled] = store.job_stats(handler.id)
+        assert (handled.trigger, handled.output, handled.success) == ("failure", "handled\n", True)
+        assert store.get_job(flaky.id).error_count == 1
+
+    def test_workers_bound_how_many_commands_run_at_once(self, tmp_path):
+        store, running, seen = Store(), tmp_path / "running", tmp_path / "seen"
+        running.mkdir()
+        seen.mkdir()
+        # Each run notes how many runs it sees going, itself included.
+        command = (f"sh -c 'touch {running}/$KALA_RUN_ID; ls {running} | wc -l > "
+                   f"{seen}/$KALA_RUN_ID; sleep 0.1; rm {running}/$KALA_RUN_ID'")
+        at = time.time() + 0.5
+        jobs = [create(store, time.time, name=f"j{i}", command=command, schedule=f"R0/{iso(at)}/")
+                for i in range(8)]
+        scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=2)
+        scheduler.start()
+        try:
+            wait_for(lambda: all(store.job_stats(job.id) for job in jobs), message="the runs")
+        finally:
+            scheduler.stop()
+        assert all(store.job_stats(job.id)[0].success for job in jobs)
+        counts = [int(path.read_text()) for path in seen.iterdir()]
+        assert len(counts) == 8 and max(counts) <= 2
 
     def test_a_job_without_schedule_runs_at_once_and_only_once(self, harness):
         job = harness.add()
