@@ -1967,8 +1967,8 @@ CLOCK_STEP = 1.0
 #: slow disk's fsync) happens before the start time instead of delaying it.
 CLAIM_AHEAD = 0.1
 #: A claim also takes every occurrence due within this many seconds after the
-#: first: a thousand jobs spread over a second cost 20 transactions, not 1,000.
-CLAIM_BATCH = 0.05
+#: first: a thousand jobs spread over a second cost 50 transactions, not 1,000.
+CLAIM_BATCH = 0.02
 #: How long a process waits before claiming an occurrence that another live
 #: process is preferred for (by hash), so runs spread over the processes.
 HANDOFF_DELAY = 0.25

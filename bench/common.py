@@ -58,12 +58,27 @@ def spawn_rate(threads, seconds=2.0):
     return count_in_threads(threads, seconds, lambda slot: subprocess.run(["/bin/true"])) / seconds
 
 
+def capture_rate(threads, seconds=2.0):
+    """Like ``spawn_rate``, but each process started as kala starts a job: its own
+    session, stdin from /dev/null, stdout and stderr read from one pipe."""
+    def run(slot):
+        process = subprocess.Popen(["/bin/true"], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        with process.stdout:
+            while os.read(process.stdout.fileno(), 65536):
+                pass
+        process.wait()
+    return count_in_threads(threads, seconds, run) / seconds
+
+
 class Server:
-    """``kala.py serve`` on a free port, with a keep-alive JSON connection."""
+    """``kala.py serve`` on a free port, with a keep-alive JSON connection.
+    ``KALA_SCRIPT=/path/to/other/kala.py`` serves another copy (to compare two)."""
 
     def __init__(self, db, *args):
         self.process = subprocess.Popen(
-            [sys.executable, KALA, "serve", "-p", "0", "--db", db, *args],
+            [sys.executable, os.environ.get("KALA_SCRIPT", KALA), "serve", "-p", "0", "--db", db, *args],
             stderr=subprocess.PIPE, text=True)
         for line in self.process.stderr:
             match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
