@@ -58,18 +58,20 @@ def spawn_rate(threads, seconds=2.0):
     return count_in_threads(threads, seconds, lambda slot: subprocess.run(["/bin/true"])) / seconds
 
 
+def run_like_kala(argv=("/bin/true",)):
+    """Start a process as kala starts a job (its own session, stdin from
+    /dev/null, stdout and stderr on one pipe), read its output, reap it."""
+    process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    with process.stdout:
+        while os.read(process.stdout.fileno(), 65536):
+            pass
+    process.wait()
+
+
 def capture_rate(threads, seconds=2.0):
-    """Like ``spawn_rate``, but each process started as kala starts a job: its own
-    session, stdin from /dev/null, stdout and stderr read from one pipe."""
-    def run(slot):
-        process = subprocess.Popen(["/bin/true"], stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        with process.stdout:
-            while os.read(process.stdout.fileno(), 65536):
-                pass
-        process.wait()
-    return count_in_threads(threads, seconds, run) / seconds
+    """Like ``spawn_rate``, with each process run as kala runs a job."""
+    return count_in_threads(threads, seconds, lambda slot: run_like_kala()) / seconds
 
 
 class Server:

@@ -26,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Server, iso, ms, parse, percentiles  # noqa: E402
+from common import Server, iso, ms, parse, percentiles, run_like_kala  # noqa: E402
 
 
 def bare_timer_lag(jobs, seconds):
@@ -57,13 +57,7 @@ def bare_spawn_cpu(rate, seconds=3.0):
 
     def run():
         while tasks.get() is not None:
-            process = subprocess.Popen(["true"], stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-            with process.stdout:
-                while os.read(process.stdout.fileno(), 65536):
-                    pass
-            process.wait()
+            run_like_kala(["true"])
 
     threads = [threading.Thread(target=run) for _ in range(16)]
     for thread in threads:
