@@ -1114,7 +1114,10 @@ class TestScheduler:
         scheduler.stop()
         assert started.is_set() and store.job_stats(job.id)[0].success
 
-    def test_real_commands_with_retries_and_a_failure_job(self, tmp_path):
+    @pytest.mark.parametrize("watched", [True, False], ids=["watcher", "a thread each"])
+    def test_real_commands_with_retries_and_a_failure_job(self, tmp_path, monkeypatch, watched):
+        if not watched:  # as where there is no epoll or pidfd
+            monkeypatch.setattr(kala.CommandWatcher, "supported", staticmethod(lambda: False))
         store, marker = Store(), tmp_path / "tried"
         scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=4)
         handler = create(store, time.time, name="handler", command="echo handled",
@@ -1125,7 +1128,7 @@ class TestScheduler:
                          on_failure_job=handler.id)
         scheduler.start()
         try:
-            assert (scheduler.watcher is not None) == kala.CommandWatcher.supported()
+            assert (scheduler.watcher is not None) == (watched and kala.CommandWatcher.supported())
             wait_for(lambda: store.job_stats(handler.id) and store.job_stats(flaky.id),
                      message="the runs")
         finally:
