@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Server, count_in_threads  # noqa: E402
+from common import Server, count_in_threads, cpu_split  # noqa: E402
 
 
 def client_process(port, path, seconds, connections):
@@ -60,13 +60,16 @@ def bare_server(body):
     server.serve_forever()
 
 
-def load(port, path, seconds, clients):
-    """Answers per second from ``clients`` connections split over two processes."""
+def load(server_pid, port, path, seconds, clients):
+    """(answers per second, server CPU seconds per answer) from ``clients``
+    connections split over two processes."""
     half = [clients // 2, clients - clients // 2]
+    before = sum(cpu_split(server_pid))
     children = [subprocess.Popen([sys.executable, __file__, "--client", str(port), path,
                                   str(seconds), str(n)], stdout=subprocess.PIPE, text=True)
                 for n in half if n]
-    return sum(int(child.communicate()[0]) for child in children) / seconds
+    answers = sum(int(child.communicate()[0]) for child in children)
+    return answers / seconds, (sum(cpu_split(server_pid)) - before) / answers
 
 
 def main():
@@ -96,15 +99,16 @@ def main():
                                 stdout=subprocess.PIPE, text=True)
         bare_port = int(bare.stdout.readline())
         try:
-            ours = load(kala.port, path, args.seconds, args.clients)
-            base = load(bare_port, path, args.seconds, args.clients)
+            ours, our_cpu = load(kala.process.pid, kala.port, path, args.seconds, args.clients)
+            base, base_cpu = load(bare.pid, bare_port, path, args.seconds, args.clients)
         finally:
             bare.terminate()
             kala.stop()
     print(f"API: GET one job ({len(body)} bytes), {args.clients} keep-alive clients, "
           f"{args.seconds:g} s each")
-    print(f"bare ThreadingHTTPServer {base:8.0f} req/s")
-    print(f"kala.py                  {ours:8.0f} req/s   ratio {ours / base:.2f} (goal >= 0.70)")
+    print(f"bare ThreadingHTTPServer {base:8.0f} req/s   server CPU {base_cpu * 1e6:4.0f} us/request")
+    print(f"kala.py                  {ours:8.0f} req/s   server CPU {our_cpu * 1e6:4.0f} us/request"
+          f"   ratio {ours / base:.2f} (goal >= 0.70)")
 
 
 if __name__ == "__main__":

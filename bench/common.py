@@ -74,6 +74,14 @@ def capture_rate(threads, seconds=2.0):
     return count_in_threads(threads, seconds, lambda slot: run_like_kala()) / seconds
 
 
+def cpu_split(pid):
+    """(user, system) CPU seconds process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 class Server:
     """``kala.py serve`` on a free port, with a keep-alive JSON connection.
     ``KALA_SCRIPT=/path/to/other/kala.py`` serves another copy (to compare two)."""
@@ -110,10 +118,7 @@ class Server:
 
     def cpu_split(self):
         """(user, system) CPU seconds the server has used so far."""
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tick, int(fields[12]) / tick
+        return cpu_split(self.process.pid)
 
     def stop(self):
         self.process.terminate()
