@@ -908,8 +908,10 @@ class _WriteBehind:
         """Write ``entry`` soon; ``then(answer)`` (the write's exception instead of
         an answer if it failed) is called in the writer's thread once committed."""
         with self._start_lock:
-            if not self._thread.is_alive():
+            if self._thread.ident is None:
                 self._thread.start()
+            elif not self._thread.is_alive():
+                raise KalaError("the store is closed: nothing writes results any more")
         self._queue.put((entry, then))
 
     def submit(self, entry):
@@ -1783,11 +1785,10 @@ class CommandRunner:
 class _FollowedCommand:
     """A started command the watcher follows: its output so far, and how far it got."""
 
-    def __init__(self, process: subprocess.Popen, pidfd: int, deadline: float,
-                 timeout: float, done: Callable[[Attempt], None]):
+    def __init__(self, process: subprocess.Popen, pidfd: int, timeout: float,
+                 done: Callable[[Attempt], None]):
         self.process = process
         self.pidfd = pidfd
-        self.deadline = deadline               # monotonic; math.inf without a timeout
         self.timeout = timeout
         self.done = done
         self.tail = bytearray()
@@ -1849,7 +1850,7 @@ class CommandWatcher:
             process.wait()
             process.stdout.close()
             raise
-        command = _FollowedCommand(process, pidfd, deadline, timeout, done)
+        command = _FollowedCommand(process, pidfd, timeout, done)
         with self._lock:
             self._followed += 1
             if timeout:
@@ -1938,7 +1939,9 @@ class CommandWatcher:
             while self._deadlines and self._deadlines[0][0] <= now:
                 overdue.append(heapq.heappop(self._deadlines)[2])
         for command in overdue:
-            if command.running:
+            # Its leader may have exited with something it started still holding
+            # the output: not reaped yet, the leader's pid is still its group's.
+            if command.running or command.output_open:
                 command.timed_out = True
                 kill_group(command.process)
 
@@ -2136,10 +2139,12 @@ class Scheduler:
         self._node_lock: Optional[NodeLock] = None
         self._stop = threading.Event()
         self._claiming_over = threading.Event()
+        # Those that claim (a due occurrence, a dead process's run) come before the
+        # one that starts what they claimed: stop() ends them in this order.
         self._threads = [threading.Thread(target=self._timer_loop, name="kala-timer", daemon=True),
-                         threading.Thread(target=self._start_loop, name="kala-starter",
-                                          daemon=True),
                          threading.Thread(target=self._maintenance_loop, name="kala-maintenance",
+                                          daemon=True),
+                         threading.Thread(target=self._start_loop, name="kala-starter",
                                           daemon=True)]
 
     # --- life cycle -------------------------------------------------------------
@@ -2165,8 +2170,8 @@ class Scheduler:
         """Stop timing new runs and wait up to ``timeout`` for the running ones."""
         self._stop.set()
         self.timers.wake()
-        for thread in self._threads:  # the timer first: once it ends, nothing more is claimed
-            if thread is self._threads[1]:
+        for thread in self._threads:
+            if thread is self._threads[-1]:  # the starter: nothing more can be claimed now
                 self._claiming_over.set()
                 self.starts.wake()
             if thread.is_alive():
