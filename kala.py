@@ -1947,11 +1947,12 @@ class CommandWatcher:
 
 
 # =============================================================================
-# The scheduler: one timer thread over a heap, a bounded pool of workers
+# The scheduler: a timer thread claims, a starter thread starts, a watcher follows
 # =============================================================================
 
-#: Default worker threads: a run mostly waits (for its process, for its commit),
-#: so the pool bounds throughput at about workers / (time per run); many per core.
+#: Default bound on runs at once, and the size of the pool of worker threads for
+#: what blocks (remote jobs, retries, chains of dependent jobs); many per core,
+#: since a run mostly waits for its process.
 DEFAULT_WORKERS = min(128, 32 * (os.cpu_count() or 1))
 #: An occurrence this many seconds overdue counts as missed even though a serve
 #: process was running (the whole machine was paused): it is coalesced.
@@ -2103,7 +2104,12 @@ def default_node_id() -> str:
 
 
 class Scheduler:
-    """Claims due occurrences in the store and runs them on a worker pool.
+    """Claims due occurrences in the store and runs them.
+
+    The timer thread claims each occurrence a little ahead of its time; the
+    starter thread starts it at its time; the watcher (where there is one) follows
+    the command to its end and the store's writer records the result. Remote
+    jobs, retries and dependent jobs run on a pool of worker threads.
 
     Time comes from ``clock`` only; a test passes a fake clock and calls
     ``run_due()`` itself instead of calling ``start()``. Several schedulers (in
