@@ -843,7 +843,7 @@ class _GroupCommit:
     """Writes what several threads submit at about the same time in one transaction.
 
     The first thread to arrive writes; whatever others submit meanwhile waits
-    and goes into the next write together, so a burst of results costs one
+    and goes into the next write together, so a burst of creations costs one
     commit (one fsync), not one each. Every caller returns after its own entry
     is committed, with its own answer (or the write's exception).
     """
@@ -1796,6 +1796,11 @@ class _FollowedCommand:
         self.running = True
         self.timed_out = False
 
+    @property
+    def ended(self) -> bool:
+        """Exited, and everything it started has closed the output too."""
+        return not (self.output_open or self.running)
+
 
 class CommandWatcher:
     """One thread following every started command: it reads their output, learns
@@ -1911,7 +1916,7 @@ class CommandWatcher:
             command.output_open = False
             self._forget(fd)
             command.process.stdout.close()
-        if not (command.output_open or command.running):
+        if command.ended:
             self._finish(command)
 
     def _forget(self, fd: int) -> None:
@@ -1923,8 +1928,7 @@ class CommandWatcher:
         with self._lock:
             self._followed -= 1
             if len(self._deadlines) > 2 * self._followed + 64:  # drop the ended ones
-                self._deadlines = [entry for entry in self._deadlines
-                                   if entry[2].running or entry[2].output_open]
+                self._deadlines = [entry for entry in self._deadlines if not entry[2].ended]
                 heapq.heapify(self._deadlines)
         try:
             command.done(command_outcome(status, command.tail,
@@ -1941,7 +1945,7 @@ class CommandWatcher:
         for command in overdue:
             # Its leader may have exited with something it started still holding
             # the output: not reaped yet, the leader's pid is still its group's.
-            if command.running or command.output_open:
+            if not command.ended:
                 command.timed_out = True
                 kill_group(command.process)
 
