@@ -90,10 +90,13 @@ class JobNotFound(KalaError, LookupError):
 #: How Kala (and Go) write "never".
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
+# Numbers have at most 18 digits: int() refuses 4,300 and more, and nothing
+# longer means anything on a calendar that ends in year 9999.
 _DURATION_RE = re.compile(
-    r"P(?:(?P<weeks>\d+)W"
-    r"|(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)\Z",
+    r"P(?:(?P<weeks>\d{1,18})W"
+    r"|(?:(?P<years>\d{1,18})Y)?(?:(?P<months>\d{1,18})M)?(?:(?P<days>\d{1,18})D)?"
+    r"(?:T(?:(?P<hours>\d{1,18})H)?(?:(?P<minutes>\d{1,18})M)?"
+    r"(?:(?P<seconds>\d{1,18}(?:\.\d{1,9})?)S)?)?)\Z",
     re.ASCII,  # \d is 0-9 only: int() would take other scripts' digits too
 )
 _START_RE = re.compile(
@@ -147,7 +150,9 @@ def parse_duration(text: str) -> Duration:
     match = _DURATION_RE.match(text) if isinstance(text, str) else None
     if (match is None or not any(match.groupdict().values())
             or text.endswith("T")):
-        raise InvalidInput(f"invalid duration {text!r} (expected {_DURATION_EXAMPLES})")
+        shown = text[:80] + "..." if isinstance(text, str) and len(text) > 80 else text
+        raise InvalidInput(f"invalid duration {shown!r} (expected {_DURATION_EXAMPLES}; "
+                           f"numbers of up to 18 digits)")
     fields = {name: (float(value) if name == "seconds" else int(value))
               for name, value in match.groupdict().items() if value is not None}
     return Duration(**fields)
@@ -215,7 +220,8 @@ class Schedule:
     def occurrence(self, k: int) -> float:
         """Epoch seconds of occurrence k, computed from the start so runs never drift."""
         if k == 0:
-            return self.start.timestamp()
+            when = self.start.timestamp()
+            return when if when <= _LAST_TIMESTAMP else math.inf
         interval = self.interval
         base = self.start
         try:
@@ -262,15 +268,23 @@ def parse_schedule(text: str, zone=None) -> Schedule:
             f"e.g. {_SCHEDULE_EXAMPLE})"
         )
     repeat_text, start_text, interval_text = parts
-    if not re.fullmatch(r"R[0-9]*", repeat_text):
+    if not re.fullmatch(r"R[0-9]{0,18}", repeat_text):
         raise InvalidInput(
-            f"invalid repeat count {repeat_text!r} in schedule {text!r} "
-            f"(expected R for forever or Rn, e.g. {_SCHEDULE_EXAMPLE})"
+            f"invalid repeat count {repeat_text[:40]!r} in schedule {text[:80]!r} "
+            f"(expected R for forever or Rn with n up to 18 digits, e.g. {_SCHEDULE_EXAMPLE})"
         )
     repeats = None if repeat_text == "R" else int(repeat_text[1:])
     start = parse_start(start_text, zone)
-    if zone is not None:
-        start = start.astimezone(zone)  # calendar steps keep the zone's wall clock
+    try:
+        if zone is not None:
+            start = start.astimezone(zone)  # calendar steps keep the zone's wall clock
+        first = start.timestamp()
+    except (OverflowError, ValueError):
+        first = math.inf
+    if first > _LAST_TIMESTAMP:
+        raise InvalidInput(f"schedule {text!r} starts past the end of year 9999 (in UTC or in "
+                           f"its timezone), the last time a schedule can name "
+                           f"(e.g. {_SCHEDULE_EXAMPLE})")
     interval = parse_duration(interval_text) if interval_text else None
     if repeats != 0 and (interval is None or interval.is_zero):
         raise InvalidInput(
@@ -282,8 +296,8 @@ def parse_schedule(text: str, zone=None) -> Schedule:
 
 def format_time(when: Optional[float]) -> str:
     """RFC 3339 in UTC, or Kala's zero time for "never"."""
-    if when is None:
-        return ZERO_TIME
+    if when is None or not -62135596800.0 <= when <= _LAST_TIMESTAMP:
+        return ZERO_TIME  # also for a time no RFC 3339 text can show: no such moment
     moment = datetime.fromtimestamp(when, timezone.utc)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -297,6 +311,8 @@ LOCAL_JOB, REMOTE_JOB = 0, 1
 TEMPLATE_FIELDS = ("id", "name", "owner", "schedule", "retries", "epsilon")
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")   # RFC 9110's token
+_HEADER_BREAK = re.compile(r"[\x00\r\n]")
 
 
 @dataclasses.dataclass
@@ -512,8 +528,9 @@ def _remote_properties(body: dict) -> RemoteProperties:
         raise InvalidInput("a remote job (type 1) needs remote_properties with a url, "
                            'e.g. {"url": "http://127.0.0.1:9000/ping"}')
     url = _expect(props, "url", str, "", "a string")
-    if not re.match(r"https?://[^/\s]+", url):
-        raise InvalidInput(f"remote_properties.url must be an http:// or https:// URL, got {url!r}")
+    if not re.match(r"https?://[^/\s]+", url) or re.search(r"[\x00-\x20\x7f]", url):
+        raise InvalidInput(f"remote_properties.url must be an http:// or https:// URL without "
+                           f"spaces or control characters (spell a space %20), got {url!r}")
     method = _expect(props, "method", str, "", "a string").upper() or "GET"
     if method not in _HTTP_METHODS:
         raise InvalidInput(f"remote_properties.method {method!r} is not one of "
@@ -521,9 +538,11 @@ def _remote_properties(body: dict) -> RemoteProperties:
     headers = {}
     for name, values in _expect(props, "headers", dict, {}, "an object").items():
         values = [values] if isinstance(values, str) else values
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise InvalidInput(f"remote_properties.headers[{name!r}] must be a list of "
-                               'strings, e.g. {"Accept": ["application/json"]}')
+        if (not _HEADER_NAME.fullmatch(name) or not isinstance(values, list)
+                or not all(isinstance(v, str) and not _HEADER_BREAK.search(v) for v in values)):
+            raise InvalidInput(f"remote_properties.headers[{name!r}] must be a header name with "
+                               "a list of one-line strings, e.g. "
+                               '{"Accept": ["application/json"]}')
         headers[name] = values
     timeout = _expect(props, "timeout", int, 30, "a whole number of seconds") or 30
     codes = _expect(props, "expected_response_codes", list, [200], "a list of HTTP status codes")
@@ -584,6 +603,9 @@ def _check_job(job: Job, body: dict, now: float) -> None:
         if not job.command.strip():
             raise InvalidInput("field 'command' is required for a local job (type 0), "
                                'e.g. "echo hello"')
+        if "\0" in job.command:
+            raise InvalidInput(f"command {job.command!r} contains a NUL character, which no "
+                               "program can be given")
         try:
             shlex.split(job.command)
         except ValueError as exc:
@@ -793,6 +815,9 @@ class Claim:
     scheduled_for: float
     key: str = ""
     prior_attempts: int = 0         # attempts made by a process that died running it
+    #: The scheduler's lease generation when the database last vouched for this
+    #: claim; an older one must be confirmed before it starts (Scheduler._may_start).
+    generation: int = 0
 
 
 @dataclasses.dataclass
@@ -961,6 +986,10 @@ class _WriteBehind:
                     then(None if entry is self._FLUSH else next(answers))
                 except Exception:  # the writer must outlive any one caller
                     log.exception("after writing %r", entry)
+
+
+def _no_ledger(run_ids: List[int]) -> None:
+    """Where claims are noted when no start ledger is kept (a store in memory)."""
 
 
 def _flock_nonblocking(fd: int) -> bool:
@@ -1239,13 +1268,16 @@ class Store:
 
     def claim_occurrences(self, due: List[Tuple[str, int]], now: float, node: str,
                           late_grace: float, ahead: float = 0.0,
+                          note_claimed: Callable[[List[int]], None] = _no_ledger,
                           ) -> Tuple[List[Claim], List[Tuple[float, str, int]]]:
         """Claim the occurrences of (job id, cursor) pairs due by ``now + ahead``
         in one transaction.
 
         The cursor is compared and advanced inside the transaction, so an
         occurrence is claimed at most once whoever else holds a stale timer.
-        Returns the claims to execute and the (when, job id, cursor) timers to set.
+        ``note_claimed(run ids)`` is called before the commit (the claimer's start
+        ledger). Returns the claims to execute and the (when, job id, cursor)
+        timers to set.
         """
         claims, timers = [], []
         with self._transaction() as db:
@@ -1286,6 +1318,7 @@ class Store:
                              format_time(plan.scheduled_for))
                 if plan.next_run_at is not None:
                     timers.append((plan.next_run_at, job_id, plan.next_cursor))
+            note_claimed([claim.run_id for claim in claims])
         return claims, timers
 
     @staticmethod
@@ -1296,7 +1329,8 @@ class Store:
             (job_id, key, trigger, scheduled_for, node, _RUNNING, now)).lastrowid
 
     def claim_run(self, job_id: str, key: str, trigger: str, node: str, now: float,
-                  allow_disabled: bool = False) -> Optional[Claim]:
+                  allow_disabled: bool = False,
+                  note_claimed: Callable[[List[int]], None] = _no_ledger) -> Optional[Claim]:
         """Claim a run outside the schedule (manual start, child, failure job) under ``key``.
 
         Returns None when ``key`` was already claimed or the job is disabled (unless
@@ -1313,12 +1347,15 @@ class Store:
             self._register(db, node, now)
             run_id = self._insert_run(db, job_id, key, trigger, now, node, now)
             db.execute("UPDATE jobs SET last_attempted_run = ? WHERE id = ?", (now, job_id))
+            note_claimed([run_id])
         return Claim(run_id, job, trigger, now, key)
 
-    def record_retry(self, claim: Claim, node: str, attempts_failed: int) -> bool:
+    def record_retry(self, claim: Claim, node: str, attempts_failed: int, now: float) -> bool:
         """Note a retry on the run, so a process taking over after a death knows the
-        count; False when the claim was lost (this process was taken for dead)."""
+        count; False when the claim was lost (this process was taken for dead). It
+        heartbeats too: the retry starts right after, as a claim would."""
         with self._transaction() as db:
+            self._register(db, node, now)
             return bool(db.execute(
                 "UPDATE runs SET retries = ? WHERE id = ? AND node = ? AND state = ?",
                 (attempts_failed, claim.run_id, node, _RUNNING)).rowcount)
@@ -1372,6 +1409,16 @@ class Store:
                 (int(result.success), result.success, result.finished_at, result.failures,
                  result.failures > 0, result.finished_at, claim.job.id))
         return bool(updated)
+
+    def confirm_claims(self, run_ids: List[int], node: str, now: float) -> List[int]:
+        """Heartbeat, and return those of ``run_ids`` that ``node`` still owns unstarted
+        (a process that was paused checks this before it starts them)."""
+        with self._transaction() as db:
+            self._register(db, node, now)
+            marks = ",".join("?" * len(run_ids))
+            return [row[0] for row in db.execute(
+                f"SELECT id FROM runs WHERE id IN ({marks}) AND node = ? AND state = ?",
+                (*run_ids, node, _RUNNING))]
 
     def followups_done(self, run_id: int, node: str) -> None:
         with self._transaction() as db:
@@ -1429,12 +1476,13 @@ class Store:
                    (node, now, now))
 
     def join(self, node: str, now: float,
-             never_started: Callable[[str, int], bool] = lambda node, run_id: False):
+             never_started: Callable[[str, int], bool] = lambda node, run_id: False,
+             note_claimed: Callable[[List[int]], None] = _no_ledger):
         """Register ``node``; what a dead earlier process left under the same id is
         taken over as ``reap_nodes`` does."""
         with self._transaction() as db:
             self._register(db, node, now)
-            return self._fail_runs(db, [node], now, node, never_started)
+            return self._fail_runs(db, [node], now, node, never_started, note_claimed)
 
     def leave(self, node: str) -> None:
         with self._transaction() as db:
@@ -1447,7 +1495,8 @@ class Store:
                 "SELECT id, heartbeat FROM nodes ORDER BY started_at, id")]
 
     def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str,
-                   never_started: Callable[[str, int], bool] = lambda node, run_id: False):
+                   never_started: Callable[[str, int], bool] = lambda node, run_id: False,
+                   note_claimed: Callable[[List[int]], None] = _no_ledger):
         """Fail the runs of dead processes; claim a retry for those with retries left.
 
         ``dead`` are processes known dead (their lock file was free); any process
@@ -1456,13 +1505,22 @@ class Store:
         finish its runs any more: every write of a run checks its owner and state.
         Returns (failed (run id, job id) pairs, retries now owned by ``reaper``,
         (claim, success) of finished runs whose follow-ups ``reaper`` now owes);
-        the reaper also heartbeats here. A run that ``never_started`` (claimed ahead
-        by a process now dead) is not failed: the reaper takes it over as it is.
+        the reaper also heartbeats here. A run that ``never_started`` (claimed by a
+        process now taken for dead, which checks its ownership before it starts
+        anything after a pause) is not failed: the reaper takes it over as it is.
+        ``note_claimed`` is called with the runs the reaper now owns, before the commit.
         """
         with self._transaction() as db:
+            # A reaper that was itself silent for a lease (every writer waited for
+            # one stopped while holding the write lock: none of them could beat)
+            # measures the others' silence up to its own last heartbeat.
+            previous = db.execute("SELECT heartbeat FROM nodes WHERE id = ?",
+                                  (reaper,)).fetchone()
+            heard_until = previous[0] if previous and now - previous[0] > lease else now
             self._register(db, reaper, now)
             stale = [row[0] for row in db.execute(
-                "SELECT id FROM nodes WHERE heartbeat < ? AND id != ?", (now - lease, reaper))]
+                "SELECT id FROM nodes WHERE heartbeat < ? AND id != ?",
+                (heard_until - lease, reaper))]
             gone = [row[0] for row in db.execute(
                 "SELECT DISTINCT node FROM runs WHERE state = ? AND node NOT IN "
                 "(SELECT id FROM nodes)", (_RUNNING,))]
@@ -1470,9 +1528,10 @@ class Store:
             if not victims:
                 return [], [], []
             db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in victims])
-            return self._fail_runs(db, victims, now, reaper, never_started)
+            return self._fail_runs(db, victims, now, reaper, never_started, note_claimed)
 
-    def _fail_runs(self, db, nodes: List[str], now: float, reaper: str, never_started):
+    def _fail_runs(self, db, nodes: List[str], now: float, reaper: str, never_started,
+                   note_claimed):
         failed, retries = [], []
         marks = ",".join("?" * len(nodes))
         chains = self._take_over_followups(db, nodes, marks, reaper)
@@ -1508,6 +1567,7 @@ class Store:
                 db.execute("UPDATE runs SET owed_by = ? WHERE id = ?", (reaper, run["id"]))
                 chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
                                      run["claim_key"]), False))
+        note_claimed([claim.run_id for claim in retries])
         return failed, retries, chains
 
     def _take_over_followups(self, db, nodes, marks, reaper):
@@ -1533,14 +1593,16 @@ class NodeLock:
     another process that can take the lock knows the owner is gone, within one
     maintenance tick instead of a heartbeat lease.
 
-    The file is also the process's start ledger: a ring of slots where a run
-    claimed ahead of its occurrence is written as -id, and as +id just before it
-    starts. The writes reach the page cache, which outlives a killed process, so
-    whoever finds the process dead can tell the claims that never started (they
-    are run by the survivor) from those that may have (they failed with it).
+    The file is also the process's start ledger: a ring of slots where each run
+    it claims is written as -id before the claim commits, and as +id just before
+    its command starts. The writes reach the page cache, which outlives a killed
+    process, so whoever takes the process for dead (its lock free, or its
+    heartbeat too old) can tell the claims that never started (the survivor runs
+    them) from those that may have (they failed with it). A slot since taken by
+    another run proves nothing, and counts as started.
     """
 
-    LEDGER_SLOTS = 4096
+    LEDGER_SLOTS = 65536    # 512 KiB, written sparsely: far more than are ever claimed ahead
     _SLOT = struct.Struct("<q")
 
     def __init__(self, directory: str, node: str):
@@ -1593,6 +1655,16 @@ class NodeLock:
         if ledger is None or len(ledger) < offset + cls._SLOT.size:
             return False
         return cls._SLOT.unpack_from(ledger, offset)[0] == -run_id
+
+    @classmethod
+    def read_ledger(cls, directory: str, node: str) -> Optional[bytes]:
+        """The ledger of a process that may still be alive but is silent (stopped):
+        it checks its ownership in the database before it starts anything now."""
+        try:
+            with open(os.path.join(directory, cls.file_name(node)), "rb") as file:
+                return file.read(cls.LEDGER_SLOTS * cls._SLOT.size)
+        except OSError:
+            return None
 
     @classmethod
     def remains(cls, directory: str, node: str) -> Optional[bytes]:
@@ -2143,6 +2215,13 @@ class Scheduler:
         self.watcher: Optional[CommandWatcher] = None     # set when started, where supported
         self._slots = threading.Semaphore(max(1, workers))
         self._live_nodes = [self.node]
+        # Fencing: when this process last heard from the database that it is alive
+        # (monotonic), and a generation bumped whenever it went longer than half a
+        # lease without hearing so; claims from an older generation are confirmed
+        # in the database before they start.
+        self._confirmed_at = -math.inf
+        self._generation = 0
+        self._fence_lock = threading.Lock()
         self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
         self._leases_trusted_from = -math.inf                  # monotonic
         self._synced_version = 0
@@ -2169,9 +2248,12 @@ class Scheduler:
             self.watcher.start()
         self.pool.start()
         inherited = self._node_lock.inherited_ledger if self._node_lock is not None else None
-        self._report(*self.store.join(
-            self.node, self.clock(),
-            never_started=lambda node, run_id: NodeLock.never_started(inherited, run_id)))
+        with self._confirming() as generation:
+            left = self.store.join(
+                self.node, self.clock(),
+                never_started=lambda node, run_id: NodeLock.never_started(inherited, run_id),
+                note_claimed=self._note_claimed)
+        self._report(*left, generation)
         self.maintain()
         for thread in self._threads:
             thread.start()
@@ -2229,17 +2311,20 @@ class Scheduler:
 
     def maintain(self, now: Optional[float] = None) -> None:
         """Heartbeat, fail the runs of dead processes, prune old stats, sync timers."""
-        now = self.clock() if now is None else now
-        others = [node for node, _ in self.store.nodes() if node != self.node]
-        ledgers = {}  # of the processes known dead: their locks are free
-        for node in others if self.store.locks_dir is not None else ():
-            ledger = NodeLock.remains(self.store.locks_dir, node)
-            if ledger is not None:
-                ledgers[node] = ledger
-        lease = self.lease if self._leases_trusted(now) else math.inf
-        self._report(*self.store.reap_nodes(
-            list(ledgers), now, lease, self.node,
-            never_started=lambda node, run_id: NodeLock.never_started(ledgers.get(node), run_id)))
+        with self._confirming() as generation:
+            now = self.clock() if now is None else now
+            others = [node for node, _ in self.store.nodes() if node != self.node]
+            ledgers: Dict[str, Optional[bytes]] = {}  # of the processes known dead: locks free
+            for node in others if self.store.locks_dir is not None else ():
+                ledger = NodeLock.remains(self.store.locks_dir, node)
+                if ledger is not None:
+                    ledgers[node] = ledger
+            lease = self.lease if self._leases_trusted(now) else math.inf
+            reaped = self.store.reap_nodes(list(ledgers), now, lease, self.node,
+                                           never_started=functools.partial(self._never_started,
+                                                                           ledgers),
+                                           note_claimed=self._note_claimed)
+        self._report(*reaped, generation)
         self._live_nodes = sorted(node for node, beat in self.store.nodes()
                                   if beat >= now - self.lease)
         if self.jobstat_ttl is not None:
@@ -2260,10 +2345,69 @@ class Scheduler:
         self._last_tick = (now, tick)
         return tick >= self._leases_trusted_from
 
-    def _report(self, failed, retries, chains) -> None:
+    def _never_started(self, ledgers: Dict[str, Optional[bytes]], node: str, run_id: int) -> bool:
+        """Whether ``node``'s ledger shows ``run_id`` claimed and not started. A process
+        whose lock is still held but whose heartbeat is too old (stopped, hung) is read
+        too: it checks with the database before it starts anything (``_may_start``)."""
+        if node not in ledgers and self.store.locks_dir is not None:
+            ledgers[node] = NodeLock.read_ledger(self.store.locks_dir, node)
+        return NodeLock.never_started(ledgers.get(node), run_id)
+
+    # --- fencing: a paused process starts nothing it no longer owns -----------------
+
+    @contextmanager
+    def _confirming(self):
+        """Around a store call that heartbeats this process (claims, maintenance):
+        yields the lease generation that claims made by the call belong to."""
+        before = self.monotonic()  # before the caller reads the wall clock it beats with
+        with self._fence_lock:
+            if before - self._confirmed_at > self.lease / 2:
+                self._generation += 1
+            generation = self._generation
+        yield generation
+        with self._fence_lock:
+            self._confirmed_at = max(self._confirmed_at, before)
+
+    def _note_claimed(self, run_ids: List[int]) -> None:
+        if self._node_lock is not None:
+            self._node_lock.mark_claimed(run_ids)
+
+    def _may_start(self, claim: Claim) -> bool:
+        """Whether this process may start ``claim`` now: it notes the start in its
+        ledger first, then checks that the database has vouched for it recently.
+
+        Another process takes it for dead only after a whole lease of silence, and
+        then reads its ledger: a claim not noted as started there is run by that
+        process instead. So a claim may start here only if no half lease went by
+        without a heartbeat since it was claimed or last confirmed (the lease
+        generation is unchanged); after such a gap (SIGSTOP, a frozen VM, a
+        writer that held the database) the database is asked. What remains is the
+        moment between this check and the fork: a pause there longer than half a
+        lease lets the other process fail the run as started while this one then
+        starts it late.
+        """
+        if self._node_lock is not None:
+            self._node_lock.mark_started(claim.run_id)
+        with self._fence_lock:
+            if self.monotonic() - self._confirmed_at > self.lease / 2:
+                self._generation += 1
+            if claim.generation == self._generation:
+                return True
+        with self._confirming() as generation:
+            owned = self.store.confirm_claims([claim.run_id], self.node, self.clock())
+        if owned:
+            claim.generation = generation
+            return True
+        log.warning("job %s: not starting run %s: this process was silent for over half a "
+                    "lease and another one has taken the run over", claim.job.id, claim.run_id)
+        return False
+
+    def _report(self, failed, retries, chains, generation: int) -> None:
+        """Log what a reap did; start the runs it left to this process."""
         for run_id, job_id in failed:
             log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
         for claim in retries:
+            claim.generation = generation
             log.info("job %s: running run %s that a dead process left", claim.job.id,
                      claim.run_id)
         self._start_on_time(retries, self.clock())  # one claimed ahead keeps its time
@@ -2302,25 +2446,26 @@ class Scheduler:
     def run_due(self, now: Optional[float] = None) -> List[Claim]:
         """Claim every occurrence due at ``now`` (or within the claim batch after
         it) and hand the claims to the workers."""
-        now = self.clock() if now is None else now
-        due = self.timers.pop_due(now + self.claim_batch)
-        if not due:
-            return []
-        try:
-            claims, timers = self.store.claim_occurrences(due, now, self.node, self.late_grace,
-                                                          self.claim_ahead + self.claim_batch)
-        except Exception:
-            self.timers.push((now, job_id, cursor) for job_id, cursor in due)
-            raise
+        with self._confirming() as generation:
+            now = self.clock() if now is None else now
+            due = self.timers.pop_due(now + self.claim_batch)
+            if not due:
+                return []
+            try:
+                claims, timers = self.store.claim_occurrences(
+                    due, now, self.node, self.late_grace, self.claim_ahead + self.claim_batch,
+                    note_claimed=self._note_claimed)
+            except Exception:
+                self.timers.push((now, job_id, cursor) for job_id, cursor in due)
+                raise
+        for claim in claims:
+            claim.generation = generation
         self._set_timers(timers)
         self._start_on_time(claims, now)
         return claims
 
     def _start_on_time(self, claims: List[Claim], now: float) -> None:
-        """Start claims that are due; the others wait for their time (and are noted
-        in the ledger as claimed, not started)."""
-        if self._node_lock is not None:
-            self._node_lock.mark_claimed(c.run_id for c in claims if c.scheduled_for > now)
+        """Start claims that are due; the others wait for their time."""
         self.starts.push(claims)   # wakes the starter thread
         if not self.pool.size:
             self.start_due(now)
@@ -2329,13 +2474,14 @@ class Scheduler:
         """Start the claimed runs whose start time has come (at most ``workers`` at once)."""
         for claim in self.starts.pop_due(self.clock() if now is None else now):
             self._slots.acquire()
-            if self._node_lock is not None:
-                self._node_lock.mark_started(claim.run_id)
             if self.watcher is None or claim.job.type == REMOTE_JOB:
                 self.pool.submit(self._run_in_slot, claim)
                 continue
             ran_at = self.clock()
             try:
+                if not self._may_start(claim):
+                    self._slots.release()
+                    continue
                 started = self.runner.start(claim.job, self.run_environment(claim))
                 if not isinstance(started, Attempt):
                     self.watcher.follow(started, claim.job.timeout,
@@ -2348,12 +2494,12 @@ class Scheduler:
 
     # --- running ------------------------------------------------------------------
 
-    def start_job(self, job_id: str) -> RunResult:
-        """Run a job now (the API's start route): returns once its run has finished."""
-        claim = self.store.claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", self.node,
-                                     self.clock(), allow_disabled=True)
+    def start_job(self, job_id: str) -> Optional[RunResult]:
+        """Run a job now (the API's start route): returns once its run has finished
+        (None if another process took it over before it could start here)."""
+        claim = self._claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", allow_disabled=True)
         result = self.execute(claim)
-        if result.followups_owed:
+        if result is not None and result.followups_owed:
             self.pool.submit(self.run_followups, claim, result.success)
         return result
 
@@ -2389,13 +2535,16 @@ class Scheduler:
     def _run_claim(self, claim: Claim, ran_at: Optional[float] = None,
                    attempt: Optional[Attempt] = None) -> None:
         result = self.execute(claim, ran_at, attempt)
-        if result.followups_owed:
+        if result is not None and result.followups_owed:
             self.run_followups(claim, result.success)
 
     def execute(self, claim: Claim, ran_at: Optional[float] = None,
-                attempt: Optional[Attempt] = None) -> RunResult:
+                attempt: Optional[Attempt] = None) -> Optional[RunResult]:
         """Run a claimed job with its retries and record the result; ``attempt`` is
-        a first one already made, started at ``ran_at``."""
+        a first one already made, started at ``ran_at``. None when the claim was
+        taken over by another process before it started here."""
+        if attempt is None and not self._may_start(claim):
+            return None
         job = claim.job
         epsilon = job.epsilon_seconds()
         ran_at = self.clock() if ran_at is None else ran_at
@@ -2403,7 +2552,11 @@ class Scheduler:
         environment = self.run_environment(claim)
         while True:
             if attempt is None:
-                attempt = self.runner.attempt(job, environment)
+                try:
+                    attempt = self.runner.attempt(job, environment)
+                except Exception as exc:  # whatever it is, the run fails, not the thread
+                    log.exception("job %s: run %s could not start", job.id, claim.run_id)
+                    attempt = Attempt(False, error=f"could not start: {exc}")
             if attempt.success:
                 break
             failures += 1
@@ -2411,7 +2564,9 @@ class Scheduler:
                 break
             if epsilon is not None and self.clock() - claim.scheduled_for > epsilon:
                 break  # too late to retry: Kala's epsilon
-            if not self.store.record_retry(claim, self.node, failures):
+            with self._confirming():
+                still_owned = self.store.record_retry(claim, self.node, failures, self.clock())
+            if not still_owned:
                 break  # taken for dead meanwhile: another process owns the run now
             attempt = None
         result = self._result(claim, ran_at, failures, attempt)
@@ -2456,11 +2611,21 @@ class Scheduler:
 
     def _run_triggered(self, job_id: str, key: str, trigger: str) -> None:
         try:
-            claim = self.store.claim_run(job_id, key, trigger, self.node, self.clock())
+            claim = self._claim_run(job_id, key, trigger)
         except JobNotFound:
             return  # deleted meanwhile
         if claim is not None:
             self._run_claim(claim)
+
+    def _claim_run(self, job_id: str, key: str, trigger: str,
+                   allow_disabled: bool = False) -> Optional[Claim]:
+        with self._confirming() as generation:
+            claim = self.store.claim_run(job_id, key, trigger, self.node, self.clock(),
+                                         allow_disabled=allow_disabled,
+                                         note_claimed=self._note_claimed)
+        if claim is not None:
+            claim.generation = generation
+        return claim
 
 
 # =============================================================================

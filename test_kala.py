@@ -556,12 +556,12 @@ class TestStore:
         store = Store()
         job = create(store, retries=2)
         claim = store.claim_run(job.id, "k", "manual", "dead", T0)
-        assert store.record_retry(claim, "dead", 1)  # its first attempt had failed
+        assert store.record_retry(claim, "dead", 1, T0)  # its first attempt had failed
         failed, [retry], _ = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
         assert failed == [(claim.run_id, job.id)]
         assert (retry.prior_attempts, retry.key, retry.scheduled_for) == (2, "k~2", T0)
         # The old owner can no longer record anything about its run.
-        assert not store.record_retry(claim, "dead", 2)
+        assert not store.record_retry(claim, "dead", 2, T0 + 1)
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0, T0, 0, 0))
         # No retries left after this one: a second death is final.
         _, again, _ = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
@@ -582,6 +582,37 @@ class TestStore:
         assert store.get_job(job.id).error_count == 0
         assert store.finish_run(taken, "me", kala.RunResult(True, T0 + 2, T0 + 2, 0, 0))
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0 + 2, T0 + 2, 0, 0))
+
+    def test_claims_are_noted_inside_their_transaction_late_ones_too(self):
+        store = Store()
+        job = create(store, schedule=f"R0/{iso(T0 + 1)}/")
+        noted = []
+        [claim], _ = store.claim_occurrences([(job.id, 0)], T0 + 5, "me", 60,
+                                             note_claimed=noted.extend)  # 4 s late
+        assert noted == [claim.run_id]
+
+        def killed(run_ids):
+            raise KeyboardInterrupt  # as if the process died before the commit
+        other = create(store, schedule=f"R0/{iso(T0 + 1)}/")
+        with pytest.raises(KeyboardInterrupt):
+            store.claim_occurrences([(other.id, 0)], T0 + 5, "me", 60, note_claimed=killed)
+        assert store.get_job(other.id).cursor == 0  # nothing was claimed
+        with pytest.raises(KeyboardInterrupt):
+            store.claim_run(other.id, "k", "manual", "me", T0, note_claimed=killed)
+        assert store.claim_run(other.id, "k", "manual", "me", T0) is not None
+
+    def test_a_reaper_that_could_not_beat_itself_reaps_nobody_for_it(self):
+        store = Store()
+        for node, beat in [("stopped", T0), ("blocked", T0), ("me", T0 + 0.3)]:
+            store.join(node, beat)
+        # Everyone waited 20 s for a writer stopped while it held the write lock:
+        # the others are no deader than this process, which could not beat either.
+        assert store.reap_nodes([], T0 + 20, lease=10, reaper="me") == ([], [], [])
+        assert sorted(n for n, _ in store.nodes()) == ["blocked", "me", "stopped"]
+        store.join("blocked", T0 + 20.2)
+        # Now it has beaten; one that stays silent for a lease more is taken for dead.
+        store.reap_nodes([], T0 + 30.5, lease=10, reaper="me")
+        assert sorted(n for n, _ in store.nodes()) == ["blocked", "me"]
 
     def test_no_retry_past_epsilon(self):
         store = Store()
@@ -772,6 +803,16 @@ class TestNodeLocks:
         assert kala.NodeLock.never_started(again.inherited_ledger, 5)
         assert os.path.getsize(again.path) == 0
         again.release()
+
+    def test_the_ledger_of_a_live_process_can_be_read(self, tmp_path):
+        lock = kala.NodeLock(str(tmp_path), "paused")
+        lock.acquire()
+        lock.mark_claimed([3])
+        ledger = kala.NodeLock.read_ledger(str(tmp_path), "paused")
+        assert kala.NodeLock.never_started(ledger, 3)
+        assert kala.NodeLock.remains(str(tmp_path), "paused") is None  # still alive
+        lock.release()
+        assert kala.NodeLock.read_ledger(str(tmp_path), "paused") is None
 
     def test_job_processes_do_not_inherit_the_lock(self, tmp_path):
         lock = kala.NodeLock(str(tmp_path), "me")
@@ -1015,13 +1056,20 @@ class ScriptedRunner:
 class Harness:
     """A store, a fake clock and a scheduler that runs claims inline."""
 
-    def __init__(self, runner=None, path=None, claim_ahead=0.0, claim_batch=0.0):
-        self.clock = FakeClock()
+    def __init__(self, runner=None, path=None, claim_ahead=0.0, claim_batch=0.0, node="test",
+                 clock=None):
+        self.clock = clock or FakeClock()
         self.store = Store(path)
         self.runner = runner or ScriptedRunner(self.clock, [])
-        self.scheduler = Scheduler(self.store, self.runner, node="test", clock=self.clock,
+        self.scheduler = Scheduler(self.store, self.runner, node=node, clock=self.clock,
                                    monotonic=self.clock, workers=0, claim_ahead=claim_ahead,
                                    claim_batch=claim_batch)
+
+    def hold_node_lock(self):
+        """Take the node's lock file (and start ledger) as ``Scheduler.start`` does."""
+        self.scheduler._node_lock = kala.NodeLock(self.store.locks_dir, self.scheduler.node)
+        self.scheduler._node_lock.acquire()
+        return self.scheduler._node_lock
 
     def add(self, **fields):
         job = create(self.store, self.clock, **fields)
@@ -1098,6 +1146,38 @@ class TestScheduler:
         assert harness.runner.jobs == ["job"]
         [stat] = harness.store.job_stats(job.id)
         assert (stat.success, stat.node, stat.scheduled_for) == (True, "test", T0 + 10)
+
+    def test_a_late_claim_of_a_process_killed_before_starting_it_runs_elsewhere(self, db_path):
+        victim = Harness(path=db_path, node="victim")
+        lock = victim.hold_node_lock()
+        job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
+        victim.scheduler.start_due = lambda now=None: None  # killed right after the claim
+        [claim] = victim.run_at(T0 + 12)  # claimed 2 s late
+        os.close(lock._fd)  # the kill frees the lock; the ledger stays
+        survivor = Harness(path=db_path, node="survivor", clock=victim.clock)
+        survivor.scheduler.maintain()
+        assert survivor.runner.jobs == ["job"]
+        [stat] = survivor.store.job_stats(job.id)
+        assert (stat.success, stat.node, stat.scheduled_for) == (True, "survivor", T0 + 10)
+
+    @pytest.mark.parametrize("taken_over", [True, False], ids=["taken over", "not yet"])
+    def test_a_paused_process_starts_only_what_it_still_owns(self, db_path, taken_over):
+        clock = FakeClock()
+        paused = Harness(path=db_path, node="paused", claim_ahead=0.1, clock=clock)
+        paused.hold_node_lock()
+        survivor = Harness(path=db_path, node="survivor", clock=clock)
+        job = paused.add(schedule=f"R0/{iso(T0 + 10)}/")
+        paused.scheduler.maintain()
+        [claim] = paused.run_at(T0 + 9.9)  # claimed ahead, then SIGSTOP until T0 + 30
+        clock.now = T0 + 30
+        if taken_over:
+            survivor.scheduler.maintain()  # the paused one's lease ran out
+            assert survivor.runner.jobs == ["job"]
+        paused.scheduler.start_due()  # SIGCONT: the starter wakes first
+        assert paused.runner.jobs == ([] if taken_over else ["job"])
+        [stat] = paused.store.job_stats(job.id)
+        assert (stat.success, stat.node, stat.error) == (
+            True, "survivor" if taken_over else "paused", "")
 
     def test_stopping_still_starts_what_was_claimed_ahead(self):
         store, started = Store(), threading.Event()
