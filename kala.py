@@ -1023,6 +1023,11 @@ class Store:
             if fstype in NETWORK_FILESYSTEMS:
                 raise KalaError(f"database {path!r} is on a network file system ({fstype}), "
                                 f"where SQLite's locking is not safe; put it on a local disk")
+            # Created private to its owner (job commands often hold secrets), before
+            # any connection: closing a descriptor of the file would drop every POSIX
+            # lock this process holds on it, and another process closing its last
+            # connection would then think itself the last one and reset the WAL.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         self._db = self._connect(busy_timeout)
         if path is not None:
             try:
@@ -1055,12 +1060,7 @@ class Store:
         return None if self.path is None else os.path.realpath(self.path) + "-locks"
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
-        if self.path is None:
-            target = ":memory:"
-        else:
-            target = self.path
-            # Create the file private to its owner: job commands often hold secrets.
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        target = ":memory:" if self.path is None else self.path
         db = sqlite3.connect(target, timeout=busy_timeout, isolation_level=None,
                              check_same_thread=False)
         db.row_factory = sqlite3.Row

@@ -2036,6 +2036,66 @@ class TestSeveralProcesses:
         wait_for(lambda: len(other.client.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"])
                  == 2, message="the paused process to rejoin")
 
+    @staticmethod
+    def claimed_by(db_path, job_id):
+        """The process holding a job's run, read from the database file itself."""
+        with contextlib.closing(sqlite3.connect(db_path, timeout=30)) as db:
+            row = db.execute("SELECT node FROM runs WHERE job_id = ?", (job_id,)).fetchone()
+        return row and row[0]
+
+    @pytest.mark.parametrize("retries", [0, 1])
+    @pytest.mark.parametrize("then", ["continued", "killed"])
+    def test_a_process_stopped_after_claiming_leaves_the_run_to_a_survivor(
+            self, serve, db_path, tmp_path, then, retries):
+        out = tmp_path / "out"
+        paused = serve("--db", db_path, "--node-lease", self.LEASE)
+        for _ in range(5):  # until the stop lands between the claim (0.1 s ahead) and the start
+            start = time.time() + 1.0
+            job_id = paused.client.create(schedule=f"R0/{iso(start)}/", retries=retries,
+                                          command=self.recorder(out))
+            wait_for(lambda: time.time() > start - 0.04, interval=0.001, message="T - 40 ms")
+            paused.process.send_signal(signal.SIGSTOP)
+            if self.claimed_by(db_path, job_id) and not out.exists():
+                break
+            paused.process.send_signal(signal.SIGCONT)
+            self.wait_until_done(paused.client, [job_id], 1)
+        else:
+            pytest.fail("the stop never landed between a claim and its start")
+        survivor = serve("--db", db_path, "--node-lease", self.LEASE)
+        [stat] = wait_for(lambda: survivor.client.stats(job_id), message="the survivor's run")
+        survivor_node = survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"][-1]
+        assert (stat["Success"], stat["Error"], stat["NumberOfRetries"]) == (True, "", 0)
+        if then == "continued":
+            paused.process.send_signal(signal.SIGCONT)
+            wait_for(lambda: any("not starting run" in line for line in paused.log),
+                     message="the paused process to give the run up")
+        else:
+            paused.kill()
+        assert out.read_text().split() == [f"{job_id}@{stat['ScheduledFor']}"]
+        assert survivor.client.stats(job_id) == [stat]
+        assert stat["Node"] != self.claimed_by(db_path, job_id) or survivor_node
+
+    def test_a_late_claim_waiting_for_a_slot_survives_a_kill(self, serve, db_path, tmp_path):
+        out = tmp_path / "out"
+        creator = serve("--db", db_path)
+        start = time.time() + 0.6
+        busy = creator.client.create(name="busy", schedule=f"R0/{iso(start)}/",
+                                     command=f"sh -c 'echo busy >> {out}; sleep 3'")
+        waiting = creator.client.create(name="waiting", schedule=f"R0/{iso(start + 0.1)}/",
+                                        command=self.recorder(out))
+        creator.kill()  # before either is due
+        wait_for(lambda: time.time() > start + 0.5, message="both occurrences to pass")
+        # Both are claimed late at start-up; "waiting" waits for the only slot.
+        victim = serve("--db", db_path, "--workers", "1", "--node-lease", self.LEASE)
+        wait_for(lambda: out.exists() and "busy" in out.read_text(), message="busy to start")
+        victim.kill()
+        survivor = serve("--db", db_path, "--node-lease", self.LEASE)
+        [stat] = wait_for(lambda: survivor.client.stats(waiting), message="waiting's run")
+        assert (stat["Success"], stat["Error"]) == (True, "")
+        assert out.read_text().split() == ["busy", f"{waiting}@{stat['ScheduledFor']}"]
+        [busy_stat] = wait_for(lambda: survivor.client.stats(busy), message="busy's stat")
+        assert busy_stat["Error"] == kala.NODE_DIED  # it had started: it died with its process
+
     def test_changes_through_one_process_hold_on_all(self, cluster, tmp_path):
         out = tmp_path / "out"
         a, b, c = cluster(3)
@@ -2098,6 +2158,18 @@ class TestSeveralProcesses:
         assert out.read_text().count("last") == 1
         assert f"last {survivor_node}" in out.read_text()
         assert [s["Error"] for s in survivor.client.stats(slow)] == [kala.NODE_DIED]
+
+    @pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks")
+    def test_serve_holds_its_sqlite_lock_on_the_database_file(self, serve, db_path):
+        # Closing any descriptor of a file drops the POSIX locks a process holds on
+        # it; then another process closing its connection thinks itself the last
+        # one, checkpoints and resets the WAL under the feet of the others.
+        process = serve("--db", db_path)
+        inode = os.stat(db_path).st_ino
+        with open("/proc/locks") as table:
+            held = [line for line in table
+                    if f":{inode} " in line and f" {process.process.pid} " in line]
+        assert held, "the serve process holds no lock on its database file"
 
     def test_a_node_id_in_use_is_refused(self, serve, db_path):
         serve("--db", db_path, "--node-id", "alpha")
