@@ -21,6 +21,7 @@ import functools
 import hashlib
 import heapq
 import hmac
+import http.client
 import io
 import ipaddress
 import itertools
@@ -31,6 +32,7 @@ import os
 import queue
 import re
 import select
+import selectors
 import shlex
 import signal
 import socket
@@ -81,6 +83,15 @@ class InvalidInput(KalaError, ValueError):
 
 class JobNotFound(KalaError, LookupError):
     """No job has the id asked for: answered with HTTP 404."""
+
+
+class StoreUnavailable(KalaError):
+    """The database cannot be read or written now (locked, an I/O error, damaged):
+    answered with HTTP 503, and nothing was changed."""
+
+
+class StoreFull(StoreUnavailable):
+    """The database's disk (or its size limit) is full: answered with HTTP 507."""
 
 
 # =============================================================================
@@ -784,6 +795,13 @@ _SCHEMA = (
     # that dies in the middle of a chain leaves it to a survivor.
     "CREATE INDEX IF NOT EXISTS runs_owing ON runs (owed_by) WHERE owed_by IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
+    # Deleted jobs, so that other processes drop their timers at once; kept for
+    # DELETION_MEMORY seconds (a process paused longer drops them when they fire).
+    """CREATE TABLE IF NOT EXISTS deleted_jobs (
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        deleted_at REAL NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS deleted_jobs_by_version ON deleted_jobs (version)",
     """CREATE TABLE IF NOT EXISTS nodes (
         id TEXT PRIMARY KEY,
         started_at REAL NOT NULL,
@@ -801,6 +819,8 @@ _JOB_WITH_EDGES = (
     "(SELECT group_concat(child_id) FROM (SELECT child_id FROM dependencies "
     "WHERE parent_id = jobs.id ORDER BY seq)) AS children FROM jobs WHERE id = ?")
 _RUNNING, _SUCCEEDED, _FAILED = "running", "succeeded", "failed"
+#: How long a deletion is remembered for the processes that still time the job.
+DELETION_MEMORY = 600.0
 #: The error recorded for a run whose process stopped heartbeating.
 NODE_DIED = "node died"
 
@@ -1084,20 +1104,40 @@ class Store:
     def _transaction(self, mode: str = "IMMEDIATE"):
         # isolation_level=None: sqlite3 never opens transactions by itself, so the
         # BEGIN IMMEDIATE here is what makes a read-then-write claim atomic.
-        with self._lock, self._writer_turn(mode):
+        with self._lock, self._writer_turn(mode), self._errors_explained():
             self._db.execute(f"BEGIN {mode}")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a COMMIT that failed (disk full) is still open
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     @contextmanager
     def _reading(self):
         """The read connection (an in-memory store's only one), for the caller alone."""
-        with self._read_lock:
+        with self._read_lock, self._errors_explained():
             yield self._reader
+
+    @contextmanager
+    def _errors_explained(self):
+        """SQLite's errors as the store's: what the database's state stops, not a bug."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            where = f"database {self.path!r}" if self.path else "the in-memory database"
+            if "full" in str(exc):
+                raise StoreFull(f"{where} cannot grow: {exc}; nothing was changed "
+                                f"(free some disk space)") from None
+            raise StoreUnavailable(f"{where} cannot be used now: {exc}; nothing was "
+                                   f"changed") from None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise  # a constraint kala.py relies on: a bug, not the database's state
+            raise StoreUnavailable(
+                f"database {self.path!r} is damaged ({exc}): restore it from a backup, "
+                f"or recover what is left with: sqlite3 {self.path} .recover") from None
 
     @contextmanager
     def _snapshot(self):
@@ -1207,7 +1247,7 @@ class Store:
             return [r[0] for r in db.execute(
                 "SELECT child_id FROM dependencies WHERE parent_id = ? ORDER BY seq", (job_id,))]
 
-    def delete_job(self, job_id: str) -> List[str]:
+    def delete_job(self, job_id: str, now: float) -> List[str]:
         """Delete a job, its stats, and each child left without a parent; return their ids."""
         with self._transaction() as db:
             if not self._exists(db, job_id):
@@ -1225,12 +1265,20 @@ class Store:
                 deleted.append(current)
                 pending.extend(child for child in children if not db.execute(
                     "SELECT 1 FROM dependencies WHERE child_id = ?", (child,)).fetchone())
+            self._remember_deletions(db, deleted, now)
         return deleted
 
-    def delete_all(self) -> None:
+    def delete_all(self, now: float) -> None:
         with self._transaction() as db:
+            self._remember_deletions(db, [r[0] for r in db.execute("SELECT id FROM jobs")], now)
             for table in ("dependencies", "runs", "jobs"):
                 db.execute(f"DELETE FROM {table}")  # table names are constants
+
+    def _remember_deletions(self, db, job_ids: List[str], now: float) -> None:
+        version = self._bump_version(db)
+        db.execute("DELETE FROM deleted_jobs WHERE deleted_at < ?", (now - DELETION_MEMORY,))
+        db.executemany("INSERT INTO deleted_jobs (id, version, deleted_at) VALUES (?, ?, ?)",
+                       [(job_id, version, now) for job_id in job_ids])
 
     def set_disabled(self, job_id: str, disabled: bool, now: float) -> Job:
         """Disable, or enable from the next occurrence after ``now`` (missed ones dropped)."""
@@ -1253,16 +1301,19 @@ class Store:
     def timer_changes(self, since: int) -> Tuple[int, List[Tuple[str, Optional[float], int]]]:
         """Jobs whose timer changed after version ``since``: (latest version, changes).
 
-        A change is (job id, next_run_at or None when the job waits for nothing, cursor).
+        A change is (job id, next_run_at or None when the job waits for nothing or
+        was deleted, cursor).
         """
         with self._snapshot() as db:
             rows = db.execute(
                 "SELECT id, next_run_at, cursor, disabled, is_done, version FROM jobs "
                 "WHERE version > ? ORDER BY version", (since,)).fetchall()
+            deleted = db.execute("SELECT id FROM deleted_jobs WHERE version > ?",
+                                 (since,)).fetchall()
             latest = db.execute(
                 "SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
         return latest, [(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
-                         r["cursor"]) for r in rows]
+                         r["cursor"]) for r in rows] + [(r["id"], None, 0) for r in deleted]
 
     # --- claims and results -----------------------------------------------------
 
@@ -1732,6 +1783,11 @@ def job_base_environment(server_environment: Dict[str, str],
     return environment
 
 
+#: After a timeout's kill, how long the output may stay open (held by something
+#: that escaped the kill) before the run ends without it.
+OUTPUT_GRACE = 1.0
+
+
 def kill_group(process: subprocess.Popen) -> None:
     """Kill a command started in a session of its own, with whatever it started."""
     try:
@@ -1740,16 +1796,114 @@ def kill_group(process: subprocess.Popen) -> None:
         pass  # already gone
 
 
+def kill_output_holders(output_fd: int) -> None:
+    """Kill every other process holding the pipe ``output_fd`` reads: what a command
+    started in a session of its own (``setsid``) escapes the kill of its group.
+    Linux's /proc tells who holds it; elsewhere this does nothing."""
+    try:
+        pipe = f"pipe:[{os.fstat(output_fd).st_ino}]"
+        pids = [pid for pid in os.listdir("/proc") if pid.isdigit() and int(pid) != os.getpid()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == pipe for fd in descriptors):
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            continue  # gone meanwhile, or not ours to look at
+
+
+def end_timed_out(process: subprocess.Popen) -> None:
+    """A timeout: SIGKILL to the command's process group, then to whatever else
+    still holds its output."""
+    kill_group(process)
+    kill_output_holders(process.stdout.fileno())
+
+
 def command_outcome(status: int, tail: bytearray, timed_out_after: Optional[float]) -> Attempt:
     """The Attempt of a command that ended with exit ``status`` (negative: killed by a signal)."""
     output = tail.decode("utf-8", "replace")
+    if timed_out_after is not None:  # even if its leader had exited 0: it was not done
+        return Attempt(False, output, f"timed out after {timed_out_after:g}s")
     if status == 0:
         return Attempt(True, output)
-    if status < 0 and timed_out_after is not None:
-        return Attempt(False, output, f"timed out after {timed_out_after:g}s")
     if status < 0:
         return Attempt(False, output, f"signal: {signal.Signals(-status).name}")
     return Attempt(False, output, f"exit status {status}")
+
+
+class _RequestDeadline:
+    """Ends a remote job's request when its whole time is up. urllib's timeout
+    bounds each read only: a server trickling a byte a second could hold a run
+    (and its worker) for hours."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._sockets: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_RequestDeadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        return urllib.request.build_opener(_BoundedHTTPHandler(self), _BoundedHTTPSHandler(self))
+
+    def connection(self, http_class, host, **options):
+        """An http.client connection whose socket is shut down at the deadline."""
+        connection = http_class(host, **options)
+        connect = connection.connect
+
+        def connect_within_deadline():
+            connect()
+            with self._lock:
+                self._sockets.append(connection.sock)
+                expired = self.expired
+            if expired:
+                self._shut(connection.sock)
+
+        connection.connect = connect_within_deadline
+        return connection
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            self._shut(sock)
+
+    @staticmethod
+    def _shut(sock) -> None:
+        try:
+            # The plain socket's shutdown, also under TLS: the reading thread's
+            # recv returns at once, whatever state the TLS layer is in.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _BoundedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _RequestDeadline):
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(self, http_class, req, **options):
+        return super().do_open(functools.partial(self.deadline.connection, http_class), req,
+                               **options)
+
+
+class _BoundedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _RequestDeadline):
+        super().__init__()
+        self.deadline = deadline
+
+    do_open = _BoundedHTTPHandler.do_open
 
 
 class CommandRunner:
@@ -1812,20 +1966,27 @@ class CommandRunner:
             return Attempt(False, error=self._spawn_error(argv[0], exc))
 
     def follow(self, process: subprocess.Popen, timeout: float = 0.0) -> Attempt:
-        """Read a started command's output until it ends (killed at ``timeout``)."""
-        watchdog = None
-        if timeout:
-            watchdog = threading.Timer(timeout, kill_group, (process,))
-            watchdog.daemon = True
-            watchdog.start()
-        tail = bytearray()
-        with process.stdout:
-            for chunk in iter(lambda: os.read(process.stdout.fileno(), 65536), b""):
-                _keep_tail(tail, chunk, self.output_limit)
+        """Read a started command's output until it ends; at ``timeout`` it is
+        killed (``end_timed_out``), and its output is given up OUTPUT_GRACE later."""
+        deadline = time.monotonic() + timeout if timeout else math.inf
+        tail, timed_out = bytearray(), False
+        output = process.stdout.fileno()
+        with process.stdout, selectors.DefaultSelector() as selector:
+            selector.register(output, selectors.EVENT_READ)
+            while True:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    if timed_out:
+                        break  # something that escaped the kill still holds the output
+                    timed_out, deadline = True, time.monotonic() + OUTPUT_GRACE
+                    end_timed_out(process)
+                    continue
+                if selector.select(min(wait, 3600.0)):
+                    chunk = os.read(output, 65536)
+                    if not chunk:
+                        break
+                    _keep_tail(tail, chunk, self.output_limit)
         status = process.wait()
-        if watchdog is not None:
-            watchdog.cancel()
-        timed_out = watchdog is not None and watchdog.finished.is_set()
         return command_outcome(status, tail, timeout if timed_out else None)
 
     @staticmethod
@@ -1839,14 +2000,19 @@ class CommandRunner:
         request = urllib.request.Request(render(remote.url), data=body, method=remote.method)
         for name, values in remote.headers.items():
             request.add_header(name, ", ".join(values))
-        try:
-            with urllib.request.urlopen(request, timeout=remote.timeout) as response:
-                status, payload = response.status, response.read(self.output_limit)
-        except urllib.error.HTTPError as exc:
-            status, payload = exc.code, exc.read(self.output_limit)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return Attempt(False, error=f"{remote.method} {remote.url} failed: {reason}")
+        with _RequestDeadline(remote.timeout) as deadline:
+            try:
+                with deadline.opener().open(request, timeout=remote.timeout) as response:
+                    status, payload = response.status, response.read(self.output_limit)
+            except urllib.error.HTTPError as exc:
+                status, payload = exc.code, exc.read(self.output_limit)
+            except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+                status, payload = None, getattr(exc, "reason", exc)
+        if deadline.expired:  # what was read is cut short, whatever the status said
+            return Attempt(False, error=f"{remote.method} {remote.url} failed: timed out "
+                                        f"after {remote.timeout}s")
+        if status is None:
+            return Attempt(False, error=f"{remote.method} {remote.url} failed: {payload}")
         output = payload.decode("utf-8", "replace")
         if status in remote.expected_response_codes:
             return Attempt(True, output)
@@ -2015,11 +2181,21 @@ class CommandWatcher:
             while self._deadlines and self._deadlines[0][0] <= now:
                 overdue.append(heapq.heappop(self._deadlines)[2])
         for command in overdue:
+            if command.ended:
+                continue
+            if command.timed_out:  # killed OUTPUT_GRACE ago, output still held open
+                command.output_open = False
+                self._forget(command.process.stdout.fileno())
+                command.process.stdout.close()
+                if command.ended:
+                    self._finish(command)
+                continue
             # Its leader may have exited with something it started still holding
             # the output: not reaped yet, the leader's pid is still its group's.
-            if not command.ended:
-                command.timed_out = True
-                kill_group(command.process)
+            command.timed_out = True
+            end_timed_out(command.process)
+            with self._lock:
+                heapq.heappush(self._deadlines, (now + OUTPUT_GRACE, next(self._seq), command))
 
 
 # =============================================================================
@@ -2089,6 +2265,14 @@ class TimerHeap(_Deadlines):
     def __len__(self) -> int:
         return len(self._live)
 
+    def heap_size(self) -> int:
+        """Entries held, cancelled ones included (they go once they outnumber the live)."""
+        return len(self._heap)
+
+    def job_ids(self) -> List[str]:
+        with self._changed:
+            return list(self._live)
+
     def push(self, timers) -> None:
         """Set (when, job id, cursor) timers; an older cursor than the live one is ignored."""
         with self._changed:
@@ -2104,6 +2288,10 @@ class TimerHeap(_Deadlines):
         with self._changed:
             for job_id in job_ids:
                 self._live.pop(job_id, None)
+            if len(self._heap) > 2 * len(self._live) + 64:  # drop what was cancelled
+                self._heap = [entry for entry in self._heap
+                              if self._live.get(entry[2]) == (entry[0], entry[3])]
+                heapq.heapify(self._heap)
 
     def pop_due(self, now: float) -> List[Tuple[str, int]]:
         due = []
@@ -2259,7 +2447,8 @@ class Scheduler:
             thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop timing new runs and wait up to ``timeout`` for the running ones."""
+        """Stop timing new runs and wait up to ``timeout`` in all for the running ones."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         self.timers.wake()
         for thread in self._threads:
@@ -2267,11 +2456,11 @@ class Scheduler:
                 self._claiming_over.set()
                 self.starts.wake()
             if thread.is_alive():
-                thread.join(timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))
         if self.watcher is not None:
-            self.watcher.stop(timeout)
+            self.watcher.stop(max(0.0, deadline - time.monotonic()))
         self.store.flush()        # their results, and so the follow-ups they owe, are known
-        self.pool.stop(timeout)
+        self.pool.stop(max(0.0, deadline - time.monotonic()))
         self.store.leave(self.node)
         if self._node_lock is not None:
             self._node_lock.release()
@@ -2645,6 +2834,7 @@ MAX_CONNECTIONS = 256
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _JOB_ID = r"(?P<job_id>[^/]+)"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class RequestRejected(KalaError):
@@ -2837,12 +3027,14 @@ class KalaApp:
         return HTTPStatus.OK, {"job": job_to_json(self.store.get_job(job_id))}
 
     def delete_job(self, body, query, job_id):
-        deleted = self.store.delete_job(job_id)
+        deleted = self.store.delete_job(job_id, self.clock())
+        self.scheduler.timers.cancel(deleted)
         log.info("deleted job(s) %s", ", ".join(deleted))
         return HTTPStatus.NO_CONTENT, None
 
     def delete_all(self, body, query):
-        self.store.delete_all()
+        self.store.delete_all(self.clock())
+        self.scheduler.timers.cancel(list(self.scheduler.timers.job_ids()))
         log.info("deleted all jobs")
         return HTTPStatus.NO_CONTENT, None
 
@@ -2934,6 +3126,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self):
         self._serve("OPTIONS")
 
+    def __getattr__(self, name: str):
+        # Any other method token: answered by the routes (405 with Allow on a
+        # known path), not with http.server's 501 page.
+        if name.startswith("do_") and _HEADER_NAME.fullmatch(name[3:]):
+            return functools.partial(self._serve, name[3:])
+        raise AttributeError(name)
+
     def _serve(self, method: str) -> None:
         app: KalaApp = self.server.app
         try:
@@ -2959,6 +3158,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except JobNotFound as exc:
             self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except StoreFull as exc:
+            self._send_json(HTTPStatus.INSUFFICIENT_STORAGE, {"error": str(exc)})
+        except StoreUnavailable as exc:
+            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)},
+                            {"Retry-After": "1"})
         except Exception as exc:
             log.exception("%s %s failed", method, self.path)
             self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR,
@@ -2971,15 +3175,33 @@ class _RequestHandler(BaseHTTPRequestHandler):
             else:
                 self._send_json(status, payload)
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+    def _body_length(self) -> int:
+        """The body's length from the headers; a request whose framing two parties
+        could read differently (request smuggling, RFC 9112 6.3) is refused."""
+        encodings = [e.strip().lower() for header in self.headers.get_all("Transfer-Encoding", [])
+                     for e in header.split(",")]
+        lengths = {v.strip() for header in self.headers.get_all("Content-Length", [])
+                   for v in header.split(",")}
+        if encodings and (lengths or encodings != ["chunked"]):
+            raise RequestRejected(HTTPStatus.BAD_REQUEST,
+                                  "a request with Transfer-Encoding "
+                                  f"{', '.join(encodings)!r} and a Content-Length, or a "
+                                  "coding other than chunked, is ambiguous; send "
+                                  "Content-Length alone")
+        if encodings:
             raise RequestRejected(HTTPStatus.LENGTH_REQUIRED,
                                   "chunked request bodies are not supported; send Content-Length")
-        length_text = self.headers.get("Content-Length", "0").strip() or "0"
-        if not re.fullmatch(r"[0-9]+", length_text):
+        if len(lengths) > 1:
             raise RequestRejected(HTTPStatus.BAD_REQUEST,
-                                  f"invalid Content-Length {length_text!r}")
-        length = int(length_text)
+                                  f"conflicting Content-Length values {sorted(lengths)}")
+        length_text = lengths.pop() if lengths else "0"
+        if not re.fullmatch(r"[0-9]{1,18}", length_text or "0"):
+            raise RequestRejected(HTTPStatus.BAD_REQUEST,
+                                  f"invalid Content-Length {length_text[:40]!r}")
+        return int(length_text or "0")
+
+    def _read_body(self) -> bytes:
+        length = self._body_length()
         if length > MAX_BODY_BYTES:
             raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                                   f"request body of {length} bytes is over the limit of "
@@ -3023,13 +3245,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
                                    'e.g. {"name": "hello", "command": "echo hello"}')
             return None
         try:
-            return json.loads(raw.decode("utf-8"))
+            body = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"the request body is not UTF-8: {exc}") from None
+        except RecursionError:
+            raise InvalidInput("the request body nests JSON too deeply (a job is a flat "
+                               "object with a few small objects in it)") from None
         except ValueError as exc:
             if not required:
                 return None  # start/enable/disable ignore their body, as Kala does
             raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
+        # JSON may spell half a UTF-16 pair (\ud800), which is no character: it
+        # could be stored but never written out again, to a client or a process.
+        if _SURROGATE_ESCAPE.search(raw):
+            try:
+                json.dumps(body, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput("the request body contains a lone UTF-16 surrogate (such "
+                                   "as \\ud800), which is not a character") from None
+        return body
 
     def _send_json(self, status: HTTPStatus, payload, headers=None) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()
@@ -3112,7 +3346,7 @@ class _RequestArrival(io.RawIOBase):
             self.sock.settimeout(left)
         received = self.sock.recv_into(buffer)
         if self._started is None:
-            self._started = now
+            self._started = time.monotonic()  # the request's first byte, not the idle wait's start
         return received
 
 
@@ -3122,6 +3356,9 @@ class KalaServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    #: Connections the kernel queues before accept() takes them (socketserver's
+    #: default of 5 resets a burst of clients); past MAX_CONNECTIONS they get a 503.
+    request_queue_size = 1024
 
     def __init__(self, address: Tuple[str, int], app: KalaApp, *,
                  access: Optional[AccessPolicy] = None, tls=None,

@@ -6,6 +6,7 @@ processes killed with SIGKILL.
 """
 
 import base64
+import collections
 import contextlib
 import hashlib
 import http.client
@@ -473,7 +474,7 @@ class TestStore:
         store = Store()
         parent = create(store)
         first, second = (create(store, parent_jobs=[parent.id]) for _ in range(2))
-        assert store.delete_job(first.id) == [first.id]
+        assert store.delete_job(first.id, T0) == [first.id]
         assert store.get_job(parent.id).dependent_jobs == [second.id]
 
     def test_deleting_a_parent_cascades_to_children_without_another_parent(self):
@@ -482,7 +483,7 @@ class TestStore:
         only_child = create(store, name="only", parent_jobs=[parent.id])
         grandchild = create(store, name="grand", parent_jobs=[only_child.id])
         shared = create(store, name="shared", parent_jobs=[parent.id, other.id])
-        deleted = store.delete_job(parent.id)
+        deleted = store.delete_job(parent.id, T0)
         assert set(deleted) == {parent.id, only_child.id, grandchild.id}
         assert {job.id for job in store.list_jobs()} == {other.id, shared.id}
         assert store.get_job(shared.id).parent_jobs == [other.id]
@@ -490,7 +491,7 @@ class TestStore:
 
     def test_unknown_ids(self):
         store = Store()
-        for call in (lambda: store.get_job("x"), lambda: store.delete_job("x"),
+        for call in (lambda: store.get_job("x"), lambda: store.delete_job("x", T0),
                      lambda: store.job_stats("x"), lambda: store.set_disabled("x", True, T0)):
             with pytest.raises(JobNotFound):
                 call()
@@ -1299,7 +1300,7 @@ class TestScheduler:
 
     def test_deleted_jobs_leave_only_stale_timers(self, harness):
         job = harness.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
-        harness.store.delete_job(job.id)
+        harness.store.delete_job(job.id, T0)
         assert harness.run_at(T0 + 10) == []
         assert len(harness.scheduler.timers) == 0
 
@@ -2175,6 +2176,96 @@ class TestSeveralProcesses:
         serve("--db", db_path, "--node-id", "alpha")
         done = kala_cli("serve", "-p", "0", "--db", db_path, "--node-id", "alpha")
         assert done.returncode == 2 and "already in use" in done.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("KALA_CHAOS"),
+                    reason="a chaos run takes minutes: set KALA_CHAOS=1 (and KALA_CHAOS_SECONDS)")
+class TestChaos:
+    """Five serve processes on one database, killed (-9), stopped past their lease,
+    stopped then killed, and restarted at random while 150 jobs run every second or
+    two. Every command writes which occurrence it is: each must appear exactly once."""
+
+    PROCESSES, JOBS, LEASE = 5, 150, 2.0
+
+    def test_every_occurrence_runs_exactly_once(self, db_path, tmp_path):
+        seconds = float(os.environ.get("KALA_CHAOS_SECONDS", "150"))
+        seed = int(os.environ.get("KALA_CHAOS_SEED", str(int(time.time()))))
+        chaos = random.Random(seed)
+        out = tmp_path / "out"
+        lease = ("--node-lease", str(self.LEASE))
+        processes = [ServeProcess("--db", db_path, *lease) for _ in range(self.PROCESSES)]
+        client = processes[0].client
+        start = time.time() + 3
+        jobs = {client.create(name=f"j{i}", command=TestSeveralProcesses.recorder(out),
+                              schedule=f"R/{iso(start)}/PT{1 + i % 2}S"): 1 + i % 2
+                for i in range(self.JOBS)}
+        actions = {"kill": 0, "stop": 0, "stop then kill": 0, "terminate": 0}
+        try:
+            ended = self.wreak_havoc(processes, chaos, start + seconds, actions, lease, db_path)
+            client = processes[0].client
+            expected = {(job_id, round(start + k * interval, 3))
+                        for job_id, interval in jobs.items()
+                        for k in range(int((ended - 2 - start) // interval) + 1)}
+            wait_for(lambda: self.finished(client, jobs, expected), timeout=60,
+                     message="every occurrence to be settled")
+            stats = [stat for job_id in jobs for stat in client.stats(job_id)]
+        finally:
+            for process in processes:
+                if process.process.poll() is None:
+                    process.process.send_signal(signal.SIGCONT)
+                    process.kill()
+        ran = collections.Counter(
+            (line.split("@")[0], round(utc(line.split("@")[1]), 3))
+            for line in out.read_text().split())
+        stat_keys = collections.Counter((s["JobId"], round(utc(s["ScheduledFor"]), 3))
+                                        for s in stats)
+        died = {(s["JobId"], round(utc(s["ScheduledFor"]), 3)) for s in stats
+                if s["Error"] == kala.NODE_DIED}
+        report = {
+            "seed": seed, "seconds": seconds, "actions": actions,
+            "occurrences": len(expected), "executions": sum(ran[key] for key in expected),
+            "duplicate executions": sum(n - 1 for n in ran.values() if n > 1),
+            "lost": len([key for key in expected if key not in ran and key not in died]),
+            "lost in the start window (node died, never ran)":
+                len([key for key in expected if key not in ran and key in died]),
+            "node died stats": len(died & expected),
+            "duplicate stats": sum(n - 1 for n in stat_keys.values() if n > 1),
+        }
+        print("chaos:", json.dumps(report))
+        assert report["duplicate executions"] == 0, report
+        assert report["duplicate stats"] == 0, report
+        assert report["lost"] == 0, report
+
+    def wreak_havoc(self, processes, chaos, until, actions, lease, db_path):
+        """Random kills, stops and restarts until ``until``; returns when it ended,
+        with every process running again."""
+        while time.time() < until:
+            time.sleep(chaos.uniform(0.5, 2.5))
+            index = chaos.randrange(len(processes))
+            victim = processes[index]
+            action = chaos.choice(list(actions))
+            actions[action] += 1
+            if action == "kill":
+                victim.kill()
+            elif action == "terminate":
+                victim.stop()
+            else:
+                victim.process.send_signal(signal.SIGSTOP)
+                time.sleep(self.LEASE + chaos.uniform(0.5, 3.0))
+                if action == "stop then kill":
+                    victim.kill()
+                else:
+                    victim.process.send_signal(signal.SIGCONT)
+            if victim.process.poll() is not None:
+                time.sleep(chaos.uniform(0, 1.5))
+                processes[index] = ServeProcess("--db", db_path, *lease)
+        return time.time()
+
+    @staticmethod
+    def finished(client, jobs, expected):
+        settled = {(s["JobId"], round(utc(s["ScheduledFor"]), 3))
+                   for job_id in jobs for s in client.stats(job_id)}
+        return expected <= settled
 
 
 # =============================================================================
