@@ -12,6 +12,7 @@ import hashlib
 import http.client
 import http.server
 import json
+import math
 import os
 import queue
 import random
@@ -386,11 +387,35 @@ class TestJobRequests:
         ({"name": "n", "command": "true", "environment": {"A": 1}}, "string value"),
         ({"name": "n", "command": "true", "environment": {"A": "x\u0000"}}, "string value"),
         ({"name": "n", "command": "true", "environment": {"KALA_JOB_ID": "x"}}, "KALA_"),
+        # Hostile input that once got in, then broke the API or the runs:
+        ({"name": "n", "command": "true", "schedule": "R/9999-12-31T23:59:59-01:00/PT1S"},
+         "end of year 9999"),
+        ({"name": "n", "command": "true", "schedule": "R0/9999-12-31T23:59:59Z/",
+          "timezone": "Pacific/Kiritimati"}, "end of year 9999"),
+        pytest.param({"name": "n", "command": "true",
+                      "schedule": "R" + "9" * 5000 + "/2090-01-01T00:00:00Z/PT1S"},
+                     "invalid repeat count", id="R and 5,000 digits"),
+        pytest.param({"name": "n", "command": "true",
+                      "schedule": "R/2090-01-01T00:00:00Z/P" + "9" * 5000 + "D"},
+                     "invalid duration", id="5,000 digits of days"),
+        pytest.param({"name": "n", "command": "true", "epsilon": "P" + "9" * 5000 + "D"},
+                     "18 digits", id="an epsilon of 5,000 digits"),
+        ({"name": "n", "command": "echo a\u0000b"}, "NUL"),
+        ({"name": "n", "type": 1, "remote_properties": {"url": "http://x/a b"}}, "without spaces"),
+        ({"name": "n", "type": 1, "remote_properties": {"url": "http://x/\u0000"}}, "url"),
+        ({"name": "n", "type": 1, "remote_properties": {
+            "url": "http://x", "headers": {"A": ["x\r\nSet-Cookie: y"]}}}, "one-line"),
+        ({"name": "n", "type": 1, "remote_properties": {
+            "url": "http://x", "headers": {"A B": ["x"]}}}, "header name"),
     ])
     def test_bad_input_names_what_is_wrong(self, body, words):
         with pytest.raises(InvalidInput) as caught:
             job_from_request(body, now=T0)
         assert words in str(caught.value)
+
+    @pytest.mark.parametrize("when", [math.inf, -math.inf, math.nan, 1e20, -1e20])
+    def test_a_time_no_rfc_3339_text_can_show_is_never(self, when):
+        assert format_time(when) == kala.ZERO_TIME
 
     def test_templates_substitute_job_fields(self):
         job = job_from_request({"name": "nightly", "owner": "ops", "TemplateDelimiters": "{{ }}",
@@ -908,6 +933,25 @@ class TestCommandRunner:
         attempt = run_command("sh -c '(sleep 5; echo late) & echo started'", timeout=0.3)
         assert attempt.output == "started\n"  # the background part was killed at 0.3 s
 
+    def test_a_timeout_ends_the_run_whatever_escaped_the_process_group(self, run_command):
+        # setsid puts the sleep in a session of its own, out of the group's kill,
+        # still holding the output: it is found by its pipe and killed too.
+        marker = f"30.{random.randrange(10 ** 6)}"  # 30 s, and a name of its own
+        attempt = run_command(f"sh -c 'setsid sleep {marker} & echo started'", timeout=0.3)
+        assert (attempt.success, attempt.error, attempt.output) == (
+            False, "timed out after 0.3s", "started\n")
+        wait_for(lambda: not any(f"sleep\0{marker}" in self.command_line(pid)
+                                 for pid in os.listdir("/proc") if pid.isdigit()),
+                 timeout=5, message="the escaped sleep to be killed")
+
+    @staticmethod
+    def command_line(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline") as file:
+                return file.read()
+        except OSError:
+            return ""
+
     def test_a_run_lasts_until_everything_it_started_closed_the_output(self, run_command):
         attempt = run_command("sh -c '(sleep 0.2; echo late) & echo early'")
         assert (attempt.success, attempt.output) == (True, "early\nlate\n")
@@ -1027,6 +1071,30 @@ class TestRemoteJobs:
         http_target.status = 500
         job = self.remote_job(http_target.url, expected_response_codes=[500])
         assert kala.CommandRunner().attempt(job).success
+
+    def test_the_timeout_bounds_the_whole_request(self):
+        # A server that answers a byte every 0.1 s: each read is quick, the whole is not.
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def trickle():
+            client, _ = listener.accept()
+            with client:
+                client.recv(65536)
+                client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+                for _ in range(100):
+                    try:
+                        client.sendall(b"x")
+                    except OSError:
+                        return  # the request was given up: done
+                    time.sleep(0.1)
+        server = threading.Thread(target=trickle, daemon=True)
+        server.start()
+        with listener:
+            job = self.remote_job(f"http://127.0.0.1:{listener.getsockname()[1]}/", timeout=1)
+            attempt = kala.CommandRunner().attempt(job)
+        assert not attempt.success and attempt.error.endswith("timed out after 1s")
+        server.join(10)
+        assert not server.is_alive()
 
     def test_unreachable(self):
         with socket.socket() as sock:
@@ -1179,6 +1247,28 @@ class TestScheduler:
         [stat] = paused.store.job_stats(job.id)
         assert (stat.success, stat.node, stat.error) == (
             True, "survivor" if taken_over else "paused", "")
+
+    def test_stop_waits_at_most_its_timeout_in_all(self):
+        # A command that runs on (the watcher waits for it) and a remote job that
+        # hangs (a worker waits for it): the two waits share one deadline.
+        listener = socket.create_server(("127.0.0.1", 0))
+        store = Store()
+        scheduler = Scheduler(store, workers=4)
+        scheduler.start()
+        try:
+            create(store, time.time, command="sleep 30")
+            create(store, time.time, type=1, remote_properties={
+                "url": f"http://127.0.0.1:{listener.getsockname()[1]}/", "timeout": 60})
+            scheduler.sync_timers()
+            wait_for(lambda: store.app_counts()["last_attempted_run"] is not None
+                     and len(scheduler.watcher or []) == 1, message="both runs to start")
+            connection, _ = listener.accept()  # and never answered
+            began = time.monotonic()
+            scheduler.stop(2.0)
+            assert time.monotonic() - began < 3.5  # each wait alone would take 2 s
+            connection.close()
+        finally:
+            listener.close()
 
     def test_stopping_still_starts_what_was_claimed_ahead(self):
         store, started = Store(), threading.Event()
@@ -1476,9 +1566,10 @@ class Client:
 
 
 @contextlib.contextmanager
-def server_in_thread(**options):
-    """A KalaServer over an in-memory store, serving from a thread; yields the server."""
-    store = Store()
+def server_in_thread(store=None, **options):
+    """A KalaServer over a store (in memory by default), serving from a thread; yields
+    the server."""
+    store = store or Store()
     scheduler = Scheduler(store, workers=4)
     server = kala.KalaServer(("127.0.0.1", 0), kala.KalaApp(store, scheduler), **options)
     scheduler.start()
@@ -1603,6 +1694,14 @@ class TestApi:
         (b'{"name": "n", "command": "true", "schedule": "R2/2090-01-01T00:00:00Z/P1S"}',
          "'P1S'"),
         (b'{"name": "n", "command": "true", "epsilon": "PT"}', "'PT'"),
+        pytest.param(b"[" * 100000 + b"]" * 100000, "too deeply", id="100,000 deep"),
+        (b'{"name": "\\ud800", "command": "true"}', "surrogate"),
+        (b'{"name": "n", "owner": "\\udfff", "command": "true"}', "surrogate"),
+        (b'{"name": "n", "command": "echo \\udbff"}', "surrogate"),
+        (b'{"name": "n", "command": "true", "schedule": "R/9999-12-31T23:59:59-01:00/PT1S"}',
+         "year 9999"),
+        pytest.param(b'{"name": "n", "command": "true", "schedule": "R' + b"9" * 5000
+                     + b'/2090-01-01T00:00:00Z/PT1S"}', "repeat count", id="R and 5,000 digits"),
     ])
     def test_bad_input_is_400_and_changes_nothing(self, api, raw, words):
         keep = api.create(name="kept", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
@@ -1619,6 +1718,120 @@ class TestApi:
                          f"Content-Length: {length}\r\n\r\n".encode())
             answer = sock.makefile("rb").read()
         assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
+
+    def test_a_pair_of_surrogates_is_a_character(self, api):
+        status, body, _ = api.call("POST", "/api/v1/job/",
+                                   raw=b'{"name": "\\ud83d\\ude00", "command": "true"}')
+        assert status == 201 and api.job(body["id"])["name"] == "\U0001f600"
+
+    @staticmethod
+    def send_raw(port, request):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(request)
+            return sock.makefile("rb").read()  # until the server closes the connection
+
+    @pytest.mark.parametrize("framing", [
+        b"Content-Length: 0\r\nContent-Length: %d\r\n",
+        b"Content-Length: 0, %d\r\n",
+        b"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\nContent-Length: %d\r\n",
+        b"Transfer-Encoding: chunked\r\nContent-Length: %d\r\n",
+        b"Transfer-Encoding: gzip\r\nX-Length: %d\r\n",
+    ], ids=["two lengths", "a list of lengths", "two codings", "chunked and a length", "gzip"])
+    def test_ambiguous_framing_is_400_and_closes_the_connection(self, api, framing):
+        # A smuggled request: read by the first Content-Length, the body would be
+        # a second request creating a job.
+        body = b'{"name": "smuggled", "command": "true"}'
+        smuggled = (b"POST /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d"
+                    b"\r\n\r\n%s" % (len(body), body))
+        answer = self.send_raw(api.port, b"GET /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\n"
+                               + framing % len(smuggled) + b"\r\n" + smuggled)
+        assert answer.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in answer
+        assert answer.count(b"HTTP/1.1") == 1 and b'"error"' in answer
+        assert api.jobs() == {}
+
+    def test_a_burst_of_clients_is_served_not_reset(self, api):
+        clients, failures = 200, []
+        ready = threading.Barrier(clients)
+
+        def client():
+            ready.wait()
+            try:
+                for _ in range(3):
+                    status = api.call("POST", "/api/v1/job/", {"name": "n", "command": "true",
+                                      "schedule": f"R/{iso(time.time() + 3600)}/PT1H"})[0]
+                    if status != 201:
+                        failures.append(status)
+            except OSError as exc:
+                failures.append(repr(exc))
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert failures == [] and len(api.jobs()) == 3 * clients
+
+    def test_a_reused_connection_has_its_whole_deadline_after_an_idle_wait(self, api,
+                                                                           monkeypatch):
+        monkeypatch.setattr(kala._RequestHandler, "request_deadline", 0.5)
+        conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+        conn.request("GET", "/api/v1/job/")
+        assert conn.getresponse().read()
+        time.sleep(0.7)  # idle on the kept connection, longer than a request may take
+        # A body that arrives in several reads: each checks the request's deadline.
+        conn.request("POST", "/api/v1/job/",
+                     body=json.dumps({"name": "n", "command": "true " + "x" * 300000}))
+        response = conn.getresponse()
+        assert response.status == 201, response.read()
+        conn.close()
+
+    @pytest.mark.parametrize("method, path, status, allow", [
+        ("BREW", "/api/v1/job/", 405, "GET, POST"), ("get", "/api/v1/stats/", 405, "GET"),
+        ("PROPFIND", "/nowhere", 404, None),
+    ])
+    def test_any_method_is_answered_by_the_routes(self, api, method, path, status, allow):
+        answer = self.send_raw(api.port, f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
+                                         f"Connection: close\r\n\r\n".encode())
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(f"HTTP/1.1 {status} ".encode()) and b'"error"' in body
+        assert (f"Allow: {allow}".encode() in head) if allow else b"Allow:" not in head
+
+    def test_a_full_disk_is_507_and_changes_nothing(self, db_path):
+        with server_in_thread(store=Store(db_path)) as server:
+            api = Client(server.server_address[1])
+            kept = api.create(name="kept", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+            store = server.app.store
+            store._db.execute(f"PRAGMA max_page_count = "
+                              f"{store._db.execute('PRAGMA page_count').fetchone()[0]}")
+            status, body, _ = api.call("POST", "/api/v1/job/",
+                                       {"name": "big", "command": "true " + "x" * 200000})
+            assert status == 507 and "database or disk is full" in body["error"]
+            assert list(api.jobs()) == [kept]
+            store._db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+            assert api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"})[0] == 201
+
+    def test_a_run_that_cannot_start_fails_instead_of_hanging(self, api, monkeypatch):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("no more processes")
+        monkeypatch.setattr(kala.CommandRunner, "attempt", broken)
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        [stat] = api.stats(job_id)
+        assert (stat["Success"], stat["Error"]) == (False, "could not start: no more processes")
+
+    def test_deleted_jobs_leave_no_timers_here_or_in_other_processes(self, db_path):
+        other = Harness(path=db_path, node="other")
+        with server_in_thread(store=Store(db_path)) as server:
+            api, timers = Client(server.server_address[1]), server.app.scheduler.timers
+            later = iso(time.time() + 3600)
+            ids = [api.create(schedule=f"R/{later}/PT1H") for _ in range(300)]
+            other.scheduler.sync_timers()
+            assert len(timers) == len(other.scheduler.timers) == 300
+            for job_id in ids:
+                assert api.call("DELETE", f"/api/v1/job/{job_id}/")[0] == 204
+            other.scheduler.sync_timers()
+            assert len(timers) == len(other.scheduler.timers) == 0
+            assert timers.heap_size() <= 64 and other.scheduler.timers.heap_size() <= 64
 
     def test_a_body_shorter_than_announced_gets_an_answer(self, api, monkeypatch):
         monkeypatch.setattr(kala._RequestHandler, "request_deadline", 0.3)
@@ -2851,6 +3064,21 @@ class TestCommandLine:
         job_id = process.client.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
         assert process.client.job(job_id)["owner"] == "ops"
         assert (tmp_path / "env.db").exists()
+
+    def test_a_damaged_database_is_one_line_and_exit_2(self, db_path):
+        store = Store(db_path)
+        for i in range(200):
+            create(store, name=f"j{i}", command="true " + "x" * 1000,
+                   schedule=f"R/{iso(T0 + 3600)}/PT1H")
+        store.checkpoint()
+        store.close()
+        with open(db_path, "r+b") as file:
+            file.seek(os.path.getsize(db_path) // 2)
+            file.write(random.Random(7).randbytes(8192))
+        done = kala_cli("serve", "-p", "0", "--db", db_path)
+        assert done.returncode == 2, done.stderr
+        assert "is damaged" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in done.stderr
 
     def test_version_and_help(self):
         assert kala_cli("--version").stdout.strip() == f"kala.py {kala.__version__}"
