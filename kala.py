@@ -51,7 +51,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 try:
     import zoneinfo
@@ -318,8 +318,17 @@ def format_time(when: Optional[float]) -> str:
 # =============================================================================
 
 LOCAL_JOB, REMOTE_JOB = 0, 1
-#: Fields a job template may name, as ``{{name}}`` or Go-style ``{{.Name}}``.
-TEMPLATE_FIELDS = ("id", "name", "owner", "schedule", "retries", "epsilon")
+#: Fields a job template may name: Kala's Job field name (what its Go template
+#: sees, ``{{.Name}}`` or ``{{$.Name}}``) -> kala.py's, which ``{{name}}`` names too.
+TEMPLATE_FIELDS = {
+    "Id": "id", "Name": "name", "Owner": "owner", "Command": "command",
+    "Schedule": "schedule", "Retries": "retries", "Epsilon": "epsilon",
+    "Disabled": "disabled", "JobType": "type", "OnFailureJob": "on_failure_job",
+    "ResumeAtNextScheduledTime": "resume_at_next_scheduled_time",
+    "Timezone": "timezone", "Timeout": "timeout",
+}
+_TEMPLATE_NAMES = {**{go.lower(): ours for go, ours in TEMPLATE_FIELDS.items()},
+                   **{ours: ours for ours in TEMPLATE_FIELDS.values()}}
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")   # RFC 9110's token
@@ -401,25 +410,46 @@ class Job:
         return parse_duration(self.epsilon).approximate_seconds() if self.epsilon else None
 
     def render(self, text: str) -> str:
-        """Substitute job fields into ``text`` between the job's template delimiters."""
+        """Substitute job fields into ``text`` between the job's template delimiters,
+        as Kala's Go template does with the job as its data (``{{.Name}}``,
+        ``{{$.Owner}}``, ``${$.Owner}`` with ``"${ }"``)."""
         if not self.template_delimiters:
             return text
         return _template_pattern(self.template_delimiters).sub(
-            lambda m: str(getattr(self, _template_field(m.group(1), text))), text)
+            lambda m: _go_text(getattr(self, _template_field(m.group(1), text))), text)
+
+
+def _template_delimiters(delimiters: str) -> Tuple[str, str]:
+    """Kala's rule: a left and a right delimiter separated by one space."""
+    parts = delimiters.split(" ")
+    if len(parts) != 2 or not all(parts):
+        raise InvalidInput(
+            f"TemplateDelimiters {delimiters!r} must be a left and a right delimiter "
+            'separated by one space, e.g. "{{ }}" or "${ }"')
+    return parts[0], parts[1]
 
 
 def _template_pattern(delimiters: str) -> "re.Pattern":
-    left, right = delimiters.split()
-    return re.compile(re.escape(left) + r"\s*\.?([A-Za-z_]\w*)\s*" + re.escape(right))
+    left, right = _template_delimiters(delimiters)
+    return re.compile(re.escape(left) + r"\s*(?:\$?\.)?([A-Za-z_]\w*)\s*" + re.escape(right))
 
 
 def _template_field(name: str, text: str) -> str:
-    field = name.lower()
-    if field not in TEMPLATE_FIELDS:
+    field = _TEMPLATE_NAMES.get(name.lower())
+    if field is None:
         raise InvalidInput(
             f"unknown template field {name!r} in {text!r} "
-            f"(known: {', '.join(TEMPLATE_FIELDS)})")
+            f"(known: {', '.join('.' + go for go in TEMPLATE_FIELDS)}, or in lower case)")
     return field
+
+
+def _go_text(value) -> str:
+    """A field as Go's template prints it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -484,13 +514,16 @@ def resume_cursor(job: Job, now: float) -> Tuple[int, Optional[float]]:
 
 # --- request validation -------------------------------------------------------
 
-def _expect(body: dict, key: str, kinds, default, what: str):
+def _expect(body: dict, key: str, kinds, default, what: str, within: str = ""):
+    """``body[key]`` if it is one of ``kinds`` (``default`` if absent); ``within``
+    names the object it is in, e.g. remote_properties."""
     value = body.get(key, default)
     if value is None:
         return default
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise InvalidInput(f"field {key!r} must be {what}, got {json.dumps(value)[:80]}")
+        name = f"{within}.{key}" if within else key
+        raise InvalidInput(f"field {name!r} must be {what}, got {json.dumps(value)[:80]}")
     return value
 
 
@@ -538,16 +571,14 @@ def _remote_properties(body: dict) -> RemoteProperties:
     if not isinstance(props, dict):
         raise InvalidInput("a remote job (type 1) needs remote_properties with a url, "
                            'e.g. {"url": "http://127.0.0.1:9000/ping"}')
-    url = _expect(props, "url", str, "", "a string")
-    if not re.match(r"https?://[^/\s]+", url) or re.search(r"[\x00-\x20\x7f]", url):
-        raise InvalidInput(f"remote_properties.url must be an http:// or https:// URL without "
-                           f"spaces or control characters (spell a space %20), got {url!r}")
-    method = _expect(props, "method", str, "", "a string").upper() or "GET"
+    field = functools.partial(_expect, props, within="remote_properties")
+    url = field("url", str, "", "a string")
+    method = field("method", str, "", "a string").upper() or "GET"
     if method not in _HTTP_METHODS:
         raise InvalidInput(f"remote_properties.method {method!r} is not one of "
                            f"{', '.join(_HTTP_METHODS)}")
     headers = {}
-    for name, values in _expect(props, "headers", dict, {}, "an object").items():
+    for name, values in field("headers", dict, {}, "an object").items():
         values = [values] if isinstance(values, str) else values
         if (not _HEADER_NAME.fullmatch(name) or not isinstance(values, list)
                 or not all(isinstance(v, str) and not _HEADER_BREAK.search(v) for v in values)):
@@ -555,15 +586,16 @@ def _remote_properties(body: dict) -> RemoteProperties:
                                "a list of one-line strings, e.g. "
                                '{"Accept": ["application/json"]}')
         headers[name] = values
-    timeout = _expect(props, "timeout", int, 30, "a whole number of seconds") or 30
-    codes = _expect(props, "expected_response_codes", list, [200], "a list of HTTP status codes")
+    timeout = field("timeout", int, 30, "a whole number of seconds") or 30
+    codes = field("expected_response_codes", list, [200], "a list of HTTP status codes")
     if not codes or not all(isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599
                             for c in codes):
         raise InvalidInput("remote_properties.expected_response_codes must be a non-empty list "
                            f"of HTTP status codes, got {json.dumps(codes)[:80]}")
-    if timeout < 0:
-        raise InvalidInput(f"remote_properties.timeout must be positive, got {timeout}")
-    return RemoteProperties(url, method, _expect(props, "body", str, "", "a string"),
+    if not 0 <= timeout <= 10 ** 9:
+        raise InvalidInput(f"remote_properties.timeout must be a number of seconds from 1 to "
+                           f"10^9 (0: the default, 30), got {timeout}")
+    return RemoteProperties(url, method, field("body", str, "", "a string"),
                             headers, timeout, codes)
 
 
@@ -626,6 +658,8 @@ def _check_job(job: Job, body: dict, now: float) -> None:
         parse_duration(job.epsilon)
     if job.template_delimiters:
         _check_templates(job)
+    if job.remote:
+        _check_url(job.render(job.remote.url))  # as it will be requested
     if job.schedule:
         timing = parse_schedule(job.schedule, _zone(job.timezone) if job.timezone else None)
         if timing.start.timestamp() < now:
@@ -636,11 +670,13 @@ def _check_job(job: Job, body: dict, now: float) -> None:
         _zone(job.timezone)
 
 
+def _check_url(url: str) -> None:
+    if not re.match(r"https?://[^/\s]+", url) or re.search(r"[\x00-\x20\x7f]", url):
+        raise InvalidInput(f"remote_properties.url must be an http:// or https:// URL without "
+                           f"spaces or control characters (spell a space %20), got {url!r}")
+
+
 def _check_templates(job: Job) -> None:
-    if len(job.template_delimiters.split()) != 2:
-        raise InvalidInput(
-            f"TemplateDelimiters {job.template_delimiters!r} must be a left and a right "
-            'delimiter separated by a space, e.g. "{{ }}"')
     texts = [job.command] + ([job.remote.url, job.remote.body] if job.remote else [])
     for text in texts:
         job.render(text)  # raises InvalidInput on an unknown field
@@ -713,30 +749,30 @@ class RunStat:
 
 def stat_to_json(stat: RunStat) -> dict:
     return {
-        "JobId": stat.job_id,
-        "RanAt": format_time(stat.ran_at),
-        "NumberOfRetries": stat.retries,
-        "Success": stat.success,
-        "ExecutionDuration": stat.duration_ns,
-        "ScheduledFor": format_time(stat.scheduled_for),
-        "Trigger": stat.trigger,
-        "Node": stat.node,
-        "Output": stat.output,
-        "Error": stat.error,
+        "job_id": stat.job_id,
+        "ran_at": format_time(stat.ran_at),
+        "number_of_retries": stat.retries,
+        "success": stat.success,
+        "execution_duration": stat.duration_ns,
+        "scheduled_for": format_time(stat.scheduled_for),
+        "trigger": stat.trigger,
+        "node": stat.node,
+        "output": stat.output,
+        "error": stat.error,
     }
 
 
 def app_stats_to_json(counts: dict, now: float) -> dict:
     return {
-        "ActiveJobs": counts["active"],
-        "DisabledJobs": counts["disabled"],
-        "Jobs": counts["jobs"],
-        "ErrorCount": counts["errors"],
-        "SuccessCount": counts["successes"],
-        "NextRunAt": format_time(counts["next_run_at"]),
-        "LastAttemptedRun": format_time(counts["last_attempted_run"]),
-        "CreatedAt": format_time(now),
-        "Nodes": [{"Id": node, "Heartbeat": format_time(beat)}
+        "active_jobs": counts["active"],
+        "disabled_jobs": counts["disabled"],
+        "jobs": counts["jobs"],
+        "error_count": counts["errors"],
+        "success_count": counts["successes"],
+        "next_run_at": format_time(counts["next_run_at"]),
+        "last_attempted_run": format_time(counts["last_attempted_run"]),
+        "created": format_time(now),
+        "nodes": [{"id": node, "heartbeat": format_time(beat)}
                   for node, beat in counts["nodes"]],
     }
 
@@ -2948,15 +2984,37 @@ class AccessPolicy:
                 "application/json (or with no Content-Type)")
 
     def _check_token(self, headers) -> None:
+        """The token as ``Bearer <token>``, or as the password of HTTP Basic
+        credentials (any user name): Kala's Go client and kala-python send those
+        when their base URL carries them, ``http://kala:TOKEN@host:8000``."""
         scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
+        scheme, given = scheme.lower(), given.strip()
+        if scheme == "basic":
+            given = self._basic_password(given)
+        if scheme not in ("bearer", "basic") or not given:
             raise RequestRejected(HTTPStatus.UNAUTHORIZED,
-                                  "this server needs a token: send Authorization: Bearer <token>",
-                                  {"WWW-Authenticate": 'Bearer realm="kala.py"'})
-        if not hmac.compare_digest(given.strip().encode("latin-1", "replace"), self._token):
+                                  "this server needs a token: send Authorization: Bearer <token> "
+                                  "(or Basic credentials with the token as password)",
+                                  self._challenges(headers, 'Bearer realm="kala.py"'))
+        if not hmac.compare_digest(given.encode("latin-1", "replace"), self._token):
             raise RequestRejected(HTTPStatus.UNAUTHORIZED, "the token is not this server's",
-                                  {"WWW-Authenticate": 'Bearer realm="kala.py", '
-                                                       'error="invalid_token"'})
+                                  self._challenges(headers, 'Bearer realm="kala.py", '
+                                                            'error="invalid_token"'))
+
+    @staticmethod
+    def _challenges(headers, bearer: str) -> dict:
+        # A browser gets no Basic challenge: it would open its own login dialog
+        # instead of letting the page ask for the token.
+        basic = "" if "Sec-Fetch-Mode" in headers else ', Basic realm="kala.py", charset="UTF-8"'
+        return {"WWW-Authenticate": bearer + basic}
+
+    @staticmethod
+    def _basic_password(credentials: str) -> str:
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return ""  # answered like a missing token
+        return decoded.partition(":")[2]
 
 
 def _query_count(query: Dict[str, str], name: str) -> Optional[int]:
@@ -3826,23 +3884,23 @@ function durationText(ns) {
 }
 
 function runRow(run) {
-  const key = run.RanAt + "|" + run.Node + "|" + run.ScheduledFor;
-  const output = run.Output
-    ? el("details", { open: state.openRuns.has(key) }, el("summary", null, run.Output.length + " characters"),
-         el("pre", null, run.Output))
+  const key = run.ran_at + "|" + run.node + "|" + run.scheduled_for;
+  const output = run.output
+    ? el("details", { open: state.openRuns.has(key) }, el("summary", null, run.output.length + " characters"),
+         el("pre", null, run.output))
     : el("span", { class: "muted" }, "none");
-  if (run.Output) {
+  if (run.output) {
     output.addEventListener("toggle", () => output.open ? state.openRuns.add(key) : state.openRuns.delete(key));
   }
   return el("tr", null,
-    el("td", { "data-label": "Started" }, timeCell(run.RanAt)),
-    el("td", { "data-label": "Scheduled for" }, run.ScheduledFor === ZERO ? "—" : timeCell(run.ScheduledFor)),
-    el("td", { "data-label": "Duration", class: "num" }, durationText(run.ExecutionDuration)),
-    el("td", { "data-label": "Result" }, run.Success ? el("span", { class: "good" }, "✓ ok")
-      : [el("span", { class: "bad" }, "✗ failed"), run.Error ? ": " + run.Error : ""]),
-    el("td", { "data-label": "Retries", class: "num" }, run.NumberOfRetries),
-    el("td", { "data-label": "Trigger" }, run.Trigger),
-    el("td", { "data-label": "Process" }, run.Node),
+    el("td", { "data-label": "Started" }, timeCell(run.ran_at)),
+    el("td", { "data-label": "Scheduled for" }, run.scheduled_for === ZERO ? "—" : timeCell(run.scheduled_for)),
+    el("td", { "data-label": "Duration", class: "num" }, durationText(run.execution_duration)),
+    el("td", { "data-label": "Result" }, run.success ? el("span", { class: "good" }, "✓ ok")
+      : [el("span", { class: "bad" }, "✗ failed"), run.error ? ": " + run.error : ""]),
+    el("td", { "data-label": "Retries", class: "num" }, run.number_of_retries),
+    el("td", { "data-label": "Trigger" }, run.trigger),
+    el("td", { "data-label": "Process" }, run.node),
     el("td", { "data-label": "Output" }, output));
 }
 
@@ -4008,23 +4066,23 @@ form.addEventListener("submit", async event => {
 function renderSummary() {
   const s = state.stats;
   const item = (label, value) => el("li", null, label + " ", el("b", null, String(value)));
-  $("summary").replaceChildren(item("jobs", s.Jobs), item("active", s.ActiveJobs),
-    item("disabled", s.DisabledJobs), item("successes", s.SuccessCount), item("errors", s.ErrorCount),
-    item("processes", (s.Nodes || []).length));
+  $("summary").replaceChildren(item("jobs", s.jobs), item("active", s.active_jobs),
+    item("disabled", s.disabled_jobs), item("successes", s.success_count), item("errors", s.error_count),
+    item("processes", (s.nodes || []).length));
 }
 
 function renderStatus() {
   const s = state.stats;
   $("app-stats").replaceChildren(...[
-    field("Jobs", s.Jobs + " (" + s.ActiveJobs + " active, " + s.DisabledJobs + " disabled)"),
-    field("Runs", s.SuccessCount + " succeeded, " + s.ErrorCount + " failed"),
-    field("Next run", timeCell(s.NextRunAt)),
-    field("Last run", timeCell(s.LastAttemptedRun)),
-    field("Server time", timeCell(s.CreatedAt)),
+    field("Jobs", s.jobs + " (" + s.active_jobs + " active, " + s.disabled_jobs + " disabled)"),
+    field("Runs", s.success_count + " succeeded, " + s.error_count + " failed"),
+    field("Next run", timeCell(s.next_run_at)),
+    field("Last run", timeCell(s.last_attempted_run)),
+    field("Server time", timeCell(s.created)),
   ].flat());
-  $("nodes").replaceChildren(...(s.Nodes || []).map(node => el("tr", null,
-    el("td", { "data-label": "Process" }, node.Id),
-    el("td", { "data-label": "Last heartbeat" }, timeCell(node.Heartbeat)))));
+  $("nodes").replaceChildren(...(s.nodes || []).map(node => el("tr", null,
+    el("td", { "data-label": "Process" }, node.id),
+    el("td", { "data-label": "Last heartbeat" }, timeCell(node.heartbeat)))));
 }
 
 // --- navigation and refresh --------------------------------------------------------------
@@ -4107,6 +4165,13 @@ _PAGE_HEADERS = {
 # The command line
 # =============================================================================
 
+DEFAULT_DB = "./kala.db"
+#: Kala's serve flags for its networked databases, which kala.py does not have.
+JOBDB_CONNECTION_FLAGS = ("jobdb-address", "jobdb-username", "jobdb-password",
+                          "jobdb-tls-capath", "jobdb-tls-certpath", "jobdb-tls-keypath",
+                          "jobdb-tls-servername")
+_KALA_BACKENDS = ("redis", "mongo", "consul", "postgres", "mysql", "mariadb")
+
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad option in one line, without the usage block."""
 
@@ -4114,9 +4179,17 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _env(name: str, fallback):
-    """Every option can come from KALA_<OPTION>; argparse converts and checks it."""
-    return os.environ.get(f"KALA_{name}", fallback)
+def _env(name: str, fallback, convert: Optional[Callable] = None):
+    """Every option can come from KALA_<OPTION>; a bad value names the variable."""
+    value = os.environ.get(f"KALA_{name}")
+    if value is None:
+        return fallback
+    if convert is not None:
+        try:
+            return convert(value)
+        except argparse.ArgumentTypeError as exc:
+            raise InvalidInput(f"KALA_{name}: {exc}") from None
+    return value
 
 
 def _env_flag(name: str) -> bool:
@@ -4128,10 +4201,20 @@ def _env_flag(name: str) -> bool:
     raise InvalidInput(f"KALA_{name}={value!r} is not a boolean (use 1 or 0)")
 
 
-def _port(text) -> int:
-    if not re.fullmatch(r"[0-9]+", str(text)) or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
-    return int(text)
+class ListenAddress(NamedTuple):
+    """``-p``: a port, or Kala's ``:PORT`` and ``HOST:PORT``."""
+
+    host: Optional[str]
+    port: int
+
+
+def _port(text) -> ListenAddress:
+    text = str(text)
+    host, colon, port = text.rpartition(":")
+    if not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535), "
+                                         "nor :PORT or HOST:PORT")
+    return ListenAddress(host.strip("[]") or None if colon else None, int(port))
 
 
 def _positive_int(text) -> int:
@@ -4171,6 +4254,12 @@ def _seconds(text) -> float:
     return value
 
 
+def _whole_number(text) -> int:
+    if not re.fullmatch(r"-?[0-9]{1,18}", str(text)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(text)
+
+
 def _minutes(text) -> int:
     try:
         return int(text)
@@ -4189,29 +4278,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the scheduler and its HTTP API",
         description="Run the scheduler and its HTTP API (JSON under /api/v1/, web page at /).")
-    serve.add_argument("-p", "--port", type=_port, default=_env("PORT", 8000),
-                       help="TCP port to listen on (default 8000; 0 picks a free one)")
-    serve.add_argument("-i", "--interface", default=_env("INTERFACE", "127.0.0.1"),
+    serve.add_argument("-p", "--port", type=_port, default=_env("PORT", _port(8000), _port),
+                       help="TCP port to listen on (default 8000; 0 picks a free one); "
+                            "Kala's :PORT and HOST:PORT work too (:PORT keeps the interface "
+                            "below)")
+    serve.add_argument("-i", "--interface", default=_env("INTERFACE", None),
                        help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--db", default=_env("DB", "./kala.db"),
-                       help="SQLite database file (default ./kala.db)")
+    serve.add_argument("--db", default=_env("DB", None),
+                       help=f"SQLite database file (default {DEFAULT_DB})")
     serve.add_argument("-n", "--no-persist", action="store_true", default=_env_flag("NO_PERSIST"),
                        help="keep everything in memory; nothing survives a restart")
     serve.add_argument("-o", "--default-owner", default=_env("DEFAULT_OWNER", ""),
                        help="owner given to jobs created without one")
-    serve.add_argument("--jobstat-ttl", type=_minutes, default=_env("JOBSTAT_TTL", -1),
+    serve.add_argument("--jobstat-ttl", type=_minutes, default=_env("JOBSTAT_TTL", -1, _minutes),
                        metavar="MINUTES",
                        help="delete run stats older than this many minutes (default -1: keep)")
-    serve.add_argument("--workers", type=_positive_int, default=_env("WORKERS", DEFAULT_WORKERS),
+    serve.add_argument("--workers", type=_positive_int,
+                       default=_env("WORKERS", DEFAULT_WORKERS, _positive_int),
                        help=f"jobs that may run at once (default {DEFAULT_WORKERS})")
     serve.add_argument("--node-id", default=_env("NODE_ID", None),
                        help="this process's name among those sharing the database "
                             "(default HOST:PID; must be unique)")
-    serve.add_argument("--node-lease", type=_seconds, default=_env("NODE_LEASE", NODE_LEASE),
+    serve.add_argument("--node-lease", type=_seconds,
+                       default=_env("NODE_LEASE", NODE_LEASE, _seconds),
                        metavar="SECONDS",
                        help=f"a process silent this long is taken for dead and its runs "
                             f"failed (default {NODE_LEASE:g}; a killed one is noticed at once)")
-    serve.add_argument("--token", default=_env("TOKEN", None), type=_token,
+    serve.add_argument("--token", default=_env("TOKEN", None, _token), type=_token,
                        help="require 'Authorization: Bearer TOKEN' on every API request "
                             "(prefer KALA_TOKEN or --token-file: arguments show in ps)")
     serve.add_argument("--token-file", default=_env("TOKEN_FILE", None), metavar="FILE",
@@ -4226,10 +4319,32 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the PEM private key for --tls-cert (if not inside it)")
     serve.add_argument("-v", "--verbose", action="store_true", default=_env_flag("VERBOSE"),
                        help="log every request and scheduling decision")
+    kala = serve.add_argument_group(
+        "Kala's own flags", "accepted so that a Kala service file starts kala.py unchanged; "
+                            "--jobdb-address, --jobdb-username, --jobdb-password and "
+                            "--jobdb-tls-* are for Kala's networked databases, and refused "
+                            "with kala.py's file database")
+    kala.add_argument("--jobdb", default=_env("JOBDB", "boltdb"), metavar="NAME",
+                      help="boltdb (the default) means kala.py's SQLite file; Kala's other "
+                           "databases are not supported")
+    kala.add_argument("--bolt-path", default=_env("BOLT_PATH", None), metavar="DIR",
+                      help="the folder of the database file: DIR/kala.db, kala.py's SQLite "
+                           "file (Kala's own jobdb.db is not read)")
+    for name in JOBDB_CONNECTION_FLAGS:
+        kala.add_argument(f"--{name}", default=_env(name.upper().replace("-", "_"), None),
+                          help=argparse.SUPPRESS)
+    kala.add_argument("-e", "--persist-every", type=_whole_number, metavar="SECONDS",
+                      default=_env("PERSIST_EVERY", None, _whole_number),
+                      help="ignored: kala.py commits every change at once")
+    kala.add_argument("--no-tx-persist", action="store_true", default=_env_flag("NO_TX_PERSIST"),
+                      help="ignored: kala.py commits every change at once")
+    kala.add_argument("--profile", action="store_true", default=_env_flag("PROFILE"),
+                      help="ignored: kala.py has no pprof handlers")
     run = commands.add_parser(
         "run", help="run one command exactly as the server would, and say how it went",
         description="Run COMMAND as a job would run (split like a shell word list, no shell).")
-    run.add_argument("cmd", metavar="COMMAND", help='the command, quoted, e.g. "ls -l /tmp"')
+    run.add_argument("cmd", metavar="COMMAND", nargs="+",
+                     help='the command, quoted as one argument, e.g. "ls -l /tmp"')
     for command in (serve, run):
         command.add_argument(
             "--pass-env", action="append", metavar="NAME", type=_variable_name,
@@ -4249,7 +4364,10 @@ def _job_runner(args) -> CommandRunner:
 
 
 def _run_command(args) -> int:
-    attempt = _job_runner(args).run_command(args.cmd)
+    if len(args.cmd) > 1:
+        raise KalaError(f"run takes the command as one argument; quote it: "
+                        f"kala.py run {shlex.quote(shlex.join(args.cmd))}")
+    attempt = _job_runner(args).run_command(args.cmd[0])
     if attempt.success:
         print("Command Succeeded!")
         print(f"Output: {attempt.output}", end="" if attempt.output.endswith("\n") else "\n")
@@ -4259,6 +4377,36 @@ def _run_command(args) -> int:
         print(f"Output: {attempt.output}", end="" if attempt.output.endswith("\n") else "\n",
               file=sys.stderr)
     return 1
+
+
+def _settle_kala_flags(args) -> None:
+    """Kala's serve flags and forms, turned into kala.py's own (or refused in one line)."""
+    if args.jobdb != "boltdb":
+        if args.jobdb in _KALA_BACKENDS:
+            raise KalaError(f"--jobdb {args.jobdb}: kala.py keeps its jobs in one SQLite file "
+                            "(--jobdb boltdb, the default; --db or --bolt-path chooses it) and "
+                            f"has no {args.jobdb} backend")
+        raise KalaError(f"--jobdb {args.jobdb!r} is unknown: kala.py has boltdb (its SQLite "
+                        "file, the default)")
+    given = [f"--{name}" for name in JOBDB_CONNECTION_FLAGS
+             if getattr(args, name.replace("-", "_"))]
+    if given:
+        raise KalaError(f"{', '.join(given)}: these are for Kala's networked databases; "
+                        "kala.py's file database takes --db FILE or --bolt-path DIR")
+    if args.bolt_path and args.db:
+        raise KalaError("give --db FILE or --bolt-path DIR (Kala's name for its folder), not both")
+    args.db = os.path.join(args.bolt_path, "kala.db") if args.bolt_path else args.db or DEFAULT_DB
+    host, args.port = args.port
+    if host and args.interface and host != args.interface:
+        raise KalaError(f"-p {host}:{args.port} and -i {args.interface} name two addresses; "
+                        "give one")
+    args.interface = host or args.interface or "127.0.0.1"
+    ignored = [flag for flag, value in (("--persist-every", args.persist_every is not None),
+                                        ("--no-tx-persist", args.no_tx_persist),
+                                        ("--profile", args.profile)) if value]
+    if ignored:
+        log.info("%s: Kala's, ignored (kala.py commits every change before it answers, and "
+                 "has no pprof)", ", ".join(ignored))
 
 
 def _open_store(args) -> Store:
@@ -4315,6 +4463,7 @@ def _interrupt(signum, frame):
 
 def _serve(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
+    _settle_kala_flags(args)
     with ExitStack() as cleanup:  # undone in reverse: scheduler, socket, database
         try:
             store = _open_store(args)
@@ -4328,7 +4477,8 @@ def _serve(args) -> int:
             scheduler.start()
             cleanup.callback(scheduler.stop)
             log.info("kala.py %s listening on %s (database %s, node %s%s)", __version__,
-                     server.url, "in memory" if args.no_persist else args.db, scheduler.node,
+                     server.url, "in memory" if args.no_persist else os.path.abspath(args.db),
+                     scheduler.node,
                      ", token required" if server.access.needs_token else "")
             server.serve_forever()
         except KeyboardInterrupt:
@@ -4338,6 +4488,11 @@ def _serve(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print('kala.py: give a command: serve (run the scheduler and its API) or run "COMMAND" '
+              "(run one command as the server would); see kala.py --help", file=sys.stderr)
+        return 2
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":

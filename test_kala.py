@@ -423,6 +423,46 @@ class TestJobRequests:
         assert job.render(job.command) == f"echo nightly ops {job.id}"
         assert job.render("{{name}}") == "nightly"
 
+    @pytest.mark.parametrize("delimiters, command, rendered", [
+        ("{{ }}", "echo {{$.Owner}}", "echo ops"),           # Kala's own tests
+        ("{{ }}", "touch a_{{$.Name}}", "touch a_nightly"),
+        ("${ }", "echo young-${$.Owner}", "echo young-ops"),
+        ("<% %>", "echo <%.Retries%> <% .Disabled %> <%$.Id%>", "echo 3 false {id}"),
+        ("[[ ]]", "echo [[.JobType]] [[ .Epsilon ]] [[.Timeout]]", "echo 0 PT1M 5"),
+        ("{{ }}", "echo {{name}} {{owner}} {{ .Command }}", "echo nightly ops {command}"),
+    ])
+    def test_templates_as_kalas_go_templates(self, delimiters, command, rendered):
+        job = job_from_request({"name": "nightly", "owner": "ops", "command": command,
+                                "TemplateDelimiters": delimiters, "retries": 3,
+                                "epsilon": "PT1M", "timeout": 5}, now=T0)
+        assert job.render(job.command) == rendered.format(id=job.id, command=command)
+
+    @pytest.mark.parametrize("delimiters, command, words", [
+        ("{{ }}", "echo {{.Nope}}", "unknown template field 'Nope'"),
+        ("${ }", "echo ${$.Password}", ".Name"),
+        ("{{}}", "true", "separated by one space"),
+        ("{{  }}", "true", "separated by one space"),
+        ("a b c", "true", "separated by one space"),
+    ])
+    def test_bad_templates_are_400(self, delimiters, command, words):
+        with pytest.raises(InvalidInput, match=re.escape(words)):
+            job_from_request({"name": "n", "command": command,
+                              "TemplateDelimiters": delimiters}, now=T0)
+
+    def test_a_templated_url_is_checked_as_it_will_be_requested(self):
+        job = job_from_request({"name": "my job", "type": 1, "TemplateDelimiters": "{{ }}",
+                                "remote_properties": {"url": "http://x/{{ .Owner }}"}}, now=T0)
+        assert job.render(job.remote.url) == "http://x/"
+        with pytest.raises(InvalidInput, match="without spaces"):
+            job_from_request({"name": "my job", "type": 1, "TemplateDelimiters": "{{ }}",
+                              "remote_properties": {"url": "http://x/{{ .Name }}"}}, now=T0)
+
+    @pytest.mark.parametrize("props", [{"timeout": "30"}, {"timeout": 10 ** 12}])
+    def test_the_remote_timeout_is_named_as_such(self, props):
+        with pytest.raises(InvalidInput, match=r"remote_properties\.timeout"):
+            job_from_request({"name": "n", "type": 1,
+                              "remote_properties": {"url": "http://x", **props}}, now=T0)
+
     def test_templates_need_delimiters_to_be_set(self):
         job = job_from_request({"name": "n", "command": "echo {{name}}"}, now=T0)
         assert job.render(job.command) == "echo {{name}}"
@@ -1609,18 +1649,23 @@ class TestApi:
         assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
         assert out.read_text() == "ran\n"  # start answers once the run has finished
         [stat] = api.stats(job_id)
-        assert (stat["JobId"], stat["NumberOfRetries"], stat["Success"]) == (job_id, 0, True)
-        assert isinstance(stat["ExecutionDuration"], int) and stat["ExecutionDuration"] > 0
+        assert (stat["job_id"], stat["number_of_retries"], stat["success"]) == (job_id, 0, True)
+        assert isinstance(stat["execution_duration"], int) and stat["execution_duration"] > 0
         assert api.call("POST", f"/api/v1/job/disable/{job_id}/")[0] == 204
         assert api.job(job_id)["disabled"] is True
         assert api.call("POST", f"/api/v1/job/enable/{job_id}/")[0] == 204
         assert api.job(job_id)["disabled"] is False
         status, body, _ = api.call("GET", "/api/v1/stats/")
         assert status == 200
-        assert set(body["Stats"]) >= {"ActiveJobs", "DisabledJobs", "Jobs", "ErrorCount",
-                                      "SuccessCount", "NextRunAt", "LastAttemptedRun",
-                                      "CreatedAt"}
-        assert (body["Stats"]["Jobs"], body["Stats"]["SuccessCount"]) == (1, 1)
+        # Kala's job.KalaStats json tags (its Go client and kala-python read these),
+        # and nothing in CamelCase beside them.
+        assert set(body["Stats"]) == {"active_jobs", "disabled_jobs", "jobs", "error_count",
+                                      "success_count", "next_run_at", "last_attempted_run",
+                                      "created", "nodes"}
+        assert set(stat) == {"job_id", "ran_at", "number_of_retries", "success",
+                             "execution_duration", "scheduled_for", "trigger", "node",
+                             "output", "error"}
+        assert (body["Stats"]["jobs"], body["Stats"]["success_count"]) == (1, 1)
         assert api.call("DELETE", f"/api/v1/job/{job_id}/")[:2] == (204, b"")
         status, body, _ = api.call("GET", f"/api/v1/job/{job_id}/")
         assert status == 404 and job_id in body["error"]
@@ -1817,7 +1862,7 @@ class TestApi:
         monkeypatch.setattr(kala.CommandRunner, "attempt", broken)
         assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
         [stat] = api.stats(job_id)
-        assert (stat["Success"], stat["Error"]) == (False, "could not start: no more processes")
+        assert (stat["success"], stat["error"]) == (False, "could not start: no more processes")
 
     def test_deleted_jobs_leave_no_timers_here_or_in_other_processes(self, db_path):
         other = Harness(path=db_path, node="other")
@@ -1892,7 +1937,7 @@ class TestApi:
                             schedule=f"R/{iso(time.time() + 3600)}/PT1H")
         assert api.job(job_id)["name"] == "nächtlich ✓ 夜"
         assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
-        assert api.stats(job_id)[0]["Output"] == "héllo ✓\n"
+        assert api.stats(job_id)[0]["output"] == "héllo ✓\n"
 
     def test_keep_alive_serves_several_requests_on_one_connection(self, api):
         conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
@@ -1933,7 +1978,7 @@ class TestApi:
             "number_of_finished_runs"] == 3 and j)(api.job(job_id)), message="three runs")
         assert out.read_text() == "x\n" * 3
         assert (job["success_count"], job["next_run_at"]) == (3, "0001-01-01T00:00:00Z")
-        scheduled = [utc(s["ScheduledFor"]) for s in api.stats(job_id)]
+        scheduled = [utc(s["scheduled_for"]) for s in api.stats(job_id)]
         assert scheduled == pytest.approx([start, start + 0.2, start + 0.4], abs=1e-5)
 
     def test_a_chain_across_the_api(self, api, tmp_path):
@@ -1955,7 +2000,7 @@ class TestApi:
                                                "body": "b", "expected_response_codes": [200]})
         assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
         assert http_target.requests.get(timeout=5)[:2] == ("PUT", "/x")
-        assert api.stats(job_id)[0]["Success"] is True
+        assert api.stats(job_id)[0]["success"] is True
 
     def test_web_page(self, api):
         status, body, response = api.call("GET", "/")
@@ -2078,13 +2123,13 @@ class TestPersistence:
         again = serve("--db", db_path).client
         for name in ("plain", "tolerant"):
             [stat] = wait_for(lambda: again.stats(ids[name]), message=f"{name}'s catch-up run")
-            assert (stat["Success"], utc(stat["ScheduledFor"])) == (True, pytest.approx(start))
+            assert (stat["success"], utc(stat["scheduled_for"])) == (True, pytest.approx(start))
         for name in ("resumes", "strict"):  # claimed in the same transaction, and skipped
             assert again.job(ids[name])["is_done"] and again.stats(ids[name]) == []
         # The missed PT0.1S occurrences were coalesced: the first run after the
         # restart is the latest of them, not occurrence 0 replayed.
         first_run = wait_for(lambda: again.stats(every), message="every's runs")[0]
-        assert utc(first_run["ScheduledFor"]) > restarted - 0.11
+        assert utc(first_run["scheduled_for"]) > restarted - 0.11
 
     def test_no_persist_keeps_nothing(self, serve, tmp_path):
         first = serve("-n", "--db", str(tmp_path / "unused.db"))
@@ -2111,7 +2156,7 @@ class TestSeveralProcesses:
             processes = [serve("--db", db_path, "--node-lease", self.LEASE, *extra)
                          for _ in range(count)]
             wait_for(lambda: len(processes[0].client.call("GET", "/api/v1/stats/")[1][
-                "Stats"]["Nodes"]) == count, message="every process to register")
+                "Stats"]["nodes"]) == count, message="every process to register")
             return processes
         return start
 
@@ -2125,17 +2170,17 @@ class TestSeveralProcesses:
         assert len(lines) == len(set(lines)), "an occurrence ran twice"
         for job_id in job_ids:
             stats = client.stats(job_id)
-            scheduled = [s["ScheduledFor"] for s in stats]
+            scheduled = [s["scheduled_for"] for s in stats]
             assert len(scheduled) == len(set(scheduled)), "an occurrence was claimed twice"
             assert sorted(utc(t) for t in scheduled) == pytest.approx(
                 [start + k * interval for k in range(count)], abs=1e-5), "an occurrence was lost"
             ran = {line.split("@", 1)[1] for line in lines if line.startswith(job_id)}
             assert ran <= set(scheduled)
             for stat in stats:
-                if stat["Success"]:
-                    assert stat["ScheduledFor"] in ran
+                if stat["success"]:
+                    assert stat["scheduled_for"] in ran
                 else:
-                    assert stat["Error"] == kala.NODE_DIED
+                    assert stat["error"] == kala.NODE_DIED
         return lines
 
     def schedule_jobs(self, client, out, jobs=4, interval=0.2, count=15, lead=1.0):
@@ -2157,7 +2202,7 @@ class TestSeveralProcesses:
         ids, start = self.schedule_jobs(processes[1].client, out)
         self.wait_until_done(processes[2].client, ids, 15)
         self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
-        nodes = {stat["Node"] for job_id in ids for stat in processes[0].client.stats(job_id)}
+        nodes = {stat["node"] for job_id in ids for stat in processes[0].client.stats(job_id)}
         assert len(nodes) >= 2, f"all runs were taken by {nodes}"
         views = [p.client.jobs() for p in processes]
         assert views[0] == views[1] == views[2]
@@ -2181,9 +2226,9 @@ class TestSeveralProcesses:
             # Killed before the next occurrence: what it had claimed ahead of it never
             # started, and a survivor ran it instead of failing it.
             stats = [s for i in ids for s in processes[0].client.stats(i)]
-            assert all(s["Success"] for s in stats), [s["Error"] for s in stats]
-        alive = {n["Id"] for n in processes[0].client.call("GET", "/api/v1/stats/")[1][
-            "Stats"]["Nodes"]}
+            assert all(s["success"] for s in stats), [s["error"] for s in stats]
+        alive = {n["id"] for n in processes[0].client.call("GET", "/api/v1/stats/")[1][
+            "Stats"]["nodes"]}
         assert len(alive) == 2
 
     def start_in_background(self, client, job_id):
@@ -2213,12 +2258,12 @@ class TestSeveralProcesses:
         job = wait_for(lambda: (lambda j: j["metadata"]["number_of_finished_runs"] == runs and j)(
             survivor.client.job(job_id)), message="the run to be settled")
         stats = survivor.client.stats(job_id)
-        assert [(s["Success"], s["Error"]) for s in stats][0] == (False, kala.NODE_DIED)
+        assert [(s["success"], s["error"]) for s in stats][0] == (False, kala.NODE_DIED)
         assert job["error_count"] == 1 and job["success_count"] == runs - 1
         if retries:
-            assert (stats[1]["Success"], stats[1]["NumberOfRetries"], stats[1]["Node"]) == (
-                True, 1, survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"][0]
-                ["Id"])
+            assert (stats[1]["success"], stats[1]["number_of_retries"], stats[1]["node"]) == (
+                True, 1, survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"][0]
+                ["id"])
         wait_for(lambda: out.read_text().count("start") == runs and len(
             out.read_text().split()) == 2 * runs, message="the commands to end")
 
@@ -2241,13 +2286,13 @@ class TestSeveralProcesses:
         finally:
             paused.process.send_signal(signal.SIGCONT)
         [stat] = wait_for(lambda: other.client.stats(job_id), message="the run to be failed")
-        assert (stat["Success"], stat["Error"]) == (False, kala.NODE_DIED)
+        assert (stat["success"], stat["error"]) == (False, kala.NODE_DIED)
         caller.join(10)
         wait_for(lambda: "end" in out.read_text(), message="the command to end")
         # The paused process came back and answered, but its late success was not counted.
-        assert [s["Success"] for s in paused.client.stats(job_id)] == [False]
+        assert [s["success"] for s in paused.client.stats(job_id)] == [False]
         assert paused.client.job(job_id)["success_count"] == 0
-        wait_for(lambda: len(other.client.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"])
+        wait_for(lambda: len(other.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"])
                  == 2, message="the paused process to rejoin")
 
     @staticmethod
@@ -2277,17 +2322,17 @@ class TestSeveralProcesses:
             pytest.fail("the stop never landed between a claim and its start")
         survivor = serve("--db", db_path, "--node-lease", self.LEASE)
         [stat] = wait_for(lambda: survivor.client.stats(job_id), message="the survivor's run")
-        survivor_node = survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"][-1]
-        assert (stat["Success"], stat["Error"], stat["NumberOfRetries"]) == (True, "", 0)
+        survivor_node = survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"][-1]
+        assert (stat["success"], stat["error"], stat["number_of_retries"]) == (True, "", 0)
         if then == "continued":
             paused.process.send_signal(signal.SIGCONT)
             wait_for(lambda: any("not starting run" in line for line in paused.log),
                      message="the paused process to give the run up")
         else:
             paused.kill()
-        assert out.read_text().split() == [f"{job_id}@{stat['ScheduledFor']}"]
+        assert out.read_text().split() == [f"{job_id}@{stat['scheduled_for']}"]
         assert survivor.client.stats(job_id) == [stat]
-        assert stat["Node"] != self.claimed_by(db_path, job_id) or survivor_node
+        assert stat["node"] != self.claimed_by(db_path, job_id) or survivor_node
 
     def test_a_late_claim_waiting_for_a_slot_survives_a_kill(self, serve, db_path, tmp_path):
         out = tmp_path / "out"
@@ -2305,10 +2350,10 @@ class TestSeveralProcesses:
         victim.kill()
         survivor = serve("--db", db_path, "--node-lease", self.LEASE)
         [stat] = wait_for(lambda: survivor.client.stats(waiting), message="waiting's run")
-        assert (stat["Success"], stat["Error"]) == (True, "")
-        assert out.read_text().split() == ["busy", f"{waiting}@{stat['ScheduledFor']}"]
+        assert (stat["success"], stat["error"]) == (True, "")
+        assert out.read_text().split() == ["busy", f"{waiting}@{stat['scheduled_for']}"]
         [busy_stat] = wait_for(lambda: survivor.client.stats(busy), message="busy's stat")
-        assert busy_stat["Error"] == kala.NODE_DIED  # it had started: it died with its process
+        assert busy_stat["error"] == kala.NODE_DIED  # it had started: it died with its process
 
     def test_changes_through_one_process_hold_on_all(self, cluster, tmp_path):
         out = tmp_path / "out"
@@ -2324,16 +2369,16 @@ class TestSeveralProcesses:
         assert c.client.call("DELETE", f"/api/v1/job/{deleted}/")[0] == 204
         stopped = time.time()
         lines_then = len(out.read_text().split())
-        assert all(utc(s["ScheduledFor"]) < stopped for s in a.client.stats(disabled))
+        assert all(utc(s["scheduled_for"]) < stopped for s in a.client.stats(disabled))
         wait_for(lambda: time.time() > stopped + 1.0, message="a second to pass")
         after = out.read_text().split()
         late = [line for line in after[lines_then:]
                 if utc(line.split("@", 1)[1]) > stopped]
         assert late == [], "a disabled or deleted job ran afterwards"
-        assert all(utc(s["ScheduledFor"]) < stopped for s in c.client.stats(disabled))
+        assert all(utc(s["scheduled_for"]) < stopped for s in c.client.stats(disabled))
         # Enabled again through a third process, it runs again, still once per occurrence.
         assert c.client.call("POST", f"/api/v1/job/enable/{disabled}/")[0] == 204
-        wait_for(lambda: any(utc(s["ScheduledFor"]) > stopped for s in a.client.stats(disabled)),
+        wait_for(lambda: any(utc(s["scheduled_for"]) > stopped for s in a.client.stats(disabled)),
                  message="the enabled job to run")
 
     def test_a_manual_start_and_a_chain_across_processes_run_once(self, cluster, tmp_path):
@@ -2348,9 +2393,9 @@ class TestSeveralProcesses:
         wait_for(lambda: len(a.client.stats(child)) == 3, message="three child runs")
         lines = out.read_text().split()
         assert len(lines) == len(set(lines)) == 6
-        assert [s["Trigger"] for s in a.client.stats(parent)] == ["schedule", "schedule",
+        assert [s["trigger"] for s in a.client.stats(parent)] == ["schedule", "schedule",
                                                                   "manual"]
-        assert {s["Trigger"] for s in a.client.stats(child)} == {"parent"}
+        assert {s["trigger"] for s in a.client.stats(child)} == {"parent"}
 
     def test_a_chain_under_way_in_a_killed_process_is_finished_by_a_survivor(self, cluster,
                                                                              tmp_path):
@@ -2367,11 +2412,11 @@ class TestSeveralProcesses:
         wait_for(lambda: "slow" in out.read_text(), message="the first child to start")
         victim.kill()
         [stat] = wait_for(lambda: survivor.client.stats(last), message="the second child")
-        survivor_node, victim_node = stat["Node"], survivor.client.stats(parent)[0]["Node"]
+        survivor_node, victim_node = stat["node"], survivor.client.stats(parent)[0]["node"]
         assert survivor_node != victim_node
         assert out.read_text().count("last") == 1
         assert f"last {survivor_node}" in out.read_text()
-        assert [s["Error"] for s in survivor.client.stats(slow)] == [kala.NODE_DIED]
+        assert [s["error"] for s in survivor.client.stats(slow)] == [kala.NODE_DIED]
 
     @pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks")
     def test_serve_holds_its_sqlite_lock_on_the_database_file(self, serve, db_path):
@@ -2430,10 +2475,10 @@ class TestChaos:
         ran = collections.Counter(
             (line.split("@")[0], round(utc(line.split("@")[1]), 3))
             for line in out.read_text().split())
-        stat_keys = collections.Counter((s["JobId"], round(utc(s["ScheduledFor"]), 3))
+        stat_keys = collections.Counter((s["job_id"], round(utc(s["scheduled_for"]), 3))
                                         for s in stats)
-        died = {(s["JobId"], round(utc(s["ScheduledFor"]), 3)) for s in stats
-                if s["Error"] == kala.NODE_DIED}
+        died = {(s["job_id"], round(utc(s["scheduled_for"]), 3)) for s in stats
+                if s["error"] == kala.NODE_DIED}
         report = {
             "seed": seed, "seconds": seconds, "actions": actions,
             "occurrences": len(expected), "executions": sum(ran[key] for key in expected),
@@ -2476,7 +2521,7 @@ class TestChaos:
 
     @staticmethod
     def finished(client, jobs, expected):
-        settled = {(s["JobId"], round(utc(s["ScheduledFor"]), 3))
+        settled = {(s["job_id"], round(utc(s["scheduled_for"]), 3))
                    for job_id in jobs for s in client.stats(job_id)}
         return expected <= settled
 
@@ -2740,6 +2785,91 @@ class TestSecurity:
         assert Client(process.client.port).call("GET", "/api/v1/job/")[0] == 401
 
 
+class TestKalaClients:
+    """Kala's Go client and kala-python, byte for byte as they talk, with the token
+    in their base URL (``http://kala:TOKEN@host:8000``) sent as HTTP Basic."""
+
+    @staticmethod
+    def go_request(port, method, path, body=None, user="kala", password=TOKEN):
+        """What Go's net/http writes for Kala's client (sling): Host, User-Agent,
+        Content-Length, the other headers sorted, then the transport's Accept-Encoding."""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+                 "User-Agent: Go-http-client/1.1"]
+        payload = b"" if body is None else json.dumps(body, separators=(",", ":"),
+                                                      sort_keys=True).encode() + b"\n"
+        if method == "POST":
+            lines.append(f"Content-Length: {len(payload)}")
+        if user is not None:
+            credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+            lines.append(f"Authorization: Basic {credentials}")
+        if body is not None:
+            lines.append("Content-Type: application/json")
+        lines += ["Accept-Encoding: gzip", "Connection: close"]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+            answer = sock.makefile("rb").read()
+        head, _, content = answer.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        return status, json.loads(content) if content else None, head.decode()
+
+    def test_the_go_client_with_the_token_in_its_base_url(self):
+        with server_in_thread(access=kala.AccessPolicy(TOKEN)) as server:
+            port = server.server_address[1]
+            status, created, _ = self.go_request(port, "POST", "/api/v1/job/", {
+                "name": "go", "command": "sh -c 'echo from go'", "owner": "ops",
+                "schedule": f"R/{iso(time.time() + 3600)}/PT1H"})
+            assert status == 201
+            job_id = created["id"]
+            status, body, _ = self.go_request(port, "GET", f"/api/v1/job/{job_id}")
+            assert status == 200 and body["job"]["owner"] == "ops"
+            assert self.go_request(port, "POST", f"/api/v1/job/start/{job_id}")[0] == 204
+            status, body, _ = self.go_request(port, "GET", f"/api/v1/job/stats/{job_id}")
+            # What GetJobStats decodes into job.JobStat: every field filled.
+            [stat] = body["job_stats"]
+            assert (stat["job_id"], stat["success"], stat["number_of_retries"]) == (
+                job_id, True, 0)
+            assert stat["ran_at"] != kala.ZERO_TIME and stat["execution_duration"] > 0
+            status, body, _ = self.go_request(port, "GET", "/api/v1/stats")
+            assert (body["Stats"]["jobs"], body["Stats"]["active_jobs"],
+                    body["Stats"]["success_count"]) == (1, 1, 1)
+            assert self.go_request(port, "DELETE", f"/api/v1/job/{job_id}")[0] == 204
+
+    @pytest.mark.parametrize("user, password", [("kala", "nope"), ("kala", ""), (None, None),
+                                                (TOKEN, "")])
+    def test_basic_credentials_without_the_token_are_401(self, user, password):
+        with server_in_thread(access=kala.AccessPolicy(TOKEN)) as server:
+            status, body, head = self.go_request(server.server_address[1], "GET",
+                                                 "/api/v1/job/", user=user, password=password)
+            assert status == 401 and TOKEN not in json.dumps(body)
+            assert 'WWW-Authenticate: Bearer realm="kala.py"' in head
+            assert 'Basic realm="kala.py"' in head
+
+    def test_any_user_name_and_a_password_with_colons(self):
+        token = "a:b:c-" + TOKEN
+        with server_in_thread(access=kala.AccessPolicy(token)) as server:
+            port = server.server_address[1]
+            for user in ("", "kala", "someone else"):
+                assert self.go_request(port, "GET", "/api/v1/job/", user=user,
+                                       password=token)[0] == 200
+
+    def test_a_browser_is_not_offered_basic(self):
+        # Its own login dialog would get in the way of the page asking for the token.
+        with server_in_thread(access=kala.AccessPolicy(TOKEN)) as server:
+            status, _, response = Client(server.server_address[1]).call(
+                "GET", "/api/v1/job/", headers={"Sec-Fetch-Mode": "cors"})
+            assert status == 401 and response.getheader("WWW-Authenticate") == (
+                'Bearer realm="kala.py"')
+
+    def test_kala_python_reads_the_snake_case_stats(self, api):
+        # kala-python's get_job_stats and get_app_stats index these keys.
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        stats = api.call("GET", "/api/v1/stats/")[1]["Stats"]
+        assert (stats["active_jobs"], stats["disabled_jobs"], stats["jobs"]) == (1, 0, 1)
+        assert stats["next_run_at"] != kala.ZERO_TIME and stats["created"] != kala.ZERO_TIME
+        assert [s["success"] for s in api.stats(job_id)] == [True]
+
+
 # =============================================================================
 # The web page, driven in headless Chromium
 # =============================================================================
@@ -2860,7 +2990,7 @@ class TestWebPage:
         page.locator("#jobs tr", has_text="arrives-later").wait_for(timeout=15_000)
         page.click("nav >> text=Status")
         page.locator("#nodes tr").first.wait_for()
-        node = api.call("GET", "/api/v1/stats/")[1]["Stats"]["Nodes"][0]["Id"]
+        node = api.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"][0]["id"]
         assert page.locator("#nodes tr td").first.inner_text() == node
         assert "4 (3 active, 1 disabled)" in page.locator("#app-stats").inner_text()
         assert tab.unexpected_errors() == []
@@ -2924,9 +3054,9 @@ class TestWebPage:
         page.locator("#job-title", has_text="button-job").wait_for()
         page.click("#run-now")
         page.locator("#runs tr").first.wait_for()
-        assert len(api.stats(job_id)) == 1 and api.stats(job_id)[0]["Trigger"] == "manual"
+        assert len(api.stats(job_id)) == 1 and api.stats(job_id)[0]["trigger"] == "manual"
         run = page.locator("#runs tr").first.locator("td").all_inner_texts()
-        assert run[3] == "✓ ok" and run[5] == "manual" and run[6] == api.stats(job_id)[0]["Node"]
+        assert run[3] == "✓ ok" and run[5] == "manual" and run[6] == api.stats(job_id)[0]["node"]
         page.click("#runs summary")
         assert page.locator("#runs pre").inner_text() == "pressed\n"
         tab.screenshot("webui-job.png")
@@ -3045,14 +3175,40 @@ class TestCommandLine:
         (["serve"], {"KALA_PORT": "eighty"}, "'eighty' is not a port number"),
         (["serve"], {"KALA_NO_PERSIST": "maybe"}, "KALA_NO_PERSIST"),
         (["frobnicate"], {}, "invalid choice"),
-        ([], {}, "required"),
+        ([], {}, "give a command: serve"),
         (["run", "echo 'unclosed"], {}, "cannot be split"),
+        (["run", "echo", "a", "b"], {}, "kala.py run 'echo a b'"),
+        (["serve"], {"KALA_PORT": "abc"}, "KALA_PORT"),
+        (["serve"], {"KALA_WORKERS": "0"}, "KALA_WORKERS"),
+        (["serve", "-p", ":eighty"], {}, "is not a port number"),
+        (["serve", "--jobdb", "redis"], {}, "has no redis backend"),
+        (["serve", "--jobdb=postgres"], {}, "has no postgres backend"),
+        (["serve", "--jobdb", "etcd"], {}, "'etcd' is unknown"),
+        (["serve", "--jobdb-address", "db:5432"], {}, "--jobdb-address: these are for Kala"),
+        (["serve", "--jobdb-tls-capath", "ca.pem"], {}, "--jobdb-tls-capath: these are"),
+        (["serve", "--db", "a.db", "--bolt-path", "/tmp"], {}, "not both"),
+        (["serve", "-p", "10.0.0.1:80", "-i", "127.0.0.1"], {}, "give one"),
     ])
     def test_bad_options_get_one_line_and_exit_2(self, args, env, words):
         done = kala_cli(*args, env=env)
         assert done.returncode == 2, done.stderr
         assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "Traceback" not in done.stderr
+
+    def test_a_kala_service_line_starts_it(self, serve, tmp_path):
+        # From a Kala unit file: kala serve -p :8000 --jobdb=boltdb --bolt-path=DIR -e 60 ...
+        process = serve("-p", ":0", "--jobdb=boltdb", f"--bolt-path={tmp_path}", "-e", "60",
+                        "--no-tx-persist", "--profile", "-o", "ops")
+        job_id = process.client.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        assert process.client.job(job_id)["owner"] == "ops"
+        assert (tmp_path / "kala.db").exists()
+        assert any(f"database {tmp_path / 'kala.db'}," in line for line in process.log)
+        assert any("--persist-every, --no-tx-persist, --profile: Kala's, ignored" in line
+                   for line in process.log)
+
+    def test_host_and_port_in_one_flag(self, serve):
+        process = serve("-p", "127.0.0.1:0", "-n")  # the helper's -p 0 comes first
+        assert process.client.call("GET", "/api/v1/job/")[0] == 200
 
     def test_a_port_in_use(self, serve, db_path):
         port = serve("--db", db_path).client.port

@@ -31,14 +31,14 @@ def burst(jobs):
             deadline = at + 120
             while time.time() < deadline:
                 stats = server.call("GET", "/api/v1/stats/")["Stats"]
-                if stats["SuccessCount"] + stats["ErrorCount"] >= jobs:
+                if stats["success_count"] + stats["error_count"] >= jobs:
                     break
                 time.sleep(0.2)
             started, finished = [], []
             for job_id in ids:
                 for stat in server.call("GET", f"/api/v1/job/stats/{job_id}/")["job_stats"]:
-                    started.append(parse(stat["RanAt"]))
-                    finished.append(parse(stat["RanAt"]) + stat["ExecutionDuration"] / 1e9)
+                    started.append(parse(stat["ran_at"]))
+                    finished.append(parse(stat["ran_at"]) + stat["execution_duration"] / 1e9)
             return len(started), max(started) - at, max(finished) - at
         finally:
             server.stop()

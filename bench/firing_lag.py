@@ -98,12 +98,12 @@ def kala_lag(jobs, seconds):
             lags, printed, runs = [], [], 0
             for job_id in ids:
                 for stat in server.call("GET", f"/api/v1/job/stats/{job_id}/")["job_stats"]:
-                    scheduled = parse(stat["ScheduledFor"])
+                    scheduled = parse(stat["scheduled_for"])
                     if window[0] <= scheduled < window[1]:
                         runs += 1
-                        lags.append(parse(stat["RanAt"]) - scheduled)
-                        if stat["Output"].strip():
-                            printed.append(float(stat["Output"]) - scheduled)
+                        lags.append(parse(stat["ran_at"]) - scheduled)
+                        if stat["output"].strip():
+                            printed.append(float(stat["output"]) - scheduled)
             return lags, printed, runs, jobs * seconds, cpu
         finally:
             server.stop()

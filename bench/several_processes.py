@@ -92,14 +92,14 @@ def throughput(tmp, processes, jobs, seconds, interval):
         runs, lags, duplicates, nodes = 0, [], 0, set()
         for job_id in ids:
             stats = servers[0].call("GET", f"/api/v1/job/stats/{job_id}/")["job_stats"]
-            scheduled = [s["ScheduledFor"] for s in stats]
+            scheduled = [s["scheduled_for"] for s in stats]
             duplicates += len(scheduled) - len(set(scheduled))
             for stat in stats:
-                ran = parse(stat["RanAt"])
+                ran = parse(stat["ran_at"])
                 if window[0] <= ran < window[1]:
                     runs += 1
-                    lags.append(ran - parse(stat["ScheduledFor"]))
-                    nodes.add(stat["Node"])
+                    lags.append(ran - parse(stat["scheduled_for"]))
+                    nodes.add(stat["node"])
         return runs / seconds, lags, duplicates, len(nodes)
     finally:
         for server in servers:
