@@ -3,7 +3,7 @@
     python3 bench/burst.py [--jobs 1000]
 
 Creates JOBS jobs that each run ``true`` once, all at the same instant T, and
-reports how long after T the last of them started (kala's own RanAt) and the
+reports how long after T the last of them started (kala's own ran_at) and the
 last finished. The baseline, measured in the same run, is the time the bare
 machine needs to start and reap that many ``/bin/true`` from two threads; a
 second one starts them as kala does (own session, output read through a pipe).

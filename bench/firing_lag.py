@@ -4,9 +4,9 @@
 
 Starts a real ``kala.py serve`` on a fresh SQLite file, creates JOBS jobs that
 each run ``true`` every second (PT1S), spread evenly over the second, and lets
-them run for SECONDS. The lag of a run is kala's own RanAt minus ScheduledFor;
+them run for SECONDS. The lag of a run is kala's own ran_at minus scheduled_for;
 one job in 50 runs ``date +%s.%N`` instead, and the time that process prints
-cross-checks RanAt from the outside. Measured in the same run: a bare heapq +
+cross-checks ran_at from the outside. Measured in the same run: a bare heapq +
 Condition timer thread waking for the same deadlines (the floor any Python
 scheduler here stands on), and APScheduler 3 with its SQLAlchemy store on a
 SQLite file in WAL mode, installed into a throw-away venv (skipped, saying
@@ -154,7 +154,7 @@ def main():
     print(f"firing lag, {args.jobs} jobs at PT1S spread over the second, {args.seconds} s")
     print(f"{'':26}{'p50':>11}{'p99':>11}{'max':>11}")
     print(row("bare heapq timer", bare))
-    print(row("kala.py: RanAt", lags))
+    print(row("kala.py: ran_at", lags))
     print(row("kala.py: date it printed", printed))
     if isinstance(theirs, str):
         print(theirs)
