@@ -59,11 +59,19 @@ except ImportError:  # pragma: no cover - Python 3.8 and older are not supported
     zoneinfo = None
 
 __version__ = "0.1.0"
+#: The importable API, section by section: enough to embed a scheduler and its
+#: server in another program (a KalaServer needs a KalaApp over a Store and a
+#: Scheduler) or to test against the pieces.
 __all__ = [
-    "KalaError", "InvalidInput", "JobNotFound",
+    "KalaError", "InvalidInput", "JobNotFound", "StoreUnavailable", "StoreFull",
     "Duration", "Schedule", "parse_duration", "parse_schedule", "format_time",
-    "Job", "job_from_request", "job_to_json", "plan_occurrence",
-    "Store", "CommandRunner", "Scheduler", "KalaServer", "main",
+    "Job", "RemoteProperties", "RunStat", "OccurrencePlan", "job_from_request", "job_to_json",
+    "stat_to_json", "app_stats_to_json", "plan_occurrence", "resume_cursor",
+    "Store", "Claim", "Timer", "Takeover", "AppCounts", "RunResult", "NodeLock",
+    "Attempt", "CommandRunner", "CommandWatcher",
+    "Scheduler",
+    "AccessPolicy", "KalaApp", "Route", "RouteNotFound", "KalaServer", "tls_context",
+    "build_parser", "main",
 ]
 
 log = logging.getLogger("kala")
@@ -762,18 +770,17 @@ def stat_to_json(stat: RunStat) -> dict:
     }
 
 
-def app_stats_to_json(counts: dict, now: float) -> dict:
+def app_stats_to_json(counts: "AppCounts", now: float) -> dict:
     return {
-        "active_jobs": counts["active"],
-        "disabled_jobs": counts["disabled"],
-        "jobs": counts["jobs"],
-        "error_count": counts["errors"],
-        "success_count": counts["successes"],
-        "next_run_at": format_time(counts["next_run_at"]),
-        "last_attempted_run": format_time(counts["last_attempted_run"]),
+        "active_jobs": counts.active,
+        "disabled_jobs": counts.disabled,
+        "jobs": counts.jobs,
+        "error_count": counts.errors,
+        "success_count": counts.successes,
+        "next_run_at": format_time(counts.next_run_at),
+        "last_attempted_run": format_time(counts.last_attempted_run),
         "created": format_time(now),
-        "nodes": [{"id": node, "heartbeat": format_time(beat)}
-                  for node, beat in counts["nodes"]],
+        "nodes": [{"id": node, "heartbeat": format_time(beat)} for node, beat in counts.nodes],
     }
 
 
@@ -874,6 +881,37 @@ class Claim:
     #: The scheduler's lease generation when the database last vouched for this
     #: claim; an older one must be confirmed before it starts (Scheduler._may_start).
     generation: int = 0
+
+
+class Timer(NamedTuple):
+    """When a job's next occurrence, the one at ``cursor``, is due: ``when`` is
+    None for a job that waits for nothing (disabled, done, deleted, a child)."""
+
+    job_id: str
+    when: Optional[float]
+    cursor: int
+
+
+class Takeover(NamedTuple):
+    """What a process inherits from processes taken for dead (``Store.reap_nodes``)."""
+
+    failed: List[Tuple[int, str]]          # (run id, job id): failed as NODE_DIED
+    runs: List[Claim]                      # to run here: claims never started, and retries
+    followups: List[Tuple[Claim, bool]]    # finished runs (and success) whose children or
+                                           # failure job this process now owes
+
+
+class AppCounts(NamedTuple):
+    """The figures of ``/api/v1/stats/``, counted over every job."""
+
+    jobs: int
+    disabled: int
+    active: int
+    errors: int
+    successes: int
+    next_run_at: Optional[float]
+    last_attempted_run: Optional[float]
+    nodes: List[Tuple[str, float]]         # (node id, last heartbeat), oldest first
 
 
 @dataclasses.dataclass
@@ -1097,8 +1135,7 @@ class Store:
                 db.execute(statement)
         # Reads get a connection of their own (WAL lets them run beside a write),
         # so API reads and timer syncs never wait behind a commit's fsync. One is
-        # enough: more let reads run in parallel, which on two cores measured
-        # slower (bench/api.py: 0.33 of a bare server with 4, 0.40-0.49 with one).
+        # enough: parallel readers contend on few cores (README, Benchmarks).
         self._reader, self._read_lock = self._db, self._lock
         if path is not None:
             self._reader, self._read_lock = self._connect(busy_timeout), threading.Lock()
@@ -1334,12 +1371,9 @@ class Store:
                         self._bump_version(db), job_id))
             return job
 
-    def timer_changes(self, since: int) -> Tuple[int, List[Tuple[str, Optional[float], int]]]:
-        """Jobs whose timer changed after version ``since``: (latest version, changes).
-
-        A change is (job id, next_run_at or None when the job waits for nothing or
-        was deleted, cursor).
-        """
+    def timer_changes(self, since: int) -> Tuple[int, List[Timer]]:
+        """Jobs whose timer changed (or that were deleted) after version ``since``:
+        (latest version, their timers)."""
         with self._snapshot() as db:
             rows = db.execute(
                 "SELECT id, next_run_at, cursor, disabled, is_done, version FROM jobs "
@@ -1348,23 +1382,23 @@ class Store:
                                  (since,)).fetchall()
             latest = db.execute(
                 "SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
-        return latest, [(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
-                         r["cursor"]) for r in rows] + [(r["id"], None, 0) for r in deleted]
+        return latest, [Timer(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
+                              r["cursor"]) for r in rows] + [Timer(r["id"], None, 0)
+                                                             for r in deleted]
 
     # --- claims and results -----------------------------------------------------
 
     def claim_occurrences(self, due: List[Tuple[str, int]], now: float, node: str,
                           late_grace: float, ahead: float = 0.0,
                           note_claimed: Callable[[List[int]], None] = _no_ledger,
-                          ) -> Tuple[List[Claim], List[Tuple[float, str, int]]]:
+                          ) -> Tuple[List[Claim], List[Timer]]:
         """Claim the occurrences of (job id, cursor) pairs due by ``now + ahead``
         in one transaction.
 
         The cursor is compared and advanced inside the transaction, so an
         occurrence is claimed at most once whoever else holds a stale timer.
         ``note_claimed(run ids)`` is called before the commit (the claimer's start
-        ledger). Returns the claims to execute and the (when, job id, cursor)
-        timers to set.
+        ledger). Returns the claims to execute and the timers to set.
         """
         claims, timers = [], []
         with self._transaction() as db:
@@ -1380,12 +1414,12 @@ class Store:
                 if job.cursor != cursor:
                     # Claimed by another process first: follow the job's real timer.
                     if job.next_run_at is not None:
-                        timers.append((job.next_run_at, job_id, job.cursor))
+                        timers.append(Timer(job_id, job.next_run_at, job.cursor))
                     continue
                 plan = plan_occurrence(job, now, late_grace, missed_before, ahead)
                 if plan is None:
                     if job.next_run_at is not None:
-                        timers.append((job.next_run_at, job_id, cursor))
+                        timers.append(Timer(job_id, job.next_run_at, cursor))
                     continue
                 ran = plan.run_index is not None
                 version = version or self._bump_version(db)
@@ -1404,7 +1438,7 @@ class Store:
                     log.info("job %s: skipped the occurrence due %s (missed)", job_id,
                              format_time(plan.scheduled_for))
                 if plan.next_run_at is not None:
-                    timers.append((plan.next_run_at, job_id, plan.next_cursor))
+                    timers.append(Timer(job_id, plan.next_run_at, plan.next_cursor))
             note_claimed([claim.run_id for claim in claims])
         return claims, timers
 
@@ -1530,7 +1564,7 @@ class Store:
         with self._reading() as db:
             return db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
 
-    def app_counts(self) -> dict:
+    def app_counts(self) -> AppCounts:
         with self._snapshot() as db:
             row = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(disabled), 0), COALESCE(SUM(error_count), 0), "
@@ -1538,9 +1572,9 @@ class Store:
                 "MIN(CASE WHEN disabled = 0 AND is_done = 0 THEN next_run_at END), "
                 "MAX(last_attempted_run) FROM jobs").fetchone()
             nodes = db.execute("SELECT id, heartbeat FROM nodes ORDER BY started_at").fetchall()
-        return {"jobs": row[0], "disabled": row[1], "active": row[0] - row[1],
-                "errors": row[2], "successes": row[3], "next_run_at": row[4],
-                "last_attempted_run": row[5], "nodes": [tuple(n) for n in nodes]}
+        return AppCounts(jobs=row[0], disabled=row[1], active=row[0] - row[1], errors=row[2],
+                         successes=row[3], next_run_at=row[4], last_attempted_run=row[5],
+                         nodes=[tuple(n) for n in nodes])
 
     def checkpoint(self) -> None:
         """Copy committed WAL pages into the database without holding up writers."""
@@ -1590,9 +1624,7 @@ class Store:
         whose heartbeat is older than ``lease`` counts as dead too (it hangs), as do
         runs of processes that are not registered at all. A dead process cannot
         finish its runs any more: every write of a run checks its owner and state.
-        Returns (failed (run id, job id) pairs, retries now owned by ``reaper``,
-        (claim, success) of finished runs whose follow-ups ``reaper`` now owes);
-        the reaper also heartbeats here. A run that ``never_started`` (claimed by a
+        Returns the Takeover; the reaper also heartbeats here. A run that ``never_started`` (claimed by a
         process now taken for dead, which checks its ownership before it starts
         anything after a pause) is not failed: the reaper takes it over as it is.
         ``note_claimed`` is called with the runs the reaper now owns, before the commit.
@@ -1613,7 +1645,7 @@ class Store:
                 "(SELECT id FROM nodes)", (_RUNNING,))]
             victims = sorted(set(dead) | set(stale) | set(gone))
             if not victims:
-                return [], [], []
+                return Takeover([], [], [])
             db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in victims])
             return self._fail_runs(db, victims, now, reaper, never_started, note_claimed)
 
@@ -1655,7 +1687,7 @@ class Store:
                 chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
                                      run["claim_key"]), False))
         note_claimed([claim.run_id for claim in retries])
-        return failed, retries, chains
+        return Takeover(failed, retries, chains)
 
     def _take_over_followups(self, db, nodes, marks, reaper):
         # Latest run first: a child's own children come before its next sibling.
@@ -2285,6 +2317,17 @@ class _Deadlines:
         with self._changed:
             self._changed.notify_all()
 
+    def _pop_due(self, now: float, keep: Callable[[tuple], bool] = lambda entry: True) -> list:
+        """Pop the entries due by ``now``, earliest first; those ``keep`` refuses
+        (called under the lock) are dropped."""
+        with self._changed:
+            due = []
+            while self._heap and self._heap[0][0] <= now:
+                entry = heapq.heappop(self._heap)
+                if keep(entry):
+                    due.append(entry)
+            return due
+
 
 class TimerHeap(_Deadlines):
     """When to claim the next occurrence of every scheduled job, earliest first.
@@ -2309,10 +2352,10 @@ class TimerHeap(_Deadlines):
         with self._changed:
             return list(self._live)
 
-    def push(self, timers) -> None:
-        """Set (when, job id, cursor) timers; an older cursor than the live one is ignored."""
+    def push(self, timers: Iterable[Timer]) -> None:
+        """Set timers; one with an older cursor than the live one is ignored."""
         with self._changed:
-            for when, job_id, cursor in timers:
+            for job_id, when, cursor in timers:
                 live = self._live.get(job_id)
                 if live is not None and (live == (when, cursor) or live[1] > cursor):
                     continue
@@ -2330,14 +2373,15 @@ class TimerHeap(_Deadlines):
                 heapq.heapify(self._heap)
 
     def pop_due(self, now: float) -> List[Tuple[str, int]]:
-        due = []
-        with self._changed:
-            while self._heap and self._heap[0][0] <= now:
-                when, _, job_id, cursor = heapq.heappop(self._heap)
-                if self._live.get(job_id) == (when, cursor):
-                    del self._live[job_id]
-                    due.append((job_id, cursor))
-        return due
+        """(job id, cursor) of the live timers due by ``now``."""
+        return [(job_id, cursor) for _, _, job_id, cursor in self._pop_due(now, self._take_live)]
+
+    def _take_live(self, entry: tuple) -> bool:
+        when, _, job_id, cursor = entry
+        if self._live.get(job_id) != (when, cursor):
+            return False  # replaced or cancelled since it was pushed
+        del self._live[job_id]
+        return True
 
 
 class StartQueue(_Deadlines):
@@ -2353,11 +2397,7 @@ class StartQueue(_Deadlines):
             self._changed.notify()
 
     def pop_due(self, now: float) -> List["Claim"]:
-        with self._changed:
-            due = []
-            while self._heap and self._heap[0][0] <= now:
-                due.append(heapq.heappop(self._heap)[2])
-            return due
+        return [claim for _, _, claim in self._pop_due(now)]
 
 
 class WorkerPool:
@@ -2422,7 +2462,7 @@ class Scheduler:
                  monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
-                 claim_ahead: float = 0.0, claim_batch: float = 0.0):
+                 claim_ahead: float = CLAIM_AHEAD, claim_batch: float = CLAIM_BATCH):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
@@ -2477,7 +2517,7 @@ class Scheduler:
                 self.node, self.clock(),
                 never_started=lambda node, run_id: NodeLock.never_started(inherited, run_id),
                 note_claimed=self._note_claimed)
-        self._report(*left, generation)
+        self._take_over(left, generation)
         self.maintain()
         for thread in self._threads:
             thread.start()
@@ -2523,11 +2563,11 @@ class Scheduler:
                 log.exception("starting due runs failed")
 
     def _maintenance_loop(self) -> None:
-        next_heartbeat = 0.0
+        next_heartbeat = -math.inf
         while not self._stop.wait(SYNC_INTERVAL):
             try:
-                if time.monotonic() >= next_heartbeat:
-                    next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+                if self.monotonic() >= next_heartbeat:
+                    next_heartbeat = self.monotonic() + HEARTBEAT_INTERVAL
                     self.maintain()
                 else:
                     self.sync_timers()
@@ -2549,7 +2589,7 @@ class Scheduler:
                                            never_started=functools.partial(self._never_started,
                                                                            ledgers),
                                            note_claimed=self._note_claimed)
-        self._report(*reaped, generation)
+        self._take_over(reaped, generation)
         self._live_nodes = sorted(node for node, beat in self.store.nodes()
                                   if beat >= now - self.lease)
         if self.jobstat_ttl is not None:
@@ -2627,16 +2667,17 @@ class Scheduler:
                     "lease and another one has taken the run over", claim.job.id, claim.run_id)
         return False
 
-    def _report(self, failed, retries, chains, generation: int) -> None:
-        """Log what a reap did; start the runs it left to this process."""
-        for run_id, job_id in failed:
+    def _take_over(self, takeover: Takeover, generation: int) -> None:
+        """Start what processes taken for dead left to this one (their unstarted
+        claims and retries at their time, the follow-ups they owed), and log it."""
+        for run_id, job_id in takeover.failed:
             log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
-        for claim in retries:
+        for claim in takeover.runs:
             claim.generation = generation
             log.info("job %s: running run %s that a dead process left", claim.job.id,
                      claim.run_id)
-        self._start_on_time(retries, self.clock())  # one claimed ahead keeps its time
-        for claim, success in chains:
+        self._start_on_time(takeover.runs, self.clock())  # one claimed ahead keeps its time
+        for claim, success in takeover.followups:
             log.info("job %s: running what follows run %s, which a dead process left",
                      claim.job.id, claim.run_id)
             self.pool.submit(self.run_followups, claim, success)
@@ -2646,27 +2687,26 @@ class Scheduler:
     def sync_timers(self) -> None:
         """Follow jobs created, changed or claimed by any process since the last look."""
         self._synced_version, changes = self.store.timer_changes(self._synced_version)
-        self.timers.cancel(job_id for job_id, when, _ in changes if when is None)
-        self._set_timers((when, job_id, cursor) for job_id, when, cursor in changes
-                         if when is not None)
+        self.timers.cancel(timer.job_id for timer in changes if timer.when is None)
+        self._set_timers(timer for timer in changes if timer.when is not None)
 
     def job_changed(self, job: Job) -> None:
         """Time a job that was created or enabled through this process."""
         if not job.disabled and not job.is_done and job.next_run_at is not None:
-            self._set_timers([(job.next_run_at, job.id, job.cursor)])
+            self._set_timers([Timer(job.id, job.next_run_at, job.cursor)])
 
-    def _set_timers(self, timers) -> None:
-        self.timers.push((self._claim_time(when, job_id, cursor) - self.claim_ahead, job_id,
-                          cursor) for when, job_id, cursor in timers)
+    def _set_timers(self, timers: Iterable[Timer]) -> None:
+        self.timers.push(Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
+                               timer.cursor) for timer in timers)
 
-    def _claim_time(self, when: float, job_id: str, cursor: int) -> float:
+    def _claim_time(self, timer: Timer) -> float:
         """When this process tries to claim an occurrence: at once if it is the
         preferred process by hash of (job, occurrence), else a little later."""
         nodes = self._live_nodes
         if len(nodes) < 2:
-            return when
-        preferred = nodes[zlib.crc32(f"{job_id}@{cursor}".encode()) % len(nodes)]
-        return when if preferred == self.node else when + HANDOFF_DELAY
+            return timer.when
+        preferred = nodes[zlib.crc32(f"{timer.job_id}@{timer.cursor}".encode()) % len(nodes)]
+        return timer.when if preferred == self.node else timer.when + HANDOFF_DELAY
 
     def run_due(self, now: Optional[float] = None) -> List[Claim]:
         """Claim every occurrence due at ``now`` (or within the claim batch after
@@ -2681,7 +2721,7 @@ class Scheduler:
                     due, now, self.node, self.late_grace, self.claim_ahead + self.claim_batch,
                     note_claimed=self._note_claimed)
             except Exception:
-                self.timers.push((now, job_id, cursor) for job_id, cursor in due)
+                self.timers.push(Timer(job_id, now, cursor) for job_id, cursor in due)
                 raise
         for claim in claims:
             claim.generation = generation
@@ -2854,7 +2894,7 @@ class Scheduler:
 
 
 # =============================================================================
-# The HTTP API and the web page
+# The HTTP API
 # =============================================================================
 
 #: Largest request body accepted (Kala's clients send a few hundred bytes).
@@ -3027,6 +3067,18 @@ def _query_count(query: Dict[str, str], name: str) -> Optional[int]:
     return int(text)
 
 
+class RouteNotFound(KalaError, LookupError):
+    """No route has the path asked for: answered with HTTP 404."""
+
+
+class Route(NamedTuple):
+    """What serves one method on one path, and what it needs of the request."""
+
+    handler: Callable
+    body: bool = False      # a JSON object body is required (to create a job)
+    public: bool = False    # served without the token (the page holds no data)
+
+
 class KalaApp:
     """The API's routes over a store and a scheduler; knows nothing of sockets."""
 
@@ -3035,22 +3087,24 @@ class KalaApp:
         self.scheduler = scheduler
         self.default_owner = default_owner
         self.clock = scheduler.clock
-        #: (path pattern, {method: handler}); paths are matched without a trailing slash.
+        #: (path pattern, {method: Route}); paths are matched without a trailing slash.
         self.routes = [(re.compile(pattern + r"\Z"), methods) for pattern, methods in (
-            (r"/api/v1/job", {"GET": self.list_jobs, "POST": self.create_job}),
-            (r"/api/v1/job/all", {"DELETE": self.delete_all}),
-            (r"/api/v1/job/stats/" + _JOB_ID, {"GET": self.job_stats}),
-            (r"/api/v1/job/start/" + _JOB_ID, {"POST": self.start_job}),
-            (r"/api/v1/job/disable/" + _JOB_ID, {"POST": self.disable_job}),
-            (r"/api/v1/job/enable/" + _JOB_ID, {"POST": self.enable_job}),
-            (r"/api/v1/job/" + _JOB_ID, {"GET": self.get_job, "DELETE": self.delete_job}),
-            (r"/api/v1/stats", {"GET": self.app_stats}),
-            (r"(?:/webui)?", {"GET": self.web_page}),
+            (r"/api/v1/job", {"GET": Route(self.list_jobs),
+                              "POST": Route(self.create_job, body=True)}),
+            (r"/api/v1/job/all", {"DELETE": Route(self.delete_all)}),
+            (r"/api/v1/job/stats/" + _JOB_ID, {"GET": Route(self.job_stats)}),
+            (r"/api/v1/job/start/" + _JOB_ID, {"POST": Route(self.start_job)}),
+            (r"/api/v1/job/disable/" + _JOB_ID, {"POST": Route(self.disable_job)}),
+            (r"/api/v1/job/enable/" + _JOB_ID, {"POST": Route(self.enable_job)}),
+            (r"/api/v1/job/" + _JOB_ID, {"GET": Route(self.get_job),
+                                         "DELETE": Route(self.delete_job)}),
+            (r"/api/v1/stats", {"GET": Route(self.app_stats)}),
+            (r"(?:/webui)?", {"GET": Route(self.web_page, public=True)}),
         )]
 
-    def route(self, target: str):
-        """(handler by method, path parameters, query) for a request target;
-        (None, {}, query) when no route matches."""
+    def route(self, target: str) -> Tuple[Optional[Dict[str, Route]], dict, dict]:
+        """(routes by method, path parameters, query) for a request target;
+        (None, {}, query) when no path matches."""
         path, _, query_text = target.partition("?")
         path = urllib.parse.unquote(path).rstrip("/")
         query = dict(urllib.parse.parse_qsl(query_text)) if query_text else {}
@@ -3117,9 +3171,6 @@ class KalaApp:
     def web_page(self, body, query):
         return HTTPStatus.OK, WEB_PAGE
 
-    def is_page(self, methods: Optional[dict]) -> bool:
-        """The page itself holds no data, so it is served without the token."""
-        return methods is not None and methods.get("GET") == self.web_page
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -3195,26 +3246,26 @@ class _RequestHandler(BaseHTTPRequestHandler):
         app: KalaApp = self.server.app
         try:
             methods, params, query = app.route(self.path)
-            self.server.access.check(method, self.headers, public=app.is_page(methods))
+            public = methods is not None and any(r.public for r in methods.values())
+            self.server.access.check(method, self.headers, public=public)
             raw = self._read_body()  # even when unused: keep-alive needs the socket drained
             if methods is None:
-                raise JobNotFound(f"no route {self.path!r} (the API is under /api/v1/)")
-            handler = methods.get("GET" if method == "HEAD" else method)
-            if handler is None:
+                raise RouteNotFound(f"no route {self.path!r} (the API is under /api/v1/)")
+            route = methods.get("GET" if method == "HEAD" else method)
+            if route is None:
                 allowed = ", ".join(sorted(methods))
                 self._send_json(HTTPStatus.METHOD_NOT_ALLOWED,
                                 {"error": f"{method} is not allowed on {self.path} "
                                           f"(allowed: {allowed})"}, {"Allow": allowed})
                 return
-            status, payload = handler(self._parse_json(raw, handler == app.create_job), query,
-                                      **params)
+            status, payload = route.handler(self._parse_json(raw, route.body), query, **params)
         except RequestRejected as exc:
             self.close_connection = True  # the unread body is still on the socket
             self._send_json(exc.status, {"error": str(exc)}, exc.headers)
             self._discard_unread_body()
         except InvalidInput as exc:
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except JobNotFound as exc:
+        except (JobNotFound, RouteNotFound) as exc:
             self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
         except StoreFull as exc:
             self._send_json(HTTPStatus.INSUFFICIENT_STORAGE, {"error": str(exc)})
@@ -3503,6 +3554,10 @@ def tls_context(cert_file: str, key_file: Optional[str] = None):
                         + f": {detail} (expected unencrypted PEM files)") from None
     return context
 
+
+# =============================================================================
+# The web page: one document, its style and its script (served at / and /webui/)
+# =============================================================================
 
 #: The page's style and script. They are allowed by their hashes in the page's
 #: Content-Security-Policy, which forbids every other script, inline event
@@ -4470,8 +4525,7 @@ def _serve(args) -> int:
             cleanup.callback(store.close)
             ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
             scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
-                                  workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
-                                  claim_ahead=CLAIM_AHEAD, claim_batch=CLAIM_BATCH)
+                                  workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner))
             cleanup.callback(server.server_close)
             scheduler.start()

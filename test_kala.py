@@ -568,7 +568,7 @@ class TestStore:
         claims_b, timers_b = second.claim_occurrences([(job.id, 0)], T0 + 10, "b", 1.0)
         assert len(claims_a) == 1 and claims_b == []
         # The loser follows the job's real timer instead of dropping it.
-        assert timers_a == timers_b == [(T0 + 20, job.id, 1)]
+        assert timers_a == timers_b == [kala.Timer(job.id, T0 + 20, 1)]
         assert second.get_job(job.id).cursor == 1
 
     def test_a_stale_claim_cannot_record_its_result(self):
@@ -1163,7 +1163,10 @@ class ScriptedRunner:
 
 
 class Harness:
-    """A store, a fake clock and a scheduler that runs claims inline."""
+    """A store, a fake clock and a scheduler that runs claims inline. By default it
+    claims each occurrence at its time, one at a time (claim_ahead and claim_batch
+    0), so that a test steps through one claim per call; serve claims ahead in
+    batches (the Scheduler's defaults), and the tests of that mode pass them."""
 
     def __init__(self, runner=None, path=None, claim_ahead=0.0, claim_batch=0.0, node="test",
                  clock=None):
@@ -1300,7 +1303,7 @@ class TestScheduler:
             create(store, time.time, type=1, remote_properties={
                 "url": f"http://127.0.0.1:{listener.getsockname()[1]}/", "timeout": 60})
             scheduler.sync_timers()
-            wait_for(lambda: store.app_counts()["last_attempted_run"] is not None
+            wait_for(lambda: store.app_counts().last_attempted_run is not None
                      and len(scheduler.watcher or []) == 1, message="both runs to start")
             connection, _ = listener.accept()  # and never answered
             began = time.monotonic()
@@ -1476,7 +1479,8 @@ class TestScheduler:
     def test_a_stepped_wall_clock_does_not_make_live_processes_look_hung(self):
         wall, steady = FakeClock(), FakeClock(1000.0)
         store = Store()
-        scheduler = Scheduler(store, node="me", clock=wall, monotonic=steady, workers=0)
+        scheduler = Scheduler(store, node="me", clock=wall, monotonic=steady, workers=0,
+                              claim_ahead=0.0, claim_batch=0.0)  # one claim per run_due
         job = create(store)
         store.claim_run(job.id, "k", "manual", "other", T0)  # other heartbeats at T0
         scheduler.maintain()
@@ -2527,10 +2531,6 @@ class TestChaos:
 
 
 # =============================================================================
-# The command line
-# =============================================================================
-
-# =============================================================================
 # Security: who may use the API, and what a job's process gets
 # =============================================================================
 
@@ -3145,6 +3145,10 @@ class TestWebPage:
         tab.context.close()
         assert tab.unexpected_errors() == []
 
+
+# =============================================================================
+# The command line
+# =============================================================================
 
 def kala_cli(*args, env=None):
     return subprocess.run([sys.executable, KALA, *args], capture_output=True, text=True,
