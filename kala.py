@@ -2266,8 +2266,52 @@ class CommandWatcher:
                 heapq.heappush(self._deadlines, (now + OUTPUT_GRACE, next(self._seq), command))
 
 
+class CommandThreads:
+    """The follower where there is no CommandWatcher (no epoll or pidfd): a thread
+    per running command, reading it as ``CommandRunner.follow`` does. Same
+    interface: ``follow(process, timeout, done)``, ``start()``, ``stop(timeout)``."""
+
+    def __init__(self, runner: "CommandRunner"):
+        self._runner = runner
+        self._threads: set = set()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._threads)
+
+    def start(self) -> None:
+        pass  # threads start with their commands
+
+    def follow(self, process: subprocess.Popen, timeout: float,
+               done: Callable[[Attempt], None]) -> None:
+        thread = threading.Thread(target=self._follow, args=(process, timeout, done),
+                                  name="kala-command", daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _follow(self, process: subprocess.Popen, timeout: float,
+                done: Callable[[Attempt], None]) -> None:
+        try:
+            done(self._runner.follow(process, timeout))
+        except Exception:  # the run's bookkeeping failed: logged, the server goes on
+            log.exception("recording the end of %s failed", process.args)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def stop(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the followed commands to end."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 # =============================================================================
-# The scheduler: a timer thread claims, a starter thread starts, a watcher follows
+# The scheduler: a timer thread claims, a starter thread starts, a follower follows
 # =============================================================================
 
 #: Default bound on runs at once, and the size of the pool of worker threads for
@@ -2446,10 +2490,14 @@ def default_node_id() -> str:
 class Scheduler:
     """Claims due occurrences in the store and runs them.
 
-    The timer thread claims each occurrence a little ahead of its time; the
-    starter thread starts it at its time; the watcher (where there is one) follows
-    the command to its end and the store's writer records the result. Remote
-    jobs, retries and dependent jobs run on a pool of worker threads.
+    How a scheduled run goes: the timer thread claims each occurrence a little
+    ahead of its time (``run_due``); the starter thread takes a --workers slot and
+    starts the command at its time (``start_due``); the follower (a
+    CommandWatcher, or CommandThreads) calls ``_attempted`` when it has ended;
+    ``_finished`` gives the slot back and hands the result to the store's writer.
+    What blocks instead (a remote request, retries) runs in a pool worker
+    (``_run_in_worker``), which ends the same way. Manual starts and dependent
+    jobs run with ``execute`` in the thread that asked.
 
     Time comes from ``clock`` only; a test passes a fake clock and calls
     ``run_due()`` itself instead of calling ``start()``. Several schedulers (in
@@ -2476,7 +2524,10 @@ class Scheduler:
         self.timers = TimerHeap()
         self.starts = StartQueue()
         self.pool = WorkerPool(workers)
-        self.watcher: Optional[CommandWatcher] = None     # set when started, where supported
+        #: What follows running commands: a CommandWatcher, or CommandThreads where
+        #: there is no epoll or pidfd; None when the runner is not a CommandRunner
+        #: or runs are inline (workers=0), and then every attempt waits in a worker.
+        self.follower: Optional[Union[CommandWatcher, CommandThreads]] = None
         self._slots = threading.Semaphore(max(1, workers))
         self._live_nodes = [self.node]
         # Fencing: when this process last heard from the database that it is alive
@@ -2507,9 +2558,10 @@ class Scheduler:
         if self.store.locks_dir is not None:
             self._node_lock = NodeLock(self.store.locks_dir, self.node)
             self._node_lock.acquire()
-        if self.pool.size and isinstance(self.runner, CommandRunner) and CommandWatcher.supported():
-            self.watcher = CommandWatcher(self.runner.output_limit)
-            self.watcher.start()
+        if self.pool.size and isinstance(self.runner, CommandRunner):
+            self.follower = (CommandWatcher(self.runner.output_limit)
+                             if CommandWatcher.supported() else CommandThreads(self.runner))
+            self.follower.start()
         self.pool.start()
         inherited = self._node_lock.inherited_ledger if self._node_lock is not None else None
         with self._confirming() as generation:
@@ -2533,8 +2585,8 @@ class Scheduler:
                 self.starts.wake()
             if thread.is_alive():
                 thread.join(max(0.0, deadline - time.monotonic()))
-        if self.watcher is not None:
-            self.watcher.stop(max(0.0, deadline - time.monotonic()))
+        if self.follower is not None:
+            self.follower.stop(max(0.0, deadline - time.monotonic()))
         self.store.flush()        # their results, and so the follow-ups they owe, are known
         self.pool.stop(max(0.0, deadline - time.monotonic()))
         self.store.leave(self.node)
@@ -2738,24 +2790,28 @@ class Scheduler:
     def start_due(self, now: Optional[float] = None) -> None:
         """Start the claimed runs whose start time has come (at most ``workers`` at once)."""
         for claim in self.starts.pop_due(self.clock() if now is None else now):
-            self._slots.acquire()
-            if self.watcher is None or claim.job.type == REMOTE_JOB:
-                self.pool.submit(self._run_in_slot, claim)
-                continue
-            ran_at = self.clock()
-            try:
-                if not self._may_start(claim):
-                    self._slots.release()
-                    continue
-                started = self.runner.start(claim.job, self.run_environment(claim))
-                if not isinstance(started, Attempt):
-                    self.watcher.follow(started, claim.job.timeout,
-                                        functools.partial(self._attempted, claim, ran_at))
-                    continue
-            except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
-                log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
-                started = Attempt(False, error=f"could not start: {exc}")
-            self._attempted(claim, ran_at, started)
+            self._slots.acquire()  # given back in _finished, when the run has ended
+            if self.follower is None or claim.job.type == REMOTE_JOB:
+                self.pool.submit(self._run_in_worker, claim)
+            else:
+                self._start_command(claim)
+
+    def _start_command(self, claim: Claim) -> None:
+        """Start a claimed local command; the follower calls ``_attempted`` at its end."""
+        ran_at = self.clock()
+        try:
+            if not self._may_start(claim):
+                self._finished(claim, None)
+                return
+            started = self.runner.start(claim.job, self.run_environment(claim))
+            if not isinstance(started, Attempt):
+                self.follower.follow(started, claim.job.timeout,
+                                     functools.partial(self._attempted, claim, ran_at))
+                return
+        except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
+            log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
+            started = Attempt(False, error=f"could not start: {exc}")
+        self._attempted(claim, ran_at, started)
 
     # --- running ------------------------------------------------------------------
 
@@ -2769,19 +2825,41 @@ class Scheduler:
         return result
 
     def _attempted(self, claim: Claim, ran_at: float, attempt: Attempt) -> None:
-        """The first attempt of a run the watcher followed has ended (in its thread):
-        a retry goes to a worker, a result to the store's writer."""
+        """The first attempt of a followed command has ended (in the follower's
+        thread, which must not wait): retries wait in a worker."""
         if not attempt.success and claim.prior_attempts < claim.job.retries:
-            self.pool.submit(self._run_in_slot, claim, ran_at, attempt)
+            self.pool.submit(self._run_in_worker, claim, ran_at, attempt)
             return
-        self._slots.release()   # its process is gone; its result needs no slot
-        result = self._result(claim, ran_at, claim.prior_attempts + (not attempt.success),
-                              attempt)
-        self.store.finish_run_later(claim, self.node, result,
-                                    functools.partial(self._recorded, claim, result))
+        self._finished(claim, self._result(
+            claim, ran_at, claim.prior_attempts + (not attempt.success), attempt), wait=False)
+
+    def _run_in_worker(self, claim: Claim, ran_at: Optional[float] = None,
+                       attempt: Optional[Attempt] = None) -> None:
+        """A scheduled run's attempts that block: a remote request, retries, or any
+        attempt where nothing follows commands."""
+        result = None
+        try:
+            result = self._attempts(claim, ran_at, attempt)
+        finally:
+            self._finished(claim, result)
+
+    def _finished(self, claim: Claim, result: Optional[RunResult], wait: bool = True) -> None:
+        """Where every scheduled run ends: its --workers slot is given back and its
+        result recorded (None: another process took it over before it started).
+        A worker waits for the commit; the follower's thread hands it to the
+        store's writer instead."""
+        self._slots.release()
+        if result is None:
+            return
+        if wait:
+            self._recorded(claim, result, self.store.finish_run(claim, self.node, result))
+        else:
+            self.store.finish_run_later(claim, self.node, result,
+                                        functools.partial(self._recorded, claim, result))
 
     def _recorded(self, claim: Claim, result: RunResult, recorded) -> None:
-        """A result from ``_attempted`` is committed (in the writer's thread)."""
+        """A scheduled run's result is committed (or failed to be): log it and hand
+        its follow-ups to the pool."""
         if isinstance(recorded, Exception):
             log.error("job %s: recording run %s failed: %s", claim.job.id, claim.run_id,
                       recorded)
@@ -2790,24 +2868,25 @@ class Scheduler:
         if result.followups_owed:
             self.pool.submit(self.run_followups, claim, result.success)
 
-    def _run_in_slot(self, claim: Claim, ran_at: Optional[float] = None,
-                     attempt: Optional[Attempt] = None) -> None:
-        try:
-            self._run_claim(claim, ran_at, attempt)
-        finally:
-            self._slots.release()
-
-    def _run_claim(self, claim: Claim, ran_at: Optional[float] = None,
-                   attempt: Optional[Attempt] = None) -> None:
-        result = self.execute(claim, ran_at, attempt)
+    def _run_claim(self, claim: Claim) -> None:
+        result = self.execute(claim)
         if result is not None and result.followups_owed:
             self.run_followups(claim, result.success)
 
-    def execute(self, claim: Claim, ran_at: Optional[float] = None,
-                attempt: Optional[Attempt] = None) -> Optional[RunResult]:
-        """Run a claimed job with its retries and record the result; ``attempt`` is
-        a first one already made, started at ``ran_at``. None when the claim was
-        taken over by another process before it started here."""
+    def execute(self, claim: Claim) -> Optional[RunResult]:
+        """Run a claimed job (a manual start, a child, a failure job) with its
+        retries here and now, and record the result. None when the claim was taken
+        over by another process before it started here."""
+        result = self._attempts(claim)
+        if result is not None:
+            self._log_result(claim, result, self.store.finish_run(claim, self.node, result))
+        return result
+
+    def _attempts(self, claim: Claim, ran_at: Optional[float] = None,
+                  attempt: Optional[Attempt] = None) -> Optional[RunResult]:
+        """Make a claimed run's attempts, retries included; ``attempt`` is a first one
+        already made, started at ``ran_at``. None when the claim was taken over by
+        another process before it started here."""
         if attempt is None and not self._may_start(claim):
             return None
         job = claim.job
@@ -2834,9 +2913,7 @@ class Scheduler:
             if not still_owned:
                 break  # taken for dead meanwhile: another process owns the run now
             attempt = None
-        result = self._result(claim, ran_at, failures, attempt)
-        self._log_result(claim, result, self.store.finish_run(claim, self.node, result))
-        return result
+        return self._result(claim, ran_at, failures, attempt)
 
     def _result(self, claim: Claim, ran_at: float, failures: int, last: Attempt) -> RunResult:
         """A run's result from its last attempt and its ``failures`` (those of a

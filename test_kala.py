@@ -1304,7 +1304,7 @@ class TestScheduler:
                 "url": f"http://127.0.0.1:{listener.getsockname()[1]}/", "timeout": 60})
             scheduler.sync_timers()
             wait_for(lambda: store.app_counts().last_attempted_run is not None
-                     and len(scheduler.watcher or []) == 1, message="both runs to start")
+                     and len(scheduler.follower) == 1, message="both runs to start")
             connection, _ = listener.accept()  # and never answered
             began = time.monotonic()
             scheduler.stop(2.0)
@@ -1342,7 +1342,9 @@ class TestScheduler:
                          on_failure_job=handler.id)
         scheduler.start()
         try:
-            assert (scheduler.watcher is not None) == (watched and kala.CommandWatcher.supported())
+            expected = (kala.CommandWatcher if watched and kala.CommandWatcher.supported()
+                        else kala.CommandThreads)
+            assert type(scheduler.follower) is expected
             wait_for(lambda: store.job_stats(handler.id) and store.job_stats(flaky.id),
                      message="the runs")
         finally:
