@@ -127,8 +127,9 @@ _SCHEDULE_EXAMPLE = "R2/2030-06-04T19:25:16Z/PT10S"
 #: Average Gregorian month and year, used only to guess an occurrence index
 #: that is then corrected exactly.
 _AVERAGE_MONTH_SECONDS = 365.2425 * 86400 / 12
-#: 9999-12-31T23:59:59Z, the last moment a datetime (and an RFC 3339 time) can show.
-_LAST_TIMESTAMP = 253402300799.0
+#: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the first and last moments a
+#: datetime (and an RFC 3339 time) can show.
+_FIRST_TIMESTAMP, _LAST_TIMESTAMP = -62135596800.0, 253402300799.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,7 +316,7 @@ def parse_schedule(text: str, zone=None) -> Schedule:
 
 def format_time(when: Optional[float]) -> str:
     """RFC 3339 in UTC, or Kala's zero time for "never"."""
-    if when is None or not -62135596800.0 <= when <= _LAST_TIMESTAMP:
+    if when is None or not _FIRST_TIMESTAMP <= when <= _LAST_TIMESTAMP:
         return ZERO_TIME  # also for a time no RFC 3339 text can show: no such moment
     moment = datetime.fromtimestamp(when, timezone.utc)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
