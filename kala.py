@@ -2147,6 +2147,9 @@ class CommandWatcher:
     def __len__(self) -> int:
         return self._followed
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def start(self) -> None:
         self._thread.start()
 
@@ -2341,6 +2344,10 @@ CLAIM_BATCH = 0.02
 #: How long a process waits before claiming an occurrence that another live
 #: process is preferred for (by hash), so runs spread over the processes.
 HANDOFF_DELAY = 0.25
+#: /readyz: how long the database may take no write from this process, and how
+#: far behind its timers the scheduler may be, before the process is not ready.
+READY_WRITE_SILENCE = 2.0
+READY_LAG = 1.0
 
 
 class _Deadlines:
@@ -2361,6 +2368,11 @@ class _Deadlines:
     def wake(self) -> None:
         with self._changed:
             self._changed.notify_all()
+
+    def earliest(self) -> Optional[float]:
+        """When the first entry is due (None when there is none)."""
+        with self._changed:
+            return self._heap[0][0] if self._heap else None
 
     def _pop_due(self, now: float, keep: Callable[[tuple], bool] = lambda entry: True) -> list:
         """Pop the entries due by ``now``, earliest first; those ``keep`` refuses
@@ -2511,7 +2523,8 @@ class Scheduler:
                  monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
-                 claim_ahead: float = CLAIM_AHEAD, claim_batch: float = CLAIM_BATCH):
+                 claim_ahead: float = CLAIM_AHEAD, claim_batch: float = CLAIM_BATCH,
+                 on_maintained: Callable[[], None] = lambda: None):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
@@ -2522,6 +2535,9 @@ class Scheduler:
         self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
         self.claim_ahead = claim_ahead
         self.claim_batch = claim_batch
+        #: Called after each maintenance round that went through: a watchdog's ping
+        #: (systemd's), which stops when the scheduler hangs.
+        self.on_maintained = on_maintained
         self.timers = TimerHeap()
         self.starts = StartQueue()
         self.pool = WorkerPool(workers)
@@ -2594,6 +2610,31 @@ class Scheduler:
         if self._node_lock is not None:
             self._node_lock.release()
 
+    def health(self) -> Dict[str, bool]:
+        """Whether each of the scheduler's threads is alive (GET /healthz)."""
+        threads = {thread.name: thread.is_alive() for thread in self._threads}
+        if isinstance(self.follower, CommandWatcher):
+            threads["kala-watcher"] = self.follower.alive()
+        return threads
+
+    def readiness(self) -> List[str]:
+        """Why this process should not be given work now (GET /readyz); empty when
+        it is ready. Cheap: it reads what the threads keep, and asks nothing."""
+        reasons = []
+        silent = self.monotonic() - self._confirmed_at
+        if silent > READY_WRITE_SILENCE:
+            reasons.append(f"the database has taken no write from this process for "
+                           f"{silent:.1f} s (it heartbeats every {HEARTBEAT_INTERVAL:g} s)")
+        if silent > self.lease / 2:
+            reasons.append(f"this process does not hold its lease: it starts no claim before "
+                           f"the database confirms it (lease {self.lease:g} s)")
+        now = self.clock()
+        for name, queue_ in (("timer", self.timers), ("starter", self.starts)):
+            first = queue_.earliest()
+            if first is not None and now - first > READY_LAG:
+                reasons.append(f"the {name} is {now - first:.1f} s behind")
+        return reasons
+
     def _timer_loop(self) -> None:
         while not self._stop.is_set():
             self.timers.wait(self.clock, longest=1.0)
@@ -2624,6 +2665,7 @@ class Scheduler:
                     self.maintain()
                 else:
                     self.sync_timers()
+                self.on_maintained()
             except Exception:
                 log.exception("maintenance failed; retrying")
 
@@ -3177,6 +3219,8 @@ class KalaApp:
             (r"/api/v1/job/" + _JOB_ID, {"GET": Route(self.get_job),
                                          "DELETE": Route(self.delete_job)}),
             (r"/api/v1/stats", {"GET": Route(self.app_stats)}),
+            (r"/healthz", {"GET": Route(self.healthz, public=True)}),
+            (r"/readyz", {"GET": Route(self.readyz, public=True)}),
             (r"(?:/webui)?", {"GET": Route(self.web_page, public=True)}),
         )]
 
@@ -3245,6 +3289,21 @@ class KalaApp:
 
     def app_stats(self, body, query):
         return HTTPStatus.OK, {"Stats": app_stats_to_json(self.store.app_counts(), self.clock())}
+
+    def healthz(self, body, query):
+        """The process is up and its threads are alive (for a liveness probe)."""
+        threads = self.scheduler.health()
+        dead = sorted(name for name, alive in threads.items() if not alive)
+        return (HTTPStatus.SERVICE_UNAVAILABLE if dead else HTTPStatus.OK,
+                {"status": f"threads not running: {', '.join(dead)}" if dead else "ok",
+                 "threads": threads})
+
+    def readyz(self, body, query):
+        """The database takes writes, the scheduler keeps up, this process holds
+        its lease (for a load balancer or a monitor)."""
+        reasons = self.scheduler.readiness()
+        return (HTTPStatus.SERVICE_UNAVAILABLE if reasons else HTTPStatus.OK,
+                {"ready": not reasons, "reasons": reasons, "node": self.scheduler.node})
 
     def web_page(self, body, query):
         return HTTPStatus.OK, WEB_PAGE
@@ -4512,6 +4571,35 @@ def _run_command(args) -> int:
     return 1
 
 
+class SystemdNotifier:
+    """sd_notify without libsystemd: a datagram to $NOTIFY_SOCKET per message
+    (nothing at all when it is not set); WATCHDOG=1 every half $WATCHDOG_USEC."""
+
+    def __init__(self, environ: Dict[str, str]):
+        address = environ.get("NOTIFY_SOCKET", "")
+        self._address = "\0" + address[1:] if address.startswith("@") else address  # abstract
+        usec = environ.get("WATCHDOG_USEC", "")
+        mine = environ.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid())
+        self.watchdog_interval = (int(usec) / 2e6 if usec.isdigit() and int(usec) and mine
+                                  else None)
+        self._next_ping = -math.inf
+
+    def notify(self, *fields: str) -> None:
+        if not self._address:
+            return
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.sendto("\n".join(fields).encode(), self._address)
+        except OSError as exc:  # systemd gone, or a bad address: nothing to stop for
+            log.debug("sd_notify to %r failed: %s", self._address, exc)
+
+    def watchdog(self) -> None:
+        """Called from the scheduler's maintenance loop: pings when one is due."""
+        if self.watchdog_interval is not None and time.monotonic() >= self._next_ping:
+            self._next_ping = time.monotonic() + self.watchdog_interval
+            self.notify("WATCHDOG=1")
+
+
 def _settle_kala_flags(args) -> None:
     """Kala's serve flags and forms, turned into kala.py's own (or refused in one line)."""
     if args.jobdb != "boltdb":
@@ -4602,16 +4690,22 @@ def _serve(args) -> int:
             store = _open_store(args)
             cleanup.callback(store.close)
             ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
+            systemd = SystemdNotifier(dict(os.environ))
             scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
-                                  workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease)
+                                  workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
+                                  on_maintained=systemd.watchdog)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner))
             cleanup.callback(server.server_close)
             scheduler.start()
             cleanup.callback(scheduler.stop)
+            cleanup.callback(systemd.notify, "STOPPING=1",
+                             "STATUS=stopping: running jobs get up to 10 s")
+            database = "in memory" if args.no_persist else os.path.abspath(args.db)
             log.info("kala.py %s listening on %s (database %s, node %s%s)", __version__,
-                     server.url, "in memory" if args.no_persist else os.path.abspath(args.db),
-                     scheduler.node,
+                     server.url, database, scheduler.node,
                      ", token required" if server.access.needs_token else "")
+            systemd.notify("READY=1", f"STATUS=listening on {server.url}, database {database}, "
+                                      f"node {scheduler.node}")
             server.serve_forever()
         except KeyboardInterrupt:
             pass

@@ -2573,6 +2573,36 @@ class TestSecurity:
         assert guarded.call("POST", "/api/v1/job/", {"name": "n", "command": "true"},
                             headers={"Authorization": f"bearer  {TOKEN} "})[0] == 201
 
+    def test_health_and_readiness_need_no_token(self, guarded):
+        status, body, _ = guarded.call("GET", "/healthz")
+        assert status == 200 and body["status"] == "ok"
+        assert body["threads"] and all(body["threads"].values())
+        status, body = wait_for(lambda: (lambda answer: answer[0] == 200 and answer)(
+            guarded.call("GET", "/readyz/")), message="readiness")[:2]
+        assert body == {"ready": True, "reasons": [], "node": body["node"]} and body["node"]
+        assert TOKEN not in json.dumps(body)
+
+    def test_a_scheduler_not_running_is_neither_healthy_nor_ready(self):
+        store = Store()
+        scheduler = Scheduler(store, workers=2)  # never started
+        scheduler.timers.push([kala.Timer("late", time.time() - 5, 0)])  # 5 s overdue
+        server = kala.KalaServer(("127.0.0.1", 0), kala.KalaApp(store, scheduler))
+        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+        thread.start()
+        try:
+            client = Client(server.server_address[1])
+            status, body, _ = client.call("GET", "/healthz")
+            assert status == 503 and "kala-timer" in body["status"]
+            status, body, _ = client.call("GET", "/readyz")
+            assert status == 503 and body["ready"] is False
+            assert any("taken no write" in r for r in body["reasons"])
+            assert any("does not hold its lease" in r for r in body["reasons"])
+            assert any(r.startswith("the timer is") for r in body["reasons"])
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
     def test_the_page_itself_needs_no_token(self, guarded):
         status, body, _ = guarded.call("GET", "/webui/")
         assert status == 200 and b"<title>kala.py</title>" in body
@@ -3215,6 +3245,28 @@ class TestCommandLine:
     def test_host_and_port_in_one_flag(self, serve):
         process = serve("-p", "127.0.0.1:0", "-n")  # the helper's -p 0 comes first
         assert process.client.call("GET", "/api/v1/job/")[0] == 200
+
+    @pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+    def test_systemd_notify_ready_watchdog_and_stopping(self, serve, db_path, tmp_path,
+                                                         abstract):
+        # The test plays systemd's part: a datagram socket named by NOTIFY_SOCKET.
+        name = f"\0kala-test-{os.getpid()}-{random.randrange(10 ** 9)}" if abstract else str(
+            tmp_path / "notify")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+            systemd.bind(name)
+            systemd.settimeout(10)
+            process = serve("--db", db_path, env={
+                "NOTIFY_SOCKET": "@" + name[1:] if abstract else name,
+                "WATCHDOG_USEC": "600000"})  # a ping every 0.3 s
+            ready = systemd.recv(4096).decode().split("\n")
+            assert ready[0] == "READY=1" and ready[1].startswith("STATUS=listening on http://")
+            pings = [systemd.recv(4096) for _ in range(3)]
+            assert pings == [b"WATCHDOG=1"] * 3
+            process.process.terminate()
+            while (message := systemd.recv(4096)) == b"WATCHDOG=1":
+                pass
+            assert message.decode().startswith("STOPPING=1\nSTATUS=stopping")
+            assert process.process.wait(20) == 0
 
     def test_a_port_in_use(self, serve, db_path):
         port = serve("--db", db_path).client.port
