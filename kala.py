@@ -1549,14 +1549,19 @@ class Store:
 
     # --- stats ------------------------------------------------------------------
 
-    def job_stats(self, job_id: str) -> List[RunStat]:
+    def job_stats(self, job_id: str, limit: Optional[int] = None,
+                  offset: int = 0) -> List[RunStat]:
+        """A job's finished runs, oldest first (Kala's order); paged with ``limit``
+        and ``offset``, newest first."""
+        order = "id" if limit is None else "id DESC"  # a constant, not input
         with self._snapshot() as db:
             if not self._exists(db, job_id):
                 raise JobNotFound(f"no job with id {job_id!r}")
             rows = db.execute(
                 "SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, trigger, "
-                "node, output, error FROM runs WHERE job_id = ? AND state != ? ORDER BY id",
-                (job_id, _RUNNING)).fetchall()
+                f"node, output, error FROM runs WHERE job_id = ? AND state != ? ORDER BY {order} "
+                "LIMIT ? OFFSET ?",
+                (job_id, _RUNNING, -1 if limit is None else limit, offset)).fetchall()
         return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
                         r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"],
                         r["output"], r["error"]) for r in rows]
@@ -3273,7 +3278,13 @@ class KalaApp:
         return HTTPStatus.NO_CONTENT, None
 
     def job_stats(self, body, query, job_id):
-        return HTTPStatus.OK, {"job_stats": [stat_to_json(s) for s in self.store.job_stats(job_id)]}
+        """Kala's shape: every finished run, oldest first. ``?limit=N&offset=M``
+        pages through them newest first (the latest runs of a long history)."""
+        limit, offset = _query_count(query, "limit"), _query_count(query, "offset") or 0
+        if limit is None and offset:
+            limit = -1  # an offset alone pages too: newest first, all of the rest
+        stats = self.store.job_stats(job_id, limit, offset)
+        return HTTPStatus.OK, {"job_stats": [stat_to_json(s) for s in stats]}
 
     def start_job(self, body, query, job_id):
         self.scheduler.start_job(job_id)
@@ -4101,7 +4112,7 @@ async function renderJob() {
   let job, runs;
   try {
     [job, runs] = await Promise.all([api("GET", "/api/v1/job/" + encodeURIComponent(id) + "/"),
-                                     api("GET", "/api/v1/job/stats/" + encodeURIComponent(id) + "/")]);
+                                     api("GET", "/api/v1/job/stats/" + encodeURIComponent(id) + "/?limit=50")]);
   } catch (error) {
     if (error instanceof Unauthorized || state.jobId !== id) return;
     $("job-title").textContent = "Job " + id;
@@ -4117,7 +4128,7 @@ async function renderJob() {
   $("job-title").textContent = job.name;
   $("toggle").textContent = job.disabled ? "Enable" : "Disable";
   $("job-fields").replaceChildren(...jobFields(job));
-  const recent = (runs.job_stats || []).slice().reverse().slice(0, 50);
+  const recent = runs.job_stats || [];  // the latest 50, newest first
   $("runs").replaceChildren(...recent.map(runRow));
   $("no-runs").hidden = recent.length > 0;
 }

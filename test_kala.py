@@ -1770,6 +1770,20 @@ class TestApi:
             answer = sock.makefile("rb").read()
         assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
 
+    def test_stats_page_newest_first(self, api):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        for _ in range(5):
+            assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        everything = api.stats(job_id)  # Kala's shape: oldest first
+        assert len(everything) == 5 and everything == sorted(everything,
+                                                            key=lambda s: s["ran_at"])
+        page = api.call("GET", f"/api/v1/job/stats/{job_id}/?limit=2&offset=1")[1]["job_stats"]
+        assert page == everything[::-1][1:3]
+        rest = api.call("GET", f"/api/v1/job/stats/{job_id}?offset=3")[1]["job_stats"]
+        assert rest == everything[::-1][3:]
+        status, body, _ = api.call("GET", f"/api/v1/job/stats/{job_id}/?limit=x")
+        assert status == 400 and "limit" in body["error"]
+
     def test_a_pair_of_surrogates_is_a_character(self, api):
         status, body, _ = api.call("POST", "/api/v1/job/",
                                    raw=b'{"name": "\\ud83d\\ude00", "command": "true"}')
