@@ -60,6 +60,19 @@ def wait_for(predicate, timeout=10.0, interval=0.02, message="condition"):
         time.sleep(interval)
 
 
+def processes_running(needle):
+    """Pids of the processes whose command line (NUL-separated) contains ``needle``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline") as file:
+                if needle in file.read():
+                    found.append(int(pid))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
 class FakeClock:
     def __init__(self, now=T0):
         self.now = now
@@ -980,17 +993,8 @@ class TestCommandRunner:
         attempt = run_command(f"sh -c 'setsid sleep {marker} & echo started'", timeout=0.3)
         assert (attempt.success, attempt.error, attempt.output) == (
             False, "timed out after 0.3s", "started\n")
-        wait_for(lambda: not any(f"sleep\0{marker}" in self.command_line(pid)
-                                 for pid in os.listdir("/proc") if pid.isdigit()),
-                 timeout=5, message="the escaped sleep to be killed")
-
-    @staticmethod
-    def command_line(pid):
-        try:
-            with open(f"/proc/{pid}/cmdline") as file:
-                return file.read()
-        except OSError:
-            return ""
+        wait_for(lambda: not processes_running(f"sleep\0{marker}"), timeout=5,
+                 message="the escaped sleep to be killed")
 
     def test_a_run_lasts_until_everything_it_started_closed_the_output(self, run_command):
         attempt = run_command("sh -c '(sleep 0.2; echo late) & echo early'")
@@ -1295,11 +1299,11 @@ class TestScheduler:
         # A command that runs on (the watcher waits for it) and a remote job that
         # hangs (a worker waits for it): the two waits share one deadline.
         listener = socket.create_server(("127.0.0.1", 0))
-        store = Store()
+        store, marker = Store(), f"30.{random.randrange(10 ** 6)}"
         scheduler = Scheduler(store, workers=4)
         scheduler.start()
         try:
-            create(store, time.time, command="sleep 30")
+            create(store, time.time, command=f"sleep {marker}")
             create(store, time.time, type=1, remote_properties={
                 "url": f"http://127.0.0.1:{listener.getsockname()[1]}/", "timeout": 60})
             scheduler.sync_timers()
@@ -1312,6 +1316,8 @@ class TestScheduler:
             connection.close()
         finally:
             listener.close()
+            for pid in processes_running(f"sleep\0{marker}"):  # stop left it running
+                os.kill(pid, signal.SIGKILL)
 
     def test_stopping_still_starts_what_was_claimed_ahead(self):
         store, started = Store(), threading.Event()
