@@ -2726,12 +2726,17 @@ class Scheduler:
         yields the lease generation that claims made by the call belong to."""
         before = self.monotonic()  # before the caller reads the wall clock it beats with
         with self._fence_lock:
-            if before - self._confirmed_at > self.lease / 2:
-                self._generation += 1
-            generation = self._generation
+            generation = self._generation_at(before)
         yield generation
         with self._fence_lock:
             self._confirmed_at = max(self._confirmed_at, before)
+
+    def _generation_at(self, now: float) -> int:
+        """The lease generation at monotonic ``now``: a new one once half a lease went
+        by without a confirmed heartbeat (call with the fence lock held)."""
+        if now - self._confirmed_at > self.lease / 2:
+            self._generation += 1
+        return self._generation
 
     def _note_claimed(self, run_ids: List[int]) -> None:
         if self._node_lock is not None:
@@ -2754,9 +2759,7 @@ class Scheduler:
         if self._node_lock is not None:
             self._node_lock.mark_started(claim.run_id)
         with self._fence_lock:
-            if self.monotonic() - self._confirmed_at > self.lease / 2:
-                self._generation += 1
-            if claim.generation == self._generation:
+            if claim.generation == self._generation_at(self.monotonic()):
                 return True
         with self._confirming() as generation:
             owned = self.store.confirm_claims([claim.run_id], self.node, self.clock())
