@@ -501,13 +501,44 @@ def plan_occurrence(job: Job, now: float, late_grace: float,
         if timing.last_index is not None:
             due = min(due, timing.last_index)
     scheduled_for = timing.occurrence(due)
-    epsilon = job.epsilon_seconds()
-    skip = bool(job.schedule) and (
-        (epsilon is not None and now - scheduled_for > epsilon)
-        or (job.resume_at_next_scheduled_time and missed(due)))
+    skip = bool(job.schedule) and (too_late(job, scheduled_for, now)
+                                   or (job.resume_at_next_scheduled_time and missed(due)))
     following = due + 1
     next_run_at = timing.occurrence(following) if timing.has_index(following) else None
     return OccurrencePlan(None if skip else due, scheduled_for, following, next_run_at)
+
+
+def too_late(job: Job, scheduled_for: float, now: float) -> bool:
+    """Kala's epsilon: a run (or a retry) of a job may not start more than
+    ``epsilon`` after its scheduled time."""
+    epsilon = job.epsilon_seconds()
+    return epsilon is not None and now - scheduled_for > epsilon
+
+
+class OrphanPlan(NamedTuple):
+    """What a process taking over a dead one does with a run it left running."""
+
+    take_over: bool          # run it here as it is: it never started
+    retry: bool              # it failed with its process; claim the next attempt
+    failure_job_owed: bool   # it failed for good, and the job has a failure job
+
+
+def plan_orphan(job: Optional[Job], scheduled_for: float, attempts_before: int,
+                never_started: bool, now: float) -> OrphanPlan:
+    """Decide the fate of a run whose process died (``job`` None: deleted since).
+
+    A claim that never started is run by the survivor, unless it is now too late
+    (epsilon). Any other run failed with its process: the attempt in flight counts,
+    and the next one is claimed if the job has retries left and it is not too late;
+    a run that failed for good owes the job's failure job.
+    """
+    if job is None:
+        return OrphanPlan(False, False, False)
+    in_time = not too_late(job, scheduled_for, now)
+    if never_started and in_time:
+        return OrphanPlan(True, False, False)
+    retry = attempts_before + 1 <= job.retries and in_time
+    return OrphanPlan(False, retry, not retry and bool(job.on_failure_job))
 
 
 def resume_cursor(job: Job, now: float) -> Tuple[int, Optional[float]]:
@@ -1110,6 +1141,7 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._write_lock_fd = None
+        self._node_lock: Optional[NodeLock] = None
         self._results = _WriteBehind(self._write_results, "kala-results",
                                      spacing=RESULT_COMMIT_SPACING)
         self._creations = _GroupCommit(self._write_creations)
@@ -1621,6 +1653,56 @@ class Store:
             return [tuple(row) for row in db.execute(
                 "SELECT id, heartbeat FROM nodes ORDER BY started_at, id")]
 
+    # --- presence: how the processes sharing the store know each other alive ----
+
+    #: Whether a run's start is marked in the database (PostgresStore), which also
+    #: fences it; a SQLite file's processes mark it in their start ledger instead.
+    starts_in_database = False
+
+    def hold_node(self, node: str) -> Optional[bytes]:
+        """Take ``node``'s lock for as long as this process lives (KalaError if a live
+        process holds it); returns the start ledger an earlier process under the
+        same id left. A store in memory has nobody to share it with."""
+        if self.locks_dir is None:
+            return None
+        self._node_lock = NodeLock(self.locks_dir, node)
+        self._node_lock.acquire()
+        return self._node_lock.inherited_ledger
+
+    def release_node(self) -> None:
+        if self._node_lock is not None:
+            self._node_lock.release()
+            self._node_lock = None
+
+    def note_claimed(self, run_ids: List[int]) -> None:
+        """Called inside a claim's transaction: the claims go to the start ledger."""
+        if self._node_lock is not None:
+            self._node_lock.mark_claimed(run_ids)
+
+    def note_started(self, run_id: int) -> None:
+        if self._node_lock is not None:
+            self._node_lock.mark_started(run_id)
+
+    def dead_nodes(self, nodes: List[str]) -> Dict[str, Optional[bytes]]:
+        """Which of ``nodes`` are known dead (their lock is free), with their start
+        ledgers; the others are left to their heartbeat lease."""
+        if self.locks_dir is None:
+            return {}
+        ledgers = {}
+        for node in nodes:
+            ledger = NodeLock.remains(self.locks_dir, node)
+            if ledger is not None:
+                ledgers[node] = ledger
+        return ledgers
+
+    def silent_node_ledger(self, node: str) -> Optional[bytes]:
+        """The ledger of a process that holds its lock but went silent (stopped)."""
+        return None if self.locks_dir is None else NodeLock.read_ledger(self.locks_dir, node)
+
+    @staticmethod
+    def _never_started(run, never_started: Callable[[str, int], bool]) -> bool:
+        return never_started(run["node"], run["id"])
+
     def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str,
                    never_started: Callable[[str, int], bool] = lambda node, run_id: False,
                    note_claimed: Callable[[List[int]], None] = _no_ledger):
@@ -1665,9 +1747,9 @@ class Store:
             f"WHERE state = ? AND node IN ({marks})", (_RUNNING, *nodes)).fetchall()
         for run in orphans:
             job = self._load(db, run["job_id"])
-            epsilon = job.epsilon_seconds() if job is not None else None
-            in_time = epsilon is None or now - run["scheduled_for"] <= epsilon
-            if job is not None and in_time and never_started(run["node"], run["id"]):
+            plan = plan_orphan(job, run["scheduled_for"], run["retries"],
+                               self._never_started(run, never_started), now)
+            if plan.take_over:
                 db.execute("UPDATE runs SET node = ? WHERE id = ?", (reaper, run["id"]))
                 retries.append(Claim(run["id"], job, run["trigger"], run["scheduled_for"],
                                      run["claim_key"], prior_attempts=run["retries"]))
@@ -1677,18 +1759,18 @@ class Store:
             db.execute("UPDATE jobs SET error_count = error_count + 1, last_error = ?, "
                        "finished_runs = finished_runs + 1 WHERE id = ?", (now, run["job_id"]))
             failed.append((run["id"], run["job_id"]))
-            job = self._load(db, run["job_id"])  # with its counters as they are now
             if job is None:
                 continue
-            attempts = run["retries"] + 1  # the one in flight died with its process
-            if attempts <= job.retries and in_time:
+            job = self._load(db, job.id)  # with its counters as they are now
+            if plan.retry:
+                attempts = run["retries"] + 1  # the one in flight died with its process
                 key = f"{run['claim_key']}~{attempts}"
                 run_id = self._insert_run(db, job.id, key, run["trigger"], run["scheduled_for"],
                                           reaper, now)
                 db.execute("UPDATE runs SET retries = ? WHERE id = ?", (attempts, run_id))
                 retries.append(Claim(run_id, job, run["trigger"], run["scheduled_for"], key,
                                      prior_attempts=attempts))
-            elif job.on_failure_job:  # that was the final attempt: the failure job is owed
+            elif plan.failure_job_owed:
                 db.execute("UPDATE runs SET owed_by = ? WHERE id = ?", (reaper, run["id"]))
                 chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
                                      run["claim_key"]), False))
@@ -2562,7 +2644,6 @@ class Scheduler:
         self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
         self._leases_trusted_from = -math.inf                  # monotonic
         self._synced_version = 0
-        self._node_lock: Optional[NodeLock] = None
         self._stop = threading.Event()
         self._claiming_over = threading.Event()
         # Those that claim (a due occurrence, a dead process's run) come before the
@@ -2577,15 +2658,12 @@ class Scheduler:
 
     def start(self) -> None:
         """Take this process's node lock, register, and start timing every job."""
-        if self.store.locks_dir is not None:
-            self._node_lock = NodeLock(self.store.locks_dir, self.node)
-            self._node_lock.acquire()
+        inherited = self.store.hold_node(self.node)
         if self.pool.size and isinstance(self.runner, CommandRunner):
             self.follower = (CommandWatcher(self.runner.output_limit)
                              if CommandWatcher.supported() else CommandThreads(self.runner))
             self.follower.start()
         self.pool.start()
-        inherited = self._node_lock.inherited_ledger if self._node_lock is not None else None
         with self._confirming() as generation:
             left = self.store.join(
                 self.node, self.clock(),
@@ -2612,8 +2690,7 @@ class Scheduler:
         self.store.flush()        # their results, and so the follow-ups they owe, are known
         self.pool.stop(max(0.0, deadline - time.monotonic()))
         self.store.leave(self.node)
-        if self._node_lock is not None:
-            self._node_lock.release()
+        self.store.release_node()
 
     def health(self) -> Dict[str, bool]:
         """Whether each of the scheduler's threads is alive (GET /healthz)."""
@@ -2679,11 +2756,7 @@ class Scheduler:
         with self._confirming() as generation:
             now = self.clock() if now is None else now
             others = [node for node, _ in self.store.nodes() if node != self.node]
-            ledgers: Dict[str, Optional[bytes]] = {}  # of the processes known dead: locks free
-            for node in others if self.store.locks_dir is not None else ():
-                ledger = NodeLock.remains(self.store.locks_dir, node)
-                if ledger is not None:
-                    ledgers[node] = ledger
+            ledgers = self.store.dead_nodes(others)  # of the processes known dead: locks free
             lease = self.lease if self._leases_trusted(now) else math.inf
             reaped = self.store.reap_nodes(list(ledgers), now, lease, self.node,
                                            never_started=functools.partial(self._never_started,
@@ -2714,8 +2787,8 @@ class Scheduler:
         """Whether ``node``'s ledger shows ``run_id`` claimed and not started. A process
         whose lock is still held but whose heartbeat is too old (stopped, hung) is read
         too: it checks with the database before it starts anything (``_may_start``)."""
-        if node not in ledgers and self.store.locks_dir is not None:
-            ledgers[node] = NodeLock.read_ledger(self.store.locks_dir, node)
+        if node not in ledgers:
+            ledgers[node] = self.store.silent_node_ledger(node)
         return NodeLock.never_started(ledgers.get(node), run_id)
 
     # --- fencing: a paused process starts nothing it no longer owns -----------------
@@ -2739,8 +2812,7 @@ class Scheduler:
         return self._generation
 
     def _note_claimed(self, run_ids: List[int]) -> None:
-        if self._node_lock is not None:
-            self._node_lock.mark_claimed(run_ids)
+        self.store.note_claimed(run_ids)
 
     def _may_start(self, claim: Claim) -> bool:
         """Whether this process may start ``claim`` now: it notes the start in its
@@ -2756,8 +2828,7 @@ class Scheduler:
         lease lets the other process fail the run as started while this one then
         starts it late.
         """
-        if self._node_lock is not None:
-            self._node_lock.mark_started(claim.run_id)
+        self.store.note_started(claim.run_id)
         with self._fence_lock:
             if claim.generation == self._generation_at(self.monotonic()):
                 return True
@@ -2941,7 +3012,6 @@ class Scheduler:
         if attempt is None and not self._may_start(claim):
             return None
         job = claim.job
-        epsilon = job.epsilon_seconds()
         ran_at = self.clock() if ran_at is None else ran_at
         failures = claim.prior_attempts
         environment = self.run_environment(claim)
@@ -2957,7 +3027,7 @@ class Scheduler:
             failures += 1
             if failures > job.retries:
                 break
-            if epsilon is not None and self.clock() - claim.scheduled_for > epsilon:
+            if too_late(job, claim.scheduled_for, self.clock()):
                 break  # too late to retry: Kala's epsilon
             with self._confirming():
                 still_owned = self.store.record_retry(claim, self.node, failures, self.clock())

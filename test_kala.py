@@ -1183,9 +1183,8 @@ class Harness:
 
     def hold_node_lock(self):
         """Take the node's lock file (and start ledger) as ``Scheduler.start`` does."""
-        self.scheduler._node_lock = kala.NodeLock(self.store.locks_dir, self.scheduler.node)
-        self.scheduler._node_lock.acquire()
-        return self.scheduler._node_lock
+        self.store.hold_node(self.scheduler.node)
+        return self.store._node_lock
 
     def add(self, **fields):
         job = create(self.store, self.clock, **fields)
