@@ -890,9 +890,9 @@ _JOB_COLUMNS = "id, spec, " + ", ".join(_JOB_STATE)
 _JOB_WITH_EDGES = (
     f"SELECT {_JOB_COLUMNS}, "
     "(SELECT group_concat(parent_id) FROM (SELECT parent_id FROM dependencies "
-    "WHERE child_id = jobs.id ORDER BY seq)) AS parents, "
+    "WHERE child_id = jobs.id ORDER BY seq) AS edges) AS parents, "
     "(SELECT group_concat(child_id) FROM (SELECT child_id FROM dependencies "
-    "WHERE parent_id = jobs.id ORDER BY seq)) AS children FROM jobs WHERE id = ?")
+    "WHERE parent_id = jobs.id ORDER BY seq) AS edges) AS children FROM jobs WHERE id = ?")
 _RUNNING, _SUCCEEDED, _FAILED = "running", "succeeded", "failed"
 #: How long a deletion is remembered for the processes that still time the job.
 DELETION_MEMORY = 600.0
@@ -913,6 +913,9 @@ class Claim:
     #: The scheduler's lease generation when the database last vouched for this
     #: claim; an older one must be confirmed before it starts (Scheduler._may_start).
     generation: int = 0
+    #: Whether the database marked it started for this process (PostgresStore):
+    #: None until asked; False when another process had taken it over.
+    start_marked: Optional[bool] = None
 
 
 class Timer(NamedTuple):
@@ -1136,6 +1139,12 @@ class Store:
     occurrence to one of them.
     """
 
+    # What the SQL of the two dialects says differently (PostgresStore has its own).
+    _JOB_WITH_EDGES = _JOB_WITH_EDGES
+    _CREATION_ORDER = "rowid"
+    _NO_LIMIT = -1
+    _LOCK_ROWS = ""          # SQLite's writers are one at a time: no row is contended
+
     def __init__(self, path: Optional[str] = None, *, busy_timeout: float = 30.0,
                  mounts: str = "/proc/mounts"):
         self.path = path
@@ -1278,6 +1287,16 @@ class Store:
         db.execute("UPDATE counters SET value = value + 1 WHERE name = 'timer_version'")
         return db.execute("SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
 
+    def _announce(self, db) -> None:
+        """Tell the other processes at once that jobs changed (beside the version,
+        which they poll); they share a SQLite file, so polling it is cheap."""
+
+    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait ``timeout`` seconds, or less when another process announces a change
+        (or ``stop`` is set); True when something was announced."""
+        stop.wait(timeout)
+        return False
+
     # --- jobs -------------------------------------------------------------------
 
     def create_job(self, job: Job) -> None:
@@ -1292,6 +1311,7 @@ class Store:
     def _write_creations(self, jobs: List[Job]) -> List[Optional[InvalidInput]]:
         with self._transaction() as db:
             version = self._bump_version(db)
+            self._announce(db)
             return [self._insert_job(db, job, version) for job in jobs]
 
     def _insert_job(self, db, job: Job, version: int) -> Optional[InvalidInput]:
@@ -1320,7 +1340,7 @@ class Store:
                              dependent_jobs=list(children), **state)
 
     def _load(self, db, job_id: str) -> Optional[Job]:
-        row = db.execute(_JOB_WITH_EDGES, (job_id,)).fetchone()
+        row = db.execute(self._JOB_WITH_EDGES, (job_id,)).fetchone()
         if row is None:
             return None
         return self._job_from_row(row, row["parents"].split(",") if row["parents"] else (),
@@ -1336,8 +1356,9 @@ class Store:
     def list_jobs(self, limit: Optional[int] = None, offset: int = 0) -> List[Job]:
         """Jobs in the order they were created; ``limit`` and ``offset`` page through them."""
         with self._snapshot() as db:
-            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY rowid LIMIT ? OFFSET ?",
-                              (-1 if limit is None else limit, offset)).fetchall()
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY {self._CREATION_ORDER} "
+                              "LIMIT ? OFFSET ?",
+                              (self._NO_LIMIT if limit is None else limit, offset)).fetchall()
             edges = db.execute(
                 "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
         parents: Dict[str, List[str]] = {}
@@ -1382,6 +1403,7 @@ class Store:
 
     def _remember_deletions(self, db, job_ids: List[str], now: float) -> None:
         version = self._bump_version(db)
+        self._announce(db)
         db.execute("DELETE FROM deleted_jobs WHERE deleted_at < ?", (now - DELETION_MEMORY,))
         db.executemany("INSERT INTO deleted_jobs (id, version, deleted_at) VALUES (?, ?, ?)",
                        [(job_id, version, now) for job_id in job_ids])
@@ -1402,6 +1424,7 @@ class Store:
                        "version = ? WHERE id = ?",
                        (disabled, job.cursor, job.next_run_at, job.is_done,
                         self._bump_version(db), job_id))
+            self._announce(db)
             return job
 
     def timer_changes(self, since: int) -> Tuple[int, List[Timer]]:
@@ -1458,7 +1481,7 @@ class Store:
                 version = version or self._bump_version(db)
                 db.execute(
                     "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
-                    "last_attempted_run = CASE WHEN ? THEN ? ELSE last_attempted_run END, "
+                    "last_attempted_run = CASE WHEN ? = 1 THEN ? ELSE last_attempted_run END, "
                     "version = ? WHERE id = ? AND cursor = ?",
                     (plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran,
                      max(now, plan.scheduled_for), version, job_id, cursor))
@@ -1556,9 +1579,9 @@ class Store:
         if updated:
             db.execute(
                 "UPDATE jobs SET success_count = success_count + ?, "
-                "last_success = CASE WHEN ? THEN ? ELSE last_success END, "
+                "last_success = CASE WHEN ? = 1 THEN ? ELSE last_success END, "
                 "error_count = error_count + ?, "
-                "last_error = CASE WHEN ? THEN ? ELSE last_error END, "
+                "last_error = CASE WHEN ? = 1 THEN ? ELSE last_error END, "
                 "finished_runs = finished_runs + 1 WHERE id = ?",
                 (int(result.success), result.success, result.finished_at, result.failures,
                  result.failures > 0, result.finished_at, claim.job.id))
@@ -1593,7 +1616,8 @@ class Store:
                 "SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, trigger, "
                 f"node, output, error FROM runs WHERE job_id = ? AND state != ? ORDER BY {order} "
                 "LIMIT ? OFFSET ?",
-                (job_id, _RUNNING, -1 if limit is None else limit, offset)).fetchall()
+                (job_id, _RUNNING, self._NO_LIMIT if limit is None else limit,
+                 offset)).fetchall()
         return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
                         r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"],
                         r["output"], r["error"]) for r in rows]
@@ -1610,8 +1634,9 @@ class Store:
                 "MIN(CASE WHEN disabled = 0 AND is_done = 0 THEN next_run_at END), "
                 "MAX(last_attempted_run) FROM jobs").fetchone()
             nodes = db.execute("SELECT id, heartbeat FROM nodes ORDER BY started_at").fetchall()
-        return AppCounts(jobs=row[0], disabled=row[1], active=row[0] - row[1], errors=row[2],
-                         successes=row[3], next_run_at=row[4], last_attempted_run=row[5],
+        jobs, disabled, errors, successes = (int(value) for value in row[:4])
+        return AppCounts(jobs=jobs, disabled=disabled, active=jobs - disabled, errors=errors,
+                         successes=successes, next_run_at=row[4], last_attempted_run=row[5],
                          nodes=[tuple(n) for n in nodes])
 
     def checkpoint(self) -> None:
@@ -1683,6 +1708,14 @@ class Store:
         if self._node_lock is not None:
             self._node_lock.mark_started(run_id)
 
+    def mark_started(self, run_ids: List[int], node: str, now: float) -> List[int]:
+        """Note runs as started just before their commands start; returns those that
+        ``node`` still owns unstarted. On SQLite the note goes to the start ledger
+        (the scheduler asks the database only after a pause: ``Scheduler._may_start``)."""
+        for run_id in run_ids:
+            self.note_started(run_id)
+        return self.confirm_claims(run_ids, node, now)
+
     def dead_nodes(self, nodes: List[str]) -> Dict[str, Optional[bytes]]:
         """Which of ``nodes`` are known dead (their lock is free), with their start
         ledgers; the others are left to their heartbeat lease."""
@@ -1743,8 +1776,8 @@ class Store:
         marks = ",".join("?" * len(nodes))
         chains = self._take_over_followups(db, nodes, marks, reaper)
         orphans = db.execute(
-            f"SELECT id, job_id, claim_key, trigger, scheduled_for, retries, node FROM runs "
-            f"WHERE state = ? AND node IN ({marks})", (_RUNNING, *nodes)).fetchall()
+            f"SELECT * FROM runs WHERE state = ? AND node IN ({marks}) ORDER BY id"
+            f"{self._LOCK_ROWS}", (_RUNNING, *nodes)).fetchall()
         for run in orphans:
             job = self._load(db, run["job_id"])
             plan = plan_orphan(job, run["scheduled_for"], run["retries"],
@@ -1897,6 +1930,424 @@ class NodeLock:
             return ledger
         finally:
             os.close(fd)
+
+
+# --- PostgreSQL: one store for serve processes on several machines ------------
+
+#: The same tables on PostgreSQL; a run's row also says when its command started
+#: (a shared file ledger is not there across machines).
+_POSTGRES_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        cursor BIGINT NOT NULL DEFAULT 0,
+        next_run_at DOUBLE PRECISION,
+        is_done INTEGER NOT NULL DEFAULT 0,
+        success_count BIGINT NOT NULL DEFAULT 0,
+        last_success DOUBLE PRECISION,
+        error_count BIGINT NOT NULL DEFAULT 0,
+        last_error DOUBLE PRECISION,
+        last_attempted_run DOUBLE PRECISION,
+        finished_runs BIGINT NOT NULL DEFAULT 0,
+        version BIGINT NOT NULL DEFAULT 0)""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_version ON jobs (version)",
+    "CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)",
+    """CREATE TABLE IF NOT EXISTS counters (
+        name TEXT PRIMARY KEY,
+        value BIGINT NOT NULL)""",
+    "INSERT INTO counters (name, value) VALUES ('timer_version', 0) ON CONFLICT DO NOTHING",
+    """CREATE TABLE IF NOT EXISTS dependencies (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        parent_id TEXT NOT NULL,
+        child_id TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS dependencies_parent ON dependencies (parent_id, seq)",
+    "CREATE INDEX IF NOT EXISTS dependencies_child ON dependencies (child_id, seq)",
+    """CREATE TABLE IF NOT EXISTS runs (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        claim_key TEXT NOT NULL UNIQUE,
+        trigger TEXT NOT NULL,
+        scheduled_for DOUBLE PRECISION,
+        node TEXT NOT NULL,
+        state TEXT NOT NULL,
+        ran_at DOUBLE PRECISION NOT NULL,
+        started_at DOUBLE PRECISION,
+        finished_at DOUBLE PRECISION,
+        retries INTEGER NOT NULL DEFAULT 0,
+        duration_ns BIGINT NOT NULL DEFAULT 0,
+        output TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        owed_by TEXT)""",
+    "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, id)",
+    "CREATE INDEX IF NOT EXISTS runs_running ON runs (node) WHERE state = 'running'",
+    "CREATE INDEX IF NOT EXISTS runs_owing ON runs (owed_by) WHERE owed_by IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
+    """CREATE TABLE IF NOT EXISTS deleted_jobs (
+        id TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        deleted_at DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS deleted_jobs_by_version ON deleted_jobs (version)",
+    """CREATE TABLE IF NOT EXISTS nodes (
+        id TEXT PRIMARY KEY,
+        started_at DOUBLE PRECISION NOT NULL,
+        heartbeat DOUBLE PRECISION NOT NULL)""",
+)
+#: The channel on which a process announces a change of jobs to the others.
+_POSTGRES_CHANNEL = "kala_jobs"
+#: Advisory lock keys: the writers' turn, and each node's presence (hashed id).
+_POSTGRES_WRITERS_KEY = int.from_bytes(hashlib.sha256(b"kala.py writers").digest()[:8],
+                                       "big", signed=True)
+#: How long a session may sit in a transaction, a statement run, a lock be waited
+#: for; and how soon a silent peer's connection is given up (each side's TCP
+#: keepalives and unacknowledged data). A node cut off from the database loses its
+#: session, and with it its presence lock, within POSTGRES_CUTOFF seconds.
+POSTGRES_IDLE_IN_TRANSACTION = 2.0
+POSTGRES_STATEMENT_TIMEOUT = 15.0
+POSTGRES_LOCK_TIMEOUT = 10.0
+POSTGRES_CUTOFF = 8.0
+#: Reconnection waits grow from the first to the last, doubling.
+POSTGRES_RECONNECT = (0.1, 2.0)
+
+
+def postgres_driver():
+    """psycopg (version 3), imported only for a PostgreSQL database."""
+    try:
+        import psycopg
+    except ImportError:
+        raise KalaError("a PostgreSQL database needs the psycopg driver (version 3.2 or "
+                        "newer): python3 -m pip install 'psycopg[binary]'") from None
+    return psycopg
+
+
+def is_postgres_url(target: Optional[str]) -> bool:
+    return bool(target) and target.split("://", 1)[0] in ("postgres", "postgresql")
+
+
+def node_lock_key(node: str) -> int:
+    """The advisory lock a node holds on PostgreSQL for as long as it lives."""
+    return int.from_bytes(hashlib.sha256(b"kala.py node " + node.encode()).digest()[:8],
+                          "big", signed=True)
+
+
+class _PostgresRow(tuple):
+    """A row readable by position and by column name, as a sqlite3.Row is."""
+
+    def __new__(cls, values, names: Dict[str, int]):
+        row = super().__new__(cls, values)
+        row.names = names
+        return row
+
+    def __getitem__(self, key):
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+
+def _postgres_rows(cursor):
+    names = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: _PostgresRow(values, names)
+
+
+class PostgresSession:
+    """One connection to PostgreSQL, spoken to as Store speaks to sqlite3 (``?``
+    placeholders, rows by name), which reconnects with growing waits after it is
+    lost; until then each use fails at once with StoreUnavailable."""
+
+    def __init__(self, driver, conninfo: str, where: str):
+        self._driver = driver
+        self._conninfo = conninfo
+        self.where = where
+        self._raw = None
+        self._retry_at = -math.inf
+        self._wait = POSTGRES_RECONNECT[0]
+        self._statements: Dict[str, str] = {}
+
+    def connection(self):
+        if self._raw is not None and not self._raw.closed:
+            return self._raw
+        if time.monotonic() < self._retry_at:
+            raise StoreUnavailable(f"the PostgreSQL database {self.where} cannot be reached; "
+                                   f"trying again in {self._retry_at - time.monotonic():.1f} s")
+        try:
+            self._raw = self._driver.connect(self._conninfo, autocommit=True,
+                                             row_factory=_postgres_rows)
+        except self._driver.Error as exc:
+            self._retry_at = time.monotonic() + self._wait
+            self._wait = min(self._wait * 2, POSTGRES_RECONNECT[1])
+            raise StoreUnavailable(f"the PostgreSQL database {self.where} cannot be reached: "
+                                   f"{_first_line(exc)}") from None
+        self._wait = POSTGRES_RECONNECT[0]
+        return self._raw
+
+    def execute(self, sql: str, params=()):
+        return self.connection().execute(self._statement(sql), self._values(params))
+
+    def executemany(self, sql: str, rows):
+        cursor = self.connection().cursor()
+        cursor.executemany(self._statement(sql), [self._values(row) for row in rows])
+        return cursor
+
+    def _statement(self, sql: str) -> str:
+        if sql not in self._statements:
+            self._statements[sql] = sql.replace("?", "%s")  # no ? or % is ever literal here
+        return self._statements[sql]
+
+    @staticmethod
+    def _values(params):
+        # PostgreSQL's text holds no NUL (a command's output may): shown as U+FFFD.
+        return [int(value) if isinstance(value, bool) else
+                value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+                for value in params]
+
+    def connected(self) -> bool:
+        return self._raw is not None and not self._raw.closed
+
+    @property
+    def in_transaction(self) -> bool:
+        raw = self._raw
+        return (raw is not None and not raw.closed and raw.info.transaction_status
+                != self._driver.pq.TransactionStatus.IDLE)
+
+    def drop(self) -> None:
+        """Close the connection (a later use reconnects)."""
+        if self._raw is not None:
+            try:
+                self._raw.close()
+            except Exception:  # already broken: nothing to close cleanly
+                pass
+            self._raw = None
+
+    def close(self) -> None:
+        self.drop()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class PostgresStore(Store):
+    """The store on a PostgreSQL database, which serve processes on several
+    machines share: the same tables, claims and results as on SQLite.
+
+    Writers take turns on a transaction-level advisory lock, as SQLite's writers
+    take turns on its one write lock, so every read-then-write decision above
+    holds the same way; reads use a connection of their own. A node's presence is
+    a session-level advisory lock, which the server releases when the session
+    ends (the process died, or its connection was cut off); a run's start is
+    marked in its row just before the command starts, which also fences it.
+    """
+
+    _JOB_WITH_EDGES = (
+        f"SELECT {_JOB_COLUMNS}, "
+        "(SELECT string_agg(parent_id, ',' ORDER BY seq) FROM dependencies "
+        "WHERE child_id = jobs.id) AS parents, "
+        "(SELECT string_agg(child_id, ',' ORDER BY seq) FROM dependencies "
+        "WHERE parent_id = jobs.id) AS children FROM jobs WHERE id = ?")
+    _CREATION_ORDER = "seq"
+    _NO_LIMIT = None
+    _LOCK_ROWS = " FOR UPDATE"   # a run's start is marked without the writers' lock
+    starts_in_database = True
+
+    def __init__(self, url: str, *, application: str = "kala.py"):
+        # Not Store.__init__: that one opens a SQLite file.
+        self.path = None
+        self.url = url
+        self._driver = postgres_driver()
+        settings = self._driver.conninfo.conninfo_to_dict(url)
+        self.where = (f"{settings.get('host', 'localhost')}:{settings.get('port', 5432)}/"
+                      f"{settings.get('dbname', '')}")
+        options = " ".join(filter(None, [settings.get("options", ""), *(
+            f"-c {name}={value}" for name, value in (
+                ("idle_in_transaction_session_timeout", int(POSTGRES_IDLE_IN_TRANSACTION * 1000)),
+                ("statement_timeout", int(POSTGRES_STATEMENT_TIMEOUT * 1000)),
+                ("lock_timeout", int(POSTGRES_LOCK_TIMEOUT * 1000)),
+                ("tcp_keepalives_idle", 3), ("tcp_keepalives_interval", 1),
+                ("tcp_keepalives_count", 3),
+                ("tcp_user_timeout", int(POSTGRES_CUTOFF * 1000)),
+                ("client_connection_check_interval", 1000)))]))
+        settings.update(options=options, application_name=application,
+                        connect_timeout=str(int(POSTGRES_CUTOFF)), keepalives="1",
+                        keepalives_idle="3", keepalives_interval="1", keepalives_count="3",
+                        tcp_user_timeout=str(int(POSTGRES_CUTOFF * 1000)))
+        conninfo = self._driver.conninfo.make_conninfo(**settings)
+        self._lock = threading.RLock()
+        self._db = PostgresSession(self._driver, conninfo, self.where)
+        self._read_lock = threading.Lock()
+        self._reader = PostgresSession(self._driver, conninfo, self.where)
+        self._start_lock = threading.Lock()
+        self._starts = PostgresSession(self._driver, conninfo, self.where)
+        self._presence_lock = threading.Lock()
+        self._presence = PostgresSession(self._driver, conninfo, self.where)
+        self._node: Optional[str] = None
+        self._results = _WriteBehind(self._write_results, "kala-results",
+                                     spacing=RESULT_COMMIT_SPACING)
+        self._creations = _GroupCommit(self._write_creations)
+        with self._transaction() as db:
+            for statement in _POSTGRES_SCHEMA:
+                db.execute(statement)
+
+    @property
+    def locks_dir(self) -> Optional[str]:
+        return None
+
+    def close(self) -> None:
+        self._results.close()
+        self.release_node()
+        with self._lock, self._read_lock, self._start_lock:
+            for session in (self._db, self._reader, self._starts):
+                session.close()
+
+    @contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE"):
+        """A write transaction; ``mode`` IMMEDIATE takes the writers' turn first
+        (as SQLite's BEGIN IMMEDIATE does), anything else does not."""
+        with self._lock, self._in_transaction(self._db, mode == "IMMEDIATE") as db:
+            yield db
+
+    @contextmanager
+    def _in_transaction(self, session: PostgresSession, take_turn: bool):
+        with self._errors_explained(session):
+            session.execute("BEGIN")
+            try:
+                if take_turn:
+                    session.execute("SELECT pg_advisory_xact_lock(?)", (_POSTGRES_WRITERS_KEY,))
+                yield session
+            except BaseException:
+                if session.in_transaction:
+                    try:
+                        session.execute("ROLLBACK")
+                    except self._driver.Error:
+                        session.drop()
+                raise
+            try:
+                session.execute("COMMIT")
+            except self._driver.Error as exc:
+                session.drop()
+                raise StoreUnavailable(
+                    f"the PostgreSQL database {self.where} did not confirm a write "
+                    f"({_first_line(exc)}); it may or may not have been made") from None
+
+    @contextmanager
+    def _reading(self):
+        with self._read_lock, self._errors_explained(self._reader):
+            yield self._reader
+
+    @contextmanager
+    def _snapshot(self):
+        with self._reading() as db:
+            db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield db
+            finally:
+                if db.in_transaction:
+                    db.execute("COMMIT")
+
+    @contextmanager
+    def _errors_explained(self, session: Optional[PostgresSession] = None):
+        errors = self._driver.errors
+        try:
+            yield
+        except (errors.DiskFull, errors.OutOfMemory) as exc:
+            raise StoreFull(f"the PostgreSQL database {self.where} cannot grow: "
+                            f"{_first_line(exc)}; nothing was changed") from None
+        except self._driver.IntegrityError:
+            raise  # a constraint kala.py relies on: a bug, not the database's state
+        except self._driver.Error as exc:
+            if session is not None and (isinstance(exc, self._driver.OperationalError)
+                                        or session.in_transaction):
+                session.drop()
+            raise StoreUnavailable(f"the PostgreSQL database {self.where} cannot be used "
+                                   f"now: {_first_line(exc)}; nothing was changed") from None
+
+    def checkpoint(self) -> None:
+        """PostgreSQL checkpoints by itself."""
+
+    @staticmethod
+    def _insert_run(db, job_id, key, trigger, scheduled_for, node, now) -> int:
+        return db.execute(
+            "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (job_id, key, trigger, scheduled_for, node, _RUNNING, now)).fetchone()[0]
+
+    def _announce(self, db) -> None:
+        db.execute("SELECT pg_notify(?, '')", (_POSTGRES_CHANNEL,))
+
+    # --- presence -----------------------------------------------------------------
+
+    def hold_node(self, node: str) -> Optional[bytes]:
+        self._node = node
+        with self._presence_lock:
+            try:
+                self._take_presence()
+            except KalaError:
+                self._node = None
+                raise
+        return None
+
+    def _take_presence(self) -> None:
+        """Connect the presence session, take this node's lock and listen for changes."""
+        with self._errors_explained(self._presence):
+            taken = self._presence.execute("SELECT pg_try_advisory_lock(?)",
+                                           (node_lock_key(self._node),)).fetchone()[0]
+            if not taken:
+                self._presence.drop()
+                raise KalaError(f"node id {self._node!r} is already in use by a live process "
+                                f"on {self.where}; give this one another --node-id")
+            self._presence.execute(f"LISTEN {_POSTGRES_CHANNEL}")
+
+    def release_node(self) -> None:
+        with self._presence_lock:
+            self._presence.close()
+        self._node = None
+
+    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait on the presence session for another process's announcement; a lost
+        session is taken again (a process that took this one for dead meanwhile
+        has taken its runs over, and the fencing stops it from starting them)."""
+        if self._node is None:
+            return super().wait_for_changes(timeout, stop)
+        with self._presence_lock:
+            try:
+                if not self._presence.connected():
+                    self._take_presence()
+                for _ in self._presence.connection().notifies(timeout=timeout, stop_after=1):
+                    return True
+                return False
+            except (self._driver.Error, StoreUnavailable) as exc:
+                self._presence.drop()
+                log.warning("lost this node's presence session on %s (%s); taking it again",
+                            self.where, _first_line(exc))
+        stop.wait(timeout)
+        return False
+
+    def dead_nodes(self, nodes: List[str]) -> Dict[str, Optional[bytes]]:
+        if not nodes:
+            return {}
+        with self._reading() as db:
+            held = {(row[0] << 32) | row[1] for row in db.execute(
+                "SELECT classid::bigint, objid::bigint FROM pg_locks "
+                "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")}
+        return {node: None for node in nodes
+                if node_lock_key(node) & 0xFFFFFFFFFFFFFFFF not in held}
+
+    def silent_node_ledger(self, node: str) -> Optional[bytes]:
+        return None
+
+    @staticmethod
+    def _never_started(run, never_started) -> bool:
+        return run["started_at"] is None
+
+    def mark_started(self, run_ids: List[int], node: str, now: float) -> List[int]:
+        """Mark runs as started just before their commands start; returns those that
+        ``node`` still owns (the others were taken over: they must not start). Not
+        in the writers' turn: the row locks order it against a takeover."""
+        marks = ",".join("?" * len(run_ids))
+        with self._start_lock, self._in_transaction(self._starts, take_turn=False) as db:
+            return [row[0] for row in db.execute(
+                f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
+                f"AND state = ? AND started_at IS NULL RETURNING id",
+                (now, *run_ids, node, _RUNNING))]
 
 
 # =============================================================================
@@ -2534,10 +2985,12 @@ class StartQueue(_Deadlines):
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, claims) -> None:
+    def push(self, claims, when: Optional[float] = None) -> None:
+        """Queue claims for their scheduled time (or for ``when``, a later try)."""
         with self._changed:
             for claim in claims:
-                heapq.heappush(self._heap, (claim.scheduled_for, next(self._seq), claim))
+                heapq.heappush(self._heap, (claim.scheduled_for if when is None else when,
+                                            next(self._seq), claim))
             self._changed.notify()
 
     def pop_due(self, now: float) -> List["Claim"]:
@@ -2740,7 +3193,10 @@ class Scheduler:
 
     def _maintenance_loop(self) -> None:
         next_heartbeat = -math.inf
-        while not self._stop.wait(SYNC_INTERVAL):
+        while not self._stop.is_set():
+            self.store.wait_for_changes(SYNC_INTERVAL, self._stop)
+            if self._stop.is_set():
+                break
             try:
                 if self.monotonic() >= next_heartbeat:
                     next_heartbeat = self.monotonic() + HEARTBEAT_INTERVAL
@@ -2828,6 +3284,15 @@ class Scheduler:
         lease lets the other process fail the run as started while this one then
         starts it late.
         """
+        if self.store.starts_in_database:
+            if claim.start_marked is None:  # a manual start, a child: not through start_due
+                with self._confirming():
+                    claim.start_marked = bool(self.store.mark_started(
+                        [claim.run_id], self.node, self.clock()))
+            if not claim.start_marked:
+                log.warning("job %s: not starting run %s: another process has taken it over",
+                            claim.job.id, claim.run_id)
+            return claim.start_marked
         self.store.note_started(claim.run_id)
         with self._fence_lock:
             if claim.generation == self._generation_at(self.monotonic()):
@@ -2911,12 +3376,38 @@ class Scheduler:
 
     def start_due(self, now: Optional[float] = None) -> None:
         """Start the claimed runs whose start time has come (at most ``workers`` at once)."""
-        for claim in self.starts.pop_due(self.clock() if now is None else now):
+        due = self.starts.pop_due(self.clock() if now is None else now)
+        while due:
             self._slots.acquire()  # given back in _finished, when the run has ended
-            if self.follower is None or claim.job.type == REMOTE_JOB:
-                self.pool.submit(self._run_in_worker, claim)
-            else:
-                self._start_command(claim)
+            batch = [due.pop(0)]
+            while due and self._slots.acquire(blocking=False):
+                batch.append(due.pop(0))
+            if self.store.starts_in_database and not self._mark_started(batch):
+                return
+            for claim in batch:
+                if self.follower is None or claim.job.type == REMOTE_JOB:
+                    self.pool.submit(self._run_in_worker, claim)
+                else:
+                    self._start_command(claim)
+
+    def _mark_started(self, claims: List[Claim]) -> bool:
+        """Mark the runs about to start in the database, in one transaction; False
+        when it cannot answer: they wait a second and try again (each keeps its
+        claim, which a process taking this one for dead would take over)."""
+        try:
+            with self._confirming():
+                owned = set(self.store.mark_started([claim.run_id for claim in claims],
+                                                    self.node, self.clock()))
+        except StoreUnavailable as exc:
+            log.warning("cannot mark %d run(s) started (%s); trying again in a second",
+                        len(claims), exc)
+            for _ in claims:
+                self._slots.release()
+            self.starts.push(claims, when=self.clock() + 1.0)
+            return False
+        for claim in claims:
+            claim.start_marked = claim.run_id in owned
+        return True
 
     def _start_command(self, claim: Claim) -> None:
         """Start a claimed local command; the follower calls ``_attempted`` at its end."""
