@@ -66,8 +66,9 @@ __all__ = [
     "KalaError", "InvalidInput", "JobNotFound", "StoreUnavailable", "StoreFull",
     "Duration", "Schedule", "parse_duration", "parse_schedule", "format_time",
     "Job", "RemoteProperties", "RunStat", "OccurrencePlan", "job_from_request", "job_to_json",
-    "stat_to_json", "app_stats_to_json", "plan_occurrence", "resume_cursor",
-    "Store", "Claim", "Timer", "Takeover", "AppCounts", "RunResult", "NodeLock",
+    "stat_to_json", "app_stats_to_json", "plan_occurrence", "resume_cursor", "too_late",
+    "OrphanPlan", "plan_orphan",
+    "Store", "PostgresStore", "open_store", "Claim", "Timer", "Takeover", "AppCounts", "RunResult", "NodeLock",
     "Attempt", "CommandRunner", "CommandWatcher",
     "Scheduler",
     "AccessPolicy", "KalaApp", "Route", "RouteNotFound", "KalaServer", "tls_context",
@@ -1607,8 +1608,9 @@ class Store:
     def job_stats(self, job_id: str, limit: Optional[int] = None,
                   offset: int = 0) -> List[RunStat]:
         """A job's finished runs, oldest first (Kala's order); paged with ``limit``
-        and ``offset``, newest first."""
-        order = "id" if limit is None else "id DESC"  # a constant, not input
+        (None: all) and ``offset``, newest first."""
+        paged = limit is not None or offset > 0
+        order = "id DESC" if paged else "id"  # a constant, not input
         with self._snapshot() as db:
             if not self._exists(db, job_id):
                 raise JobNotFound(f"no job with id {job_id!r}")
@@ -1994,11 +1996,9 @@ _POSTGRES_SCHEMA = (
         started_at DOUBLE PRECISION NOT NULL,
         heartbeat DOUBLE PRECISION NOT NULL)""",
 )
-#: The channel on which a process announces a change of jobs to the others.
+#: The channel on which a process announces a change of jobs to the others (the
+#: payload names the schema: deployments in several schemas share a channel).
 _POSTGRES_CHANNEL = "kala_jobs"
-#: Advisory lock keys: the writers' turn, and each node's presence (hashed id).
-_POSTGRES_WRITERS_KEY = int.from_bytes(hashlib.sha256(b"kala.py writers").digest()[:8],
-                                       "big", signed=True)
 #: How long a session may sit in a transaction, a statement run, a lock be waited
 #: for; and how soon a silent peer's connection is given up (each side's TCP
 #: keepalives and unacknowledged data). A node cut off from the database loses its
@@ -2025,10 +2025,11 @@ def is_postgres_url(target: Optional[str]) -> bool:
     return bool(target) and target.split("://", 1)[0] in ("postgres", "postgresql")
 
 
-def node_lock_key(node: str) -> int:
-    """The advisory lock a node holds on PostgreSQL for as long as it lives."""
-    return int.from_bytes(hashlib.sha256(b"kala.py node " + node.encode()).digest()[:8],
-                          "big", signed=True)
+def advisory_key(schema: str, name: str) -> int:
+    """An advisory lock key of kala.py's in ``schema``: ``writers`` (whose turn it is
+    to write) or ``node NAME`` (held by a node for as long as it lives)."""
+    digest = hashlib.sha256(f"kala.py\0{schema}\0{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class _PostgresRow(tuple):
@@ -2165,7 +2166,8 @@ class PostgresStore(Store):
                 ("tcp_keepalives_count", 3),
                 ("tcp_user_timeout", int(POSTGRES_CUTOFF * 1000)),
                 ("client_connection_check_interval", 1000)))]))
-        settings.update(options=options, application_name=application,
+        settings.setdefault("application_name", application)
+        settings.update(options=options,
                         connect_timeout=str(int(POSTGRES_CUTOFF)), keepalives="1",
                         keepalives_idle="3", keepalives_interval="1", keepalives_count="3",
                         tcp_user_timeout=str(int(POSTGRES_CUTOFF * 1000)))
@@ -2179,9 +2181,18 @@ class PostgresStore(Store):
         self._presence_lock = threading.Lock()
         self._presence = PostgresSession(self._driver, conninfo, self.where)
         self._node: Optional[str] = None
+        self._node_lock = None      # no lock file, no start ledger: the database has both
         self._results = _WriteBehind(self._write_results, "kala-results",
                                      spacing=RESULT_COMMIT_SPACING)
         self._creations = _GroupCommit(self._write_creations)
+        with self._reading() as db:
+            # The tables' schema (search_path): deployments in two schemas of one
+            # database keep apart, their advisory locks and announcements too.
+            self.schema = db.execute("SELECT current_schema()").fetchone()[0]
+        if self.schema is None:
+            raise KalaError(f"the PostgreSQL database {self.where} has no schema to create "
+                            f"kala.py's tables in (check search_path)")
+        self._writers_key = advisory_key(self.schema, "writers")
         with self._transaction() as db:
             for statement in _POSTGRES_SCHEMA:
                 db.execute(statement)
@@ -2210,7 +2221,7 @@ class PostgresStore(Store):
             session.execute("BEGIN")
             try:
                 if take_turn:
-                    session.execute("SELECT pg_advisory_xact_lock(?)", (_POSTGRES_WRITERS_KEY,))
+                    session.execute("SELECT pg_advisory_xact_lock(?)", (self._writers_key,))
                 yield session
             except BaseException:
                 if session.in_transaction:
@@ -2270,7 +2281,7 @@ class PostgresStore(Store):
             (job_id, key, trigger, scheduled_for, node, _RUNNING, now)).fetchone()[0]
 
     def _announce(self, db) -> None:
-        db.execute("SELECT pg_notify(?, '')", (_POSTGRES_CHANNEL,))
+        db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
 
     # --- presence -----------------------------------------------------------------
 
@@ -2288,7 +2299,7 @@ class PostgresStore(Store):
         """Connect the presence session, take this node's lock and listen for changes."""
         with self._errors_explained(self._presence):
             taken = self._presence.execute("SELECT pg_try_advisory_lock(?)",
-                                           (node_lock_key(self._node),)).fetchone()[0]
+                                           (self._node_key(self._node),)).fetchone()[0]
             if not taken:
                 self._presence.drop()
                 raise KalaError(f"node id {self._node!r} is already in use by a live process "
@@ -2310,8 +2321,14 @@ class PostgresStore(Store):
             try:
                 if not self._presence.connected():
                     self._take_presence()
-                for _ in self._presence.connection().notifies(timeout=timeout, stop_after=1):
-                    return True
+                deadline = time.monotonic() + timeout
+                while not stop.is_set() and time.monotonic() < deadline:
+                    # In short waits, so that a stopping scheduler is not kept waiting.
+                    wait = min(0.05, max(0.0, deadline - time.monotonic()))
+                    for notice in self._presence.connection().notifies(timeout=wait,
+                                                                       stop_after=1):
+                        if notice.payload == self.schema:
+                            return True
                 return False
             except (self._driver.Error, StoreUnavailable) as exc:
                 self._presence.drop()
@@ -2329,7 +2346,10 @@ class PostgresStore(Store):
                 "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")}
         return {node: None for node in nodes
-                if node_lock_key(node) & 0xFFFFFFFFFFFFFFFF not in held}
+                if self._node_key(node) & 0xFFFFFFFFFFFFFFFF not in held}
+
+    def _node_key(self, node: str) -> int:
+        return advisory_key(self.schema, f"node {node}")
 
     def silent_node_ledger(self, node: str) -> Optional[bytes]:
         return None
@@ -2348,6 +2368,11 @@ class PostgresStore(Store):
                 f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
                 f"AND state = ? AND started_at IS NULL RETURNING id",
                 (now, *run_ids, node, _RUNNING))]
+
+
+def open_store(target: Optional[str]) -> Store:
+    """The store at ``target``: a PostgreSQL URL, a SQLite file, or None (memory)."""
+    return PostgresStore(target) if is_postgres_url(target) else Store(target)
 
 
 # =============================================================================
@@ -3845,8 +3870,6 @@ class KalaApp:
         """Kala's shape: every finished run, oldest first. ``?limit=N&offset=M``
         pages through them newest first (the latest runs of a long history)."""
         limit, offset = _query_count(query, "limit"), _query_count(query, "offset") or 0
-        if limit is None and offset:
-            limit = -1  # an offset alone pages too: newest first, all of the rest
         stats = self.store.job_stats(job_id, limit, offset)
         return HTTPStatus.OK, {"job_stats": [stat_to_json(s) for s in stats]}
 
@@ -4933,11 +4956,11 @@ _PAGE_HEADERS = {
 # =============================================================================
 
 DEFAULT_DB = "./kala.db"
-#: Kala's serve flags for its networked databases, which kala.py does not have.
+#: Kala's serve flags for its networked databases (kala.py's is PostgreSQL).
 JOBDB_CONNECTION_FLAGS = ("jobdb-address", "jobdb-username", "jobdb-password",
                           "jobdb-tls-capath", "jobdb-tls-certpath", "jobdb-tls-keypath",
                           "jobdb-tls-servername")
-_KALA_BACKENDS = ("redis", "mongo", "consul", "postgres", "mysql", "mariadb")
+_KALA_BACKENDS = ("redis", "mongo", "consul", "mysql", "mariadb")
 
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad option in one line, without the usage block."""
@@ -5051,8 +5074,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "below)")
     serve.add_argument("-i", "--interface", default=_env("INTERFACE", None),
                        help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--db", default=_env("DB", None),
-                       help=f"SQLite database file (default {DEFAULT_DB})")
+    serve.add_argument("--db", default=_env("DB", None), metavar="FILE_OR_URL",
+                       help=f"SQLite database file (default {DEFAULT_DB}), or a PostgreSQL "
+                            f"database shared by several machines: postgresql://USER@HOST/DB "
+                            f"(needs psycopg; a password is better in KALA_DB or ~/.pgpass "
+                            f"than here, where ps shows it)")
     serve.add_argument("-n", "--no-persist", action="store_true", default=_env_flag("NO_PERSIST"),
                        help="keep everything in memory; nothing survives a restart")
     serve.add_argument("-o", "--default-owner", default=_env("DEFAULT_OWNER", ""),
@@ -5088,12 +5114,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="log every request and scheduling decision")
     kala = serve.add_argument_group(
         "Kala's own flags", "accepted so that a Kala service file starts kala.py unchanged; "
-                            "--jobdb-address, --jobdb-username, --jobdb-password and "
-                            "--jobdb-tls-* are for Kala's networked databases, and refused "
-                            "with kala.py's file database")
+                            "--jobdb postgres with --jobdb-address HOST:PORT/DB, "
+                            "--jobdb-username, --jobdb-password and --jobdb-tls-capath, "
+                            "-certpath, -keypath is kala.py's PostgreSQL store")
     kala.add_argument("--jobdb", default=_env("JOBDB", "boltdb"), metavar="NAME",
-                      help="boltdb (the default) means kala.py's SQLite file; Kala's other "
-                           "databases are not supported")
+                      help="boltdb (the default) means kala.py's SQLite file, postgres its "
+                           "PostgreSQL store; Kala's other databases are not supported")
     kala.add_argument("--bolt-path", default=_env("BOLT_PATH", None), metavar="DIR",
                       help="the folder of the database file: DIR/kala.db, kala.py's SQLite "
                            "file (Kala's own jobdb.db is not read)")
@@ -5177,18 +5203,24 @@ class SystemdNotifier:
 
 def _settle_kala_flags(args) -> None:
     """Kala's serve flags and forms, turned into kala.py's own (or refused in one line)."""
-    if args.jobdb != "boltdb":
+    if args.jobdb not in ("boltdb", "postgres"):
         if args.jobdb in _KALA_BACKENDS:
-            raise KalaError(f"--jobdb {args.jobdb}: kala.py keeps its jobs in one SQLite file "
-                            "(--jobdb boltdb, the default; --db or --bolt-path chooses it) and "
-                            f"has no {args.jobdb} backend")
+            raise KalaError(f"--jobdb {args.jobdb}: kala.py keeps its jobs in a SQLite file "
+                            "(--jobdb boltdb, the default) or in PostgreSQL (--jobdb postgres) "
+                            f"and has no {args.jobdb} backend")
         raise KalaError(f"--jobdb {args.jobdb!r} is unknown: kala.py has boltdb (its SQLite "
-                        "file, the default)")
+                        "file, the default) and postgres")
     given = [f"--{name}" for name in JOBDB_CONNECTION_FLAGS
              if getattr(args, name.replace("-", "_"))]
-    if given:
+    if args.jobdb == "postgres":
+        if args.db or args.bolt_path:
+            raise KalaError("--jobdb postgres takes --jobdb-address HOST:PORT/DB, not --db or "
+                            "--bolt-path (or give --db postgresql://... alone)")
+        args.db = kala_postgres_url(args)
+    elif given:
         raise KalaError(f"{', '.join(given)}: these are for Kala's networked databases; "
-                        "kala.py's file database takes --db FILE or --bolt-path DIR")
+                        "kala.py's file database takes --db FILE or --bolt-path DIR "
+                        "(its PostgreSQL store: --jobdb postgres)")
     if args.bolt_path and args.db:
         raise KalaError("give --db FILE or --bolt-path DIR (Kala's name for its folder), not both")
     args.db = os.path.join(args.bolt_path, "kala.db") if args.bolt_path else args.db or DEFAULT_DB
@@ -5205,9 +5237,33 @@ def _settle_kala_flags(args) -> None:
                  "has no pprof)", ", ".join(ignored))
 
 
+def kala_postgres_url(args) -> str:
+    """The URL that Kala's --jobdb-* flags for PostgreSQL describe."""
+    address = args.jobdb_address
+    if not address or "/" not in address:
+        raise KalaError("--jobdb postgres needs --jobdb-address HOST:PORT/DBNAME")
+    if args.jobdb_tls_servername:
+        raise KalaError("--jobdb-tls-servername: PostgreSQL checks the host name of "
+                        "--jobdb-address itself")
+    host, database = address.split("/", 1)
+    user = urllib.parse.quote(args.jobdb_username or "", safe="")
+    if args.jobdb_password:
+        user += ":" + urllib.parse.quote(args.jobdb_password, safe="")
+    tls = {name: value for name, value in (("sslrootcert", args.jobdb_tls_capath),
+                                            ("sslcert", args.jobdb_tls_certpath),
+                                            ("sslkey", args.jobdb_tls_keypath)) if value}
+    if args.jobdb_tls_capath:
+        tls["sslmode"] = "verify-full"
+    query = "?" + urllib.parse.urlencode(tls) if tls else ""
+    return (f"postgresql://{user + '@' if user else ''}{host}/"
+            f"{urllib.parse.quote(database, safe='')}{query}")
+
+
 def _open_store(args) -> Store:
     if args.no_persist:
         return Store(None)
+    if is_postgres_url(args.db):
+        return PostgresStore(args.db, application=f"kala.py {args.node_id or ''}".strip())
     try:
         return Store(args.db)
     except (sqlite3.Error, OSError) as exc:
@@ -5275,7 +5331,9 @@ def _serve(args) -> int:
             cleanup.callback(scheduler.stop)
             cleanup.callback(systemd.notify, "STOPPING=1",
                              "STATUS=stopping: running jobs get up to 10 s")
-            database = "in memory" if args.no_persist else os.path.abspath(args.db)
+            database = ("in memory" if args.no_persist else
+                        f"PostgreSQL {store.where}" if isinstance(store, PostgresStore)
+                        else os.path.abspath(args.db))
             log.info("kala.py %s listening on %s (database %s, node %s%s)", __version__,
                      server.url, database, scheduler.node,
                      ", token required" if server.access.needs_token else "")

@@ -32,7 +32,8 @@ import pytest
 
 import kala
 from kala import (Duration, InvalidInput, Job, JobNotFound, Scheduler, Store, format_time,
-                  job_from_request, job_to_json, parse_duration, parse_schedule, plan_occurrence)
+                  job_from_request, job_to_json, open_store, parse_duration, parse_schedule,
+                  plan_occurrence)
 
 KALA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kala.py")
 #: A fixed "now" for the fake clock: 2030-01-01T00:00:00Z.
@@ -510,6 +511,89 @@ def db_path(tmp_path):
     return str(tmp_path / "kala.db")
 
 
+#: Where the PostgreSQL tests create their databases (CI makes them required).
+POSTGRES_SERVER = os.environ.get("KALA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+def _without_postgres(reason):
+    if os.environ.get("KALA_POSTGRES_TESTS") == "required":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A database of this test run's own on the PostgreSQL server (dropped at the
+    end); each test gets a schema of its own in it (creating a database takes a
+    checkpoint: a quarter of a second)."""
+    try:
+        import psycopg
+    except ImportError:
+        yield "PostgreSQL tests need psycopg: python3 -m pip install 'psycopg[binary]'"
+        return
+    try:
+        admin = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        yield f"PostgreSQL tests need a server at {POSTGRES_SERVER}: {exc}"
+        return
+    name = f"kala_test_{os.getpid()}_{random.randrange(10 ** 6)}"
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            with psycopg.connect(f"{POSTGRES_SERVER}/{name}", autocommit=True) as db:
+                yield db
+        finally:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def postgres_database(server):
+    """A URL for a schema of its own in the test run's database; every session
+    that used it is ended afterwards (stores a test left open included)."""
+    if isinstance(server, str):
+        _without_postgres(server)
+    schema = f"t{random.randrange(10 ** 9)}"
+    server.execute(f"CREATE SCHEMA {schema}")
+    database = server.info.dbname
+    try:
+        yield (f"{POSTGRES_SERVER}/{database}?application_name=kala_{schema}"
+               f"&options=-csearch_path%3D{schema}")
+    finally:
+        server.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE application_name = %s", (f"kala_{schema}",))
+        server.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path, postgres_server):
+    """A database for the test: a SQLite file, or a PostgreSQL database of its own.
+    Every behaviour that touches a store runs on both, so the two cannot drift."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "kala.db")
+    else:
+        with postgres_database(postgres_server) as url:
+            yield url
+
+
+def query_database(database, sql, params=()):
+    """Rows read straight from a SQLite file or a PostgreSQL database."""
+    if database.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(database, autocommit=True) as db:
+            return db.execute(sql.replace("?", "%s"), params).fetchall()
+    with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def end_presence(store):
+    """What a kill -9 does to a process's presence: its lock is free (the SQLite
+    file's flock; the PostgreSQL session ends), its start ledger stays."""
+    if isinstance(store, kala.PostgresStore):
+        store._presence.drop()
+    else:
+        os.close(store._node_lock._fd)
+
+
 def create(store, clock=None, **fields):
     fields.setdefault("name", "job")
     if fields.get("type", 0) == 0:
@@ -517,6 +601,13 @@ def create(store, clock=None, **fields):
     job = job_from_request(fields, now=(clock or FakeClock())())
     store.create_job(job)
     return job
+
+
+def start_run(store, job_id, key, node, now):
+    """A run claimed by ``node`` and started (its command is running there)."""
+    claim = store.claim_run(job_id, key, "manual", node, now)
+    assert store.mark_started([claim.run_id], node, now) == [claim.run_id]
+    return claim
 
 
 class TestStore:
@@ -531,16 +622,16 @@ class TestStore:
         Store(db_path).close()
         assert os.stat(db_path).st_mode & 0o777 == 0o600
 
-    def test_unknown_parent_stores_nothing(self):
-        store = Store()
+    def test_unknown_parent_stores_nothing(self, database):
+        store = open_store(database)
         with pytest.raises(InvalidInput, match="parent job 'nope' does not exist"):
             create(store, parent_jobs=["nope"])
         with pytest.raises(InvalidInput, match="on_failure_job 'nope'"):
             create(store, on_failure_job="nope")
         assert store.list_jobs() == []
 
-    def test_dependents_keep_creation_order(self):
-        store = Store()
+    def test_dependents_keep_creation_order(self, database):
+        store = open_store(database)
         parent = create(store, name="parent")
         children = [create(store, name=f"c{i}", parent_jobs=[parent.id]) for i in range(3)]
         assert store.get_job(parent.id).dependent_jobs == [c.id for c in children]
@@ -548,15 +639,15 @@ class TestStore:
         listed = {job.id: job for job in store.list_jobs()}
         assert listed[parent.id].dependent_jobs == [c.id for c in children]
 
-    def test_deleting_a_child_removes_it_from_its_parents(self):
-        store = Store()
+    def test_deleting_a_child_removes_it_from_its_parents(self, database):
+        store = open_store(database)
         parent = create(store)
         first, second = (create(store, parent_jobs=[parent.id]) for _ in range(2))
         assert store.delete_job(first.id, T0) == [first.id]
         assert store.get_job(parent.id).dependent_jobs == [second.id]
 
-    def test_deleting_a_parent_cascades_to_children_without_another_parent(self):
-        store = Store()
+    def test_deleting_a_parent_cascades_to_children_without_another_parent(self, database):
+        store = open_store(database)
         parent, other = create(store, name="p"), create(store, name="o")
         only_child = create(store, name="only", parent_jobs=[parent.id])
         grandchild = create(store, name="grand", parent_jobs=[only_child.id])
@@ -567,15 +658,15 @@ class TestStore:
         assert store.get_job(shared.id).parent_jobs == [other.id]
         assert store.get_job(other.id).dependent_jobs == [shared.id]
 
-    def test_unknown_ids(self):
-        store = Store()
+    def test_unknown_ids(self, database):
+        store = open_store(database)
         for call in (lambda: store.get_job("x"), lambda: store.delete_job("x", T0),
                      lambda: store.job_stats("x"), lambda: store.set_disabled("x", True, T0)):
             with pytest.raises(JobNotFound):
                 call()
 
-    def test_an_occurrence_is_claimed_once_even_from_two_connections(self, db_path):
-        first, second = Store(db_path), Store(db_path)
+    def test_an_occurrence_is_claimed_once_even_from_two_connections(self, database):
+        first, second = open_store(database), open_store(database)
         job = create(first, schedule=f"R/{iso(T0 + 10)}/PT10S")
         claims_a, timers_a = first.claim_occurrences([(job.id, 0)], T0 + 10, "a", 1.0)
         claims_b, timers_b = second.claim_occurrences([(job.id, 0)], T0 + 10, "b", 1.0)
@@ -584,8 +675,8 @@ class TestStore:
         assert timers_a == timers_b == [kala.Timer(job.id, T0 + 20, 1)]
         assert second.get_job(job.id).cursor == 1
 
-    def test_a_stale_claim_cannot_record_its_result(self):
-        store = Store()
+    def test_a_stale_claim_cannot_record_its_result(self, database):
+        store = open_store(database)
         job = create(store)
         claim = store.claim_run(job.id, "k", "manual", "node-a", T0)
         assert store.claim_run(job.id, "k", "manual", "node-a", T0) is None
@@ -595,11 +686,11 @@ class TestStore:
         assert not store.finish_run(claim, "node-a", result)
         assert store.get_job(job.id).success_count == 1
 
-    def test_runs_of_a_stale_node_fail_and_count(self):
-        store = Store()
+    def test_runs_of_a_stale_node_fail_and_count(self, database):
+        store = open_store(database)
         job = create(store)
-        store.claim_run(job.id, "k1", "manual", "hung", T0)
-        store.claim_run(job.id, "k2", "manual", "alive", T0 + 20)
+        start_run(store, job.id, "k1", "hung", T0)
+        start_run(store, job.id, "k2", "alive", T0 + 20)
         failed, retries, chains = store.reap_nodes([], T0 + 20, lease=10, reaper="alive")
         assert (failed, retries, chains) == ([(1, job.id)], [], [])
         stats = store.job_stats(job.id)
@@ -607,8 +698,8 @@ class TestStore:
         assert store.get_job(job.id).error_count == 1
         assert [n for n, _ in store.nodes()] == ["alive"]
 
-    def test_jobs_created_at_once_each_get_their_own_answer(self):
-        store = Store()
+    def test_jobs_created_at_once_each_get_their_own_answer(self, database):
+        store = open_store(database)
         parent = create(store, name="parent")
         jobs = [job_from_request({"name": f"j{i}", "command": "true",
                                   "parent_jobs": [parent.id if i != 3 else "missing"]}, now=T0)
@@ -631,10 +722,10 @@ class TestStore:
         assert sorted(j.name for j in store.list_jobs()) == ["j0", "j1", "j2", "j4", "j5",
                                                               "j6", "j7", "parent"]
 
-    def test_a_dead_node_run_with_retries_left_is_claimed_again(self):
-        store = Store()
+    def test_a_dead_node_run_with_retries_left_is_claimed_again(self, database):
+        store = open_store(database)
         job = create(store, retries=2)
-        claim = store.claim_run(job.id, "k", "manual", "dead", T0)
+        claim = start_run(store, job.id, "k", "dead", T0)
         assert store.record_retry(claim, "dead", 1, T0)  # its first attempt had failed
         failed, [retry], _ = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
         assert failed == [(claim.run_id, job.id)]
@@ -643,11 +734,12 @@ class TestStore:
         assert not store.record_retry(claim, "dead", 2, T0 + 1)
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0, T0, 0, 0))
         # No retries left after this one: a second death is final.
+        assert store.mark_started([retry.run_id], "me", T0 + 1) == [retry.run_id]
         _, again, _ = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
         assert again == []
 
-    def test_a_claim_a_dead_node_never_started_is_taken_over_not_failed(self):
-        store = Store()
+    def test_a_claim_a_dead_node_never_started_is_taken_over_not_failed(self, database):
+        store = open_store(database)
         job = create(store, schedule=f"R0/{iso(T0 + 1)}/", epsilon="PT5S")
         [claim], _ = store.claim_occurrences([(job.id, 0)], T0 + 0.9, "dead", 60, ahead=0.2)
         late = create(store, name="late", schedule=f"R0/{iso(T0 + 1)}/", epsilon="PT0.5S")
@@ -662,8 +754,8 @@ class TestStore:
         assert store.finish_run(taken, "me", kala.RunResult(True, T0 + 2, T0 + 2, 0, 0))
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0 + 2, T0 + 2, 0, 0))
 
-    def test_claims_are_noted_inside_their_transaction_late_ones_too(self):
-        store = Store()
+    def test_claims_are_noted_inside_their_transaction_late_ones_too(self, database):
+        store = open_store(database)
         job = create(store, schedule=f"R0/{iso(T0 + 1)}/")
         noted = []
         [claim], _ = store.claim_occurrences([(job.id, 0)], T0 + 5, "me", 60,
@@ -680,8 +772,8 @@ class TestStore:
             store.claim_run(other.id, "k", "manual", "me", T0, note_claimed=killed)
         assert store.claim_run(other.id, "k", "manual", "me", T0) is not None
 
-    def test_a_reaper_that_could_not_beat_itself_reaps_nobody_for_it(self):
-        store = Store()
+    def test_a_reaper_that_could_not_beat_itself_reaps_nobody_for_it(self, database):
+        store = open_store(database)
         for node, beat in [("stopped", T0), ("blocked", T0), ("me", T0 + 0.3)]:
             store.join(node, beat)
         # Everyone waited 20 s for a writer stopped while it held the write lock:
@@ -693,14 +785,14 @@ class TestStore:
         store.reap_nodes([], T0 + 30.5, lease=10, reaper="me")
         assert sorted(n for n, _ in store.nodes()) == ["blocked", "me"]
 
-    def test_no_retry_past_epsilon(self):
-        store = Store()
+    def test_no_retry_past_epsilon(self, database):
+        store = open_store(database)
         job = create(store, retries=5, epsilon="PT10S")
         store.claim_run(job.id, "k", "manual", "dead", T0)
         assert store.reap_nodes(["dead"], T0 + 11, lease=100, reaper="me")[1] == []
 
-    def test_a_dead_node_chain_and_failure_job_are_taken_over(self):
-        store = Store()
+    def test_a_dead_node_chain_and_failure_job_are_taken_over(self, database):
+        store = open_store(database)
         parent = create(store, name="parent")
         create(store, name="child", parent_jobs=[parent.id])
         handler = create(store, name="handler")
@@ -708,7 +800,7 @@ class TestStore:
         finished = store.claim_run(parent.id, "p", "manual", "dead", T0)
         result = kala.RunResult(True, T0, T0, 0, 0)
         assert store.finish_run(finished, "dead", result) and result.followups_owed
-        store.claim_run(failing.id, "f", "manual", "dead", T0)  # dies while running
+        start_run(store, failing.id, "f", "dead", T0)  # dies while running
         _, retries, chains = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
         assert retries == []
         assert [(c.job.name, success) for c, success in chains] == [
@@ -717,17 +809,17 @@ class TestStore:
         assert store.reap_nodes(["me"], T0 + 2, lease=10, reaper="x")[2] == [
             (chains[1][0], False)]
 
-    def test_a_run_without_children_owes_nothing(self):
-        store = Store()
+    def test_a_run_without_children_owes_nothing(self, database):
+        store = open_store(database)
         job = create(store)
         result = kala.RunResult(True, T0, T0, 0, 0)
         store.finish_run(store.claim_run(job.id, "k", "manual", "n", T0), "n", result)
         assert not result.followups_owed
 
-    def test_joining_under_a_dead_process_id_fails_its_runs(self):
-        store = Store()
+    def test_joining_under_a_dead_process_id_fails_its_runs(self, database):
+        store = open_store(database)
         job = create(store)
-        store.claim_run(job.id, "k", "manual", "host:42", T0)
+        start_run(store, job.id, "k", "host:42", T0)
         failed, _, _ = store.join("host:42", T0 + 1)
         assert failed == [(1, job.id)]
 
@@ -749,8 +841,8 @@ class TestStore:
         store.checkpoint()
         assert jobs_in_main_file() == 30
 
-    def test_pruning_old_stats(self):
-        store = Store()
+    def test_pruning_old_stats(self, database):
+        store = open_store(database)
         job = create(store)
         for key, finished in (("old", T0), ("new", T0 + 100)):
             claim = store.claim_run(job.id, key, "manual", "n", finished)
@@ -1175,7 +1267,8 @@ class Harness:
     def __init__(self, runner=None, path=None, claim_ahead=0.0, claim_batch=0.0, node="test",
                  clock=None):
         self.clock = clock or FakeClock()
-        self.store = Store(path)
+        self.database = path
+        self.store = open_store(path)
         self.runner = runner or ScriptedRunner(self.clock, [])
         self.scheduler = Scheduler(self.store, self.runner, node=node, clock=self.clock,
                                    monotonic=self.clock, workers=0, claim_ahead=claim_ahead,
@@ -1200,8 +1293,8 @@ class Harness:
 
 
 @pytest.fixture
-def harness():
-    return Harness()
+def harness(database):
+    return Harness(path=database)
 
 
 class TestScheduler:
@@ -1217,8 +1310,8 @@ class TestScheduler:
             3, 3, True, None)
         assert len(harness.store.job_stats(job.id)) == 3
 
-    def test_an_occurrence_claimed_ahead_starts_on_time(self):
-        harness = Harness(claim_ahead=0.1)
+    def test_an_occurrence_claimed_ahead_starts_on_time(self, database):
+        harness = Harness(path=database, claim_ahead=0.1)
         job = harness.add(schedule=f"R1/{iso(T0 + 10)}/PT1S", epsilon="PT0.01S")
         assert harness.run_at(T0 + 9.85) == []  # not within the lead yet
         assert [c.scheduled_for for c in harness.run_at(T0 + 9.95)] == [T0 + 10]
@@ -1233,8 +1326,8 @@ class TestScheduler:
         assert harness.run_at(T0 + 10.85) == []
         assert [c.scheduled_for for c in harness.run_at(T0 + 10.9)] == [T0 + 11]
 
-    def test_one_claim_takes_what_is_due_within_the_batch_each_starts_on_time(self):
-        harness = Harness(claim_ahead=0.1, claim_batch=0.05)
+    def test_one_claim_takes_what_is_due_within_the_batch_each_starts_on_time(self, database):
+        harness = Harness(path=database, claim_ahead=0.1, claim_batch=0.05)
         first = harness.add(name="first", schedule=f"R0/{iso(T0 + 10)}/")
         within = harness.add(name="within", schedule=f"R0/{iso(T0 + 10.05)}/")
         harness.add(name="after", schedule=f"R0/{iso(T0 + 10.06)}/")
@@ -1245,15 +1338,14 @@ class TestScheduler:
         assert harness.runner.jobs == ["first", "within"]
         assert [c.job.name for c in harness.run_at(T0 + 9.96)] == ["after"]
 
-    def test_a_dead_processs_claim_that_never_started_runs_here_on_time(self, db_path):
-        harness = Harness(path=db_path)
+    def test_a_dead_processs_claim_that_never_started_runs_here_on_time(self, database):
+        harness = Harness(path=database)
         job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
-        [claim], _ = harness.store.claim_occurrences([(job.id, 0)], T0 + 9.9, "dead", 60,
-                                                     ahead=0.1)
-        ledger = kala.NodeLock(harness.store.locks_dir, "dead")
-        ledger.acquire()
-        ledger.mark_claimed([claim.run_id])
-        os.close(ledger._fd)  # killed: the lock is free, the file stays
+        dead = open_store(database)
+        dead.hold_node("dead")
+        [claim], _ = dead.claim_occurrences([(job.id, 0)], T0 + 9.9, "dead", 60, ahead=0.1,
+                                            note_claimed=dead.note_claimed)
+        end_presence(dead)  # killed: the lock is free, the ledger stays
         harness.clock.now = T0 + 9.95
         harness.scheduler.maintain()
         assert harness.runner.jobs == []  # taken over, waiting for its time
@@ -1262,25 +1354,25 @@ class TestScheduler:
         [stat] = harness.store.job_stats(job.id)
         assert (stat.success, stat.node, stat.scheduled_for) == (True, "test", T0 + 10)
 
-    def test_a_late_claim_of_a_process_killed_before_starting_it_runs_elsewhere(self, db_path):
-        victim = Harness(path=db_path, node="victim")
+    def test_a_late_claim_of_a_process_killed_before_starting_it_runs_elsewhere(self, database):
+        victim = Harness(path=database, node="victim")
         lock = victim.hold_node_lock()
         job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
         victim.scheduler.start_due = lambda now=None: None  # killed right after the claim
         [claim] = victim.run_at(T0 + 12)  # claimed 2 s late
-        os.close(lock._fd)  # the kill frees the lock; the ledger stays
-        survivor = Harness(path=db_path, node="survivor", clock=victim.clock)
+        end_presence(victim.store)  # the kill frees the lock; the ledger stays
+        survivor = Harness(path=database, node="survivor", clock=victim.clock)
         survivor.scheduler.maintain()
         assert survivor.runner.jobs == ["job"]
         [stat] = survivor.store.job_stats(job.id)
         assert (stat.success, stat.node, stat.scheduled_for) == (True, "survivor", T0 + 10)
 
     @pytest.mark.parametrize("taken_over", [True, False], ids=["taken over", "not yet"])
-    def test_a_paused_process_starts_only_what_it_still_owns(self, db_path, taken_over):
+    def test_a_paused_process_starts_only_what_it_still_owns(self, database, taken_over):
         clock = FakeClock()
-        paused = Harness(path=db_path, node="paused", claim_ahead=0.1, clock=clock)
+        paused = Harness(path=database, node="paused", claim_ahead=0.1, clock=clock)
         paused.hold_node_lock()
-        survivor = Harness(path=db_path, node="survivor", clock=clock)
+        survivor = Harness(path=database, node="survivor", clock=clock)
         job = paused.add(schedule=f"R0/{iso(T0 + 10)}/")
         paused.scheduler.maintain()
         [claim] = paused.run_at(T0 + 9.9)  # claimed ahead, then SIGSTOP until T0 + 30
@@ -1294,11 +1386,11 @@ class TestScheduler:
         assert (stat.success, stat.node, stat.error) == (
             True, "survivor" if taken_over else "paused", "")
 
-    def test_stop_waits_at_most_its_timeout_in_all(self):
+    def test_stop_waits_at_most_its_timeout_in_all(self, database):
         # A command that runs on (the watcher waits for it) and a remote job that
         # hangs (a worker waits for it): the two waits share one deadline.
         listener = socket.create_server(("127.0.0.1", 0))
-        store, marker = Store(), f"30.{random.randrange(10 ** 6)}"
+        store, marker = open_store(database), f"30.{random.randrange(10 ** 6)}"
         scheduler = Scheduler(store, workers=4)
         scheduler.start()
         try:
@@ -1318,8 +1410,8 @@ class TestScheduler:
             for pid in processes_running(f"sleep\0{marker}"):  # stop left it running
                 os.kill(pid, signal.SIGKILL)
 
-    def test_stopping_still_starts_what_was_claimed_ahead(self):
-        store, started = Store(), threading.Event()
+    def test_stopping_still_starts_what_was_claimed_ahead(self, database):
+        store, started = open_store(database), threading.Event()
 
         class Runner:
             def attempt(self, job, environment=None):
@@ -1334,10 +1426,10 @@ class TestScheduler:
         assert started.is_set() and store.job_stats(job.id)[0].success
 
     @pytest.mark.parametrize("watched", [True, False], ids=["watcher", "a thread each"])
-    def test_real_commands_with_retries_and_a_failure_job(self, tmp_path, monkeypatch, watched):
+    def test_real_commands_with_retries_and_a_failure_job(self, database, tmp_path, monkeypatch, watched):
         if not watched:  # as where there is no epoll or pidfd
             monkeypatch.setattr(kala.CommandWatcher, "supported", staticmethod(lambda: False))
-        store, marker = Store(), tmp_path / "tried"
+        store, marker = open_store(database), tmp_path / "tried"
         scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=4)
         handler = create(store, time.time, name="handler", command="echo handled",
                          schedule=f"R0/{iso(time.time() + 3600)}/")
@@ -1362,8 +1454,8 @@ class TestScheduler:
         assert (handled.trigger, handled.output, handled.success) == ("failure", "handled\n", True)
         assert store.get_job(flaky.id).error_count == 1
 
-    def test_workers_bound_how_many_commands_run_at_once(self, tmp_path):
-        store, running, seen = Store(), tmp_path / "running", tmp_path / "seen"
+    def test_workers_bound_how_many_commands_run_at_once(self, database, tmp_path):
+        store, running, seen = open_store(database), tmp_path / "running", tmp_path / "seen"
         running.mkdir()
         seen.mkdir()
         # Each run notes how many runs it sees going, itself included.
@@ -1388,8 +1480,8 @@ class TestScheduler:
         assert harness.run_at(T0 + 100) == []
         assert harness.job(job.id).is_done
 
-    def test_occurrences_never_drift_with_slow_runs(self):
-        harness = Harness()
+    def test_occurrences_never_drift_with_slow_runs(self, database):
+        harness = Harness(path=database)
         harness.runner.step = 3.0  # each run takes 3 s of fake time
         job = harness.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
         scheduled = []
@@ -1398,8 +1490,8 @@ class TestScheduler:
         assert scheduled == [T0 + 10, T0 + 20, T0 + 30]
         assert harness.job(job.id).next_run_at == T0 + 40
 
-    def test_retries_count_each_failed_attempt(self):
-        harness = Harness()
+    def test_retries_count_each_failed_attempt(self, database):
+        harness = Harness(path=database)
         harness.runner.outcomes = [False, False, True]
         job = harness.add(retries=3)
         harness.run_at(T0)
@@ -1408,8 +1500,8 @@ class TestScheduler:
         [stat] = harness.store.job_stats(job.id)
         assert (stat.success, stat.retries) == (True, 2)
 
-    def test_retries_run_out(self):
-        harness = Harness()
+    def test_retries_run_out(self, database):
+        harness = Harness(path=database)
         harness.runner.outcomes = [False] * 10
         job = harness.add(retries=2)
         harness.run_at(T0)
@@ -1419,8 +1511,8 @@ class TestScheduler:
         [stat] = harness.store.job_stats(job.id)
         assert (stat.success, stat.retries, stat.error) == (False, 2, "exit status 1")
 
-    def test_retries_stop_past_epsilon(self):
-        harness = Harness()
+    def test_retries_stop_past_epsilon(self, database):
+        harness = Harness(path=database)
         harness.runner.outcomes, harness.runner.step = [False] * 10, 3.0
         job = harness.add(retries=10, epsilon="PT5S")
         harness.run_at(T0)
@@ -1454,20 +1546,20 @@ class TestScheduler:
         with pytest.raises(JobNotFound):
             harness.scheduler.start_job("nope")
 
-    def test_downtime_runs_a_missed_occurrence_once(self, db_path):
-        before = Harness(path=db_path)
+    def test_downtime_runs_a_missed_occurrence_once(self, database):
+        before = Harness(path=database)
         job = before.add(schedule=f"R/{iso(T0 + 10)}/PT10S")
-        after = Harness(path=db_path)  # a restart: timers come from the database
+        after = Harness(path=database)  # a restart: timers come from the database
         after.scheduler.sync_timers()
         claims = after.run_at(T0 + 65)
         assert [c.scheduled_for for c in claims] == [T0 + 60]
         assert after.job(job.id).next_run_at == T0 + 70
         assert after.run_at(T0 + 66) == []
 
-    def test_downtime_with_resume_at_next_scheduled_time(self, db_path):
-        before = Harness(path=db_path)
+    def test_downtime_with_resume_at_next_scheduled_time(self, database):
+        before = Harness(path=database)
         job = before.add(schedule=f"R/{iso(T0 + 10)}/PT10S", resume_at_next_scheduled_time=True)
-        after = Harness(path=db_path)
+        after = Harness(path=database)
         after.scheduler.sync_timers()
         assert after.run_at(T0 + 65) == []
         assert after.job(job.id).next_run_at == T0 + 70
@@ -1475,7 +1567,9 @@ class TestScheduler:
 
     def test_a_hung_process_is_reaped_after_its_lease(self, harness):
         job = harness.add(schedule=f"R0/{iso(T0 + 3600)}/")
-        harness.store.claim_run(job.id, "k", "manual", "hung", T0)
+        hung = open_store(harness.database)
+        hung.hold_node("hung")  # alive, and silent
+        start_run(hung, job.id, "k", "hung", T0)
         harness.clock.now = T0 + 5
         harness.scheduler.maintain()
         assert harness.store.job_stats(job.id) == []
@@ -1483,13 +1577,15 @@ class TestScheduler:
         harness.scheduler.maintain()
         assert [s.error for s in harness.store.job_stats(job.id)] == [kala.NODE_DIED]
 
-    def test_a_stepped_wall_clock_does_not_make_live_processes_look_hung(self):
+    def test_a_stepped_wall_clock_does_not_make_live_processes_look_hung(self, database):
         wall, steady = FakeClock(), FakeClock(1000.0)
-        store = Store()
+        store = open_store(database)
         scheduler = Scheduler(store, node="me", clock=wall, monotonic=steady, workers=0,
                               claim_ahead=0.0, claim_batch=0.0)  # one claim per run_due
         job = create(store)
-        store.claim_run(job.id, "k", "manual", "other", T0)  # other heartbeats at T0
+        other = open_store(database)
+        other.hold_node("other")
+        start_run(other, job.id, "k", "other", T0)  # other heartbeats at T0
         scheduler.maintain()
         wall.advance(3600)   # NTP steps the wall clock an hour ahead...
         steady.advance(0.5)  # ...while only half a second passed
@@ -1633,11 +1729,12 @@ def server_in_thread(store=None, **options):
         server.server_close()
         scheduler.stop()
         thread.join()
+        store.close()
 
 
 @pytest.fixture
-def api():
-    with server_in_thread() as server:
+def api(database):
+    with server_in_thread(open_store(database)) as server:
         yield Client(server.server_address[1])
 
 
@@ -2093,8 +2190,8 @@ def serve():
 
 
 class TestPersistence:
-    def test_everything_acknowledged_survives_kill_9(self, serve, db_path):
-        first = serve("--db", db_path)
+    def test_everything_acknowledged_survives_kill_9(self, serve, database):
+        first = serve("--db", database)
         api = first.client
         later = iso(time.time() + 3600)
         scheduled = api.create(name="scheduled", schedule=f"R/{later}/PT1H", retries=2,
@@ -2111,7 +2208,7 @@ class TestPersistence:
         stats_before = {job_id: api.stats(job_id) for job_id in before}
         first.kill()
 
-        again = serve("--db", db_path).client
+        again = serve("--db", database).client
         assert again.jobs() == before
         assert {job_id: again.stats(job_id) for job_id in before} == stats_before
         assert set(before) == {scheduled, once, child, disabled, remote}
@@ -2121,20 +2218,20 @@ class TestPersistence:
         assert again.call("POST", f"/api/v1/job/start/{once}/")[0] == 204
         assert again.job(once)["success_count"] == 2
 
-    def test_a_job_created_just_before_kill_9_is_there_and_runs(self, serve, db_path, tmp_path):
+    def test_a_job_created_just_before_kill_9_is_there_and_runs(self, serve, database, tmp_path):
         out = tmp_path / "out"
-        first = serve("--db", db_path)
+        first = serve("--db", database)
         ids = [first.client.create(name=f"j{i}", schedule=f"R0/{iso(time.time() + 1.0)}/",
                                    command=f"sh -c 'echo {i} >> {out}'") for i in range(20)]
         first.kill()  # before any of them was due
-        again = serve("--db", db_path).client
+        again = serve("--db", database).client
         assert set(again.jobs()) == set(ids)
         wait_for(lambda: all(again.job(i)["metadata"]["number_of_finished_runs"] == 1
                              for i in ids), message="the missed runs")
         assert sorted(out.read_text().split()) == sorted(str(i) for i in range(20))
 
-    def test_missed_occurrences_after_a_restart_follow_the_catch_up_rule(self, serve, db_path):
-        first = serve("--db", db_path)
+    def test_missed_occurrences_after_a_restart_follow_the_catch_up_rule(self, serve, database):
+        first = serve("--db", database)
         start = time.time() + 0.5
         once = f"R0/{iso(start)}/"
         ids = {name: first.client.create(name=name, schedule=once, **fields) for name, fields in [
@@ -2145,7 +2242,7 @@ class TestPersistence:
         wait_for(lambda: time.time() > start + 1.0, timeout=5,
                  message="the occurrences to pass while nothing runs")
         restarted = time.time()
-        again = serve("--db", db_path).client
+        again = serve("--db", database).client
         for name in ("plain", "tolerant"):
             [stat] = wait_for(lambda: again.stats(ids[name]), message=f"{name}'s catch-up run")
             assert (stat["success"], utc(stat["scheduled_for"])) == (True, pytest.approx(start))
@@ -2163,8 +2260,8 @@ class TestPersistence:
         assert serve("-n").client.jobs() == {}
         assert not (tmp_path / "unused.db").exists()
 
-    def test_sigterm_stops_cleanly(self, serve, db_path):
-        process = serve("--db", db_path)
+    def test_sigterm_stops_cleanly(self, serve, database):
+        process = serve("--db", database)
         process.stop()
         assert process.process.returncode == 0
         assert any("stopped" in line for line in process.log)
@@ -2176,9 +2273,9 @@ class TestSeveralProcesses:
     LEASE = "1.5"
 
     @pytest.fixture
-    def cluster(self, serve, db_path):
+    def cluster(self, serve, database):
         def start(count, *extra):
-            processes = [serve("--db", db_path, "--node-lease", self.LEASE, *extra)
+            processes = [serve("--db", database, "--node-lease", self.LEASE, *extra)
                          for _ in range(count)]
             wait_for(lambda: len(processes[0].client.call("GET", "/api/v1/stats/")[1][
                 "Stats"]["nodes"]) == count, message="every process to register")
@@ -2321,31 +2418,30 @@ class TestSeveralProcesses:
                  == 2, message="the paused process to rejoin")
 
     @staticmethod
-    def claimed_by(db_path, job_id):
-        """The process holding a job's run, read from the database file itself."""
-        with contextlib.closing(sqlite3.connect(db_path, timeout=30)) as db:
-            row = db.execute("SELECT node FROM runs WHERE job_id = ?", (job_id,)).fetchone()
-        return row and row[0]
+    def claimed_by(database, job_id):
+        """The process holding a job's run, read from the database itself."""
+        rows = query_database(database, "SELECT node FROM runs WHERE job_id = ?", (job_id,))
+        return rows[0][0] if rows else None
 
     @pytest.mark.parametrize("retries", [0, 1])
     @pytest.mark.parametrize("then", ["continued", "killed"])
     def test_a_process_stopped_after_claiming_leaves_the_run_to_a_survivor(
-            self, serve, db_path, tmp_path, then, retries):
+            self, serve, database, tmp_path, then, retries):
         out = tmp_path / "out"
-        paused = serve("--db", db_path, "--node-lease", self.LEASE)
+        paused = serve("--db", database, "--node-lease", self.LEASE)
         for _ in range(5):  # until the stop lands between the claim (0.1 s ahead) and the start
             start = time.time() + 1.0
             job_id = paused.client.create(schedule=f"R0/{iso(start)}/", retries=retries,
                                           command=self.recorder(out))
             wait_for(lambda: time.time() > start - 0.04, interval=0.001, message="T - 40 ms")
             paused.process.send_signal(signal.SIGSTOP)
-            if self.claimed_by(db_path, job_id) and not out.exists():
+            if self.claimed_by(database, job_id) and not out.exists():
                 break
             paused.process.send_signal(signal.SIGCONT)
             self.wait_until_done(paused.client, [job_id], 1)
         else:
             pytest.fail("the stop never landed between a claim and its start")
-        survivor = serve("--db", db_path, "--node-lease", self.LEASE)
+        survivor = serve("--db", database, "--node-lease", self.LEASE)
         [stat] = wait_for(lambda: survivor.client.stats(job_id), message="the survivor's run")
         survivor_node = survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"][-1]
         assert (stat["success"], stat["error"], stat["number_of_retries"]) == (True, "", 0)
@@ -2357,11 +2453,11 @@ class TestSeveralProcesses:
             paused.kill()
         assert out.read_text().split() == [f"{job_id}@{stat['scheduled_for']}"]
         assert survivor.client.stats(job_id) == [stat]
-        assert stat["node"] != self.claimed_by(db_path, job_id) or survivor_node
+        assert stat["node"] != self.claimed_by(database, job_id) or survivor_node
 
-    def test_a_late_claim_waiting_for_a_slot_survives_a_kill(self, serve, db_path, tmp_path):
+    def test_a_late_claim_waiting_for_a_slot_survives_a_kill(self, serve, database, tmp_path):
         out = tmp_path / "out"
-        creator = serve("--db", db_path)
+        creator = serve("--db", database)
         start = time.time() + 0.6
         busy = creator.client.create(name="busy", schedule=f"R0/{iso(start)}/",
                                      command=f"sh -c 'echo busy >> {out}; sleep 3'")
@@ -2370,10 +2466,10 @@ class TestSeveralProcesses:
         creator.kill()  # before either is due
         wait_for(lambda: time.time() > start + 0.5, message="both occurrences to pass")
         # Both are claimed late at start-up; "waiting" waits for the only slot.
-        victim = serve("--db", db_path, "--workers", "1", "--node-lease", self.LEASE)
+        victim = serve("--db", database, "--workers", "1", "--node-lease", self.LEASE)
         wait_for(lambda: out.exists() and "busy" in out.read_text(), message="busy to start")
         victim.kill()
-        survivor = serve("--db", db_path, "--node-lease", self.LEASE)
+        survivor = serve("--db", database, "--node-lease", self.LEASE)
         [stat] = wait_for(lambda: survivor.client.stats(waiting), message="waiting's run")
         assert (stat["success"], stat["error"]) == (True, "")
         assert out.read_text().split() == ["busy", f"{waiting}@{stat['scheduled_for']}"]
@@ -2455,9 +2551,9 @@ class TestSeveralProcesses:
                     if f":{inode} " in line and f" {process.process.pid} " in line]
         assert held, "the serve process holds no lock on its database file"
 
-    def test_a_node_id_in_use_is_refused(self, serve, db_path):
-        serve("--db", db_path, "--node-id", "alpha")
-        done = kala_cli("serve", "-p", "0", "--db", db_path, "--node-id", "alpha")
+    def test_a_node_id_in_use_is_refused(self, serve, database):
+        serve("--db", database, "--node-id", "alpha")
+        done = kala_cli("serve", "-p", "0", "--db", database, "--node-id", "alpha")
         assert done.returncode == 2 and "already in use" in done.stderr
 
 
@@ -3237,7 +3333,10 @@ class TestCommandLine:
         (["serve"], {"KALA_WORKERS": "0"}, "KALA_WORKERS"),
         (["serve", "-p", ":eighty"], {}, "is not a port number"),
         (["serve", "--jobdb", "redis"], {}, "has no redis backend"),
-        (["serve", "--jobdb=postgres"], {}, "has no postgres backend"),
+        (["serve", "--jobdb=mysql"], {}, "has no mysql backend"),
+        (["serve", "--jobdb", "postgres"], {}, "needs --jobdb-address HOST:PORT/DBNAME"),
+        (["serve", "--jobdb", "postgres", "--db", "x.db", "--jobdb-address", "h/d"], {},
+         "not --db"),
         (["serve", "--jobdb", "etcd"], {}, "'etcd' is unknown"),
         (["serve", "--jobdb-address", "db:5432"], {}, "--jobdb-address: these are for Kala"),
         (["serve", "--jobdb-tls-capath", "ca.pem"], {}, "--jobdb-tls-capath: these are"),
