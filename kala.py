@@ -64,6 +64,7 @@ __version__ = "0.1.0"
 #: Scheduler) or to test against the pieces.
 __all__ = [
     "KalaError", "InvalidInput", "JobNotFound", "StoreUnavailable", "StoreFull",
+    "CommitUncertain",
     "Duration", "Schedule", "parse_duration", "parse_schedule", "format_time",
     "Job", "RemoteProperties", "RunStat", "OccurrencePlan", "job_from_request", "job_to_json",
     "stat_to_json", "app_stats_to_json", "plan_occurrence", "resume_cursor", "too_late",
@@ -101,6 +102,11 @@ class StoreUnavailable(KalaError):
 
 class StoreFull(StoreUnavailable):
     """The database's disk (or its size limit) is full: answered with HTTP 507."""
+
+
+class CommitUncertain(StoreUnavailable):
+    """The database was lost while it committed a write, and could not be asked
+    since whether the write was made (PostgreSQL): answered with HTTP 503."""
 
 
 # =============================================================================
@@ -917,6 +923,9 @@ class Claim:
     #: Whether the database marked it started for this process (PostgresStore):
     #: None until asked; False when another process had taken it over.
     start_marked: Optional[bool] = None
+    #: The start time it was marked with, kept to mark it again with the same
+    #: if the answer was lost.
+    start_stamp: Optional[float] = None
 
 
 class Timer(NamedTuple):
@@ -1052,9 +1061,14 @@ class _WriteBehind:
 
     _FLUSH = object()
 
-    def __init__(self, write_batch: Callable[[list], list], name: str, spacing: float = 0.0):
+    def __init__(self, write_batch: Callable[[list], list], name: str, spacing: float = 0.0,
+                 retry: Tuple[float, float] = (0.0, 0.0)):
         self._write_batch = write_batch
         self._spacing = spacing   # seconds from one write to the next, at least
+        #: Waits (first, longest) before writing a batch again that failed with
+        #: StoreUnavailable (the database is away); (0, 0): not again.
+        self._retry = retry
+        self._closing = threading.Event()
         self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write, name=name, daemon=True)
         self._start_lock = threading.Lock()
@@ -1084,10 +1098,28 @@ class _WriteBehind:
             self.submit(self._FLUSH)
 
     def close(self) -> None:
+        self._closing.set()   # a batch the database refuses now is given up
         self.flush()
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+
+    def _write_persistently(self, entries: list) -> Iterable:
+        """The batch's answers; the write's exception for each when it failed (after
+        retrying while the database was away, unless closing)."""
+        wait = self._retry[0]
+        while True:
+            try:
+                return self._write_batch(entries)
+            except StoreUnavailable as exc:
+                if not wait or self._closing.is_set():
+                    return itertools.repeat(exc)
+                log.warning("%d result(s) wait for the database: %s; writing them again in "
+                            "%.1f s", len(entries), exc, wait)
+                self._closing.wait(wait)
+                wait = min(wait * 2, self._retry[1])
+            except Exception as exc:
+                return itertools.repeat(exc)
 
     def _write(self) -> None:
         last_write = -math.inf
@@ -1107,10 +1139,7 @@ class _WriteBehind:
                     break
                 batch.append(item)
             entries = [entry for entry, _ in batch if entry is not self._FLUSH]
-            try:
-                answers = iter(self._write_batch(entries) if entries else ())
-            except Exception as exc:
-                answers = itertools.repeat(exc)
+            answers = iter(self._write_persistently(entries) if entries else ())
             for entry, then in batch:
                 try:
                     then(None if entry is self._FLUSH else next(answers))
@@ -1576,7 +1605,15 @@ class Store:
             (_SUCCEEDED if result.success else _FAILED, result.ran_at, result.finished_at,
              result.retries, result.duration_ns, result.output, result.error,
              node if owed else None, claim.run_id, node, _RUNNING)).rowcount
-        result.followups_owed = bool(updated) and owed
+        if not updated:
+            # Written already, by a commit whose answer was lost (then retried)?
+            again = db.execute("SELECT owed_by FROM runs WHERE id = ? AND node = ? AND state = ? "
+                               "AND finished_at = ?",
+                               (claim.run_id, node, _SUCCEEDED if result.success else _FAILED,
+                                result.finished_at)).fetchone()
+            result.followups_owed = again is not None and again[0] is not None
+            return again is not None
+        result.followups_owed = owed
         if updated:
             db.execute(
                 "UPDATE jobs SET success_count = success_count + ?, "
@@ -1717,6 +1754,10 @@ class Store:
         for run_id in run_ids:
             self.note_started(run_id)
         return self.confirm_claims(run_ids, node, now)
+
+    def unstarted_runs(self, node: str) -> List[Claim]:
+        """(PostgresStore) A SQLite commit is never uncertain: nothing to find."""
+        return []
 
     def dead_nodes(self, nodes: List[str]) -> Dict[str, Optional[bytes]]:
         """Which of ``nodes`` are known dead (their lock is free), with their start
@@ -2081,7 +2122,17 @@ class PostgresSession:
         return self._raw
 
     def execute(self, sql: str, params=()):
-        return self.connection().execute(self._statement(sql), self._values(params))
+        idle = not self.in_transaction
+        try:
+            return self.connection().execute(self._statement(sql), self._values(params))
+        except self._driver.OperationalError:
+            if not idle or self._raw is None or not self._raw.closed:
+                raise
+            # The connection was lost while idle (the server restarted, or ended the
+            # session): a statement outside a transaction, or its BEGIN, is safe to
+            # say again, once, on a new one.
+            self.drop()
+            return self.connection().execute(self._statement(sql), self._values(params))
 
     def executemany(self, sql: str, rows):
         cursor = self.connection().cursor()
@@ -2182,8 +2233,10 @@ class PostgresStore(Store):
         self._presence = PostgresSession(self._driver, conninfo, self.where)
         self._node: Optional[str] = None
         self._node_lock = None      # no lock file, no start ledger: the database has both
+        # Results are kept and written again until the database is back: a run left
+        # "running" here would be nobody's to settle while this process lives.
         self._results = _WriteBehind(self._write_results, "kala-results",
-                                     spacing=RESULT_COMMIT_SPACING)
+                                     spacing=RESULT_COMMIT_SPACING, retry=POSTGRES_RECONNECT)
         self._creations = _GroupCommit(self._write_creations)
         with self._reading() as db:
             # The tables' schema (search_path): deployments in two schemas of one
@@ -2220,8 +2273,12 @@ class PostgresStore(Store):
         with self._errors_explained(session):
             session.execute("BEGIN")
             try:
-                if take_turn:
-                    session.execute("SELECT pg_advisory_xact_lock(?)", (self._writers_key,))
+                # The transaction's id: if the connection is lost while it commits,
+                # the server can still tell whether it did (_commit_status).
+                xid = session.execute(
+                    "SELECT pg_advisory_xact_lock(?), pg_current_xact_id()::text"
+                    if take_turn else "SELECT 0, pg_current_xact_id()::text",
+                    (self._writers_key,) if take_turn else ()).fetchone()[1]
                 yield session
             except BaseException:
                 if session.in_transaction:
@@ -2234,9 +2291,33 @@ class PostgresStore(Store):
                 session.execute("COMMIT")
             except self._driver.Error as exc:
                 session.drop()
-                raise StoreUnavailable(
-                    f"the PostgreSQL database {self.where} did not confirm a write "
-                    f"({_first_line(exc)}); it may or may not have been made") from None
+                status = self._commit_status(session, xid)
+                if status == "committed":
+                    return
+                if status == "aborted":
+                    raise StoreUnavailable(f"the PostgreSQL database {self.where} was lost while "
+                                           f"committing ({_first_line(exc)}); nothing was "
+                                           f"changed") from None
+                raise CommitUncertain(
+                    f"the PostgreSQL database {self.where} was lost while committing "
+                    f"({_first_line(exc)}); the write may or may not have been made") from None
+
+    def _commit_status(self, session: PostgresSession, xid: str) -> Optional[str]:
+        """Whether the transaction ``xid`` committed, asked again for up to
+        POSTGRES_CUTOFF seconds; None if the database could not say."""
+        deadline = time.monotonic() + POSTGRES_CUTOFF
+        wait = POSTGRES_RECONNECT[0]
+        while True:
+            try:
+                status = session.execute("SELECT pg_xact_status(?::xid8)", (xid,)).fetchone()[0]
+                if status != "in progress":
+                    return status
+            except (self._driver.Error, StoreUnavailable):
+                session.drop()
+            if time.monotonic() + wait > deadline:
+                return None
+            time.sleep(wait)
+            wait = min(wait * 2, POSTGRES_RECONNECT[1])
 
     @contextmanager
     def _reading(self):
@@ -2364,10 +2445,23 @@ class PostgresStore(Store):
         in the writers' turn: the row locks order it against a takeover."""
         marks = ",".join("?" * len(run_ids))
         with self._start_lock, self._in_transaction(self._starts, take_turn=False) as db:
+            # Marked already with the same ``now``: a retry after a lost answer.
             return [row[0] for row in db.execute(
                 f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
-                f"AND state = ? AND started_at IS NULL RETURNING id",
-                (now, *run_ids, node, _RUNNING))]
+                f"AND state = ? AND (started_at IS NULL OR started_at = ?) RETURNING id",
+                (now, *run_ids, node, _RUNNING, now))]
+
+    def unstarted_runs(self, node: str) -> List[Claim]:
+        """The runs ``node`` has claimed and not started, as claims again: after a
+        claim whose commit was uncertain, the process runs what it did claim (a
+        claim it also holds is started once: ``mark_started`` says so)."""
+        with self._reading() as db:
+            rows = db.execute("SELECT * FROM runs WHERE node = ? AND state = ? "
+                              "AND started_at IS NULL ORDER BY id", (node, _RUNNING)).fetchall()
+            jobs = {row["job_id"]: self._load(db, row["job_id"]) for row in rows}
+        return [Claim(row["id"], jobs[row["job_id"]], row["trigger"], row["scheduled_for"],
+                      row["claim_key"], prior_attempts=row["retries"])
+                for row in rows if jobs[row["job_id"]] is not None]
 
 
 def open_store(target: Optional[str]) -> Store:
@@ -3122,6 +3216,7 @@ class Scheduler:
         self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
         self._leases_trusted_from = -math.inf                  # monotonic
         self._synced_version = 0
+        self._claims_uncertain = threading.Event()
         self._stop = threading.Event()
         self._claiming_over = threading.Event()
         # Those that claim (a due occurrence, a dead process's run) come before the
@@ -3234,6 +3329,12 @@ class Scheduler:
 
     def maintain(self, now: Optional[float] = None) -> None:
         """Heartbeat, fail the runs of dead processes, prune old stats, sync timers."""
+        if self._claims_uncertain.is_set():
+            self._claims_uncertain.clear()
+            claims = self.store.unstarted_runs(self.node)
+            log.warning("a claim's commit was uncertain: %d unstarted run(s) of this process "
+                        "are queued again (each starts once)", len(claims))
+            self._start_on_time(claims, self.clock())
         with self._confirming() as generation:
             now = self.clock() if now is None else now
             others = [node for node, _ in self.store.nodes() if node != self.node]
@@ -3281,7 +3382,11 @@ class Scheduler:
         before = self.monotonic()  # before the caller reads the wall clock it beats with
         with self._fence_lock:
             generation = self._generation_at(before)
-        yield generation
+        try:
+            yield generation
+        except CommitUncertain:
+            self._claims_uncertain.set()  # the next maintenance finds what was claimed
+            raise
         with self._fence_lock:
             self._confirmed_at = max(self._confirmed_at, before)
 
@@ -3311,12 +3416,13 @@ class Scheduler:
         """
         if self.store.starts_in_database:
             if claim.start_marked is None:  # a manual start, a child: not through start_due
+                claim.start_stamp = claim.start_stamp or self.clock()
                 with self._confirming():
                     claim.start_marked = bool(self.store.mark_started(
-                        [claim.run_id], self.node, self.clock()))
+                        [claim.run_id], self.node, claim.start_stamp))
             if not claim.start_marked:
-                log.warning("job %s: not starting run %s: another process has taken it over",
-                            claim.job.id, claim.run_id)
+                log.warning("job %s: not starting run %s: it was started already, or another "
+                            "process has taken it over", claim.job.id, claim.run_id)
             return claim.start_marked
         self.store.note_started(claim.run_id)
         with self._fence_lock:
@@ -3420,9 +3526,15 @@ class Scheduler:
         when it cannot answer: they wait a second and try again (each keeps its
         claim, which a process taking this one for dead would take over)."""
         try:
-            with self._confirming():
-                owned = set(self.store.mark_started([claim.run_id for claim in claims],
-                                                    self.node, self.clock()))
+            owned = set()
+            now = self.clock()
+            for claim in claims:
+                claim.start_stamp = claim.start_stamp or now
+            for stamp in sorted({claim.start_stamp for claim in claims}):
+                with self._confirming():
+                    owned.update(self.store.mark_started(
+                        [claim.run_id for claim in claims if claim.start_stamp == stamp],
+                        self.node, stamp))
         except StoreUnavailable as exc:
             log.warning("cannot mark %d run(s) started (%s); trying again in a second",
                         len(claims), exc)

@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -683,8 +684,12 @@ class TestStore:
         result = kala.RunResult(True, T0, T0 + 1, 0, 0)
         assert not store.finish_run(claim, "node-b", result)
         assert store.finish_run(claim, "node-a", result)
-        assert not store.finish_run(claim, "node-a", result)
+        # The same result again (written again after a commit's answer was lost) is
+        # the one recorded; another one is refused. It counts once either way.
+        assert store.finish_run(claim, "node-a", result)
+        assert not store.finish_run(claim, "node-a", kala.RunResult(False, T0, T0 + 2, 0, 1))
         assert store.get_job(job.id).success_count == 1
+        assert store.get_job(job.id).error_count == 0
 
     def test_runs_of_a_stale_node_fail_and_count(self, database):
         store = open_store(database)
@@ -2555,6 +2560,204 @@ class TestSeveralProcesses:
         serve("--db", database, "--node-id", "alpha")
         done = kala_cli("serve", "-p", "0", "--db", database, "--node-id", "alpha")
         assert done.returncode == 2 and "already in use" in done.stderr
+
+
+class TcpProxy:
+    """A TCP relay between one node and PostgreSQL that the test controls: it can
+    cut the node off (every connection reset, new ones refused), hang it (nothing
+    forwarded, connections kept open: a partition the server does not see), slow
+    it, and heal it."""
+
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.mode = "pass"
+        self.delay = 0.0
+        self._changed = threading.Condition()
+        self._sockets = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, database):
+        """``database``'s URL, through this relay."""
+        parts = urllib.parse.urlsplit(database)
+        return parts._replace(netloc=f"{parts.username}@127.0.0.1:{self.port}").geturl()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.mode == "cut":
+                client.close()
+                continue
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client):
+        with self._changed:
+            self._changed.wait_for(lambda: self.mode != "hang")
+        try:
+            server = socket.create_connection(self.upstream)
+        except OSError:
+            client.close()
+            return
+        with self._changed:
+            self._sockets += [client, server]
+        for source, target in ((client, server), (server, client)):
+            threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source, target):
+        try:
+            while True:
+                chunk = source.recv(65536)
+                if not chunk:
+                    break
+                with self._changed:
+                    self._changed.wait_for(lambda: self.mode != "hang")
+                    if self.mode == "cut":
+                        break
+                if self.delay:
+                    time.sleep(self.delay)
+                target.sendall(chunk)
+        except OSError:
+            pass
+        for end in (source, target):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def _set(self, mode, delay=0.0):
+        with self._changed:
+            self.mode, self.delay = mode, delay
+            if mode == "cut":
+                for end in self._sockets:
+                    with contextlib.suppress(OSError):
+                        # Reset, as a machine that lost its route would be (shutdown
+                        # first: it wakes the pump blocked reading it; close alone
+                        # would not, nor send anything).
+                        end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+                        end.shutdown(socket.SHUT_RDWR)
+                        end.close()
+                self._sockets = []
+            self._changed.notify_all()
+
+    def cut(self):
+        self._set("cut")
+
+    def hang(self):
+        self._set("hang")
+
+    def slow(self, delay):
+        self._set("pass", delay)
+
+    def heal(self):
+        self._set("pass")
+
+    def close(self):
+        self.cut()
+        self._listener.close()
+
+
+@pytest.fixture
+def postgres(postgres_server):
+    """A PostgreSQL database (a schema of its own) for tests of several machines."""
+    with postgres_database(postgres_server) as url:
+        yield url
+
+
+class TestSeveralMachines:
+    """serve processes on "machines" that share nothing but a PostgreSQL database,
+    each reaching it through a relay the test can cut, hang, slow and heal."""
+
+    LEASE = "1.5"
+
+    @pytest.fixture
+    def machines(self, serve, postgres):
+        proxies = []
+
+        def start(count, *extra):
+            started = []
+            for _ in range(count):
+                proxies.append(TcpProxy(("127.0.0.1", 5432)))
+                process = serve("--db", proxies[-1].url(postgres), "--node-lease", self.LEASE,
+                                *extra)
+                process.proxy = proxies[-1]
+                started.append(process)
+            wait_for(lambda: len(started[0].client.call("GET", "/api/v1/stats/")[1][
+                "Stats"]["nodes"]) == count, message="every machine to register")
+            return started
+        yield start
+        for proxy in proxies:
+            proxy.close()
+
+    @staticmethod
+    def node_of(process):
+        return process.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"]
+
+    def test_a_node_cut_off_or_hung_is_taken_over_and_runs_nothing_twice(self, machines,
+                                                                           tmp_path):
+        out = tmp_path / "out"
+        survivor, hung, cut = machines(3)
+        checks = TestSeveralProcesses()
+        ids, start = checks.schedule_jobs(survivor.client, out, jobs=6, count=20)
+        wait_for(lambda: time.time() > start + 0.9, message="the schedule to be under way")
+        hung.proxy.hang()
+        cut.proxy.cut()
+        wait_for(lambda: time.time() > start + 2.9, message="two seconds of partition")
+        hung.proxy.heal()
+        cut.proxy.heal()
+        checks.wait_until_done(survivor.client, ids, 20)
+        checks.check_exactly_once(survivor.client, ids, out, start, 0.2, 20)
+        # Both come back and rejoin.
+        wait_for(lambda: len(self.node_of(survivor)) == 3, message="both to rejoin")
+        assert hung.process.poll() is None and cut.process.poll() is None
+
+    def test_the_database_going_away_is_503_then_everything_resumes(self, machines, tmp_path):
+        out = tmp_path / "out"
+        [node] = machines(1)
+        api = node.client
+        kept = api.create(name="kept", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        long = api.create(name="long", schedule=f"R0/{iso(time.time() + 3600)}/",
+                          command=f"sh -c 'sleep 0.5; echo long >> {out}'")
+        starter = TestSeveralProcesses().start_in_background(api, long)
+        wait_for(lambda: any(p for p in processes_running("sleep 0.5")), message="long to run")
+        soon = time.time() + 1.0
+        every = api.create(name="every", command=TestSeveralProcesses.recorder(out),
+                           schedule=f"R4/{iso(soon)}/PT0.2S")
+        node.proxy.cut()  # the database restarts, say: every session is lost
+        status, body, _ = api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"})
+        assert status == 503 and "PostgreSQL database" in body["error"]
+        assert api.call("GET", "/healthz")[0] == 200
+        wait_for(lambda: "long" in out.read_text() if out.exists() else False,
+                 message="long to finish while the database is away")
+        wait_for(lambda: time.time() > soon + 1.5, message="every's occurrences to pass")
+        node.proxy.heal()
+        wait_for(lambda: api.call("GET", "/readyz")[0] == 200, message="readiness again")
+        starter.join(10)
+        # Nothing acknowledged was lost; the run that ended meanwhile was recorded
+        # once the database was back; the occurrences that passed ran late, once each.
+        assert set(api.jobs()) == {kept, long, every}
+        [stat] = wait_for(lambda: api.stats(long), message="long's result")
+        assert stat["success"]
+        TestSeveralProcesses().wait_until_done(api, [every], 5)
+        TestSeveralProcesses().check_exactly_once(api, [every], out, soon, 0.2, 5)
+
+    def test_sessions_ended_by_the_server_leave_each_occurrence_run_once(
+            self, machines, postgres_server, tmp_path):
+        out = tmp_path / "out"
+        processes = machines(2)
+        checks = TestSeveralProcesses()
+        ids, start = checks.schedule_jobs(processes[0].client, out, jobs=4, count=15)
+        for at in (0.7, 1.5, 2.1):
+            wait_for(lambda: time.time() > start + at, interval=0.005, message="the moment")
+            ended = postgres_server.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name LIKE 'kala_%' "
+                "AND pid != pg_backend_pid()").fetchone()[0]
+            assert ended >= 2 * len(processes)  # each has a presence and a writer session
+        checks.wait_until_done(processes[1].client, ids, 15)
+        checks.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
 
 
 @pytest.mark.skipif(not os.environ.get("KALA_CHAOS"),
