@@ -2208,7 +2208,7 @@ class PostgresStore(Store):
         settings = self._driver.conninfo.conninfo_to_dict(url)
         self.where = (f"{settings.get('host', 'localhost')}:{settings.get('port', 5432)}/"
                       f"{settings.get('dbname', '')}")
-        options = " ".join(filter(None, [settings.get("options", ""), *(
+        options = " ".join(filter(None, [settings.get("options", os.environ.get("PGOPTIONS")), *(
             f"-c {name}={value}" for name, value in (
                 ("idle_in_transaction_session_timeout", int(POSTGRES_IDLE_IN_TRANSACTION * 1000)),
                 ("statement_timeout", int(POSTGRES_STATEMENT_TIMEOUT * 1000)),
@@ -2217,7 +2217,7 @@ class PostgresStore(Store):
                 ("tcp_keepalives_count", 3),
                 ("tcp_user_timeout", int(POSTGRES_CUTOFF * 1000)),
                 ("client_connection_check_interval", 1000)))]))
-        settings.setdefault("application_name", application)
+        settings.setdefault("application_name", os.environ.get("PGAPPNAME") or application)
         settings.update(options=options,
                         connect_timeout=str(int(POSTGRES_CUTOFF)), keepalives="1",
                         keepalives_idle="3", keepalives_interval="1", keepalives_count="3",
@@ -3217,6 +3217,7 @@ class Scheduler:
         self._leases_trusted_from = -math.inf                  # monotonic
         self._synced_version = 0
         self._claims_uncertain = threading.Event()
+        self._sync_lock = threading.Lock()
         self._stop = threading.Event()
         self._claiming_over = threading.Event()
         # Those that claim (a due occurrence, a dead process's run) come before the
@@ -3456,9 +3457,16 @@ class Scheduler:
 
     def sync_timers(self) -> None:
         """Follow jobs created, changed or claimed by any process since the last look."""
-        self._synced_version, changes = self.store.timer_changes(self._synced_version)
-        self.timers.cancel(timer.job_id for timer in changes if timer.when is None)
-        self._set_timers(timer for timer in changes if timer.when is not None)
+        with self._sync_lock:  # what it read is applied before a deletion here is
+            self._synced_version, changes = self.store.timer_changes(self._synced_version)
+            self.timers.cancel(timer.job_id for timer in changes if timer.when is None)
+            self._set_timers(timer for timer in changes if timer.when is not None)
+
+    def jobs_deleted(self, job_ids: Optional[List[str]] = None) -> None:
+        """Drop the timers of jobs deleted through this process (None: every job), after
+        any sync that read them before their deletion was committed."""
+        with self._sync_lock:
+            self.timers.cancel(self.timers.job_ids() if job_ids is None else job_ids)
 
     def job_changed(self, job: Job) -> None:
         """Time a job that was created or enabled through this process."""
@@ -3968,13 +3976,13 @@ class KalaApp:
 
     def delete_job(self, body, query, job_id):
         deleted = self.store.delete_job(job_id, self.clock())
-        self.scheduler.timers.cancel(deleted)
+        self.scheduler.jobs_deleted(deleted)
         log.info("deleted job(s) %s", ", ".join(deleted))
         return HTTPStatus.NO_CONTENT, None
 
     def delete_all(self, body, query):
         self.store.delete_all(self.clock())
-        self.scheduler.timers.cancel(list(self.scheduler.timers.job_ids()))
+        self.scheduler.jobs_deleted()
         log.info("deleted all jobs")
         return HTTPStatus.NO_CONTENT, None
 

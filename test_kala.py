@@ -2666,6 +2666,116 @@ def postgres(postgres_server):
         yield url
 
 
+class TestPostgresStore:
+    """What only the PostgreSQL store does: its connections, and their loss."""
+
+    @staticmethod
+    def failing_commit(store, monkeypatch, commit_first):
+        """The next COMMIT's answer is lost: after it was made, or before it was sent."""
+        session = store._db
+        real = session.execute
+
+        def execute(sql, params=()):
+            if sql == "COMMIT":
+                monkeypatch.setattr(session, "execute", real)
+                real("COMMIT" if commit_first else "ROLLBACK")
+                raise store._driver.OperationalError("server closed the connection")
+            return real(sql, params)
+        monkeypatch.setattr(session, "execute", execute)
+
+    @pytest.mark.parametrize("committed", [True, False], ids=["committed", "not committed"])
+    def test_a_commit_whose_answer_was_lost_is_asked_about(self, postgres, monkeypatch,
+                                                             committed):
+        store = open_store(postgres)
+        self.failing_commit(store, monkeypatch, committed)
+        job = job_from_request({"name": "j", "command": "true"}, now=T0)
+        if committed:
+            store.create_job(job)  # acknowledged: the server says it committed
+        else:
+            with pytest.raises(kala.StoreUnavailable, match="nothing was changed"):
+                store.create_job(job)
+        assert [j.id for j in store.list_jobs()] == ([job.id] if committed else [])
+        store.close()
+
+    def test_an_uncertain_claim_is_found_and_started_once(self, postgres, monkeypatch):
+        harness = Harness(path=postgres)
+        job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
+        monkeypatch.setattr(harness.store, "_commit_status", lambda session, xid: None)
+        self.failing_commit(harness.store, monkeypatch, commit_first=True)
+        with pytest.raises(kala.CommitUncertain):
+            harness.run_at(T0 + 10)
+        assert harness.runner.jobs == []
+        harness.scheduler.maintain()   # finds the claim it did make, and starts it
+        harness.scheduler.run_due()    # the timer put back finds the occurrence claimed
+        assert harness.runner.jobs == ["job"]
+        assert [s.success for s in harness.store.job_stats(job.id)] == [True]
+
+    def test_a_lost_database_is_retried_with_growing_waits(self, postgres):
+        proxy = TcpProxy(("127.0.0.1", 5432))
+        store = open_store(proxy.url(postgres))
+        create(store, name="before")
+        proxy.cut()
+        with pytest.raises(kala.StoreUnavailable, match="cannot be"):
+            store.list_jobs()
+        with pytest.raises(kala.StoreUnavailable, match="trying again in"):
+            store.list_jobs()  # at once, without trying
+        proxy.heal()
+        wait_for(lambda: time.monotonic() > store._reader._retry_at, message="the next try")
+        assert [j.name for j in store.list_jobs()] == ["before"]
+        store.close()
+        proxy.close()
+
+    def test_deployments_in_two_schemas_keep_apart(self, postgres, postgres_server):
+        with postgres_database(postgres_server) as other:
+            first, second = open_store(postgres), open_store(other)
+            first.hold_node("n")
+            second.hold_node("n")  # the same node id, in another deployment
+            create(first, name="one")
+            assert second.list_jobs() == [] and second.dead_nodes(["n"]) == {}
+            second.close()
+            first.close()
+
+    def test_text_with_nul_is_kept_readable(self, postgres):
+        store = open_store(postgres)
+        job = create(store)
+        claim = store.claim_run(job.id, "k", "manual", "n", T0)
+        store.finish_run(claim, "n", kala.RunResult(True, T0, T0, 0, 0, output="a\x00b"))
+        assert store.job_stats(job.id)[0].output == "a\ufffdb"
+        store.close()
+
+    def test_without_psycopg_serve_says_how_to_install_it(self):
+        code = ("import sys; sys.modules['psycopg'] = None; import kala; "
+                "sys.exit(kala.main(sys.argv[1:]))")
+        done = subprocess.run([sys.executable, "-c", code, "serve", "--db",
+                               "postgresql://u@127.0.0.1/kala"], capture_output=True, text=True,
+                              cwd=os.path.dirname(KALA), timeout=30)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "kala.py: a PostgreSQL database needs the psycopg driver (version 3.2 or newer): "
+            "python3 -m pip install 'psycopg[binary]'"]
+
+    def test_kalas_own_postgres_flags(self, serve, postgres):
+        parts = urllib.parse.urlsplit(postgres)
+        settings = dict(urllib.parse.parse_qsl(parts.query))
+        process = serve("--jobdb", "postgres", "--jobdb-address",
+                        f"127.0.0.1:5432{parts.path}", "--jobdb-username", "postgres",
+                        env={"PGOPTIONS": settings["options"],
+                             "PGAPPNAME": settings["application_name"]})
+        job_id = process.client.create(name="kept")
+        assert [j.name for j in open_store(postgres).list_jobs()] == ["kept"]
+        assert any("database PostgreSQL 127.0.0.1:5432/" in line for line in process.log)
+        assert job_id in process.client.jobs()
+
+    def test_kala_postgres_flags_make_a_url(self):
+        args = kala.build_parser().parse_args([
+            "serve", "--jobdb", "postgres", "--jobdb-address", "db.example:5433/kala",
+            "--jobdb-username", "ops", "--jobdb-password", "p@ss/word",
+            "--jobdb-tls-capath", "/etc/ca.pem"])
+        assert kala.kala_postgres_url(args) == (
+            "postgresql://ops:p%40ss%2Fword@db.example:5433/kala?"
+            "sslrootcert=%2Fetc%2Fca.pem&sslmode=verify-full")
+
+
 class TestSeveralMachines:
     """serve processes on "machines" that share nothing but a PostgreSQL database,
     each reaching it through a relay the test can cut, hang, slow and heal."""
