@@ -822,6 +822,132 @@ def app_stats_to_json(counts: "AppCounts", now: float) -> dict:
         "nodes": [{"id": node, "heartbeat": format_time(beat)} for node, beat in counts.nodes],
     }
 
+# --- export and import: moving jobs between stores ---------------------------
+
+#: A run's states in the store (and in an export).
+_RUNNING, _SUCCEEDED, _FAILED = "running", "succeeded", "failed"
+#: The format of ``kala.py export``; ``import`` reads this one.
+EXPORT_FORMAT = "kala.py export 1"
+_EXPORTED_COUNTERS = ("success_count", "error_count", "finished_runs")
+_EXPORTED_TIMES = ("last_success", "last_error", "last_attempted_run")
+_EXPORTED_RUN = ("trigger", "scheduled_for", "node", "state", "ran_at", "finished_at",
+                 "retries", "duration_ns", "output", "error")
+
+
+def job_to_export(job: Job) -> dict:
+    """A job as ``kala.py export`` writes it: id, definition, schedule position, counters."""
+    return {"id": job.id, "definition": job.spec(), "disabled": job.disabled,
+            "cursor": job.cursor, "is_done": job.is_done, "parent_jobs": job.parent_jobs,
+            **{name: getattr(job, name) for name in _EXPORTED_COUNTERS + _EXPORTED_TIMES}}
+
+
+class ImportedJobs(NamedTuple):
+    """What an export file holds, checked: the jobs (parents first), and the finished
+    runs of each job, oldest first."""
+
+    jobs: List[Job]
+    runs: Dict[str, List[dict]]
+
+
+def jobs_from_export(document) -> ImportedJobs:
+    """Check an export document and rebuild its jobs; InvalidInput names what is wrong."""
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise InvalidInput(f"not a kala.py export: expected a JSON object with "
+                           f"\"format\": \"{EXPORT_FORMAT}\"")
+    entries = document.get("jobs")
+    if not isinstance(entries, list):
+        raise InvalidInput("field 'jobs' must be a list")
+    jobs, runs = [], {}
+    for number, entry in enumerate(entries, 1):
+        try:
+            job, job_runs = _job_from_export(entry)
+        except InvalidInput as exc:
+            label = entry.get("id") if isinstance(entry, dict) else None
+            raise InvalidInput(f"job {number} ({label or 'no id'}): {exc}") from None
+        if job.id in runs:
+            raise InvalidInput(f"job {job.id} appears twice")
+        jobs.append(job)
+        runs[job.id] = job_runs
+    known = set(runs)
+    for job in jobs:
+        for other in [*job.parent_jobs, *filter(None, [job.on_failure_job])]:
+            if other not in known:
+                raise InvalidInput(f"job {job.id} refers to job {other}, which is not in "
+                                   f"the file")
+    return ImportedJobs(_parents_first(jobs), runs)
+
+
+def _job_from_export(entry) -> Tuple[Job, List[dict]]:
+    if not isinstance(entry, dict):
+        raise InvalidInput("each job must be a JSON object")
+    job_id = entry.get("id")
+    if not isinstance(job_id, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,200}", job_id):
+        raise InvalidInput("field 'id' must be a job id (letters, digits, _ . : -)")
+    spec = entry.get("definition")
+    if not isinstance(spec, dict):
+        raise InvalidInput("field 'definition' must be an object")
+    state = {"parent_jobs": _id_list(entry, "parent_jobs"),
+             "disabled": _expect(entry, "disabled", bool, False, "true or false"),
+             "is_done": _expect(entry, "is_done", bool, False, "true or false"),
+             "cursor": _nonnegative_int(entry, "cursor")}
+    for name in _EXPORTED_COUNTERS:
+        state[name] = _nonnegative_int(entry, name)
+    for name in _EXPORTED_TIMES:
+        value = entry.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not _FIRST_TIMESTAMP <= value <= _LAST_TIMESTAMP):
+            raise InvalidInput(f"field {name!r} must be a time in seconds since 1970, or null")
+        state[name] = value
+    try:
+        job = Job.from_spec(job_id, spec, **state)
+        # The definition is checked as its creation was, at the time it was created.
+        job_from_request({**job_to_json(job), "remote_properties": _remote_json(job.remote)},
+                         now=float(job.created_at))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(f"field 'definition' is not a job's: {exc}") from None
+    timing = job.timing()
+    job.next_run_at = (timing.occurrence(job.cursor) if timing is not None and not job.is_done
+                       and timing.has_index(job.cursor) else None)
+    runs = entry.get("runs", [])
+    if not isinstance(runs, list) or not all(map(_is_exported_run, runs)):
+        raise InvalidInput(f"field 'runs' must be a list of finished runs, each with "
+                           f"{', '.join(_EXPORTED_RUN)}")
+    return job, runs
+
+
+def _is_exported_run(run) -> bool:
+    def number(value, optional=False):
+        return (value is None and optional) or (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            and _FIRST_TIMESTAMP <= value <= _LAST_TIMESTAMP)
+    return (isinstance(run, dict) and set(run) == set(_EXPORTED_RUN)
+            and run["state"] in (_SUCCEEDED, _FAILED)
+            and all(isinstance(run[name], str) for name in ("trigger", "node", "output", "error"))
+            and number(run["ran_at"]) and number(run["scheduled_for"], True)
+            and number(run["finished_at"], True)
+            and all(isinstance(run[name], int) and not isinstance(run[name], bool)
+                    and 0 <= run[name] < 10 ** 18 for name in ("retries", "duration_ns")))
+
+
+def _parents_first(jobs: List[Job]) -> List[Job]:
+    """The jobs in their order (an export's is creation order), except that a job
+    listed before one of its parents moves after it."""
+    placed: Dict[str, Job] = {}
+    pending = list(jobs)
+    while pending:
+        waiting = []
+        for job in pending:
+            if all(parent in placed for parent in job.parent_jobs):
+                placed[job.id] = job
+            else:
+                waiting.append(job)
+        if len(waiting) == len(pending):
+            raise InvalidInput(f"jobs {', '.join(job.id for job in pending)} depend on each "
+                               f"other in a circle")
+        pending = waiting
+    return list(placed.values())
+
+
 
 # =============================================================================
 # Storage: one SQLite database holds jobs, their dependencies and every run
@@ -900,7 +1026,6 @@ _JOB_WITH_EDGES = (
     "WHERE child_id = jobs.id ORDER BY seq) AS edges) AS parents, "
     "(SELECT group_concat(child_id) FROM (SELECT child_id FROM dependencies "
     "WHERE parent_id = jobs.id ORDER BY seq) AS edges) AS children FROM jobs WHERE id = ?")
-_RUNNING, _SUCCEEDED, _FAILED = "running", "succeeded", "failed"
 #: How long a deletion is remembered for the processes that still time the job.
 DELETION_MEMORY = 600.0
 #: The error recorded for a run whose process stopped heartbeating.
@@ -1677,6 +1802,65 @@ class Store:
         return AppCounts(jobs=jobs, disabled=disabled, active=jobs - disabled, errors=errors,
                          successes=successes, next_run_at=row[4], last_attempted_run=row[5],
                          nodes=[tuple(n) for n in nodes])
+
+    # --- moving between stores --------------------------------------------------
+
+    def export(self, with_runs: bool = False) -> dict:
+        """Every job (and with ``with_runs`` its finished runs) as ``kala.py export``
+        writes them, read in one consistent snapshot."""
+        with self._snapshot() as db:
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY "
+                              f"{self._CREATION_ORDER}").fetchall()
+            edges = db.execute(
+                "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
+            runs = db.execute(f"SELECT job_id, {', '.join(_EXPORTED_RUN)} FROM runs "
+                              f"WHERE state != ? ORDER BY id", (_RUNNING,)).fetchall() \
+                if with_runs else []
+        parents: Dict[str, List[str]] = {}
+        for parent, child in edges:
+            parents.setdefault(child, []).append(parent)
+        history: Dict[str, List[dict]] = {}
+        for run in runs:
+            history.setdefault(run["job_id"], []).append(
+                {name: run[name] for name in _EXPORTED_RUN})
+        jobs = []
+        for row in rows:
+            entry = job_to_export(self._job_from_row(row, parents.get(row["id"], ())))
+            if with_runs:
+                entry["runs"] = history.get(row["id"], [])
+            jobs.append(entry)
+        return {"format": EXPORT_FORMAT, "jobs": jobs}
+
+    def import_jobs(self, imported: ImportedJobs, replace: bool = False) -> None:
+        """Load exported jobs in one transaction, keeping their ids, schedule positions,
+        counters and dependencies (a child is listed after its parents, in their order).
+        Jobs whose ids exist already: InvalidInput and nothing changed, unless
+        ``replace`` (the existing ones, with their history, are replaced)."""
+        with self._transaction() as db:
+            ids = [job.id for job in imported.jobs]
+            clashes = [job_id for job_id in ids if self._exists(db, job_id)]
+            if clashes and not replace:
+                raise InvalidInput(f"{len(clashes)} job(s) exist already, e.g. {clashes[0]}; "
+                                   f"nothing was imported (--replace replaces them)")
+            for job_id in clashes:
+                db.execute("DELETE FROM dependencies WHERE child_id = ?", (job_id,))
+                db.execute("DELETE FROM runs WHERE job_id = ?", (job_id,))
+                db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            version = self._bump_version(db)
+            for job in imported.jobs:
+                db.execute(
+                    f"INSERT INTO jobs ({_JOB_COLUMNS}, version) "
+                    f"VALUES ({', '.join('?' * (len(_JOB_STATE) + 3))})",
+                    (job.id, json.dumps(job.spec()),
+                     *[getattr(job, name) for name in _JOB_STATE], version))
+                db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
+                               [(parent, job.id) for parent in job.parent_jobs])
+                db.executemany(
+                    f"INSERT INTO runs (job_id, claim_key, {', '.join(_EXPORTED_RUN)}) "
+                    f"VALUES ({', '.join('?' * (len(_EXPORTED_RUN) + 2))})",
+                    [(job.id, f"imported:{uuid.uuid4()}", *[run[name] for name in _EXPORTED_RUN])
+                     for run in imported.runs.get(job.id, [])])
+            self._announce(db)
 
     def checkpoint(self) -> None:
         """Copy committed WAL pages into the database without holding up writers."""
@@ -5258,6 +5442,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run COMMAND as a job would run (split like a shell word list, no shell).")
     run.add_argument("cmd", metavar="COMMAND", nargs="+",
                      help='the command, quoted as one argument, e.g. "ls -l /tmp"')
+    export = commands.add_parser(
+        "export", help="write every job (and with --stats its runs) as JSON",
+        description="Write every job of a database as JSON: ids, definitions, schedule "
+                    "positions, counters, dependencies (and with --stats the run history). "
+                    "kala.py import loads it into any database.")
+    export.add_argument("--stats", action="store_true", help="include each job's run history")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    load = commands.add_parser(
+        "import", help="load what kala.py export wrote into a database",
+        description="Load an export into a database (SQLite or PostgreSQL), keeping ids, "
+                    "schedule positions and dependencies; serve processes on it pick the jobs "
+                    "up at once.")
+    load.add_argument("file", metavar="FILE", help="the export (- for stdin)")
+    load.add_argument("--replace", action="store_true",
+                      help="replace jobs that exist already (by default: refuse, import nothing)")
+    for command in (export, load):
+        command.add_argument("--db", default=_env("DB", DEFAULT_DB), metavar="FILE_OR_URL",
+                             help=f"the database: a SQLite file (default {DEFAULT_DB}) or a "
+                                  f"postgresql:// URL")
     for command in (serve, run):
         command.add_argument(
             "--pass-env", action="append", metavar="NAME", type=_variable_name,
@@ -5290,6 +5493,54 @@ def _run_command(args) -> int:
         print(f"Output: {attempt.output}", end="" if attempt.output.endswith("\n") else "\n",
               file=sys.stderr)
     return 1
+
+
+def _store_for_moving(target: str) -> Store:
+    """The store export or import works on; a SQLite file that is not there is refused."""
+    if not is_postgres_url(target) and not os.path.exists(target):
+        raise KalaError(f"database {target!r} does not exist")
+    try:
+        return open_store(target)
+    except (sqlite3.Error, OSError) as exc:
+        raise KalaError(f"cannot use database {target!r}: {exc}") from None
+
+
+def _export(args) -> int:
+    store = _store_for_moving(args.db)
+    try:
+        document = store.export(with_runs=args.stats)
+    finally:
+        store.close()
+    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    else:
+        sys.stdout.write(text)
+    print(f"kala.py: exported {len(document['jobs'])} job(s)", file=sys.stderr)
+    return 0
+
+
+def _import(args) -> int:
+    try:
+        if args.file == "-":
+            document = json.load(sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8") as file:
+                document = json.load(file)
+    except (OSError, ValueError) as exc:
+        raise KalaError(f"cannot read {args.file}: {exc}") from None
+    imported = jobs_from_export(document)
+    if not is_postgres_url(args.db) and not os.path.exists(args.db):
+        open_store(args.db).close()  # a new SQLite file
+    store = _store_for_moving(args.db)
+    try:
+        store.import_jobs(imported, replace=args.replace)
+    finally:
+        store.close()
+    runs = sum(len(runs) for runs in imported.runs.values())
+    print(f"kala.py: imported {len(imported.jobs)} job(s) and {runs} run(s)", file=sys.stderr)
+    return 0
 
 
 class SystemdNotifier:
@@ -5469,13 +5720,16 @@ def _serve(args) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        print('kala.py: give a command: serve (run the scheduler and its API) or run "COMMAND" '
-              "(run one command as the server would); see kala.py --help", file=sys.stderr)
+        print('kala.py: give a command: serve (run the scheduler and its API), run "COMMAND" '
+              "(run one command as the server would), export or import (move jobs between "
+              "databases); see kala.py --help", file=sys.stderr)
         return 2
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
             return _run_command(args)
+        if args.command in ("export", "import"):
+            return (_export if args.command == "export" else _import)(args)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                             format="%(asctime)s %(levelname)s %(message)s")
         return _serve(args)

@@ -345,6 +345,35 @@ class TestPlanOccurrence:
         assert plan_occurrence(job, T0 + 1, 1.0) is None
 
 
+class TestPlanOrphan:
+    """What a process taking over a dead one does with each run it left running."""
+
+    @pytest.mark.parametrize("fields, scheduled_for, attempts_before, never_started, plan", [
+        ({}, T0, 0, True, (True, False, False)),              # never started: run it here
+        ({"epsilon": "PT5S"}, T0 - 10, 0, True, (False, False, False)),  # too late now
+        ({}, T0, 0, False, (False, False, False)),            # it ran: failed with its process
+        ({"retries": 1}, T0, 0, False, (False, True, False)),  # ...and is tried again
+        ({"retries": 1}, T0, 1, False, (False, False, False)),  # no retry left
+        ({"retries": 1, "epsilon": "PT5S"}, T0 - 10, 0, False, (False, False, False)),
+        ({"on_failure_job": "h"}, T0, 0, False, (False, False, True)),  # failed for good
+        ({"on_failure_job": "h", "retries": 1}, T0, 0, False, (False, True, False)),
+    ])
+    def test_the_fate_of_an_orphaned_run(self, fields, scheduled_for, attempts_before,
+                                         never_started, plan):
+        job = Job(id="j", name="j", command="true", **fields)
+        assert tuple(kala.plan_orphan(job, scheduled_for, attempts_before, never_started,
+                                      now=T0)) == plan
+
+    def test_a_deleted_jobs_run_is_only_failed(self):
+        assert tuple(kala.plan_orphan(None, T0, 0, True, now=T0)) == (False, False, False)
+
+    @pytest.mark.parametrize("epsilon, late, too_late", [
+        ("", 10 ** 6, False), ("PT5S", 5, False), ("PT5S", 5.001, True)])
+    def test_too_late_is_kalas_epsilon(self, epsilon, late, too_late):
+        job = Job(id="j", name="j", command="true", epsilon=epsilon)
+        assert kala.too_late(job, T0, T0 + late) is too_late
+
+
 class TestJobRequests:
     def test_defaults(self):
         job = job_from_request({"name": "n", "command": "echo hi"}, now=T0, default_owner="ops")
@@ -3613,6 +3642,113 @@ class TestWebPage:
 def kala_cli(*args, env=None):
     return subprocess.run([sys.executable, KALA, *args], capture_output=True, text=True,
                           timeout=30, env={**os.environ, **(env or {})})
+
+
+class TestExportImport:
+    """kala.py export and import move jobs between any two stores."""
+
+    @pytest.fixture
+    def other(self, database, postgres_server, tmp_path):
+        """The other kind of store than ``database``."""
+        if database.startswith("postgresql://"):
+            yield str(tmp_path / "other.db")
+        else:
+            with postgres_database(postgres_server) as url:
+                yield url
+
+    def test_jobs_counters_positions_and_history_move_and_back(self, serve, database, other,
+                                                               tmp_path):
+        first = serve("--db", database)
+        api = first.client
+        later = iso(time.time() + 3600)
+        handler = api.create(name="handler", owner="ops")
+        parent = api.create(name="parent", schedule=f"R/{later}/PT1H", retries=2,
+                            epsilon="PT5M", timezone="Europe/Berlin",
+                            on_failure_job=handler)
+        child = api.create(name="child", parent_jobs=[parent], command="sh -c 'echo child'")
+        api.create(name="hook", type=1, schedule=f"R0/{later}/", disabled=True,
+                   remote_properties={"url": "http://127.0.0.1:1/x", "method": "POST",
+                                      "headers": {"A": ["b"]}, "body": "{}"})
+        for _ in range(2):
+            assert api.call("POST", f"/api/v1/job/start/{parent}/")[0] == 204
+        wait_for(lambda: len(api.stats(child)) == 2, message="the child runs")
+        jobs = api.jobs()
+        stats = {job_id: api.stats(job_id) for job_id in jobs}
+        first.stop()
+
+        exported = tmp_path / "jobs.json"
+        done = kala_cli("export", "--db", database, "--stats", "-o", str(exported))
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == "kala.py: exported 4 job(s)\n"
+        done = kala_cli("import", str(exported), "--db", other)
+        runs = sum(map(len, stats.values()))
+        assert (done.returncode, done.stderr) == (
+            0, f"kala.py: imported 4 job(s) and {runs} run(s)\n")
+        moved = serve("--db", other).client
+        assert moved.jobs() == jobs
+        assert {job_id: moved.stats(job_id) for job_id in jobs} == stats
+        # Exported again from there, it is the same document.
+        again = kala_cli("export", "--db", other, "--stats")
+        assert json.loads(again.stdout) == json.loads(exported.read_text())
+
+    def test_clashing_ids_are_refused_unless_replaced(self, database, tmp_path):
+        store = open_store(database)
+        job = create(store, name="original")
+        store.close()
+        exported = tmp_path / "jobs.json"
+        kala_cli("export", "--db", database, "-o", str(exported))
+        document = json.loads(exported.read_text())
+        document["jobs"][0]["definition"]["name"] = "renamed"
+        document["jobs"][0]["success_count"] = 7
+        exported.write_text(json.dumps(document))
+        done = kala_cli("import", str(exported), "--db", database)
+        assert done.returncode == 2
+        assert done.stderr == (f"kala.py: 1 job(s) exist already, e.g. {job.id}; nothing was "
+                               f"imported (--replace replaces them)\n")
+        assert open_store(database).get_job(job.id).name == "original"
+        assert kala_cli("import", str(exported), "--db", database, "--replace").returncode == 0
+        replaced = open_store(database).get_job(job.id)
+        assert (replaced.name, replaced.success_count) == ("renamed", 7)
+
+    @pytest.mark.parametrize("change, message", [
+        (lambda d: d.update(format="other"), "not a kala.py export"),
+        (lambda d: d["jobs"][1].update(parent_jobs=["nope"]),
+         "refers to job nope, which is not in the file"),
+        (lambda d: d["jobs"][0].update(parent_jobs=[d["jobs"][1]["id"]]), "in a circle"),
+        (lambda d: d["jobs"][0]["definition"].update(command=""),
+         "field 'command' is required"),
+        (lambda d: d["jobs"][0]["definition"].update(schedule="R/nope/PT1S"), "job 1"),
+        (lambda d: d["jobs"][0].update(cursor=-1), "'cursor'"),
+        (lambda d: d["jobs"][0].update(id="a b"), "field 'id'"),
+        (lambda d: d["jobs"][0].update(runs=[{"state": "running"}]), "field 'runs'"),
+        (lambda d: d["jobs"].append(d["jobs"][0]), "appears twice"),
+    ])
+    def test_a_bad_file_is_one_line_and_imports_nothing(self, database, tmp_path, change,
+                                                        message):
+        store = open_store(database)
+        parent = create(store, name="parent", schedule=f"R/{iso(T0 + 60)}/PT1M")
+        create(store, name="child", parent_jobs=[parent.id])
+        store.close()
+        exported = tmp_path / "jobs.json"
+        kala_cli("export", "--db", database, "--stats", "-o", str(exported))
+        document = json.loads(exported.read_text())
+        for entry in document["jobs"]:
+            entry["id"] = entry["id"].replace("-", "_")  # new ids: no clash
+            entry["parent_jobs"] = [p.replace("-", "_") for p in entry["parent_jobs"]]
+        change(document)
+        exported.write_text(json.dumps(document))
+        done = kala_cli("import", str(exported), "--db", database)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+        assert message in done.stderr
+        assert len(open_store(database).list_jobs()) == 2
+
+    def test_a_missing_database_or_file_is_one_line(self, tmp_path):
+        done = kala_cli("export", "--db", str(tmp_path / "none.db"))
+        assert (done.returncode, done.stderr) == (
+            2, f"kala.py: database {str(tmp_path / 'none.db')!r} does not exist\n")
+        done = kala_cli("import", str(tmp_path / "none.json"), "--db", str(tmp_path / "x.db"))
+        assert done.returncode == 2 and "cannot read" in done.stderr
+        assert not (tmp_path / "x.db").exists()
 
 
 class TestCommandLine:
