@@ -2903,26 +2903,44 @@ class TestSeveralMachines:
                     reason="a chaos run takes minutes: set KALA_CHAOS=1 (and KALA_CHAOS_SECONDS)")
 class TestChaos:
     """Five serve processes on one database, killed (-9), stopped past their lease,
-    stopped then killed, and restarted at random while 150 jobs run every second or
-    two. Every command writes which occurrence it is: each must appear exactly once."""
+    stopped then killed, and restarted at random while jobs run every second or two
+    (on SQLite: 150 jobs at PT1S and PT2S; on PostgreSQL: 200 at PT1S, and each
+    process, on its own "machine", is also cut off and hung by its relay, and has
+    its sessions ended by the server). Every command writes which occurrence it is:
+    each must appear exactly once."""
 
-    PROCESSES, JOBS, LEASE = 5, 150, 2.0
+    PROCESSES, LEASE = 5, 2.0
+    ACTIONS = ("kill", "stop", "stop then kill", "terminate")
+    NETWORK_ACTIONS = ("cut off", "hang", "end sessions")
 
-    def test_every_occurrence_runs_exactly_once(self, db_path, tmp_path):
+    def test_every_occurrence_runs_exactly_once(self, database, postgres_server, tmp_path):
         seconds = float(os.environ.get("KALA_CHAOS_SECONDS", "150"))
         seed = int(os.environ.get("KALA_CHAOS_SEED", str(int(time.time()))))
         chaos = random.Random(seed)
         out = tmp_path / "out"
-        lease = ("--node-lease", str(self.LEASE))
-        processes = [ServeProcess("--db", db_path, *lease) for _ in range(self.PROCESSES)]
+        on_postgres = database.startswith("postgresql://")
+        proxies = []
+
+        def launch():
+            target = database
+            if on_postgres:
+                proxies.append(TcpProxy(("127.0.0.1", 5432)))
+                target = proxies[-1].url(database)
+            process = ServeProcess("--db", target, "--node-lease", str(self.LEASE))
+            process.proxy = proxies[-1] if on_postgres else None
+            return process
+
+        processes = [launch() for _ in range(self.PROCESSES)]
         client = processes[0].client
-        start = time.time() + 3
+        count, intervals = (200, (1,)) if on_postgres else (150, (1, 2))
+        start = time.time() + 3 + count * 0.03  # time to create them all
         jobs = {client.create(name=f"j{i}", command=TestSeveralProcesses.recorder(out),
-                              schedule=f"R/{iso(start)}/PT{1 + i % 2}S"): 1 + i % 2
-                for i in range(self.JOBS)}
-        actions = {"kill": 0, "stop": 0, "stop then kill": 0, "terminate": 0}
+                              schedule=f"R/{iso(start)}/PT{intervals[i % len(intervals)]}S"):
+                intervals[i % len(intervals)] for i in range(count)}
+        actions = dict.fromkeys(self.ACTIONS + (self.NETWORK_ACTIONS if on_postgres else ()), 0)
         try:
-            ended = self.wreak_havoc(processes, chaos, start + seconds, actions, lease, db_path)
+            ended = self.wreak_havoc(processes, chaos, start + seconds, actions, launch,
+                                     postgres_server)
             client = processes[0].client
             expected = {(job_id, round(start + k * interval, 3))
                         for job_id, interval in jobs.items()
@@ -2935,6 +2953,8 @@ class TestChaos:
                 if process.process.poll() is None:
                     process.process.send_signal(signal.SIGCONT)
                     process.kill()
+            for proxy in proxies:
+                proxy.close()
         ran = collections.Counter(
             (line.split("@")[0], round(utc(line.split("@")[1]), 3))
             for line in out.read_text().split())
@@ -2943,6 +2963,7 @@ class TestChaos:
         died = {(s["job_id"], round(utc(s["scheduled_for"]), 3)) for s in stats
                 if s["error"] == kala.NODE_DIED}
         report = {
+            "store": "postgresql" if on_postgres else "sqlite",
             "seed": seed, "seconds": seconds, "actions": actions,
             "occurrences": len(expected), "executions": sum(ran[key] for key in expected),
             "duplicate executions": sum(n - 1 for n in ran.values() if n > 1),
@@ -2957,9 +2978,9 @@ class TestChaos:
         assert report["duplicate stats"] == 0, report
         assert report["lost"] == 0, report
 
-    def wreak_havoc(self, processes, chaos, until, actions, lease, db_path):
-        """Random kills, stops and restarts until ``until``; returns when it ended,
-        with every process running again."""
+    def wreak_havoc(self, processes, chaos, until, actions, launch, postgres_server):
+        """Random kills, stops, partitions and restarts until ``until``; returns when it
+        ended, with every process running (and reachable) again."""
         while time.time() < until:
             time.sleep(chaos.uniform(0.5, 2.5))
             index = chaos.randrange(len(processes))
@@ -2970,6 +2991,15 @@ class TestChaos:
                 victim.kill()
             elif action == "terminate":
                 victim.stop()
+            elif action in ("cut off", "hang"):
+                victim.proxy.cut() if action == "cut off" else victim.proxy.hang()
+                time.sleep(chaos.uniform(0.5, self.LEASE + 3.0))
+                victim.proxy.heal()
+            elif action == "end sessions":
+                postgres_server.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "datname = current_database() AND pid != pg_backend_pid() AND "
+                    "application_name LIKE 'kala_%'")
             else:
                 victim.process.send_signal(signal.SIGSTOP)
                 time.sleep(self.LEASE + chaos.uniform(0.5, 3.0))
@@ -2979,7 +3009,9 @@ class TestChaos:
                     victim.process.send_signal(signal.SIGCONT)
             if victim.process.poll() is not None:
                 time.sleep(chaos.uniform(0, 1.5))
-                processes[index] = ServeProcess("--db", db_path, *lease)
+                if victim.proxy is not None:
+                    victim.proxy.close()
+                processes[index] = launch()
         return time.time()
 
     @staticmethod
