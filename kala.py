@@ -1306,6 +1306,7 @@ class Store:
         self._lock = threading.RLock()
         self._write_lock_fd = None
         self._node_lock: Optional[NodeLock] = None
+        self._joined_at: Dict[str, float] = {}   # when each node of this process joined
         self._results = _WriteBehind(self._write_results, "kala-results",
                                      spacing=RESULT_COMMIT_SPACING)
         self._creations = _GroupCommit(self._write_creations)
@@ -1495,11 +1496,20 @@ class Store:
                              dependent_jobs=list(children), **state)
 
     def _load(self, db, job_id: str) -> Optional[Job]:
-        row = db.execute(self._JOB_WITH_EDGES, (job_id,)).fetchone()
-        if row is None:
-            return None
-        return self._job_from_row(row, row["parents"].split(",") if row["parents"] else (),
-                                  row["children"].split(",") if row["children"] else ())
+        return self._load_many(db, [job_id]).get(job_id)
+
+    def _load_many(self, db, job_ids: List[str]) -> Dict[str, Job]:
+        """The jobs of ``job_ids`` that exist, in one statement."""
+        jobs = {}
+        for first in range(0, len(job_ids), 500):  # old SQLite takes 999 parameters at most
+            chunk = job_ids[first:first + 500]
+            query = self._JOB_WITH_EDGES.replace("WHERE id = ?",
+                                                 f"WHERE id IN ({','.join('?' * len(chunk))})")
+            for row in db.execute(query, chunk).fetchall():
+                jobs[row["id"]] = self._job_from_row(
+                    row, row["parents"].split(",") if row["parents"] else (),
+                    row["children"].split(",") if row["children"] else ())
+        return jobs
 
     def get_job(self, job_id: str) -> Job:
         with self._reading() as db:
@@ -1618,8 +1628,11 @@ class Store:
             # no process was running: those were missed (the catch-up rule).
             missed_before = db.execute("SELECT MIN(started_at) FROM nodes").fetchone()[0]
             version = None  # one bump serves every job this transaction changes
-            for job_id, cursor in dict.fromkeys(due):
-                job = self._load(db, job_id)
+            due = list(dict.fromkeys(due))
+            jobs = self._load_many(db, [job_id for job_id, _ in due])
+            updates, runs = [], []   # written together, after the decisions
+            for job_id, cursor in due:
+                job = jobs.get(job_id)
                 if job is None or job.disabled or job.is_done:
                     continue  # deleted or disabled since the timer was set
                 if job.cursor != cursor:
@@ -1634,31 +1647,37 @@ class Store:
                     continue
                 ran = plan.run_index is not None
                 version = version or self._bump_version(db)
-                db.execute(
-                    "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
-                    "last_attempted_run = CASE WHEN ? = 1 THEN ? ELSE last_attempted_run END, "
-                    "version = ? WHERE id = ? AND cursor = ?",
-                    (plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran,
-                     max(now, plan.scheduled_for), version, job_id, cursor))
+                updates.append((plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran,
+                                max(now, plan.scheduled_for), version, job_id, cursor))
                 if ran:
                     key = f"{job_id}@{plan.run_index}"
-                    run_id = self._insert_run(db, job_id, key, "schedule", plan.scheduled_for,
-                                              node, now)
-                    claims.append(Claim(run_id, job, "schedule", plan.scheduled_for, key))
+                    runs.append((job_id, key, "schedule", plan.scheduled_for, node, now))
+                    claims.append(Claim(0, job, "schedule", plan.scheduled_for, key))
                 else:
                     log.info("job %s: skipped the occurrence due %s (missed)", job_id,
                              format_time(plan.scheduled_for))
                 if plan.next_run_at is not None:
                     timers.append(Timer(job_id, plan.next_run_at, plan.next_cursor))
+            db.executemany(
+                "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
+                "last_attempted_run = CASE WHEN ? = 1 THEN ? ELSE last_attempted_run END, "
+                "version = ? WHERE id = ? AND cursor = ?", updates)
+            for claim, run_id in zip(claims, self._insert_runs(db, runs)):
+                claim.run_id = run_id
             note_claimed([claim.run_id for claim in claims])
         return claims, timers
 
+    def _insert_run(self, db, job_id, key, trigger, scheduled_for, node, now) -> int:
+        return self._insert_runs(db, [(job_id, key, trigger, scheduled_for, node, now)])[0]
+
     @staticmethod
-    def _insert_run(db, job_id, key, trigger, scheduled_for, node, now) -> int:
-        return db.execute(
+    def _insert_runs(db, runs: List[tuple]) -> List[int]:
+        """Insert running runs of (job id, key, trigger, scheduled for, node, claimed
+        at); their ids."""
+        return [db.execute(
             "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (job_id, key, trigger, scheduled_for, node, _RUNNING, now)).lastrowid
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (*run[:5], _RUNNING, run[5])).lastrowid
+            for run in runs]
 
     def claim_run(self, job_id: str, key: str, trigger: str, node: str, now: float,
                   allow_disabled: bool = False,
@@ -1874,19 +1893,20 @@ class Store:
 
     # --- nodes: the serve processes sharing this database -----------------------
 
-    @staticmethod
-    def _register(db, node: str, now: float) -> None:
+    def _register(self, db, node: str, now: float) -> None:
         # Also in every claim: a process reaped while paused (SIGSTOP) comes back
-        # as alive before it claims anything new.
+        # as alive before it claims anything new, with the time it started (it was
+        # running all along: no downtime for the catch-up rule).
         db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?) "
                    "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
-                   (node, now, now))
+                   (node, self._joined_at.get(node, now), now))
 
     def join(self, node: str, now: float,
              never_started: Callable[[str, int], bool] = lambda node, run_id: False,
              note_claimed: Callable[[List[int]], None] = _no_ledger):
         """Register ``node``; what a dead earlier process left under the same id is
         taken over as ``reap_nodes`` does."""
+        self._joined_at[node] = now
         with self._transaction() as db:
             self._register(db, node, now)
             return self._fail_runs(db, [node], now, node, never_started, note_claimed)
@@ -1943,9 +1963,12 @@ class Store:
         """(PostgresStore) A SQLite commit is never uncertain: nothing to find."""
         return []
 
-    def dead_nodes(self, nodes: List[str]) -> Dict[str, Optional[bytes]]:
+    def dead_nodes(self, nodes: List[str], now: float = math.inf,
+                   silent_for: float = 0.0) -> Dict[str, Optional[bytes]]:
         """Which of ``nodes`` are known dead (their lock is free), with their start
-        ledgers; the others are left to their heartbeat lease."""
+        ledgers; the others are left to their heartbeat lease. (A flock is freed
+        only by its process's death: ``now`` and how long the caller was cut off
+        from the database, ``silent_for``, matter on PostgreSQL only.)"""
         if self.locks_dir is None:
             return {}
         ledgers = {}
@@ -2232,6 +2255,9 @@ POSTGRES_IDLE_IN_TRANSACTION = 2.0
 POSTGRES_STATEMENT_TIMEOUT = 15.0
 POSTGRES_LOCK_TIMEOUT = 10.0
 POSTGRES_CUTOFF = 8.0
+#: How long a node whose presence lock is free must also have been silent before
+#: it counts as dead (it takes its lock again within milliseconds of losing it).
+PRESENCE_GRACE = 1.0
 #: Reconnection waits grow from the first to the last, doubling.
 POSTGRES_RECONNECT = (0.1, 2.0)
 
@@ -2318,9 +2344,10 @@ class PostgresSession:
             self.drop()
             return self.connection().execute(self._statement(sql), self._values(params))
 
-    def executemany(self, sql: str, rows):
+    def executemany(self, sql: str, rows, returning: bool = False):
         cursor = self.connection().cursor()
-        cursor.executemany(self._statement(sql), [self._values(row) for row in rows])
+        cursor.executemany(self._statement(sql), [self._values(row) for row in rows],
+                           returning=returning)
         return cursor
 
     def _statement(self, sql: str) -> str:
@@ -2417,6 +2444,7 @@ class PostgresStore(Store):
         self._presence = PostgresSession(self._driver, conninfo, self.where)
         self._node: Optional[str] = None
         self._node_lock = None      # no lock file, no start ledger: the database has both
+        self._joined_at: Dict[str, float] = {}
         # Results are kept and written again until the database is back: a run left
         # "running" here would be nobody's to settle while this process lives.
         self._results = _WriteBehind(self._write_results, "kala-results",
@@ -2539,11 +2567,18 @@ class PostgresStore(Store):
         """PostgreSQL checkpoints by itself."""
 
     @staticmethod
-    def _insert_run(db, job_id, key, trigger, scheduled_for, node, now) -> int:
-        return db.execute(
+    def _insert_runs(db, runs: List[tuple]) -> List[int]:
+        if not runs:
+            return []
+        cursor = db.executemany(
             "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (job_id, key, trigger, scheduled_for, node, _RUNNING, now)).fetchone()[0]
+            [(*run[:5], _RUNNING, run[5]) for run in runs], returning=True)
+        ids = []
+        while True:  # one result set per row
+            ids.append(cursor.fetchone()[0])
+            if not cursor.nextset():
+                return ids
 
     def _announce(self, db) -> None:
         db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
@@ -2602,16 +2637,24 @@ class PostgresStore(Store):
         stop.wait(timeout)
         return False
 
-    def dead_nodes(self, nodes: List[str]) -> Dict[str, Optional[bytes]]:
-        if not nodes:
+    def dead_nodes(self, nodes: List[str], now: float = math.inf,
+                   silent_for: float = 0.0) -> Dict[str, Optional[bytes]]:
+        """Nodes whose presence lock is free and that have not beaten for
+        PRESENCE_GRACE: a session the server ended (a restart, pg_terminate_backend)
+        frees a live node's lock until it takes it again, within milliseconds. A
+        reaper that was cut off itself for that long (``silent_for``) judges nobody:
+        the others may still be reconnecting."""
+        if not nodes or silent_for > PRESENCE_GRACE:
             return {}
-        with self._reading() as db:
+        with self._snapshot() as db:
             held = {(row[0] << 32) | row[1] for row in db.execute(
                 "SELECT classid::bigint, objid::bigint FROM pg_locks "
                 "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")}
+            beats = dict(db.execute("SELECT id, heartbeat FROM nodes").fetchall())
         return {node: None for node in nodes
-                if self._node_key(node) & 0xFFFFFFFFFFFFFFFF not in held}
+                if self._node_key(node) & 0xFFFFFFFFFFFFFFFF not in held
+                and beats.get(node, -math.inf) < now - PRESENCE_GRACE}
 
     def _node_key(self, node: str) -> int:
         return advisory_key(self.schema, f"node {node}")
@@ -3523,7 +3566,8 @@ class Scheduler:
         with self._confirming() as generation:
             now = self.clock() if now is None else now
             others = [node for node, _ in self.store.nodes() if node != self.node]
-            ledgers = self.store.dead_nodes(others)  # of the processes known dead: locks free
+            ledgers = self.store.dead_nodes(  # of the processes known dead: locks free
+                others, now, self.monotonic() - self._confirmed_at)
             lease = self.lease if self._leases_trusted(now) else math.inf
             reaped = self.store.reap_nodes(list(ledgers), now, lease, self.node,
                                            never_started=functools.partial(self._never_started,

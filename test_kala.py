@@ -850,6 +850,17 @@ class TestStore:
         store.finish_run(store.claim_run(job.id, "k", "manual", "n", T0), "n", result)
         assert not result.followups_owed
 
+    def test_a_process_taken_for_dead_comes_back_with_its_start_time(self, database):
+        # Else the catch-up rule would take its absence for downtime, when no process
+        # ran, and skip what came due meanwhile.
+        store = open_store(database)
+        store.join("a", T0)
+        store.reap_nodes(["a"], T0 + 5, 10, "b")
+        job = create(store, schedule=f"R/{iso(T0 + 1)}/PT1S")
+        store.claim_occurrences([(job.id, 0)], T0 + 6, "a", 60)
+        assert query_database(database, "SELECT id, started_at FROM nodes ORDER BY id") == [
+            ("a", T0), ("b", T0 + 5)]
+
     def test_joining_under_a_dead_process_id_fails_its_runs(self, database):
         store = open_store(database)
         job = create(store)
@@ -1380,10 +1391,18 @@ class TestScheduler:
         [claim], _ = dead.claim_occurrences([(job.id, 0)], T0 + 9.9, "dead", 60, ahead=0.1,
                                             note_claimed=dead.note_claimed)
         end_presence(dead)  # killed: the lock is free, the ledger stays
-        harness.clock.now = T0 + 9.95
+        if isinstance(dead, kala.PostgresStore):
+            # A free lock on PostgreSQL counts once the rest heartbeat a grace after
+            # its last beat (a live node whose session the server ended takes its
+            # lock again meanwhile): the takeover comes that much later.
+            harness.clock.now = T0 + 9.95
+            harness.scheduler.maintain()
+            assert harness.runner.jobs == []
+            harness.clock.now = T0 + 9.91 + kala.PRESENCE_GRACE
+        else:
+            harness.clock.now = T0 + 9.95
         harness.scheduler.maintain()
-        assert harness.runner.jobs == []  # taken over, waiting for its time
-        harness.scheduler.start_due(T0 + 10)
+        harness.scheduler.start_due(max(harness.clock.now, T0 + 10))
         assert harness.runner.jobs == ["job"]
         [stat] = harness.store.job_stats(job.id)
         assert (stat.success, stat.node, stat.scheduled_for) == (True, "test", T0 + 10)
@@ -1396,6 +1415,11 @@ class TestScheduler:
         [claim] = victim.run_at(T0 + 12)  # claimed 2 s late
         end_presence(victim.store)  # the kill frees the lock; the ledger stays
         survivor = Harness(path=database, node="survivor", clock=victim.clock)
+        if isinstance(victim.store, kala.PostgresStore):
+            victim.clock.advance(kala.PRESENCE_GRACE / 2)
+            survivor.scheduler.maintain()  # the victim's lock is free, but not for long
+            assert survivor.runner.jobs == []
+            victim.clock.advance(kala.PRESENCE_GRACE / 2 + 0.01)
         survivor.scheduler.maintain()
         assert survivor.runner.jobs == ["job"]
         [stat] = survivor.store.job_stats(job.id)
@@ -2771,6 +2795,19 @@ class TestPostgresStore:
         store.finish_run(claim, "n", kala.RunResult(True, T0, T0, 0, 0, output="a\x00b"))
         assert store.job_stats(job.id)[0].output == "a\ufffdb"
         store.close()
+
+    def test_a_free_lock_counts_as_death_only_after_a_silence(self, postgres):
+        alive, other = open_store(postgres), open_store(postgres)
+        alive.hold_node("a")
+        alive.join("a", T0)
+        other.join("b", T0)
+        end_presence(alive)  # the server ended its session: it takes the lock again soon
+        assert other.dead_nodes(["a"], T0 + 0.5) == {}
+        assert other.dead_nodes(["a"], T0 + kala.PRESENCE_GRACE + 0.1) == {"a": None}
+        # A reaper that was cut off itself for as long judges nobody yet.
+        assert other.dead_nodes(["a"], T0 + 5, silent_for=kala.PRESENCE_GRACE + 0.1) == {}
+        alive.close()
+        other.close()
 
     def test_without_psycopg_serve_says_how_to_install_it(self):
         code = ("import sys; sys.modules['psycopg'] = None; import kala; "

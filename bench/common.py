@@ -95,6 +95,7 @@ class Server:
             self.ready_at = time.monotonic()
             if match:
                 self.port = int(match.group(1))
+                self.node = re.search(r", node ([^,)]+)", line).group(1)
                 break
         else:
             raise RuntimeError("kala.py serve did not start")

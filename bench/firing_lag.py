@@ -75,9 +75,11 @@ def bare_spawn_cpu(rate, seconds=3.0):
     return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / seconds
 
 
-def kala_lag(jobs, seconds):
+def kala_lag(jobs, seconds, db=None):
+    """Firing lag of one serve process (on ``db``: a SQLite file in a temporary
+    folder by default, or a PostgreSQL URL)."""
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(os.path.join(tmp, "bench.db"))
+        server = Server(db or os.path.join(tmp, "bench.db"))
         try:
             begin = time.time() + 2 + jobs * 0.005
             ids = [server.call("POST", "/api/v1/job/", {

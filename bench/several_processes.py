@@ -76,8 +76,10 @@ def claim_overhead(tmp, count):
     return claim_times, finish_times
 
 
-def throughput(tmp, processes, jobs, seconds, interval):
-    db = os.path.join(tmp, f"cluster{processes}-{interval}.db")
+def throughput(tmp, processes, jobs, seconds, interval, db=None):
+    """(runs/s, lags, duplicates, nodes) of ``processes`` serve processes on one
+    database (a new SQLite file in ``tmp`` unless ``db`` names one)."""
+    db = db or os.path.join(tmp, f"cluster{processes}-{interval}.db")
     servers = [Server(db) for _ in range(processes)]
     try:
         begin = time.time() + 2 + jobs * 0.005

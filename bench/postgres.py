@@ -1,0 +1,208 @@
+"""kala.py on PostgreSQL beside SQLite, in the same run.
+
+    python3 bench/postgres.py [--server postgresql://postgres@127.0.0.1:5432]
+
+Needs psycopg and a PostgreSQL server (it creates a database of its own and
+drops it at the end; every part starts from an empty schema).
+
+1. Claim transaction: one occurrence claimed in its own transaction, and its
+   result recorded, p50/p99, on each store, against a bare commit of that
+   database measured in the same run.
+2. Throughput: JOBS jobs running ``true``, every 0.1 s (more than the machine
+   can start) on 1 and 3 serve processes; runs started per second, lag,
+   duplicates (must be 0), against the machine's spawn limit.
+3. Firing lag at 1,000 jobs a second on one process (p50/p99/max).
+4. Failover on PostgreSQL: a job every 0.5 s on 3 processes; the process that
+   ran the last occurrence is killed (-9) just before the next one, or cut off
+   from the database (its relay hangs: the server does not notice), and the
+   next occurrence's lag on a survivor is measured, several times.
+"""
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".."))
+import kala  # noqa: E402
+from common import Server, iso, ms, parse, percentiles, spawn_rate  # noqa: E402
+from firing_lag import kala_lag  # noqa: E402
+from several_processes import bare_commits, throughput, timed  # noqa: E402
+
+
+class Databases:
+    """A database of the benchmark's own on the server, a fresh schema per part."""
+
+    def __init__(self, server):
+        import psycopg
+        self.psycopg = psycopg
+        self.server = server
+        self.name = f"kala_bench_{os.getpid()}"
+        self.admin = psycopg.connect(f"{server}/postgres", autocommit=True)
+        self.admin.execute(f"CREATE DATABASE {self.name}")
+        self.db = psycopg.connect(f"{server}/{self.name}", autocommit=True)
+
+    def fresh(self, host_port=None):
+        schema = f"s{random.randrange(10 ** 9)}"
+        self.db.execute(f"CREATE SCHEMA {schema}")
+        server = self.server if host_port is None else \
+            self.server.rsplit("@", 1)[0] + "@" + host_port
+        return f"{server}/{self.name}?options=-csearch_path%3D{schema}"
+
+    def bare_commits(self, count):
+        url = self.fresh()
+        with self.psycopg.connect(url, autocommit=True) as db:
+            db.execute("CREATE TABLE t (x INTEGER)")
+
+            def commit(i):
+                db.execute("BEGIN")
+                db.execute("INSERT INTO t VALUES (%s)", (i,))
+                db.execute("COMMIT")
+            return timed(lambda i=i: commit(i) for i in range(count))
+
+    def close(self):
+        self.db.close()
+        self.admin.execute(f"DROP DATABASE {self.name} WITH (FORCE)")
+        self.admin.close()
+
+
+def claim_overhead(target, count):
+    store = kala.open_store(target)
+    due = time.time() + 3600
+    jobs = []
+    for i in range(count):
+        job = kala.job_from_request({"name": f"c{i}", "command": "true",
+                                     "schedule": f"R/{iso(due)}/PT1S"}, now=due - 1)
+        store.create_job(job)
+        jobs.append(job)
+    claims = []
+    claim_times = timed(lambda job=job: claims.extend(
+        store.claim_occurrences([(job.id, 0)], due + 0.001, "bench", 1.0)[0]) for job in jobs)
+    assert len(claims) == count, "an occurrence was not claimed"
+    result = kala.RunResult(True, due, due + 0.001, 0, 0)
+    finish_times = timed(lambda c=c: store._write_results([(c, "bench", result)])
+                         for c in claims)
+    store.close()
+    return claim_times, finish_times
+
+
+def failover(databases, rounds, hang, lease=1.5):
+    """Lags of the occurrences after a kill (or a hang) of the process that would
+    run them, and the stats (to count duplicates)."""
+    # Each process reaches PostgreSQL through its own relay (the test suite's).
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from test_kala import TcpProxy
+    url = databases.fresh()
+    proxies = [TcpProxy(("127.0.0.1", 5432)) for _ in range(3)]
+    servers = [Server(proxy.url(url), "--node-lease", str(lease)) for proxy in proxies]
+    lags = []
+    try:
+        begin = time.time() + 2
+        job = servers[0].call("POST", "/api/v1/job/", {
+            "name": "f", "command": "true", "schedule": f"R/{iso(begin)}/PT0.5S"})["id"]
+        time.sleep(3)
+        for _ in range(rounds):
+            stats = servers[-1].call("GET", f"/api/v1/job/stats/{job}/?limit=1")["job_stats"]
+            last = stats[0]
+            victim = next(i for i, s in enumerate(servers) if s.node == last["node"])
+            due = parse(last["scheduled_for"]) + 0.5
+            while due - time.time() < 0.15:   # just before the next one is claimed
+                due += 0.5
+            time.sleep(max(0.0, due - 0.15 - time.time()))
+            if hang:
+                proxies[victim].hang()
+            else:
+                servers[victim].process.kill()
+            survivor = servers[(victim + 1) % 3]
+            deadline = time.time() + lease + 10
+            lag = None
+            while time.time() < deadline and lag is None:
+                for stat in survivor.call("GET", f"/api/v1/job/stats/{job}/?limit=20")[
+                        "job_stats"]:
+                    if abs(parse(stat["scheduled_for"]) - due) < 0.001:
+                        lag = parse(stat["ran_at"]) - due
+                time.sleep(0.05)
+            lags.append(lag if lag is not None else float("inf"))
+            if hang:
+                proxies[victim].heal()
+            else:
+                servers[victim].process.wait()
+                servers[victim] = Server(proxies[victim].url(url), "--node-lease", str(lease))
+            time.sleep(lease + 1.5)
+        stats = servers[0].call("GET", f"/api/v1/job/stats/{job}/")["job_stats"]
+        scheduled = [s["scheduled_for"] for s in stats]
+        return lags, len(scheduled) - len(set(scheduled))
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.stop()
+        for proxy in proxies:
+            proxy.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default=os.environ.get(
+        "KALA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432"))
+    parser.add_argument("--claims", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--lag-jobs", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    databases = Databases(args.server)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            stores = (("sqlite", lambda: os.path.join(tmp, f"{random.randrange(10 ** 9)}.db")),
+                      ("postgresql", databases.fresh))
+            print(f"claim transaction, {args.claims} occurrences, one transaction each")
+            print(f"{'':34}{'median':>11}{'p99':>11}{'ratio':>8}")
+            for name, fresh in stores:
+                bare = (bare_commits(fresh(), args.claims) if name == "sqlite"
+                        else databases.bare_commits(args.claims))
+                claims, finishes = claim_overhead(fresh(), args.claims)
+                base = statistics.median(bare)
+                for label, values in ((f"{name}: bare commit", bare),
+                                      (f"{name}: claim an occurrence", claims),
+                                      (f"{name}: record its result", finishes)):
+                    print(f"{label:34}{ms(statistics.median(values))}"
+                          f"{ms(percentiles(values)[1])}{statistics.median(values) / base:7.1f}x")
+            spawn = spawn_rate(2)
+            print(f"\nthroughput, {args.jobs} jobs running `true` every 0.1 s, {args.seconds} s; "
+                  f"spawn limit from 2 threads {spawn:.0f}/s")
+            print(f"{'':24}{'runs/s':>8}{'of spawn':>10}{'lag p50':>11}{'lag p99':>11}"
+                  f"{'dupes':>7}{'nodes':>7}")
+            for name, fresh in stores:
+                for count in (1, 3):
+                    rate, lags, duplicates, nodes = throughput(tmp, count, args.jobs,
+                                                               args.seconds, 0.1, db=fresh())
+                    p50, p99, _ = percentiles(lags)
+                    print(f"{name + f', {count} proc':24}{rate:8.0f}{rate / spawn * 100:9.0f}%"
+                          f"{ms(p50)}{ms(p99)}{duplicates:7d}{nodes:7d}")
+            print(f"\nfiring lag, {args.lag_jobs} jobs a second on one process, 10 s")
+            print(f"{'':26}{'p50':>11}{'p99':>11}{'max':>11}{'runs':>8}{'CPU':>7}")
+            for name, fresh in stores:
+                lags, _, runs, expected, cpu = kala_lag(args.lag_jobs, 10, db=fresh())
+                p50, p99, top = percentiles(lags)
+                print(f"{name:26}{ms(p50)}{ms(p99)}{ms(top)}{runs:>5}/{expected}"
+                      f"{sum(cpu) * 100:6.0f}%")
+        print(f"\nfailover on PostgreSQL, 3 processes, lease 1.5 s, {args.rounds} rounds each: "
+              f"lag of the next occurrence on a survivor")
+        for label, hang in (("kill -9 of its process", False),
+                            ("its process cut off (hung)", True)):
+            lags, duplicates = failover(databases, args.rounds, hang)
+            print(f"{label:30} " + " ".join(f"{lag:.2f}s" for lag in lags)
+                  + f"  (max {max(lags):.2f} s; duplicates {duplicates})")
+    finally:
+        databases.close()
+
+
+if __name__ == "__main__":
+    main()
