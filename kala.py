@@ -1320,14 +1320,13 @@ class Store:
             # lock this process holds on it, and another process closing its last
             # connection would then think itself the last one and reset the WAL.
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        self._db = self._connect(busy_timeout)
-        if path is not None:
             try:
                 os.mkdir(self.locks_dir, 0o700)
             except FileExistsError:
                 pass
             self._write_lock_fd = os.open(os.path.join(self.locks_dir, "write.lock"),
                                           os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._db = self._connect(busy_timeout)
         with self._transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
@@ -1356,7 +1355,19 @@ class Store:
                              check_same_thread=False)
         db.row_factory = sqlite3.Row
         if self.path is not None:
-            db.execute("PRAGMA journal_mode=WAL")
+            # Switching to WAL (a no-op once it is) fails at once, without waiting,
+            # while another process opens or checkpoints the file: in the writers'
+            # turn, and tried again until the busy timeout.
+            deadline = time.monotonic() + busy_timeout
+            while True:
+                try:
+                    with self._writer_turn("IMMEDIATE"):
+                        db.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
             db.execute("PRAGMA synchronous=FULL")
         return db
 

@@ -2202,20 +2202,27 @@ class TestApi:
 class ServeProcess:
     """``kala.py serve`` in a subprocess on a free port; its log lines are kept."""
 
-    def __init__(self, *args, env=None, headers=None, tls=None):
+    def __init__(self, *args, env=None, headers=None, tls=None, wait=True):
         self.process = subprocess.Popen(
             [sys.executable, KALA, "serve", "-p", "0", *args], stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})})
         self.lines = queue.Queue()
         self.log = []
+        self.headers, self.tls = headers, tls
         threading.Thread(target=self._drain, daemon=True).start()
+        if wait:
+            self.ready()
+
+    def ready(self):
+        """Wait until it listens (processes started with wait=False start together)."""
         match = None
         deadline = time.monotonic() + 20
         while match is None:
             line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             assert line is not None, "serve exited:\n" + "".join(self.log)
             match = re.search(r"listening on https?://\S+:(\d+) ", line)
-        self.client = Client(int(match.group(1)), headers, tls)
+        self.client = Client(int(match.group(1)), self.headers, self.tls)
+        return self
 
     def _drain(self):
         for line in self.process.stderr:
@@ -2333,8 +2340,10 @@ class TestSeveralProcesses:
     @pytest.fixture
     def cluster(self, serve, database):
         def start(count, *extra):
-            processes = [serve("--db", database, "--node-lease", self.LEASE, *extra)
+            processes = [serve("--db", database, "--node-lease", self.LEASE, *extra, wait=False)
                          for _ in range(count)]
+            for process in processes:
+                process.ready()
             wait_for(lambda: len(processes[0].client.call("GET", "/api/v1/stats/")[1][
                 "Stats"]["nodes"]) == count, message="every process to register")
             return processes
@@ -2363,7 +2372,7 @@ class TestSeveralProcesses:
                     assert stat["error"] == kala.NODE_DIED
         return lines
 
-    def schedule_jobs(self, client, out, jobs=4, interval=0.2, count=15, lead=1.0):
+    def schedule_jobs(self, client, out, jobs=4, interval=0.2, count=10, lead=1.0):
         start = time.time() + lead
         ids = [client.create(name=f"j{i}", command=self.recorder(out),
                              schedule=f"R{count - 1}/{iso(start)}/PT{interval}S")
@@ -2380,8 +2389,8 @@ class TestSeveralProcesses:
         out = tmp_path / "out"
         processes = cluster(3)
         ids, start = self.schedule_jobs(processes[1].client, out)
-        self.wait_until_done(processes[2].client, ids, 15)
-        self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
+        self.wait_until_done(processes[2].client, ids, 10)
+        self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 10)
         nodes = {stat["node"] for job_id in ids for stat in processes[0].client.stats(job_id)}
         assert len(nodes) >= 2, f"all runs were taken by {nodes}"
         views = [p.client.jobs() for p in processes]
@@ -2400,16 +2409,15 @@ class TestSeveralProcesses:
                  message="the schedule to be under way")
         processes[1].kill()
         killed_at = time.time()
-        self.wait_until_done(processes[2].client, ids, 15)
-        self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
+        self.wait_until_done(processes[2].client, ids, 10)
+        self.check_exactly_once(processes[0].client, ids, out, start, 0.2, 10)
         if killed_at < start + 1.2 - 0.01:
             # Killed before the next occurrence: what it had claimed ahead of it never
             # started, and a survivor ran it instead of failing it.
             stats = [s for i in ids for s in processes[0].client.stats(i)]
             assert all(s["success"] for s in stats), [s["error"] for s in stats]
-        alive = {n["id"] for n in processes[0].client.call("GET", "/api/v1/stats/")[1][
-            "Stats"]["nodes"]}
-        assert len(alive) == 2
+        wait_for(lambda: len(processes[0].client.call("GET", "/api/v1/stats/")[1][
+            "Stats"]["nodes"]) == 2, message="the killed process to be taken for dead")
 
     def start_in_background(self, client, job_id):
         thread = threading.Thread(target=lambda: self._start_quietly(client, job_id),
@@ -2857,9 +2865,11 @@ class TestSeveralMachines:
             for _ in range(count):
                 proxies.append(TcpProxy(("127.0.0.1", 5432)))
                 process = serve("--db", proxies[-1].url(postgres), "--node-lease", self.LEASE,
-                                *extra)
+                                *extra, wait=False)
                 process.proxy = proxies[-1]
                 started.append(process)
+            for process in started:
+                process.ready()
             wait_for(lambda: len(started[0].client.call("GET", "/api/v1/stats/")[1][
                 "Stats"]["nodes"]) == count, message="every machine to register")
             return started
@@ -2876,15 +2886,15 @@ class TestSeveralMachines:
         out = tmp_path / "out"
         survivor, hung, cut = machines(3)
         checks = TestSeveralProcesses()
-        ids, start = checks.schedule_jobs(survivor.client, out, jobs=6, count=20)
+        ids, start = checks.schedule_jobs(survivor.client, out, jobs=6, count=15)
         wait_for(lambda: time.time() > start + 0.9, message="the schedule to be under way")
         hung.proxy.hang()
         cut.proxy.cut()
         wait_for(lambda: time.time() > start + 2.9, message="two seconds of partition")
         hung.proxy.heal()
         cut.proxy.heal()
-        checks.wait_until_done(survivor.client, ids, 20)
-        checks.check_exactly_once(survivor.client, ids, out, start, 0.2, 20)
+        checks.wait_until_done(survivor.client, ids, 15)
+        checks.check_exactly_once(survivor.client, ids, out, start, 0.2, 15)
         # Both come back and rejoin.
         wait_for(lambda: len(self.node_of(survivor)) == 3, message="both to rejoin")
         assert hung.process.poll() is None and cut.process.poll() is None
