@@ -2682,9 +2682,10 @@ class PostgresStore(Store):
         ``node`` still owns (the others were taken over: they must not start). Not
         in the writers' turn: the row locks order it against a takeover."""
         marks = ",".join("?" * len(run_ids))
-        with self._start_lock, self._in_transaction(self._starts, take_turn=False) as db:
-            # Marked already with the same ``now``: a retry after a lost answer.
-            return [row[0] for row in db.execute(
+        # One statement, its own transaction (one round trip): if its answer is lost,
+        # the caller marks again with the same ``now``, which finds its own mark.
+        with self._start_lock, self._errors_explained(self._starts):
+            return [row[0] for row in self._starts.execute(
                 f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
                 f"AND state = ? AND (started_at IS NULL OR started_at = ?) RETURNING id",
                 (now, *run_ids, node, _RUNNING, now))]
