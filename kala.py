@@ -953,6 +953,19 @@ def _parents_first(jobs: List[Job]) -> List[Job]:
 # Storage: one SQLite database holds jobs, their dependencies and every run
 # =============================================================================
 
+#: Indexes, the same on both databases.
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS jobs_by_version ON jobs (version)",
+    "CREATE INDEX IF NOT EXISTS dependencies_parent ON dependencies (parent_id, seq)",
+    "CREATE INDEX IF NOT EXISTS dependencies_child ON dependencies (child_id, seq)",
+    "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, id)",
+    "CREATE INDEX IF NOT EXISTS runs_running ON runs (node) WHERE state = 'running'",
+    # Finished runs whose children (or failure job) a process still owes: one
+    # that dies in the middle of a chain leaves it to a survivor.
+    "CREATE INDEX IF NOT EXISTS runs_owing ON runs (owed_by) WHERE owed_by IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
+    "CREATE INDEX IF NOT EXISTS deleted_jobs_by_version ON deleted_jobs (version)",
+)
 #: Tables; a run row is also the claim that makes an occurrence run only once.
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jobs (
@@ -969,7 +982,6 @@ _SCHEMA = (
         last_attempted_run REAL,
         finished_runs INTEGER NOT NULL DEFAULT 0,
         version INTEGER NOT NULL DEFAULT 0)""",
-    "CREATE INDEX IF NOT EXISTS jobs_by_version ON jobs (version)",
     # One counter, bumped by every change to a job's timer, so each process
     # can fetch just what changed since it last looked.
     """CREATE TABLE IF NOT EXISTS counters (
@@ -980,8 +992,6 @@ _SCHEMA = (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         parent_id TEXT NOT NULL,
         child_id TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS dependencies_parent ON dependencies (parent_id, seq)",
-    "CREATE INDEX IF NOT EXISTS dependencies_child ON dependencies (child_id, seq)",
     """CREATE TABLE IF NOT EXISTS runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         job_id TEXT NOT NULL,
@@ -997,24 +1007,17 @@ _SCHEMA = (
         output TEXT NOT NULL DEFAULT '',
         error TEXT NOT NULL DEFAULT '',
         owed_by TEXT)""",
-    "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, id)",
-    "CREATE INDEX IF NOT EXISTS runs_running ON runs (node) WHERE state = 'running'",
-    # Finished runs whose children (or failure job) a process still owes: one
-    # that dies in the middle of a chain leaves it to a survivor.
-    "CREATE INDEX IF NOT EXISTS runs_owing ON runs (owed_by) WHERE owed_by IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
     # Deleted jobs, so that other processes drop their timers at once; kept for
     # DELETION_MEMORY seconds (a process paused longer drops them when they fire).
     """CREATE TABLE IF NOT EXISTS deleted_jobs (
         id TEXT NOT NULL,
         version INTEGER NOT NULL,
         deleted_at REAL NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS deleted_jobs_by_version ON deleted_jobs (version)",
     """CREATE TABLE IF NOT EXISTS nodes (
         id TEXT PRIMARY KEY,
         started_at REAL NOT NULL,
         heartbeat REAL NOT NULL)""",
-)
+) + _INDEXES
 _JOB_STATE = ("disabled", "cursor", "next_run_at", "is_done", "success_count", "last_success",
               "error_count", "last_error", "last_attempted_run", "finished_runs")
 _JOB_COLUMNS = "id, spec, " + ", ".join(_JOB_STATE)
@@ -2213,8 +2216,6 @@ _POSTGRES_SCHEMA = (
         last_attempted_run DOUBLE PRECISION,
         finished_runs BIGINT NOT NULL DEFAULT 0,
         version BIGINT NOT NULL DEFAULT 0)""",
-    "CREATE INDEX IF NOT EXISTS jobs_by_version ON jobs (version)",
-    "CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)",
     """CREATE TABLE IF NOT EXISTS counters (
         name TEXT PRIMARY KEY,
         value BIGINT NOT NULL)""",
@@ -2223,8 +2224,6 @@ _POSTGRES_SCHEMA = (
         seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         parent_id TEXT NOT NULL,
         child_id TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS dependencies_parent ON dependencies (parent_id, seq)",
-    "CREATE INDEX IF NOT EXISTS dependencies_child ON dependencies (child_id, seq)",
     """CREATE TABLE IF NOT EXISTS runs (
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         job_id TEXT NOT NULL,
@@ -2241,20 +2240,16 @@ _POSTGRES_SCHEMA = (
         output TEXT NOT NULL DEFAULT '',
         error TEXT NOT NULL DEFAULT '',
         owed_by TEXT)""",
-    "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, id)",
-    "CREATE INDEX IF NOT EXISTS runs_running ON runs (node) WHERE state = 'running'",
-    "CREATE INDEX IF NOT EXISTS runs_owing ON runs (owed_by) WHERE owed_by IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
     """CREATE TABLE IF NOT EXISTS deleted_jobs (
         id TEXT NOT NULL,
         version BIGINT NOT NULL,
         deleted_at DOUBLE PRECISION NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS deleted_jobs_by_version ON deleted_jobs (version)",
     """CREATE TABLE IF NOT EXISTS nodes (
         id TEXT PRIMARY KEY,
         started_at DOUBLE PRECISION NOT NULL,
         heartbeat DOUBLE PRECISION NOT NULL)""",
-)
+    "CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)",
+) + _INDEXES
 #: The channel on which a process announces a change of jobs to the others (the
 #: payload names the schema: deployments in several schemas share a channel).
 _POSTGRES_CHANNEL = "kala_jobs"

@@ -546,7 +546,13 @@ POSTGRES_SERVER = os.environ.get("KALA_TEST_POSTGRES", "postgresql://postgres@12
 
 
 def _without_postgres(reason):
-    if os.environ.get("KALA_POSTGRES_TESTS") == "required":
+    _missing(reason, "KALA_POSTGRES_TESTS")
+
+
+def _missing(reason, variable):
+    """Skip for a missing package or service, or fail where ``variable`` is
+    ``required`` (CI sets it: there a missing one is a failure)."""
+    if os.environ.get(variable) == "required":
         pytest.fail(reason)
     pytest.skip(reason)
 
@@ -3450,10 +3456,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def _without_browser(reason):
-    # CI sets KALA_BROWSER_TESTS=required: there a missing browser is a failure.
-    if os.environ.get("KALA_BROWSER_TESTS") == "required":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    _missing(reason, "KALA_BROWSER_TESTS")
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 import kala  # noqa: E402
 from common import Server, iso, ms, parse, percentiles, spawn_rate  # noqa: E402
 from firing_lag import kala_lag  # noqa: E402
-from several_processes import bare_commits, throughput, timed  # noqa: E402
+from several_processes import bare_commits, claim_overhead, throughput, timed  # noqa: E402
 
 
 class Databases:
@@ -79,26 +79,6 @@ class Databases:
         self.db.close()
         self.admin.execute(f"DROP DATABASE {self.name} WITH (FORCE)")
         self.admin.close()
-
-
-def claim_overhead(target, count):
-    store = kala.open_store(target)
-    due = time.time() + 3600
-    jobs = []
-    for i in range(count):
-        job = kala.job_from_request({"name": f"c{i}", "command": "true",
-                                     "schedule": f"R/{iso(due)}/PT1S"}, now=due - 1)
-        store.create_job(job)
-        jobs.append(job)
-    claims = []
-    claim_times = timed(lambda job=job: claims.extend(
-        store.claim_occurrences([(job.id, 0)], due + 0.001, "bench", 1.0)[0]) for job in jobs)
-    assert len(claims) == count, "an occurrence was not claimed"
-    result = kala.RunResult(True, due, due + 0.001, 0, 0)
-    finish_times = timed(lambda c=c: store._write_results([(c, "bench", result)])
-                         for c in claims)
-    store.close()
-    return claim_times, finish_times
 
 
 def failover(databases, rounds, hang, before, lease=1.5):

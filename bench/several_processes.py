@@ -54,8 +54,10 @@ def bare_commits(path, count):
     return timed(lambda i=i: commit(i) for i in range(count))
 
 
-def claim_overhead(tmp, count):
-    store = kala.Store(os.path.join(tmp, "claims.db"))
+def claim_overhead(target, count):
+    """Claim times and result times of ``count`` occurrences, one transaction each,
+    on the store at ``target`` (a SQLite file or a PostgreSQL URL)."""
+    store = kala.open_store(target)
     due = time.time() + 3600
     jobs = []
     for i in range(count):
@@ -164,7 +166,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bare = bare_commits(os.path.join(tmp, "bare.db"), args.claims)
-        claims, finishes = claim_overhead(tmp, args.claims)
+        claims, finishes = claim_overhead(os.path.join(tmp, "claims.db"), args.claims)
         print(f"claim overhead, {args.claims} occurrences, one transaction each")
         print(f"{'':28}{'median':>11}{'p99':>11}{'ratio':>8}")
         base = statistics.median(bare)
