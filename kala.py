@@ -1220,10 +1220,14 @@ class _WriteBehind:
             raise answers[0]
         return answers[0]
 
-    def flush(self) -> None:
-        """Return once everything put so far is written."""
-        if self._thread.is_alive():
-            self.submit(self._FLUSH)
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Return once everything put so far is written (or given up: closing), or
+        after ``timeout`` seconds; False if the timeout came first."""
+        if not self._thread.is_alive():
+            return True
+        done = threading.Event()
+        self.put(self._FLUSH, lambda answer: done.set())
+        return done.wait(timeout)
 
     def close(self) -> None:
         self._closing.set()   # a batch the database refuses now is given up
@@ -1741,9 +1745,10 @@ class Store:
         write's exception)`` is called from the writer thread once committed."""
         self._results.put((claim, node, result), then)
 
-    def flush(self) -> None:
-        """Return once every result handed to ``finish_run_later`` is committed."""
-        self._results.flush()
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Return once every result handed to ``finish_run_later`` is committed (False:
+        ``timeout`` came first, the database being away)."""
+        return self._results.flush(timeout)
 
     def _write_results(self, batch) -> List[bool]:
         with self._transaction() as db:
@@ -2636,7 +2641,7 @@ class PostgresStore(Store):
                         if notice.payload == self.schema:
                             return True
                 return False
-            except (self._driver.Error, StoreUnavailable) as exc:
+            except (self._driver.Error, KalaError) as exc:  # KalaError: the id taken meanwhile
                 self._presence.drop()
                 log.warning("lost this node's presence session on %s (%s); taking it again",
                             self.where, _first_line(exc))
@@ -3495,9 +3500,16 @@ class Scheduler:
                 thread.join(max(0.0, deadline - time.monotonic()))
         if self.follower is not None:
             self.follower.stop(max(0.0, deadline - time.monotonic()))
-        self.store.flush()        # their results, and so the follow-ups they owe, are known
+        # Their results, and so the follow-ups they owe, are known before the pool stops.
+        if not self.store.flush(max(0.0, deadline - time.monotonic())):
+            log.warning("stopping with results not written (the database is away): their "
+                        "runs will be recorded 'node died' by the process that takes over")
         self.pool.stop(max(0.0, deadline - time.monotonic()))
-        self.store.leave(self.node)
+        try:
+            self.store.leave(self.node)
+        except StoreUnavailable as exc:
+            log.warning("could not say goodbye to the database (%s): the others take this "
+                        "process for dead once its lock is free", exc)
         self.store.release_node()
 
     def health(self) -> Dict[str, bool]:
@@ -3549,7 +3561,11 @@ class Scheduler:
     def _maintenance_loop(self) -> None:
         next_heartbeat = -math.inf
         while not self._stop.is_set():
-            self.store.wait_for_changes(SYNC_INTERVAL, self._stop)
+            try:
+                self.store.wait_for_changes(SYNC_INTERVAL, self._stop)
+            except Exception:  # the loop must outlive any one failure
+                log.exception("waiting for changes failed")
+                self._stop.wait(SYNC_INTERVAL)
             if self._stop.is_set():
                 break
             try:

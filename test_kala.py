@@ -2935,6 +2935,17 @@ class TestSeveralMachines:
         TestSeveralProcesses().wait_until_done(api, [every], 5)
         TestSeveralProcesses().check_exactly_once(api, [every], out, soon, 0.2, 5)
 
+    def test_sigterm_while_the_database_is_away_stops_cleanly(self, machines, tmp_path):
+        [node] = machines(1)
+        job_id = node.client.create(schedule=f"R0/{iso(time.time() + 3600)}/",
+                                    command="sh -c 'sleep 0.3'")
+        TestSeveralProcesses().start_in_background(node.client, job_id)
+        wait_for(lambda: processes_running("sleep 0.3"), message="the run to start")
+        node.proxy.cut()
+        node.stop()  # the run's result cannot be written: it is given up, not waited for
+        assert node.process.returncode == 0
+        assert any("could not say goodbye" in line for line in node.log)
+
     def test_sessions_ended_by_the_server_leave_each_occurrence_run_once(
             self, machines, postgres_server, tmp_path):
         out = tmp_path / "out"
