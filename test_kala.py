@@ -2887,12 +2887,13 @@ class TestSeveralMachines:
     def node_of(process):
         return process.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"]
 
-    def test_a_node_cut_off_or_hung_is_taken_over_and_runs_nothing_twice(self, machines,
-                                                                           tmp_path):
+    def test_nodes_cut_off_hung_or_slow_run_nothing_twice_and_lose_nothing(self, machines,
+                                                                            tmp_path):
         out = tmp_path / "out"
-        survivor, hung, cut = machines(3)
+        survivor, hung, cut, slow = machines(4)
         checks = TestSeveralProcesses()
         ids, start = checks.schedule_jobs(survivor.client, out, jobs=6, count=15)
+        slow.proxy.slow(0.02)  # every packet 20 ms late, all along
         wait_for(lambda: time.time() > start + 0.9, message="the schedule to be under way")
         hung.proxy.hang()
         cut.proxy.cut()
@@ -2902,7 +2903,7 @@ class TestSeveralMachines:
         checks.wait_until_done(survivor.client, ids, 15)
         checks.check_exactly_once(survivor.client, ids, out, start, 0.2, 15)
         # Both come back and rejoin.
-        wait_for(lambda: len(self.node_of(survivor)) == 3, message="both to rejoin")
+        wait_for(lambda: len(self.node_of(survivor)) == 4, message="both to rejoin")
         assert hung.process.poll() is None and cut.process.poll() is None
 
     def test_the_database_going_away_is_503_then_everything_resumes(self, machines, tmp_path):
