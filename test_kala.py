@@ -2906,6 +2906,25 @@ class TestSeveralMachines:
         wait_for(lambda: len(self.node_of(survivor)) == 4, message="both to rejoin")
         assert hung.process.poll() is None and cut.process.poll() is None
 
+    def test_a_run_under_way_on_a_node_cut_off_is_failed_once_and_its_result_refused(
+            self, machines, tmp_path):
+        out = tmp_path / "out"
+        cut, survivor = machines(2)
+        job_id = cut.client.create(
+            schedule=f"R0/{iso(time.time() + 3600)}/",
+            command=f"sh -c 'echo start >> {out}; sleep 1; echo end >> {out}'")
+        TestSeveralProcesses().start_in_background(cut.client, job_id)
+        wait_for(lambda: out.exists() and out.read_text(), message="the run to start")
+        cut.proxy.hang()  # its sessions stay open: only its lease tells
+        [stat] = wait_for(lambda: survivor.client.stats(job_id), message="the run to be failed")
+        assert (stat["success"], stat["error"]) == (False, kala.NODE_DIED)
+        wait_for(lambda: "end" in out.read_text(), message="the command to end")
+        cut.proxy.heal()
+        wait_for(lambda: any("claim was gone" in line for line in cut.log),
+                 message="the late result to be refused")
+        assert survivor.client.stats(job_id) == [stat]
+        assert out.read_text().split() == ["start", "end"]  # it ran once, and was not rerun
+
     def test_the_database_going_away_is_503_then_everything_resumes(self, machines, tmp_path):
         out = tmp_path / "out"
         [node] = machines(1)
