@@ -2269,6 +2269,8 @@ POSTGRES_IDLE_IN_TRANSACTION = 2.0
 POSTGRES_STATEMENT_TIMEOUT = 15.0
 POSTGRES_LOCK_TIMEOUT = 10.0
 POSTGRES_CUTOFF = 8.0
+#: TCP keepalives on both ends: first probe after 3 idle seconds, then every second, 3 probes.
+POSTGRES_KEEPALIVES = (3, 1, 3)
 #: How long a node whose presence lock is free must also have been silent before
 #: it counts as dead (it takes its lock again within milliseconds of losing it).
 PRESENCE_GRACE = 0.75
@@ -2295,6 +2297,33 @@ def advisory_key(schema: str, name: str) -> int:
     to write) or ``node NAME`` (held by a node for as long as it lives)."""
     digest = hashlib.sha256(f"kala.py\0{schema}\0{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def postgres_conninfo(driver, url: str, application: str) -> Tuple[str, str]:
+    """The connection string for ``url`` with kala.py's session settings (options the
+    URL or PGOPTIONS give are kept), and HOST:PORT/DB to name it by (no password)."""
+    try:
+        settings = driver.conninfo.conninfo_to_dict(url)
+    except driver.Error as exc:
+        raise KalaError(f"not a usable PostgreSQL URL: {_first_line(exc)}") from None
+    where = (f"{settings.get('host', 'localhost')}:{settings.get('port', 5432)}/"
+             f"{settings.get('dbname', '')}")
+    idle, interval, count = POSTGRES_KEEPALIVES
+    server_side = {
+        "idle_in_transaction_session_timeout": int(POSTGRES_IDLE_IN_TRANSACTION * 1000),
+        "statement_timeout": int(POSTGRES_STATEMENT_TIMEOUT * 1000),
+        "lock_timeout": int(POSTGRES_LOCK_TIMEOUT * 1000),
+        "tcp_keepalives_idle": idle, "tcp_keepalives_interval": interval,
+        "tcp_keepalives_count": count, "tcp_user_timeout": int(POSTGRES_CUTOFF * 1000),
+        "client_connection_check_interval": 1000}
+    given = settings.get("options", os.environ.get("PGOPTIONS", ""))
+    settings["options"] = " ".join(
+        [given] * bool(given) + [f"-c {name}={value}" for name, value in server_side.items()])
+    settings.setdefault("application_name", os.environ.get("PGAPPNAME") or application)
+    settings.update(connect_timeout=str(int(POSTGRES_CUTOFF)), keepalives="1",
+                    keepalives_idle=str(idle), keepalives_interval=str(interval),
+                    keepalives_count=str(count), tcp_user_timeout=str(int(POSTGRES_CUTOFF * 1000)))
+    return driver.conninfo.make_conninfo(**settings), where
 
 
 class _PostgresRow(tuple):
@@ -2431,24 +2460,7 @@ class PostgresStore(Store):
         self.path = None
         self.url = url
         self._driver = postgres_driver()
-        settings = self._driver.conninfo.conninfo_to_dict(url)
-        self.where = (f"{settings.get('host', 'localhost')}:{settings.get('port', 5432)}/"
-                      f"{settings.get('dbname', '')}")
-        options = " ".join(filter(None, [settings.get("options", os.environ.get("PGOPTIONS")), *(
-            f"-c {name}={value}" for name, value in (
-                ("idle_in_transaction_session_timeout", int(POSTGRES_IDLE_IN_TRANSACTION * 1000)),
-                ("statement_timeout", int(POSTGRES_STATEMENT_TIMEOUT * 1000)),
-                ("lock_timeout", int(POSTGRES_LOCK_TIMEOUT * 1000)),
-                ("tcp_keepalives_idle", 3), ("tcp_keepalives_interval", 1),
-                ("tcp_keepalives_count", 3),
-                ("tcp_user_timeout", int(POSTGRES_CUTOFF * 1000)),
-                ("client_connection_check_interval", 1000)))]))
-        settings.setdefault("application_name", os.environ.get("PGAPPNAME") or application)
-        settings.update(options=options,
-                        connect_timeout=str(int(POSTGRES_CUTOFF)), keepalives="1",
-                        keepalives_idle="3", keepalives_interval="1", keepalives_count="3",
-                        tcp_user_timeout=str(int(POSTGRES_CUTOFF * 1000)))
-        conninfo = self._driver.conninfo.make_conninfo(**settings)
+        conninfo, self.where = postgres_conninfo(self._driver, url, application)
         self._lock = threading.RLock()
         self._db = PostgresSession(self._driver, conninfo, self.where)
         self._read_lock = threading.Lock()

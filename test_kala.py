@@ -2846,6 +2846,12 @@ class TestPostgresStore:
         assert any("database PostgreSQL 127.0.0.1:5432/" in line for line in process.log)
         assert job_id in process.client.jobs()
 
+    def test_a_bad_url_is_one_line(self, postgres):
+        done = kala_cli("serve", "-p", "0", "--db", "postgresql://u@[bad/kala")
+        assert done.returncode == 2
+        assert done.stderr.startswith("kala.py: not a usable PostgreSQL URL: ")
+        assert len(done.stderr.splitlines()) == 1
+
     def test_kala_postgres_flags_make_a_url(self):
         args = kala.build_parser().parse_args([
             "serve", "--jobdb", "postgres", "--jobdb-address", "db.example:5433/kala",
