@@ -1676,14 +1676,20 @@ class Store:
                              format_time(plan.scheduled_for))
                 if plan.next_run_at is not None:
                     timers.append(Timer(job_id, plan.next_run_at, plan.next_cursor))
-            db.executemany(
-                "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
-                "last_attempted_run = CASE WHEN ? = 1 THEN ? ELSE last_attempted_run END, "
-                "version = ? WHERE id = ? AND cursor = ?", updates)
+            self._advance_jobs(db, updates)
             for claim, run_id in zip(claims, self._insert_runs(db, runs)):
                 claim.run_id = run_id
             note_claimed([claim.run_id for claim in claims])
         return claims, timers
+
+    @staticmethod
+    def _advance_jobs(db, updates: List[tuple]) -> None:
+        """Move claimed jobs on: (next cursor, next run at, is done, ran, attempted at,
+        version, job id, cursor) each."""
+        db.executemany(
+            "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
+            "last_attempted_run = CASE WHEN ? = 1 THEN ? ELSE last_attempted_run END, "
+            "version = ? WHERE id = ? AND cursor = ?", updates)
 
     def _insert_run(self, db, job_id, key, trigger, scheduled_for, node, now) -> int:
         return self._insert_runs(db, [(job_id, key, trigger, scheduled_for, node, now)])[0]
@@ -2387,11 +2393,13 @@ class PostgresSession:
             self.drop()
             return self.connection().execute(self._statement(sql), self._values(params))
 
-    def executemany(self, sql: str, rows, returning: bool = False):
-        cursor = self.connection().cursor()
-        cursor.executemany(self._statement(sql), [self._values(row) for row in rows],
-                           returning=returning)
-        return cursor
+    def executemany(self, sql: str, rows):
+        """One statement per row, each waited for. (Not psycopg's executemany: it
+        pipelines, and a connection cut off in the middle of a pipeline leaves the
+        server waiting for the rest, without idle_in_transaction_session_timeout,
+        while it holds the writers' lock.)"""
+        for row in rows:
+            self.execute(sql, row)
 
     def _statement(self, sql: str) -> str:
         if sql not in self._statements:
@@ -2593,19 +2601,37 @@ class PostgresStore(Store):
     def checkpoint(self) -> None:
         """PostgreSQL checkpoints by itself."""
 
-    @staticmethod
-    def _insert_runs(db, runs: List[tuple]) -> List[int]:
-        if not runs:
-            return []
-        cursor = db.executemany(
-            "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [(*run[:5], _RUNNING, run[5]) for run in runs], returning=True)
-        ids = []
-        while True:  # one result set per row
-            ids.append(cursor.fetchone()[0])
-            if not cursor.nextset():
-                return ids
+    # A claim's batch in one statement each (round trips are what PostgreSQL costs).
+
+    #: Rows per statement (PostgreSQL takes 65,535 parameters in one).
+    _ROWS_PER_STATEMENT = 1000
+
+    @classmethod
+    def _insert_runs(cls, db, runs: List[tuple]) -> List[int]:
+        ids = {}
+        for first in range(0, len(runs), cls._ROWS_PER_STATEMENT):
+            chunk = runs[first:first + cls._ROWS_PER_STATEMENT]
+            rows = ", ".join(["(?, ?, ?, ?::double precision, ?, ?, ?::double precision)"]
+                             * len(chunk))
+            ids.update(db.execute(
+                f"INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, "
+                f"ran_at) VALUES {rows} RETURNING claim_key, id",
+                [value for run in chunk for value in (*run[:5], _RUNNING, run[5])]).fetchall())
+        return [ids[run[1]] for run in runs]
+
+    @classmethod
+    def _advance_jobs(cls, db, updates: List[tuple]) -> None:
+        for first in range(0, len(updates), cls._ROWS_PER_STATEMENT):
+            chunk = updates[first:first + cls._ROWS_PER_STATEMENT]
+            rows = ", ".join(["(?::bigint, ?::double precision, ?::integer, ?::integer, "
+                              "?::double precision, ?::bigint, ?, ?::bigint)"] * len(chunk))
+            db.execute(
+                f"UPDATE jobs SET cursor = v.next_cursor, next_run_at = v.next_run_at, "
+                f"is_done = v.is_done, last_attempted_run = CASE WHEN v.ran = 1 "
+                f"THEN v.attempted ELSE last_attempted_run END, version = v.version "
+                f"FROM (VALUES {rows}) AS v(next_cursor, next_run_at, is_done, ran, attempted, "
+                f"version, id, cursor) WHERE jobs.id = v.id AND jobs.cursor = v.cursor",
+                [value for update in chunk for value in update])
 
     def _announce(self, db) -> None:
         db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
