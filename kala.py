@@ -2630,8 +2630,9 @@ class PostgresStore(Store):
                 f"is_done = v.is_done, last_attempted_run = CASE WHEN v.ran = 1 "
                 f"THEN v.attempted ELSE last_attempted_run END, version = v.version "
                 f"FROM (VALUES {rows}) AS v(next_cursor, next_run_at, is_done, ran, attempted, "
-                f"version, id, cursor) WHERE jobs.id = v.id AND jobs.cursor = v.cursor",
-                [value for update in chunk for value in update])
+                f"version, id, cursor) WHERE jobs.id = v.id AND jobs.cursor = v.cursor "
+                f"AND jobs.id = ANY(?)",  # by the primary key, not a scan of every row
+                [value for update in chunk for value in update] + [[u[6] for u in chunk]])
 
     def _announce(self, db) -> None:
         db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
