@@ -3825,6 +3825,7 @@ class Scheduler:
             while due and self._slots.acquire(blocking=False):
                 batch.append(due.pop(0))
             if self.store.starts_in_database and not self._mark_started(batch):
+                self.starts.push(due)  # the rest wait their turn again
                 return
             for claim in batch:
                 if self.follower is None or claim.job.type == REMOTE_JOB:

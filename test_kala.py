@@ -2777,6 +2777,22 @@ class TestPostgresStore:
         assert harness.runner.jobs == ["job"]
         assert [s.success for s in harness.store.job_stats(job.id)] == [True]
 
+    def test_runs_that_cannot_be_marked_started_wait_and_start_later(self, postgres,
+                                                                      monkeypatch):
+        harness = Harness(path=postgres, claim_ahead=0.1, claim_batch=0.1)
+        harness.scheduler._slots = threading.Semaphore(1)  # one run per batch
+        for name in ("a", "b"):
+            harness.add(name=name, schedule=f"R0/{iso(T0 + 10)}/")
+        assert len(harness.run_at(T0 + 9.9)) == 2
+        real = harness.store.mark_started
+        monkeypatch.setattr(harness.store, "mark_started", lambda *args: (_ for _ in ()).throw(
+            kala.StoreUnavailable("the database is away")))
+        harness.scheduler.start_due(T0 + 10)
+        assert harness.runner.jobs == [] and len(harness.scheduler.starts) == 2
+        monkeypatch.setattr(harness.store, "mark_started", real)
+        harness.scheduler.start_due(T0 + 11)
+        assert sorted(harness.runner.jobs) == ["a", "b"]
+
     def test_a_lost_database_is_retried_with_growing_waits(self, postgres):
         proxy = TcpProxy(("127.0.0.1", 5432))
         store = open_store(proxy.url(postgres))
