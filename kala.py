@@ -1180,6 +1180,10 @@ class _GroupCommit:
 #: meanwhile share the next commit (and its fsync). Nothing waits for them but a
 #: run started through the API.
 RESULT_COMMIT_SPACING = 0.01
+#: A claim (Scheduler.run_due) also takes every occurrence due within this many
+#: seconds after the first: a thousand jobs spread over a second cost 50
+#: transactions, not 1,000.
+CLAIM_BATCH = 0.02
 
 
 class _WriteBehind:
@@ -1315,7 +1319,7 @@ class Store:
         self._node_lock: Optional[NodeLock] = None
         self._joined_at: Dict[str, float] = {}   # when each node of this process joined
         self._results = _WriteBehind(self._write_results, "kala-results",
-                                     spacing=RESULT_COMMIT_SPACING)
+                                     spacing=self.result_spacing)
         self._creations = _GroupCommit(self._write_creations)
         if path is not None:
             fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
@@ -1951,6 +1955,11 @@ class Store:
     #: Whether a run's start is marked in the database (PostgresStore), which also
     #: fences it; a SQLite file's processes mark it in their start ledger instead.
     starts_in_database = False
+    #: Seconds of occurrences one claim takes together (Scheduler.claim_batch), and
+    #: from one commit of results to the next: each transaction costs round trips
+    #: on PostgreSQL, an fsync on SQLite.
+    claim_batch = CLAIM_BATCH
+    result_spacing = RESULT_COMMIT_SPACING
     #: Whether ``dead_nodes`` may be asked between heartbeats: on PostgreSQL it is a
     #: read; on SQLite it removes the lock files it finds free, for maintenance.
     presence_watchable = False
@@ -2321,7 +2330,10 @@ def postgres_conninfo(driver, url: str, application: str) -> Tuple[str, str]:
         "lock_timeout": int(POSTGRES_LOCK_TIMEOUT * 1000),
         "tcp_keepalives_idle": idle, "tcp_keepalives_interval": interval,
         "tcp_keepalives_count": count, "tcp_user_timeout": int(POSTGRES_CUTOFF * 1000),
-        "client_connection_check_interval": 1000}
+        "client_connection_check_interval": 1000,
+        # Statements are prepared after a few runs (psycopg); a generic plan made
+        # while the tables were small scanned all of runs at every claim as they grew.
+        "plan_cache_mode": "force_custom_plan"}
     given = settings.get("options", os.environ.get("PGOPTIONS", ""))
     settings["options"] = " ".join(
         [given] * bool(given) + [f"-c {name}={value}" for name, value in server_side.items()])
@@ -2406,11 +2418,12 @@ class PostgresSession:
             self._statements[sql] = sql.replace("?", "%s")  # no ? or % is ever literal here
         return self._statements[sql]
 
-    @staticmethod
-    def _values(params):
+    @classmethod
+    def _values(cls, params):
         # PostgreSQL's text holds no NUL (a command's output may): shown as U+FFFD.
         return [int(value) if isinstance(value, bool) else
-                value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+                value.replace("\x00", "\ufffd") if isinstance(value, str) else
+                cls._values(value) if isinstance(value, list) else value  # an array's items
                 for value in params]
 
     def connected(self) -> bool:
@@ -2462,6 +2475,10 @@ class PostgresStore(Store):
     _LOCK_ROWS = " FOR UPDATE"   # a run's start is marked without the writers' lock
     starts_in_database = True
     presence_watchable = True
+    # A transaction is a dozen round trips here: at a thousand runs a second, 50
+    # claims and 100 result commits a second held the writers' turn all the time.
+    claim_batch = 0.1
+    result_spacing = 0.05
 
     def __init__(self, url: str, *, application: str = "kala.py"):
         # Not Store.__init__: that one opens a SQLite file.
@@ -2483,7 +2500,7 @@ class PostgresStore(Store):
         # Results are kept and written again until the database is back: a run left
         # "running" here would be nobody's to settle while this process lives.
         self._results = _WriteBehind(self._write_results, "kala-results",
-                                     spacing=RESULT_COMMIT_SPACING, retry=POSTGRES_RECONNECT)
+                                     spacing=self.result_spacing, retry=POSTGRES_RECONNECT)
         self._creations = _GroupCommit(self._write_creations)
         with self._reading() as db:
             # The tables' schema (search_path): deployments in two schemas of one
@@ -2601,38 +2618,103 @@ class PostgresStore(Store):
     def checkpoint(self) -> None:
         """PostgreSQL checkpoints by itself."""
 
-    # A claim's batch in one statement each (round trips are what PostgreSQL costs).
+    # A batch in one statement each, its rows as arrays: round trips are what
+    # PostgreSQL costs, and one short query text is parsed and prepared once (a
+    # VALUES list of a thousand placeholders was parsed again, in Python, each time).
 
-    #: Rows per statement (PostgreSQL takes 65,535 parameters in one).
-    _ROWS_PER_STATEMENT = 1000
+    @staticmethod
+    def _insert_runs(db, runs: List[tuple]) -> List[int]:
+        if not runs:
+            return []
+        job_ids, keys, triggers, scheduled, nodes, ran_at = (list(column) for column in zip(*runs))
+        ids = dict(db.execute(
+            "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
+            "SELECT job_id, claim_key, trigger, scheduled_for, node, ?, ran_at "
+            "FROM unnest(?::text[], ?::text[], ?::text[], ?::double precision[], ?::text[], "
+            "?::double precision[]) AS v(job_id, claim_key, trigger, scheduled_for, node, ran_at) "
+            "RETURNING claim_key, id",
+            (_RUNNING, job_ids, keys, triggers, scheduled, nodes, ran_at)).fetchall())
+        return [ids[key] for key in keys]
 
-    @classmethod
-    def _insert_runs(cls, db, runs: List[tuple]) -> List[int]:
-        ids = {}
-        for first in range(0, len(runs), cls._ROWS_PER_STATEMENT):
-            chunk = runs[first:first + cls._ROWS_PER_STATEMENT]
-            rows = ", ".join(["(?, ?, ?, ?::double precision, ?, ?, ?::double precision)"]
-                             * len(chunk))
-            ids.update(db.execute(
-                f"INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, "
-                f"ran_at) VALUES {rows} RETURNING claim_key, id",
-                [value for run in chunk for value in (*run[:5], _RUNNING, run[5])]).fetchall())
-        return [ids[run[1]] for run in runs]
+    @staticmethod
+    def _advance_jobs(db, updates: List[tuple]) -> None:
+        if not updates:
+            return
+        db.execute(
+            "UPDATE jobs SET cursor = v.next_cursor, next_run_at = v.next_run_at, "
+            "is_done = v.is_done, last_attempted_run = CASE WHEN v.ran = 1 "
+            "THEN v.attempted ELSE last_attempted_run END, version = v.version "
+            "FROM unnest(?::bigint[], ?::double precision[], ?::integer[], ?::integer[], "
+            "?::double precision[], ?::bigint[], ?::text[], ?::bigint[]) AS v(next_cursor, "
+            "next_run_at, is_done, ran, attempted, version, id, cursor) "
+            "WHERE jobs.id = v.id AND jobs.cursor = v.cursor "
+            "AND jobs.id = ANY(?)",  # by the primary key, not a scan of every row
+            [list(column) for column in zip(*updates)] + [[update[6] for update in updates]])
 
-    @classmethod
-    def _advance_jobs(cls, db, updates: List[tuple]) -> None:
-        for first in range(0, len(updates), cls._ROWS_PER_STATEMENT):
-            chunk = updates[first:first + cls._ROWS_PER_STATEMENT]
-            rows = ", ".join(["(?::bigint, ?::double precision, ?::integer, ?::integer, "
-                              "?::double precision, ?::bigint, ?, ?::bigint)"] * len(chunk))
+    def _write_results(self, batch) -> List[bool]:
+        """Results finishing together in three statements, not three a result: at a
+        thousand runs a second the round trips, each in the writers' turn, held up
+        the claims."""
+        with self._transaction() as db:
+            written = self._write_together(db, batch)
+            for claim, node, result in batch:
+                if claim.run_id not in written and self._write_result(db, claim, node, result):
+                    written.add(claim.run_id)  # written already, by a commit whose answer was lost
+            return [claim.run_id in written for claim, _, _ in batch]
+
+    @staticmethod
+    def _write_together(db, batch) -> set:
+        parents = {claim.job.id for claim, _, result in batch if result.success}
+        if parents:
+            parents = {row[0] for row in db.execute(
+                "SELECT DISTINCT parent_id FROM dependencies WHERE parent_id = ANY(?)",
+                (sorted(parents),))}
+        rows = []
+        for claim, node, result in batch:
+            result.followups_owed = (claim.job.id in parents if result.success
+                                     else bool(claim.job.on_failure_job))
+            rows.append((claim.run_id, node, _SUCCEEDED if result.success else _FAILED,
+                         result.ran_at, result.finished_at, result.retries, result.duration_ns,
+                         result.output, result.error, node if result.followups_owed else None))
+        written = {row[0] for row in db.execute(
+            "UPDATE runs SET state = v.state, ran_at = v.ran_at, finished_at = v.finished_at, "
+            "retries = v.retries, duration_ns = v.duration_ns, output = v.output, "
+            "error = v.error, owed_by = v.owed_by FROM unnest(?::bigint[], ?::text[], ?::text[], "
+            "?::double precision[], ?::double precision[], ?::integer[], ?::bigint[], ?::text[], "
+            "?::text[], ?::text[]) AS v(id, node, state, ran_at, finished_at, retries, "
+            "duration_ns, output, error, owed_by) "
+            "WHERE runs.id = v.id AND runs.node = v.node AND runs.state = ? "
+            "AND runs.id = ANY(?) RETURNING runs.id",
+            [list(column) for column in zip(*rows)] + [_RUNNING, [row[0] for row in rows]])}
+        counts: Dict[str, list] = {}  # job id: successes, last success, errors, last error, runs
+        for claim, _, result in batch:
+            if claim.run_id in written:
+                entry = counts.setdefault(claim.job.id, [0, None, 0, None, 0])
+                if result.success:  # the last one recorded sets the time, as one by one
+                    entry[0] += 1
+                    entry[1] = result.finished_at
+                if result.failures > 0:
+                    entry[2] += result.failures
+                    entry[3] = result.finished_at
+                entry[4] += 1
+        if counts:
             db.execute(
-                f"UPDATE jobs SET cursor = v.next_cursor, next_run_at = v.next_run_at, "
-                f"is_done = v.is_done, last_attempted_run = CASE WHEN v.ran = 1 "
-                f"THEN v.attempted ELSE last_attempted_run END, version = v.version "
-                f"FROM (VALUES {rows}) AS v(next_cursor, next_run_at, is_done, ran, attempted, "
-                f"version, id, cursor) WHERE jobs.id = v.id AND jobs.cursor = v.cursor "
-                f"AND jobs.id = ANY(?)",  # by the primary key, not a scan of every row
-                [value for update in chunk for value in update] + [[u[6] for u in chunk]])
+                "UPDATE jobs SET success_count = success_count + v.successes, "
+                "last_success = COALESCE(v.last_success, jobs.last_success), "
+                "error_count = error_count + v.errors, "
+                "last_error = COALESCE(v.last_error, jobs.last_error), "
+                "finished_runs = finished_runs + v.finished FROM unnest(?::text[], ?::bigint[], "
+                "?::double precision[], ?::bigint[], ?::double precision[], ?::bigint[]) "
+                "AS v(id, successes, last_success, errors, last_error, finished) "
+                "WHERE jobs.id = v.id AND jobs.id = ANY(?)",
+                [list(counts), *([entry[i] for entry in counts.values()] for i in range(5)),
+                 list(counts)])
+        return written
+
+    @staticmethod
+    def _bump_version(db) -> int:
+        return db.execute("UPDATE counters SET value = value + 1 "
+                          "WHERE name = 'timer_version' RETURNING value").fetchone()[0]
 
     def _announce(self, db) -> None:
         db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
@@ -2724,14 +2806,18 @@ class PostgresStore(Store):
         """Mark runs as started just before their commands start; returns those that
         ``node`` still owns (the others were taken over: they must not start). Not
         in the writers' turn: the row locks order it against a takeover."""
-        marks = ",".join("?" * len(run_ids))
         # One statement, its own transaction (one round trip): if its answer is lost,
         # the caller marks again with the same ``now``, which finds its own mark.
         with self._start_lock, self._errors_explained(self._starts):
             return [row[0] for row in self._starts.execute(
-                f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
-                f"AND state = ? AND (started_at IS NULL OR started_at = ?) RETURNING id",
-                (now, *run_ids, node, _RUNNING, now))]
+                # The node as a column, not a constant: with a constant, a planner
+                # without statistics yet (a new table) took the partial index of
+                # running runs, which holds every finished one too until a vacuum.
+                "UPDATE runs SET started_at = ? FROM unnest(?::bigint[], ?::text[]) "
+                "AS v(id, node) WHERE runs.id = v.id AND runs.node = v.node "
+                "AND runs.state = ? AND (runs.started_at IS NULL OR runs.started_at = ?) "
+                "AND runs.id = ANY(?) RETURNING runs.id",
+                (now, list(run_ids), [node] * len(run_ids), _RUNNING, now, list(run_ids)))]
 
     def unstarted_runs(self, node: str) -> List[Claim]:
         """The runs ``node`` has claimed and not started, as claims again: after a
@@ -3277,9 +3363,6 @@ CLOCK_STEP = 1.0
 #: How far ahead of an occurrence it is claimed: the claim's transaction (and a
 #: slow disk's fsync) happens before the start time instead of delaying it.
 CLAIM_AHEAD = 0.1
-#: A claim also takes every occurrence due within this many seconds after the
-#: first: a thousand jobs spread over a second cost 50 transactions, not 1,000.
-CLAIM_BATCH = 0.02
 #: How long a process waits before claiming an occurrence that another live
 #: process is preferred for (by hash), so runs spread over the processes.
 HANDOFF_DELAY = 0.25
@@ -3464,7 +3547,7 @@ class Scheduler:
                  monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
-                 claim_ahead: float = CLAIM_AHEAD, claim_batch: float = CLAIM_BATCH,
+                 claim_ahead: float = CLAIM_AHEAD, claim_batch: Optional[float] = None,
                  on_maintained: Callable[[], None] = lambda: None):
         self.store = store
         self.runner = runner or CommandRunner()
@@ -3475,7 +3558,7 @@ class Scheduler:
         self.lease = lease
         self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
         self.claim_ahead = claim_ahead
-        self.claim_batch = claim_batch
+        self.claim_batch = store.claim_batch if claim_batch is None else claim_batch
         #: Called after each maintenance round that went through: a watchdog's ping
         #: (systemd's), which stops when the scheduler hangs.
         self.on_maintained = on_maintained

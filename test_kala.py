@@ -726,6 +726,23 @@ class TestStore:
         assert store.get_job(job.id).success_count == 1
         assert store.get_job(job.id).error_count == 0
 
+    def test_results_of_one_job_committed_together_each_count(self, database):
+        store = open_store(database)
+        job = create(store, retries=1)
+        claims = [store.claim_run(job.id, f"k{i}", "manual", "node-a", T0) for i in range(5)]
+        results = [kala.RunResult(True, T0, T0 + 1, 0, 0), kala.RunResult(False, T0, T0 + 2, 1, 2),
+                   kala.RunResult(True, T0, T0 + 4, 1, 1), kala.RunResult(False, T0, T0 + 3, 0, 1),
+                   kala.RunResult(True, T0, T0 + 5, 0, 0)]
+        answers = []
+        for claim, result in zip(claims, results):
+            store.finish_run_later(claim, "node-a", result, answers.append)
+        assert store.flush(10.0) and answers == [True] * 5
+        counted = store.get_job(job.id)
+        assert (counted.success_count, counted.error_count) == (3, 4)
+        # The last one recorded with a failure sets last_error, as if one by one.
+        assert (counted.last_success, counted.last_error) == (T0 + 5, T0 + 3)
+        assert sorted(stat.retries for stat in store.job_stats(job.id)) == [0, 0, 0, 1, 1]
+
     def test_runs_of_a_stale_node_fail_and_count(self, database):
         store = open_store(database)
         job = create(store)
