@@ -383,6 +383,9 @@ class Job:
     template_delimiters: str = ""
     environment: Dict[str, str] = dataclasses.field(default_factory=dict)
     created_at: float = 0.0
+    trigger_only: bool = False    # runs only when started: by hand, by a parent, on failure
+    cwd: str = ""                 # its command's working directory ("": serve --workdir)
+    revision: int = 0             # edits so far; in its claim keys after the first
     # State, kept by the store:
     disabled: bool = False
     parent_jobs: List[str] = dataclasses.field(default_factory=list)
@@ -400,7 +403,8 @@ class Job:
     #: The definition fields, stored as one JSON document per job.
     SPEC_FIELDS = ("name", "command", "owner", "type", "schedule", "timezone", "retries",
                    "epsilon", "timeout", "on_failure_job", "resume_at_next_scheduled_time",
-                   "template_delimiters", "environment", "created_at")
+                   "template_delimiters", "environment", "created_at", "trigger_only", "cwd",
+                   "revision")
 
     def spec(self) -> dict:
         spec = {name: getattr(self, name) for name in self.SPEC_FIELDS}
@@ -415,8 +419,9 @@ class Job:
                    **fields, **state)
 
     def timing(self) -> Optional[Schedule]:
-        """When the job runs by itself: its schedule, once at creation, or never (child)."""
-        if self.parent_jobs:
+        """When the job runs by itself: its schedule, once at creation, or never (a
+        child, a trigger-only job)."""
+        if self.parent_jobs or self.trigger_only:
             return None
         if not self.schedule:
             return Schedule(0, datetime.fromtimestamp(self.created_at, timezone.utc), None)
@@ -646,8 +651,9 @@ def _remote_properties(body: dict) -> RemoteProperties:
                             headers, timeout, codes)
 
 
-def job_from_request(body, *, now: float, default_owner: str = "") -> Job:
-    """Validate a create-job request body and build the Job it describes.
+def job_from_request(body, *, now: float, default_owner: str = "", edit: bool = False) -> Job:
+    """Validate a create-job (or, ``edit``, a replace-job) request body and build the
+    Job it describes. An edit may keep a schedule whose start has passed.
 
     Unknown fields are ignored (Kala clients send ids, stats and zero times);
     anything malformed raises InvalidInput naming the field and the valid form.
@@ -679,12 +685,14 @@ def job_from_request(body, *, now: float, default_owner: str = "") -> Job:
         created_at=now,
         disabled=_expect(body, "disabled", bool, False, "true or false"),
         parent_jobs=_id_list(body, "parent_jobs"),
+        trigger_only=_expect(body, "trigger_only", bool, False, "true or false"),
+        cwd=_expect(body, "cwd", str, "", "an absolute path string"),
     )
-    _check_job(job, body, now)
+    _check_job(job, body, now, edit)
     return job
 
 
-def _check_job(job: Job, body: dict, now: float) -> None:
+def _check_job(job: Job, body: dict, now: float, edit: bool = False) -> None:
     if not job.name:
         raise InvalidInput("field 'name' is required (a non-empty string)")
     if job.type == REMOTE_JOB:
@@ -701,6 +709,13 @@ def _check_job(job: Job, body: dict, now: float) -> None:
         except ValueError as exc:
             raise InvalidInput(f"command {job.command!r} cannot be split into words: {exc}") \
                 from None
+    if job.cwd and (not os.path.isabs(job.cwd) or "\0" in job.cwd):
+        raise InvalidInput(f"field 'cwd' must be an absolute path, e.g. \"/srv/reports\", "
+                           f"got {job.cwd!r}")
+    if job.trigger_only and job.schedule:
+        raise InvalidInput(f"a trigger_only job has no schedule (it runs when started, by a "
+                           f"parent or as a failure job); drop one of them, got schedule "
+                           f"{job.schedule!r}")
     if job.epsilon:
         parse_duration(job.epsilon)
     if job.template_delimiters:
@@ -709,7 +724,7 @@ def _check_job(job: Job, body: dict, now: float) -> None:
         _check_url(job.render(job.remote.url))  # as it will be requested
     if job.schedule:
         timing = parse_schedule(job.schedule, _zone(job.timezone) if job.timezone else None)
-        if timing.start.timestamp() < now:
+        if timing.start.timestamp() < now and not edit:
             raise InvalidInput(
                 f"schedule {job.schedule!r} starts at {format_time(timing.start.timestamp())}, "
                 f"which has already passed (now {format_time(now)})")
@@ -775,6 +790,8 @@ def job_to_json(job: Job) -> dict:
         "TemplateDelimiters": job.template_delimiters,
         "environment": job.environment,
         "created_at": format_time(job.created_at),
+        "trigger_only": job.trigger_only,
+        "cwd": job.cwd,
     }
 
 
@@ -792,6 +809,7 @@ class RunStat:
     node: str = ""
     output: str = ""
     error: str = ""
+    run_id: Optional[int] = None    # what a start with ?wait=false answered
 
 
 def stat_to_json(stat: RunStat) -> dict:
@@ -806,6 +824,7 @@ def stat_to_json(stat: RunStat) -> dict:
         "node": stat.node,
         "output": stat.output,
         "error": stat.error,
+        "run_id": stat.run_id,
     }
 
 
@@ -1556,6 +1575,16 @@ class Store:
         return [self._job_from_row(row, parents.get(row["id"], ()), children.get(row["id"], ()))
                 for row in rows]
 
+    def failed_run(self, run_id: int) -> Tuple[str, str, str]:
+        """(job id, job name, error) of a finished run, for the failure job it
+        triggered; empty strings for what is gone (the job deleted since)."""
+        with self._reading() as db:
+            row = db.execute("SELECT job_id, error FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                return "", "", ""
+            job = self._load(db, row[0])
+        return row[0], job.name if job else "", row[1]
+
     def dependent_jobs(self, job_id: str) -> List[str]:
         with self._reading() as db:
             return [r[0] for r in db.execute(
@@ -1611,6 +1640,43 @@ class Store:
                        "version = ? WHERE id = ?",
                        (disabled, job.cursor, job.next_run_at, job.is_done,
                         self._bump_version(db), job_id))
+            self._announce(db)
+            return job
+
+    def replace_job(self, job_id: str, job: Job, now: float, *, keep_disabled: bool,
+                    keep_parents: bool) -> Job:
+        """Replace a job's definition (an edit), keeping its id, counters, history
+        and place among its parents and children. A changed schedule takes effect
+        from its first occurrence at or after ``now``; nothing missed is caught up."""
+        with self._transaction() as db:
+            old = self._load(db, job_id)
+            if old is None:
+                raise JobNotFound(f"no job with id {job_id!r}")
+            if not keep_parents and job.parent_jobs != old.parent_jobs:
+                raise InvalidInput(f"an edit keeps the job's parent_jobs ({old.parent_jobs}); "
+                                   f"to move it in a chain, create a new job")
+            if job.on_failure_job and not self._exists(db, job.on_failure_job):
+                raise InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
+            for field in dataclasses.fields(Job):  # the state it keeps
+                if field.name not in (*Job.SPEC_FIELDS, "remote", "disabled"):
+                    setattr(job, field.name, getattr(old, field.name))
+            job.id, job.created_at, job.revision = job_id, old.created_at, old.revision + 1
+            if keep_disabled:
+                job.disabled = old.disabled
+            timing = job.timing()
+            if (job.schedule, job.timezone, job.trigger_only) != (
+                    old.schedule, old.timezone, old.trigger_only):
+                if timing is None or not job.schedule:  # nothing more runs by itself
+                    job.cursor, job.next_run_at, job.is_done = 0, None, timing is not None
+                else:
+                    job.cursor = timing.first_index_at_or_after(now)
+                    job.next_run_at = (timing.occurrence(job.cursor)
+                                       if timing.has_index(job.cursor) else None)
+                    job.is_done = job.next_run_at is None
+            db.execute("UPDATE jobs SET spec = ?, disabled = ?, cursor = ?, next_run_at = ?, "
+                       "is_done = ?, version = ? WHERE id = ?",
+                       (json.dumps(job.spec()), job.disabled, job.cursor, job.next_run_at,
+                        job.is_done, self._bump_version(db), job_id))
             self._announce(db)
             return job
 
@@ -1672,7 +1738,8 @@ class Store:
                 updates.append((plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran,
                                 max(now, plan.scheduled_for), version, job_id, cursor))
                 if ran:
-                    key = f"{job_id}@{plan.run_index}"
+                    key = (f"{job_id}@{job.revision}.{plan.run_index}" if job.revision
+                           else f"{job_id}@{plan.run_index}")  # Kala's runs keep theirs
                     runs.append((job_id, key, "schedule", plan.scheduled_for, node, now))
                     claims.append(Claim(0, job, "schedule", plan.scheduled_for, key))
                 else:
@@ -1826,13 +1893,14 @@ class Store:
                 raise JobNotFound(f"no job with id {job_id!r}")
             rows = db.execute(
                 "SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, trigger, "
-                f"node, output, error FROM runs WHERE job_id = ? AND state != ? ORDER BY {order} "
+                f"node, output, error, id FROM runs WHERE job_id = ? AND state != ? "
+                f"ORDER BY {order} "
                 "LIMIT ? OFFSET ?",
                 (job_id, _RUNNING, self._NO_LIMIT if limit is None else limit,
                  offset)).fetchall()
         return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
                         r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"],
-                        r["output"], r["error"]) for r in rows]
+                        r["output"], r["error"], r["id"]) for r in rows]
 
     def count_jobs(self) -> int:
         with self._reading() as db:
@@ -3005,8 +3073,9 @@ class CommandRunner:
     run it without a shell (its exit status decides), or send its HTTP request."""
 
     def __init__(self, output_limit: int = OUTPUT_TAIL_BYTES,
-                 base_environment: Optional[Dict[str, str]] = None):
+                 base_environment: Optional[Dict[str, str]] = None, workdir: str = ""):
         self.output_limit = output_limit
+        self.workdir = workdir   # where a job without a cwd of its own runs ("": here)
         self.base_environment = (job_base_environment(dict(os.environ))
                                  if base_environment is None else base_environment)
 
@@ -3028,7 +3097,8 @@ class CommandRunner:
         """Start a local job's command and return its process, or the failed
         Attempt when it cannot start (a command that is no word list, no program)."""
         try:
-            return self.spawn(job.render(job.command), {**job.environment, **(environment or {})})
+            return self.spawn(job.render(job.command), {**job.environment, **(environment or {})},
+                              job.cwd or self.workdir)
         except InvalidInput as exc:
             return Attempt(False, error=str(exc))
 
@@ -3040,7 +3110,7 @@ class CommandRunner:
         return self.follow(started, timeout)
 
     def spawn(self, command: str, environment: Optional[Dict[str, str]] = None,
-              ) -> Union[subprocess.Popen, Attempt]:
+              cwd: str = "") -> Union[subprocess.Popen, Attempt]:
         """Start ``command`` (its stdout and stderr on one pipe); InvalidInput when
         it is no word list, the failed Attempt when its program cannot start."""
         try:
@@ -3049,13 +3119,16 @@ class CommandRunner:
             raise InvalidInput(f"command {command!r} cannot be split into words: {exc}") from None
         if not argv:
             raise InvalidInput("the command is empty")
+        if cwd and not os.path.isdir(cwd):
+            return Attempt(False, error=f"working directory {cwd!r} does not exist (or is "
+                                        f"not a directory)")
         try:
             # A session of its own: a timeout kills the whole process group, and a
             # Ctrl-C meant for the server does not reach the jobs.
             return subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, close_fds=True, start_new_session=True,
-                env={**self.base_environment, **(environment or {})})
+                env={**self.base_environment, **(environment or {})}, cwd=cwd or None)
         except OSError as exc:
             return Attempt(False, error=self._spawn_error(argv[0], exc))
 
@@ -3969,6 +4042,13 @@ class Scheduler:
             self.pool.submit(self.run_followups, claim, result.success)
         return result
 
+    def start_job_soon(self, job_id: str) -> int:
+        """Claim a run of a job now and run it in a worker (the start route with
+        ``?wait=false``); returns the run's id at once."""
+        claim = self._claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", allow_disabled=True)
+        self.pool.submit(self._run_claim, claim)
+        return claim.run_id
+
     def _attempted(self, claim: Claim, ran_at: float, attempt: Attempt) -> None:
         """The first attempt of a followed command has ended (in the follower's
         thread, which must not wait): retries wait in a worker."""
@@ -4079,10 +4159,18 @@ class Scheduler:
                 result.retries + 1, f": {result.error}" if result.error else "")
 
     def run_environment(self, claim: Claim) -> Dict[str, str]:
-        """What a run's command learns about itself, in environment variables."""
-        return {"KALA_JOB_ID": claim.job.id, "KALA_JOB_NAME": claim.job.name,
-                "KALA_RUN_ID": str(claim.run_id), "KALA_TRIGGER": claim.trigger,
-                "KALA_SCHEDULED_FOR": format_time(claim.scheduled_for), "KALA_NODE": self.node}
+        """What a run's command learns about itself, in environment variables; a
+        failure job also learns what failed."""
+        environment = {"KALA_JOB_ID": claim.job.id, "KALA_JOB_NAME": claim.job.name,
+                       "KALA_RUN_ID": str(claim.run_id), "KALA_TRIGGER": claim.trigger,
+                       "KALA_SCHEDULED_FOR": format_time(claim.scheduled_for),
+                       "KALA_NODE": self.node}
+        failed_run = claim.key[:-1]  # a failure job's claim key: "{failed run id}!"
+        if claim.trigger == "failure" and claim.key.endswith("!") and failed_run.isdigit():
+            job_id, name, error = self.store.failed_run(int(failed_run))
+            environment.update(KALA_FAILED_JOB_ID=job_id, KALA_FAILED_JOB_NAME=name,
+                               KALA_FAILED_RUN_ID=failed_run, KALA_FAILED_ERROR=error)
+        return environment
 
     def run_followups(self, claim: Claim, success: bool) -> None:
         """Children after a success (first in, first out, depth first), else the
@@ -4288,6 +4376,16 @@ def _query_count(query: Dict[str, str], name: str) -> Optional[int]:
     return int(text)
 
 
+def _query_flag(query: Dict[str, str], name: str, default: bool) -> bool:
+    text = query.get(name)
+    if text is None:
+        return default
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise InvalidInput(f"query parameter {name}={text!r} must be true or false "
+                           f"(e.g. ?{name}=false)")
+    return text.lower() in ("true", "1")
+
+
 class RouteNotFound(KalaError, LookupError):
     """No route has the path asked for: answered with HTTP 404."""
 
@@ -4318,6 +4416,7 @@ class KalaApp:
             (r"/api/v1/job/disable/" + _JOB_ID, {"POST": Route(self.disable_job)}),
             (r"/api/v1/job/enable/" + _JOB_ID, {"POST": Route(self.enable_job)}),
             (r"/api/v1/job/" + _JOB_ID, {"GET": Route(self.get_job),
+                                         "PUT": Route(self.replace_job, body=True),
                                          "DELETE": Route(self.delete_job)}),
             (r"/api/v1/stats", {"GET": Route(self.app_stats)}),
             (r"/healthz", {"GET": Route(self.healthz, public=True)}),
@@ -4361,6 +4460,18 @@ class KalaApp:
     def get_job(self, body, query, job_id):
         return HTTPStatus.OK, {"job": job_to_json(self.store.get_job(job_id))}
 
+    def replace_job(self, body, query, job_id):
+        """An edit: the body is validated as a creation's; the job keeps its id,
+        counters, history and dependencies (200 and the job as it is now)."""
+        job = job_from_request(body, now=self.clock(), default_owner=self.default_owner,
+                               edit=True)
+        job = self.store.replace_job(job_id, job, self.clock(),
+                                     keep_disabled="disabled" not in body,
+                                     keep_parents="parent_jobs" not in body)
+        self.scheduler.job_changed(job)
+        log.info("job %s (%s) edited", job.id, job.name)
+        return HTTPStatus.OK, {"job": job_to_json(job)}
+
     def delete_job(self, body, query, job_id):
         deleted = self.store.delete_job(job_id, self.clock())
         self.scheduler.jobs_deleted(deleted)
@@ -4381,6 +4492,10 @@ class KalaApp:
         return HTTPStatus.OK, {"job_stats": [stat_to_json(s) for s in stats]}
 
     def start_job(self, body, query, job_id):
+        """Kala's 204 once the run has finished; ``?wait=false``: 202 and the run's
+        id at once (its stat carries the same ``run_id``)."""
+        if not _query_flag(query, "wait", default=True):
+            return HTTPStatus.ACCEPTED, {"run_id": self.scheduler.start_job_soon(job_id)}
         self.scheduler.start_job(job_id)
         return HTTPStatus.NO_CONTENT, None
 
@@ -4897,6 +5012,7 @@ _PAGE_BODY = r"""
 <h2 id="job-title"></h2>
 <div class="actions" id="job-actions">
 <button type="button" id="run-now">Run now</button>
+<button type="button" id="edit">Edit</button>
 <button type="button" id="toggle">Disable</button>
 <button type="button" id="delete" class="danger">Delete…</button>
 </div>
@@ -4915,7 +5031,7 @@ _PAGE_BODY = r"""
 </section>
 
 <section id="view-new" hidden>
-<h2>New job</h2>
+<h2 id="form-title">New job</h2>
 <form id="job-form" novalidate>
 <fieldset><legend>What</legend><div class="grid">
 <label>Name <input type="text" name="name" required></label>
@@ -4923,6 +5039,8 @@ _PAGE_BODY = r"""
 <label>Kind <select name="type"><option value="0">local command</option><option value="1">HTTP request (remote)</option></select></label>
 <label class="wide" data-kind="0">Command <span>split like a shell word list, no shell: use sh -c '…' for pipes</span>
 <input type="text" name="command" placeholder="e.g. /usr/local/bin/backup --quick"></label>
+<label class="wide" data-kind="0">Working directory <span>an absolute path; empty: the server's --workdir</span>
+<input type="text" name="cwd" placeholder="e.g. /srv/reports"></label>
 <label class="wide" data-kind="1" hidden>URL <input type="text" name="url" placeholder="https://example.com/hook"></label>
 <label data-kind="1" hidden>Method <select name="method"><option>GET</option><option>POST</option><option>PUT</option><option>PATCH</option><option>DELETE</option><option>HEAD</option></select></label>
 <label data-kind="1" hidden>Timeout (s) <input type="number" name="remote_timeout" min="1" value="30"></label>
@@ -4944,11 +5062,12 @@ _PAGE_BODY = r"""
 <fieldset><legend>Relations</legend><div class="grid">
 <label>Runs after <span>parents; a child has no schedule of its own</span><select name="parents" multiple size="4"></select></label>
 <label>On failure run <select name="on_failure"><option value="">nothing</option></select></label>
-<label><input type="checkbox" name="disabled"> Create disabled</label>
+<label><input type="checkbox" name="trigger_only"> Runs only when started (by hand, by a parent, on failure)</label>
+<label><input type="checkbox" name="disabled"> Disabled</label>
 <label><input type="checkbox" name="resume"> After downtime, wait for the next occurrence</label>
 </div></fieldset>
 <p id="form-error" role="alert"></p>
-<div class="actions"><button type="submit">Create job</button></div>
+<div class="actions"><button type="submit" id="form-submit">Create job</button></div>
 </form>
 </section>
 
@@ -4968,7 +5087,7 @@ const ZERO = "0001-01-01T00:00:00Z";
 const LIST_LIMIT = 2000;  // more than this is paged by the API, not drawn every 5 s
 const state = { jobs: {}, total: 0, stats: null, view: "list", jobId: null, sort: "name", desc: false,
                 token: sessionStorage.getItem("kala-token") || "", waitingForToken: false,
-                openRuns: new Set() };
+                openRuns: new Set(), editing: null };
 const $ = id => document.getElementById(id);
 
 // Every piece of server text goes in as a text node: never as HTML.
@@ -5242,6 +5361,9 @@ async function jobAction(button, method, path, done) {
 }
 const jobPath = verb => "/api/v1/job/" + (verb ? verb + "/" : "") + encodeURIComponent(state.jobId) + "/";
 
+$("edit").addEventListener("click", () => {
+  location.hash = "#/edit/" + encodeURIComponent(state.jobId);
+});
 $("run-now").addEventListener("click", () => {
   notify("Running " + $("job-title").textContent + "…");
   jobAction($("run-now"), "POST", jobPath("start"), () => notify("The run has finished."));
@@ -5328,15 +5450,59 @@ function jobFromForm() {
   } else {
     job.command = f.command.value;
     if (Number(f.timeout.value)) job.timeout = Number(f.timeout.value);
+    if (f.cwd.value.trim()) job.cwd = f.cwd.value.trim();
   }
   if (f.schedule.value.trim()) job.schedule = f.schedule.value.trim();
   if (f.epsilon.value.trim()) job.epsilon = f.epsilon.value.trim();
   const parents = [...f.parents.selectedOptions].map(o => o.value);
   if (parents.length) job.parent_jobs = parents;
   if (f.on_failure.value) job.on_failure_job = f.on_failure.value;
-  if (f.disabled.checked) job.disabled = true;
+  if (f.trigger_only.checked) job.trigger_only = true;
+  if (f.disabled.checked || state.editing) job.disabled = f.disabled.checked;
   if (f.resume.checked) job.resume_at_next_scheduled_time = true;
   return job;
+}
+
+// An edit opens the job's values in the same form; saving PUTs them.
+function fillForm(job) {
+  const f = form.elements;
+  form.reset();
+  f.name.value = job.name;
+  f.owner.value = job.owner;
+  f.type.value = String(job.type);
+  f.command.value = job.command;
+  f.cwd.value = job.cwd || "";
+  const remote = job.remote_properties || {};
+  f.url.value = remote.url || "";
+  f.method.value = remote.method || "GET";
+  f.body.value = remote.body || "";
+  f.remote_timeout.value = remote.timeout || 30;
+  f.codes.value = (remote.expected_response_codes || [200]).join(", ");
+  f.headers.value = Object.entries(remote.headers || {})
+    .flatMap(([name, values]) => values.map(value => name + ": " + value)).join("\n");
+  f.schedule.value = job.schedule;
+  f.epsilon.value = job.epsilon;
+  f.retries.value = job.retries;
+  f.timeout.value = job.timeout;
+  f.trigger_only.checked = job.trigger_only;
+  f.disabled.checked = job.disabled;
+  f.resume.checked = job.resume_at_next_scheduled_time;
+  fillRelations();
+  for (const id of job.parent_jobs || []) {  // even before the list of jobs has come
+    if (![...f.parents.options].some(o => o.value === id)) f.parents.append(el("option", { value: id }, id));
+  }
+  for (const option of f.parents.options) option.selected = (job.parent_jobs || []).includes(option.value);
+  if (job.on_failure_job && ![...f.on_failure.options].some(o => o.value === job.on_failure_job)) {
+    f.on_failure.append(el("option", { value: job.on_failure_job }, job.on_failure_job));
+  }
+  f.on_failure.value = job.on_failure_job;
+  showKind();
+}
+
+function showForm() {
+  $("form-title").textContent = state.editing ? "Edit job" : "New job";
+  $("form-submit").textContent = state.editing ? "Save changes" : "Create job";
+  $("form-error").textContent = "";
 }
 
 form.addEventListener("change", event => {
@@ -5349,6 +5515,13 @@ form.addEventListener("submit", async event => {
   event.preventDefault();
   $("form-error").textContent = "";
   try {
+    if (state.editing) {
+      const id = state.editing;
+      await api("PUT", "/api/v1/job/" + encodeURIComponent(id) + "/", jobFromForm());
+      notify("Saved " + form.elements.name.value.trim() + ".");
+      location.hash = "#/job/" + encodeURIComponent(id);
+      return;
+    }
     const created = await api("POST", "/api/v1/job/", jobFromForm());
     form.reset();
     showKind();
@@ -5396,7 +5569,7 @@ async function refresh() {
     renderSummary();
     if (state.view === "list") renderList();
     if (state.view === "status") renderStatus();
-    if (state.view === "new") fillRelations();
+    if (state.view === "new" && !state.editing) fillRelations();
     if (state.view === "job") await renderJob();
   } catch (error) {
     if (!(error instanceof Unauthorized)) notify("Cannot reach the server: " + error.message);
@@ -5407,7 +5580,20 @@ function route() {
   if (state.waitingForToken) return;
   const hash = location.hash || "#/";
   const job = /^#\/job\/(.+)$/.exec(hash);
-  state.view = job ? "job" : hash === "#/new" ? "new" : hash === "#/status" ? "status" : "list";
+  const edit = /^#\/edit\/(.+)$/.exec(hash);
+  state.view = job ? "job" : hash === "#/new" || edit ? "new" : hash === "#/status" ? "status" : "list";
+  const editing = edit ? decodeURIComponent(edit[1]) : null;
+  if (editing !== state.editing) {
+    state.editing = editing;
+    form.reset();
+    showKind();
+    if (editing) {
+      api("GET", "/api/v1/job/" + encodeURIComponent(editing) + "/").then(answer => {
+        if (state.editing === editing) fillForm(answer.job);
+      }, error => { if (!(error instanceof Unauthorized)) $("form-error").textContent = error.message; });
+    }
+  }
+  showForm();
   if (job && state.jobId !== decodeURIComponent(job[1])) {
     state.jobId = decodeURIComponent(job[1]);
     state.openRuns.clear();
@@ -5670,6 +5856,10 @@ def build_parser() -> argparse.ArgumentParser:
             default=_env_list("PASS_ENV"),
             help="a variable of this environment that jobs also get (repeatable; by default "
                  f"they get only {', '.join(INHERITED_VARIABLES)} and LC_*)")
+        command.add_argument(
+            "--workdir", metavar="DIR", default=_env("WORKDIR", ""),
+            help="the working directory of a job without a cwd of its own (default: the "
+                 "server's)")
     return parser
 
 
@@ -5679,7 +5869,11 @@ def _job_runner(args) -> CommandRunner:
             _variable_name(name)
         except argparse.ArgumentTypeError as exc:
             raise KalaError(f"--pass-env: {exc}") from None
-    return CommandRunner(base_environment=job_base_environment(dict(os.environ), args.pass_env))
+    workdir = getattr(args, "workdir", "")
+    if workdir and not os.path.isdir(workdir):
+        raise KalaError(f"--workdir {workdir!r} is not a directory")
+    return CommandRunner(base_environment=job_base_environment(dict(os.environ), args.pass_env),
+                         workdir=os.path.abspath(workdir) if workdir else "")
 
 
 def _run_command(args) -> int:

@@ -1853,7 +1853,7 @@ class TestApi:
                                       "created", "nodes"}
         assert set(stat) == {"job_id", "ran_at", "number_of_retries", "success",
                              "execution_duration", "scheduled_for", "trigger", "node",
-                             "output", "error"}
+                             "output", "error", "run_id"}
         assert (body["Stats"]["jobs"], body["Stats"]["success_count"]) == (1, 1)
         assert api.call("DELETE", f"/api/v1/job/{job_id}/")[:2] == (204, b"")
         status, body, _ = api.call("GET", f"/api/v1/job/{job_id}/")
@@ -1895,7 +1895,7 @@ class TestApi:
         ("GET", "/api/v1/job/all/", "DELETE"),
         ("GET", "/api/v1/job/start/x/", "POST"),
         ("DELETE", "/api/v1/stats/", "GET"),
-        ("POST", "/api/v1/job/x/", "DELETE, GET"),
+        ("POST", "/api/v1/job/x/", "DELETE, GET, PUT"),
     ])
     def test_wrong_method(self, api, method, path, allowed):
         status, body, response = api.call(method, path)
@@ -2277,6 +2277,147 @@ def serve():
             process.kill()
 
 
+class TestRunOptions:
+    """Starting without waiting, jobs that only run when triggered, what a failure
+    job learns, a job's working directory."""
+
+    def test_a_start_without_waiting_answers_202_with_the_run_id(self, api, tmp_path):
+        job_id = api.create(command=f"sh -c 'echo $KALA_RUN_ID > {tmp_path}/ran'",
+                            trigger_only=True)
+        status, body, _ = api.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")
+        assert status == 202 and isinstance(body["run_id"], int)
+        [stat] = wait_for(lambda: api.stats(job_id), message="the run's stat")
+        assert stat["run_id"] == body["run_id"] and stat["success"]
+        assert (tmp_path / "ran").read_text() == f"{body['run_id']}\n"
+
+    def test_a_bad_wait_flag_is_refused_and_runs_nothing(self, api):
+        job_id = api.create(trigger_only=True)
+        status, body, _ = api.call("POST", f"/api/v1/job/start/{job_id}/?wait=later")
+        assert status == 400 and "wait='later' must be true or false" in body["error"]
+        assert api.stats(job_id) == []
+
+    def test_a_trigger_only_job_runs_only_when_started(self, api):
+        waiting = api.create(name="waits", trigger_only=True)
+        at_once = api.create(name="runs at once")  # Kala's default: no schedule, run now
+        wait_for(lambda: api.stats(at_once), message="the job without a schedule to run")
+        assert api.stats(waiting) == []
+        assert api.job(waiting)["next_run_at"] == "0001-01-01T00:00:00Z"  # Go's zero time
+        assert api.job(waiting)["trigger_only"]
+        assert api.call("POST", f"/api/v1/job/start/{waiting}/")[0] == 204
+        assert len(api.stats(waiting)) == 1
+
+    def test_trigger_only_with_a_schedule_is_refused(self, api):
+        status, body, _ = api.call("POST", "/api/v1/job/", {
+            "name": "x", "command": "true", "trigger_only": True,
+            "schedule": f"R/{iso(time.time() + 60)}/PT1M"})
+        assert status == 400 and "trigger_only job has no schedule" in body["error"]
+        assert api.jobs() == {}
+
+    def test_a_failure_job_learns_what_failed(self, api, tmp_path):
+        report = tmp_path / "report"
+        handler = api.create(name="handler", trigger_only=True, command=(
+            f"sh -c 'echo \"$KALA_FAILED_JOB_ID|$KALA_FAILED_JOB_NAME|$KALA_FAILED_RUN_ID|"
+            f"$KALA_FAILED_ERROR\" > {report}'"))
+        failing = api.create(name="nightly backup", command="sh -c 'exit 3'",
+                             on_failure_job=handler, trigger_only=True)
+        assert api.call("POST", f"/api/v1/job/start/{failing}/")[0] == 204
+        wait_for(lambda: api.stats(handler), message="the failure job to run")
+        [failed] = api.stats(failing)
+        assert report.read_text() == (f"{failing}|nightly backup|{failed['run_id']}|"
+                                      f"exit status 3\n")
+
+    def test_a_job_runs_in_its_working_directory(self, api, tmp_path):
+        job_id = api.create(command="pwd", cwd=str(tmp_path), trigger_only=True)
+        api.call("POST", f"/api/v1/job/start/{job_id}/")
+        assert api.stats(job_id)[0]["output"] == f"{tmp_path}\n"
+
+    def test_a_missing_working_directory_fails_the_run_clearly(self, api, tmp_path):
+        job_id = api.create(command="pwd", cwd=str(tmp_path / "gone"), trigger_only=True)
+        api.call("POST", f"/api/v1/job/start/{job_id}/")
+        [stat] = api.stats(job_id)
+        assert not stat["success"] and stat["error"] == (
+            f"working directory '{tmp_path / 'gone'}' does not exist (or is not a directory)")
+
+    @pytest.mark.parametrize("cwd", ["reports", "./x", "/tmp/a\u0000b"])
+    def test_a_working_directory_must_be_absolute(self, api, cwd):
+        status, body, _ = api.call("POST", "/api/v1/job/", {"name": "x", "command": "pwd",
+                                                             "cwd": cwd})
+        assert status == 400 and "'cwd' must be an absolute path" in body["error"]
+        assert api.jobs() == {}
+
+    def test_workdir_is_where_jobs_without_a_cwd_run(self, tmp_path):
+        runner = kala.CommandRunner(workdir=str(tmp_path))
+        job = Job(id="j", name="j", command="pwd")
+        assert runner.attempt(job).output == f"{tmp_path}\n"
+        elsewhere = tmp_path / "own"
+        elsewhere.mkdir()
+        assert runner.attempt(Job(id="k", name="k", command="pwd", cwd=str(elsewhere))
+                              ).output == f"{elsewhere}\n"
+
+    def test_a_missing_workdir_stops_serve_with_one_line(self, tmp_path):
+        done = kala_cli("serve", "-n", "-p", "0", "--workdir", str(tmp_path / "none"))
+        assert done.returncode == 2 and "--workdir" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+class TestEditingJobs:
+    """PUT /api/v1/job/{id}/ replaces a definition and keeps the job's id, counters,
+    history and place in a chain."""
+
+    def test_an_edit_keeps_id_counters_history_and_children(self, api, tmp_path):
+        parent = api.create(name="parent", trigger_only=True, command="echo before")
+        child = api.create(name="child", parent_jobs=[parent])
+        api.call("POST", f"/api/v1/job/start/{parent}/")
+        wait_for(lambda: api.stats(child), message="the child after its parent")
+        edited = {**api.job(parent), "name": "renamed", "command": "echo after"}
+        status, body, _ = api.call("PUT", f"/api/v1/job/{parent}/", edited)
+        assert status == 200 and body["job"]["id"] == parent
+        job = api.job(parent)
+        assert (job["name"], job["command"], job["success_count"], job["dependent_jobs"]) == (
+            "renamed", "echo after", 1, [child])
+        api.call("POST", f"/api/v1/job/start/{parent}/")
+        assert [stat["output"] for stat in api.stats(parent)] == ["before\n", "after\n"]
+        wait_for(lambda: len(api.stats(child)) == 2, message="the child to run again")
+
+    def test_a_changed_schedule_starts_at_its_next_occurrence_without_catch_up(self, api):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        # The new schedule began three hours ago: none of its past occurrences run.
+        begun = time.time() - 3 * 3600 - 1
+        status, body, _ = api.call("PUT", f"/api/v1/job/{job_id}/", {
+            "name": "job", "command": "true", "schedule": f"R/{iso(begun)}/PT1H"})
+        assert status == 200
+        assert abs(utc(api.job(job_id)["next_run_at"]) - (begun + 4 * 3600)) < 1e-3
+        assert api.stats(job_id) == []
+
+    def test_an_unchanged_schedule_keeps_its_place(self, api):
+        start = time.time() + 3600
+        job_id = api.create(schedule=f"R/{iso(start)}/PT1H", disabled=True)
+        before = api.job(job_id)
+        assert api.call("PUT", f"/api/v1/job/{job_id}/", {**before, "retries": 2})[0] == 200
+        after = api.job(job_id)
+        assert (after["next_run_at"], after["retries"], after["disabled"]) == (
+            before["next_run_at"], 2, True)  # disabled stays, since the body says so
+
+    @pytest.mark.parametrize("change, words", [
+        ({"command": ""}, "field 'command' is required"),
+        ({"schedule": "R/nonsense"}, "schedule"),
+        ({"retries": -1}, "retries"),
+        ({"parent_jobs": ["0b7f39a5-5f5e-4d36-9b2b-2cf0bdbf6a3e"]}, "an edit keeps"),
+        ({"on_failure_job": "nope"}, "on_failure_job 'nope' does not exist"),
+    ])
+    def test_a_refused_edit_changes_nothing(self, api, change, words):
+        job_id = api.create(name="kept", command="echo kept", trigger_only=True)
+        before = api.job(job_id)
+        status, body, _ = api.call("PUT", f"/api/v1/job/{job_id}/", {**before, **change})
+        assert status == 400 and words in body["error"], body
+        assert api.job(job_id) == before
+
+    def test_editing_a_missing_job_is_404(self, api):
+        status, body, _ = api.call("PUT", "/api/v1/job/0b7f39a5-5f5e-4d36-9b2b-2cf0bdbf6a3e/",
+                                   {"name": "x", "command": "true"})
+        assert status == 404 and "no job with id" in body["error"]
+
+
 class TestPersistence:
     def test_everything_acknowledged_survives_kill_9(self, serve, database):
         first = serve("--db", database)
@@ -2406,6 +2547,20 @@ class TestSeveralProcesses:
     def wait_until_done(client, ids, count, timeout=20):
         wait_for(lambda: all(client.job(i)["metadata"]["number_of_finished_runs"] == count
                              for i in ids), timeout=timeout, message="every occurrence")
+
+    def test_an_edit_reaches_the_other_process_at_once(self, cluster, database):
+        first, second = cluster(2)
+        job_id = first.client.create(command="echo old",
+                                     schedule=f"R/{iso(time.time() + 1)}/PT1S")
+        edited = {**first.client.job(job_id), "command": "echo new"}
+        assert first.client.call("PUT", f"/api/v1/job/{job_id}/", edited)[0] == 200
+        nodes = {node["id"] for node in
+                 first.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"]}
+        # Each process runs some occurrences; both run the new command from now on.
+        wait_for(lambda: {s["node"] for s in second.client.stats(job_id)
+                          if s["output"] == "new\n"} == nodes, timeout=15,
+                 message="both processes to run the edited command")
+        assert all(s["output"] == "new\n" for s in second.client.stats(job_id))
 
     def test_three_processes_run_each_occurrence_once_and_share_the_work(self, cluster,
                                                                           tmp_path):
@@ -3672,6 +3827,32 @@ class TestWebPage:
             "expected_response_codes": [200, 204]}
         assert tab.unexpected_errors() == []
 
+    def test_editing_a_job_in_the_form_keeps_its_history(self, server, tab, tmp_path):
+        api = server.client
+        handler = api.create(name="alert", trigger_only=True)
+        job_id = api.create(name="report", owner="ops", command="echo v1", trigger_only=True,
+                            on_failure_job=handler, retries=1)
+        api.call("POST", f"/api/v1/job/start/{job_id}/")
+        page = tab.open(f"#/job/{job_id}")
+        page.locator("#job-title", has_text="report").wait_for()
+        page.click("#edit")
+        page.locator("#form-title", has_text="Edit job").wait_for()
+        # The form opens with the job's values, the failure job among them.
+        page.wait_for_function("document.querySelector('input[name=name]').value === 'report'")
+        assert page.input_value("input[name=command]") == "echo v1"
+        assert page.input_value("select[name=on_failure]") == handler
+        assert page.is_checked("input[name=trigger_only]")
+        page.fill("input[name=command]", "echo <b>v2</b>")
+        page.fill("input[name=cwd]", str(tmp_path))
+        page.click("button[type=submit] >> text=Save changes")
+        page.wait_for_url(re.compile(r"#/job/"))
+        job = api.job(job_id)
+        assert (job["command"], job["cwd"], job["owner"], job["retries"], job["on_failure_job"],
+                job["success_count"]) == ("echo <b>v2</b>", str(tmp_path), "ops", 1, handler, 1)
+        page.locator("#job-fields", has_text="<b>v2</b>").wait_for()  # shown as text
+        assert len(api.stats(job_id)) == 1
+        assert tab.unexpected_errors() == []
+
     def test_the_apis_error_is_shown_next_to_the_form(self, server, tab):
         page = tab.open("#/new")
         tab.fill(name="bad", command="true", schedule="tomorrow")
@@ -3838,7 +4019,11 @@ class TestExportImport:
             0, f"kala.py: imported 4 job(s) and {runs} run(s)\n")
         moved = serve("--db", other).client
         assert moved.jobs() == jobs
-        assert {job_id: moved.stats(job_id) for job_id in jobs} == stats
+        def without_run_ids(stats):  # a run's id is its store's: the import numbers them anew
+            return {job_id: [{**stat, "run_id": None} for stat in runs]
+                    for job_id, runs in stats.items()}
+        assert without_run_ids({job_id: moved.stats(job_id) for job_id in jobs}) == \
+            without_run_ids(stats)
         # Exported again from there, it is the same document.
         again = kala_cli("export", "--db", other, "--stats")
         assert json.loads(again.stdout) == json.loads(exported.read_text())
