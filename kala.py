@@ -1988,6 +1988,16 @@ class Store:
             return db.execute("DELETE FROM runs WHERE state != ? AND finished_at < ?",
                               (_RUNNING, finished_before)).rowcount
 
+    def prune_history(self, job_id: str, keep: int) -> int:
+        """Delete a job's finished runs but the newest ``keep`` (and those whose
+        follow-ups are still owed); its counters stay."""
+        with self._transaction() as db:
+            return db.execute(
+                "DELETE FROM runs WHERE job_id = ? AND state != ? AND owed_by IS NULL "
+                "AND id <= (SELECT id FROM runs WHERE job_id = ? AND state != ? "
+                "ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (job_id, _RUNNING, job_id, _RUNNING, keep)).rowcount
+
     # --- nodes: the serve processes sharing this database -----------------------
 
     def _register(self, db, node: str, now: float) -> None:
@@ -3481,6 +3491,35 @@ class _Deadlines:
             return due
 
 
+#: Finished runs kept per job by default (serve --keep-runs; 0 keeps all).
+KEEP_RUNS = 1000
+
+
+class HistoryBound:
+    """Keeps each job's history to about its newest ``keep`` runs: counts the runs
+    this process recorded per job, and names a job for pruning once it recorded a
+    tenth of ``keep`` more (so a prune reads at most ``keep`` rows for many written)."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self._step = max(1, keep // 10)
+        self._new: Dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def recorded(self, job_id: str) -> None:
+        if self.keep:
+            with self._lock:
+                self._new[job_id] = self._new.get(job_id, 0) + 1
+
+    def due(self) -> List[str]:
+        """The jobs to prune now (each is then counted from zero again)."""
+        with self._lock:
+            due = [job_id for job_id, count in self._new.items() if count >= self._step]
+            for job_id in due:
+                del self._new[job_id]
+        return due
+
+
 class TimerHeap(_Deadlines):
     """When to claim the next occurrence of every scheduled job, earliest first.
 
@@ -3620,7 +3659,7 @@ class Scheduler:
                  monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
-                 claim_ahead: float = CLAIM_AHEAD, claim_batch: Optional[float] = None,
+                 keep_runs: int = KEEP_RUNS, claim_ahead: float = CLAIM_AHEAD, claim_batch: Optional[float] = None,
                  on_maintained: Callable[[], None] = lambda: None):
         self.store = store
         self.runner = runner or CommandRunner()
@@ -3630,6 +3669,7 @@ class Scheduler:
         self.late_grace = late_grace
         self.lease = lease
         self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
+        self.history = HistoryBound(keep_runs)  # 0 keeps every run
         self.claim_ahead = claim_ahead
         self.claim_batch = store.claim_batch if claim_batch is None else claim_batch
         #: Called after each maintenance round that went through: a watchdog's ping
@@ -3809,6 +3849,8 @@ class Scheduler:
                                   if beat >= now - self.lease)
         if self.jobstat_ttl is not None:
             self.store.prune_stats(now - self.jobstat_ttl)
+        for job_id in self.history.due():
+            self.store.prune_history(job_id, self.history.keep)
         self.store.checkpoint()
         self.sync_timers()
 
@@ -4090,6 +4132,7 @@ class Scheduler:
                       recorded)
             return
         self._log_result(claim, result, recorded)
+        self.history.recorded(claim.job.id)
         if result.followups_owed:
             self.pool.submit(self.run_followups, claim, result.success)
 
@@ -4105,6 +4148,7 @@ class Scheduler:
         result = self._attempts(claim)
         if result is not None:
             self._log_result(claim, result, self.store.finish_run(claim, self.node, result))
+            self.history.recorded(claim.job.id)
         return result
 
     def _attempts(self, claim: Claim, ran_at: Optional[float] = None,
@@ -5743,6 +5787,12 @@ def _whole_number(text) -> int:
     return int(text)
 
 
+def _count(text) -> int:
+    if not re.fullmatch(r"[0-9]{1,18}", str(text)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
+
+
 def _minutes(text) -> int:
     try:
         return int(text)
@@ -5779,6 +5829,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--jobstat-ttl", type=_minutes, default=_env("JOBSTAT_TTL", -1, _minutes),
                        metavar="MINUTES",
                        help="delete run stats older than this many minutes (default -1: keep)")
+    serve.add_argument("--keep-runs", type=_count, metavar="N",
+                       default=_env("KEEP_RUNS", KEEP_RUNS, _count),
+                       help=f"finished runs kept per job, the newest (default {KEEP_RUNS}; "
+                            f"0 keeps all; counters count every run)")
     serve.add_argument("--workers", type=_positive_int,
                        default=_env("WORKERS", DEFAULT_WORKERS, _positive_int),
                        help=f"jobs that may run at once (default {DEFAULT_WORKERS})")
@@ -6092,6 +6146,7 @@ def _serve(args) -> int:
             systemd = SystemdNotifier(dict(os.environ))
             scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
                                   workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
+                                  keep_runs=args.keep_runs,
                                   on_maintained=systemd.watchdog)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner))
             cleanup.callback(server.server_close)

@@ -743,6 +743,18 @@ class TestStore:
         assert (counted.last_success, counted.last_error) == (T0 + 5, T0 + 3)
         assert sorted(stat.retries for stat in store.job_stats(job.id)) == [0, 0, 0, 1, 1]
 
+    def test_pruning_history_keeps_the_newest_runs_and_the_counters(self, database):
+        store = open_store(database)
+        job = create(store)
+        claims = [store.claim_run(job.id, f"k{i}", "manual", "node-a", T0 + i) for i in range(6)]
+        for i, claim in enumerate(claims[:5]):
+            store.finish_run(claim, "node-a", kala.RunResult(True, T0 + i, T0 + i + 0.5, 0, 0))
+        assert store.prune_history(job.id, 3) == 2
+        assert [stat.ran_at for stat in store.job_stats(job.id)] == [T0 + 2, T0 + 3, T0 + 4]
+        assert store.prune_history(job.id, 3) == 0
+        assert store.get_job(job.id).success_count == 5
+        assert len(query_database(database, "SELECT id FROM runs WHERE state = 'running'")) == 1
+
     def test_runs_of_a_stale_node_fail_and_count(self, database):
         store = open_store(database)
         job = create(store)
@@ -2416,6 +2428,24 @@ class TestEditingJobs:
         status, body, _ = api.call("PUT", "/api/v1/job/0b7f39a5-5f5e-4d36-9b2b-2cf0bdbf6a3e/",
                                    {"name": "x", "command": "true"})
         assert status == 404 and "no job with id" in body["error"]
+
+
+class TestBoundedHistory:
+    def test_keep_runs_bounds_each_jobs_history(self, serve, tmp_path):
+        api = serve("--db", str(tmp_path / "k.db"), "--keep-runs", "3").client
+        job_id = api.create(command="sh -c 'echo $KALA_RUN_ID'", trigger_only=True)
+        for _ in range(5):
+            assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        wait_for(lambda: len(api.stats(job_id)) == 3, message="the oldest two runs pruned")
+        assert [int(stat["output"]) for stat in api.stats(job_id)] == sorted(
+            stat["run_id"] for stat in api.stats(job_id))[-3:]
+        job = api.job(job_id)
+        assert (job["success_count"], job["metadata"]["number_of_finished_runs"]) == (5, 5)
+
+    def test_a_bad_keep_runs_gets_one_line(self):
+        done = kala_cli("serve", "-n", "-p", "0", "--keep-runs", "-1")
+        assert done.returncode == 2 and "--keep-runs" in done.stderr
+        assert "Traceback" not in done.stderr
 
 
 class TestPersistence:
