@@ -3659,7 +3659,8 @@ class Scheduler:
                  monotonic: Callable[[], float] = time.monotonic,
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
-                 keep_runs: int = KEEP_RUNS, claim_ahead: float = CLAIM_AHEAD, claim_batch: Optional[float] = None,
+                 keep_runs: int = KEEP_RUNS, claim_ahead: float = CLAIM_AHEAD,
+                 claim_batch: Optional[float] = None,
                  on_maintained: Callable[[], None] = lambda: None):
         self.store = store
         self.runner = runner or CommandRunner()
@@ -4196,11 +4197,17 @@ class Scheduler:
         if not recorded:
             log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
                         "this process was taken for dead)", claim.job.id, claim.run_id)
-        # Successes only with -v: at hundreds of runs a second the log is a cost.
-        log.log(logging.DEBUG if result.success else logging.WARNING,
-                "job %s (%s): %s run %s after %d attempt(s)%s", claim.job.id, claim.job.name,
-                claim.trigger, "succeeded" if result.success else "failed",
-                result.retries + 1, f": {result.error}" if result.error else "")
+        # One line a finished run; with --log-format json its fields are the record's.
+        outcome = "succeeded" if result.success else "failed"
+        duration = result.duration_ns / 1e9
+        log.log(logging.INFO if result.success else logging.WARNING,
+                "job %s (%s): run %s (%s) %s in %.3f s after %d attempt(s)%s", claim.job.id,
+                claim.job.name, claim.run_id, claim.trigger, outcome, duration,
+                result.retries + 1, f": {result.error}" if result.error else "",
+                extra={"run": {"job_id": claim.job.id, "job_name": claim.job.name,
+                               "run_id": claim.run_id, "trigger": claim.trigger,
+                               "result": outcome, "duration_s": round(duration, 6),
+                               "attempts": result.retries + 1, "error": result.error}})
 
     def run_environment(self, claim: Claim) -> Dict[str, str]:
         """What a run's command learns about itself, in environment variables; a
@@ -4823,7 +4830,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_request(self, code="-", size="-"):
         if log.isEnabledFor(logging.DEBUG):  # formatting it costs even when not shown
-            super().log_request(code, size)
+            # The query's values stay out of the log: a client may send a secret there.
+            line = re.sub(r"([?&][^=&\s]*)=[^&\s]*", r"\1=…", self.requestline)
+            self.log_message('"%s" %s %s', line, int(code) if isinstance(code, int) else code,
+                             size)
 
     def log_message(self, format, *args):
         log.debug("%s %s", self.address_string(), format % args)
@@ -5672,6 +5682,19 @@ WEB_PAGE = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
             f"<script>{_PAGE_SCRIPT}</script>\n</body></html>\n")
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line (--log-format json): time, level, message, and the
+    fields of a finished run (job_id, run_id, result, duration_s...)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": format_time(record.created), "level": record.levelname,
+                 "message": record.getMessage()}
+        entry.update(getattr(record, "run", None) or {})
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def _csp_source(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
@@ -5793,6 +5816,12 @@ def _count(text) -> int:
     return int(text)
 
 
+def _log_format(text) -> str:
+    if text not in ("text", "json"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a log format: text or json")
+    return text
+
+
 def _minutes(text) -> int:
     try:
         return int(text)
@@ -5859,6 +5888,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the PEM private key for --tls-cert (if not inside it)")
     serve.add_argument("-v", "--verbose", action="store_true", default=_env_flag("VERBOSE"),
                        help="log every request and scheduling decision")
+    serve.add_argument("--log-format", type=_log_format, metavar="{text,json}",
+                       default=_env("LOG_FORMAT", "text", _log_format),
+                       help="text lines (default), or one JSON object a line for journald and "
+                            "log shippers")
     kala = serve.add_argument_group(
         "Kala's own flags", "accepted so that a Kala service file starts kala.py unchanged; "
                             "--jobdb postgres with --jobdb-address HOST:PORT/DB, "
@@ -6182,8 +6215,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _run_command(args)
         if args.command in ("export", "import"):
             return (_export if args.command == "export" else _import)(args)
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLogFormatter() if args.log_format == "json" else
+                             logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                            format="%(asctime)s %(levelname)s %(message)s")
+                            handlers=[handler])
         return _serve(args)
     except KalaError as exc:
         print(f"kala.py: {exc}", file=sys.stderr)

@@ -2448,6 +2448,37 @@ class TestBoundedHistory:
         assert "Traceback" not in done.stderr
 
 
+class TestRunLog:
+    def test_each_finished_run_is_one_json_line_and_the_token_never_appears(self, serve):
+        token = "tok-log-5e8a1c"
+        process = serve("-n", "-v", "--log-format", "json", "--token", token,
+                        headers={"Authorization": f"Bearer {token}"})
+        api = process.client
+        ok = api.create(name="fine", trigger_only=True)
+        bad = api.create(name="broken", command="sh -c 'exit 4'", trigger_only=True)
+        for job_id in (ok, bad):
+            api.call("POST", f"/api/v1/job/start/{job_id}/")
+        Client(api.port).call("GET", f"/api/v1/job/?token={token}")  # refused, and logged
+        entries = wait_for(lambda: [json.loads(line) for line in list(process.log)
+                                    if '"run_id"' in line] if sum(
+            '"run_id"' in line for line in list(process.log)) >= 2 else None,
+            message="a log line for each run")
+        runs = {entry["job_id"]: entry for entry in entries}
+        assert (runs[ok]["level"], runs[ok]["result"], runs[ok]["job_name"]) == (
+            "INFO", "succeeded", "fine")
+        assert (runs[bad]["level"], runs[bad]["result"], runs[bad]["error"]) == (
+            "WARNING", "failed", "exit status 4")
+        assert runs[ok]["run_id"] == api.stats(ok)[0]["run_id"]
+        assert runs[ok]["duration_s"] >= 0 and runs[ok]["attempts"] == 1
+        assert all(json.loads(line) for line in list(process.log))  # every line is JSON
+        assert token not in "".join(process.log)
+
+    def test_a_bad_log_format_gets_one_line(self):
+        done = kala_cli("serve", "-n", "-p", "0", "--log-format", "xml")
+        assert done.returncode == 2 and "'xml' is not a log format" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
 class TestPersistence:
     def test_everything_acknowledged_survives_kill_9(self, serve, database):
         first = serve("--db", database)
