@@ -51,7 +51,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 try:
     import zoneinfo
@@ -810,6 +810,7 @@ class RunStat:
     output: str = ""
     error: str = ""
     run_id: Optional[int] = None    # what a start with ?wait=false answered
+    output_dropped: int = 0
 
 
 def stat_to_json(stat: RunStat) -> dict:
@@ -825,6 +826,8 @@ def stat_to_json(stat: RunStat) -> dict:
         "output": stat.output,
         "error": stat.error,
         "run_id": stat.run_id,
+        "output_truncated": stat.output_dropped > 0,
+        "output_dropped_bytes": stat.output_dropped,
     }
 
 
@@ -985,6 +988,9 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
     "CREATE INDEX IF NOT EXISTS deleted_jobs_by_version ON deleted_jobs (version)",
 )
+#: Columns added since a database could have been created without them:
+#: (table, column, declaration), added when a store opens one that lacks them.
+_ADDED_COLUMNS = (("runs", "output_dropped", "BIGINT NOT NULL DEFAULT 0"),)
 #: Tables; a run row is also the claim that makes an occurrence run only once.
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jobs (
@@ -1024,6 +1030,7 @@ _SCHEMA = (
         retries INTEGER NOT NULL DEFAULT 0,
         duration_ns INTEGER NOT NULL DEFAULT 0,
         output TEXT NOT NULL DEFAULT '',
+        output_dropped BIGINT NOT NULL DEFAULT 0,
         error TEXT NOT NULL DEFAULT '',
         owed_by TEXT)""",
     # Deleted jobs, so that other processes drop their timers at once; kept for
@@ -1117,6 +1124,7 @@ class RunResult:
     failures: int                   # failed attempts, each one adds to error_count
     output: str = ""
     error: str = ""
+    output_dropped: int = 0         # bytes of output not kept (before what is)
     followups_owed: bool = False    # children or a failure job are to run after it
 
     @property
@@ -1360,6 +1368,9 @@ class Store:
         with self._transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
+            for table, column, declaration in _ADDED_COLUMNS:  # names of ours, not input
+                if column not in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         # Reads get a connection of their own (WAL lets them run beside a write),
         # so API reads and timer syncs never wait behind a commit's fsync. One is
         # enough: parallel readers contend on few cores (README, Benchmarks).
@@ -1840,10 +1851,11 @@ class Store:
             owed = bool(claim.job.on_failure_job)
         updated = db.execute(
             "UPDATE runs SET state = ?, ran_at = ?, finished_at = ?, retries = ?, "
-            "duration_ns = ?, output = ?, error = ?, owed_by = ? "
+            "duration_ns = ?, output = ?, output_dropped = ?, error = ?, owed_by = ? "
             "WHERE id = ? AND node = ? AND state = ?",
             (_SUCCEEDED if result.success else _FAILED, result.ran_at, result.finished_at,
-             result.retries, result.duration_ns, result.output, result.error,
+             result.retries, result.duration_ns, result.output, result.output_dropped,
+             result.error,
              node if owed else None, claim.run_id, node, _RUNNING)).rowcount
         if not updated:
             # Written already, by a commit whose answer was lost (then retried)?
@@ -1893,14 +1905,15 @@ class Store:
                 raise JobNotFound(f"no job with id {job_id!r}")
             rows = db.execute(
                 "SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, trigger, "
-                f"node, output, error, id FROM runs WHERE job_id = ? AND state != ? "
+                f"node, output, error, id, output_dropped FROM runs WHERE job_id = ? "
+                f"AND state != ? "
                 f"ORDER BY {order} "
                 "LIMIT ? OFFSET ?",
                 (job_id, _RUNNING, self._NO_LIMIT if limit is None else limit,
                  offset)).fetchall()
         return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
                         r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"],
-                        r["output"], r["error"], r["id"]) for r in rows]
+                        r["output"], r["error"], r["id"], r["output_dropped"]) for r in rows]
 
     def count_jobs(self) -> int:
         with self._reading() as db:
@@ -2339,6 +2352,7 @@ _POSTGRES_SCHEMA = (
         retries INTEGER NOT NULL DEFAULT 0,
         duration_ns BIGINT NOT NULL DEFAULT 0,
         output TEXT NOT NULL DEFAULT '',
+        output_dropped BIGINT NOT NULL DEFAULT 0,
         error TEXT NOT NULL DEFAULT '',
         owed_by TEXT)""",
     """CREATE TABLE IF NOT EXISTS deleted_jobs (
@@ -2591,6 +2605,8 @@ class PostgresStore(Store):
         with self._transaction() as db:
             for statement in _POSTGRES_SCHEMA:
                 db.execute(statement)
+            for table, column, declaration in _ADDED_COLUMNS:  # names of ours, not input
+                db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {declaration}")
 
     @property
     def locks_dir(self) -> Optional[str]:
@@ -2753,14 +2769,16 @@ class PostgresStore(Store):
                                      else bool(claim.job.on_failure_job))
             rows.append((claim.run_id, node, _SUCCEEDED if result.success else _FAILED,
                          result.ran_at, result.finished_at, result.retries, result.duration_ns,
-                         result.output, result.error, node if result.followups_owed else None))
+                         result.output, result.error, node if result.followups_owed else None,
+                         result.output_dropped))
         written = {row[0] for row in db.execute(
             "UPDATE runs SET state = v.state, ran_at = v.ran_at, finished_at = v.finished_at, "
             "retries = v.retries, duration_ns = v.duration_ns, output = v.output, "
-            "error = v.error, owed_by = v.owed_by FROM unnest(?::bigint[], ?::text[], ?::text[], "
-            "?::double precision[], ?::double precision[], ?::integer[], ?::bigint[], ?::text[], "
-            "?::text[], ?::text[]) AS v(id, node, state, ran_at, finished_at, retries, "
-            "duration_ns, output, error, owed_by) "
+            "error = v.error, owed_by = v.owed_by, output_dropped = v.output_dropped "
+            "FROM unnest(?::bigint[], ?::text[], ?::text[], ?::double precision[], "
+            "?::double precision[], ?::integer[], ?::bigint[], ?::text[], ?::text[], ?::text[], "
+            "?::bigint[]) AS v(id, node, state, ran_at, finished_at, retries, duration_ns, "
+            "output, error, owed_by, output_dropped) "
             "WHERE runs.id = v.id AND runs.node = v.node AND runs.state = ? "
             "AND runs.id = ANY(?) RETURNING runs.id",
             [list(column) for column in zip(*rows)] + [_RUNNING, [row[0] for row in rows]])}
@@ -2930,12 +2948,40 @@ class Attempt:
     success: bool
     output: str = ""
     error: str = ""                 # why it failed, in Kala's words where Kala has some
+    output_dropped: int = 0         # bytes of output before what ``output`` kept
 
 
-def _keep_tail(tail: bytearray, chunk: bytes, limit: int) -> None:
-    tail += chunk
-    if len(tail) > limit:
-        del tail[:-limit]
+class OutputTail:
+    """The last ``limit`` bytes a command wrote, and how many came before them."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.kept += chunk
+        extra = len(self.kept) - self.limit
+        if extra > 0:
+            del self.kept[:extra]
+            self.dropped += extra
+
+    def text(self) -> Tuple[str, int]:
+        """(the output kept, bytes dropped before it): see ``kept_output``."""
+        return kept_output(self.kept.decode("utf-8", "replace"), self.dropped)
+
+
+def kept_output(text: str, dropped: int) -> Tuple[str, int]:
+    """``text`` that lost ``dropped`` bytes before it, cut to start at a line (the
+    partial one counts as dropped too) after a line saying how much went; as it
+    is when nothing was dropped."""
+    if not dropped:
+        return text, 0
+    cut = text.find("\n")
+    if 0 <= cut < len(text) - 1:
+        dropped += len(text[:cut + 1].encode())
+        text = text[cut + 1:]
+    return f"[kala.py: {dropped} earlier bytes of output dropped]\n{text}", dropped
 
 
 #: What a job's command inherits from the server's environment (with LC_*): the
@@ -2993,16 +3039,36 @@ def end_timed_out(process: subprocess.Popen) -> None:
     kill_output_holders(process.stdout.fileno())
 
 
-def command_outcome(status: int, tail: bytearray, timed_out_after: Optional[float]) -> Attempt:
+def attempts_output(attempts: Sequence[Attempt], limit: int) -> Tuple[str, int]:
+    """One output for a run's attempts: one attempt's as it is; several, each after
+    a line naming it, the whole kept to its last ``limit`` bytes. Returns (output,
+    bytes of output dropped)."""
+    if len(attempts) == 1:
+        return attempts[0].output, attempts[0].output_dropped
+    parts, dropped = [], 0
+    for number, attempt in enumerate(attempts, 1):
+        outcome = "succeeded" if attempt.success else f"failed: {attempt.error}"
+        text = attempt.output if attempt.output.endswith("\n") or not attempt.output \
+            else attempt.output + "\n"
+        parts.append(f"[kala.py: attempt {number} {outcome}]\n{text}")
+        dropped += attempt.output_dropped
+    whole = "".join(parts).encode()
+    if len(whole) <= limit:
+        return whole.decode(), dropped
+    output, cut = kept_output(whole[-limit:].decode("utf-8", "replace"), len(whole) - limit)
+    return output, dropped + cut
+
+
+def command_outcome(status: int, tail: OutputTail, timed_out_after: Optional[float]) -> Attempt:
     """The Attempt of a command that ended with exit ``status`` (negative: killed by a signal)."""
-    output = tail.decode("utf-8", "replace")
+    output, dropped = tail.text()
     if timed_out_after is not None:  # even if its leader had exited 0: it was not done
-        return Attempt(False, output, f"timed out after {timed_out_after:g}s")
+        return Attempt(False, output, f"timed out after {timed_out_after:g}s", dropped)
     if status == 0:
-        return Attempt(True, output)
+        return Attempt(True, output, "", dropped)
     if status < 0:
-        return Attempt(False, output, f"signal: {signal.Signals(-status).name}")
-    return Attempt(False, output, f"exit status {status}")
+        return Attempt(False, output, f"signal: {signal.Signals(-status).name}", dropped)
+    return Attempt(False, output, f"exit status {status}", dropped)
 
 
 class _RequestDeadline:
@@ -3146,7 +3212,7 @@ class CommandRunner:
         """Read a started command's output until it ends; at ``timeout`` it is
         killed (``end_timed_out``), and its output is given up OUTPUT_GRACE later."""
         deadline = time.monotonic() + timeout if timeout else math.inf
-        tail, timed_out = bytearray(), False
+        tail, timed_out = OutputTail(self.output_limit), False
         output = process.stdout.fileno()
         with process.stdout, selectors.DefaultSelector() as selector:
             selector.register(output, selectors.EVENT_READ)
@@ -3162,7 +3228,7 @@ class CommandRunner:
                     chunk = os.read(output, 65536)
                     if not chunk:
                         break
-                    _keep_tail(tail, chunk, self.output_limit)
+                    tail.add(chunk)
         status = process.wait()
         return command_outcome(status, tail, timeout if timed_out else None)
 
@@ -3201,12 +3267,12 @@ class _FollowedCommand:
     """A started command the watcher follows: its output so far, and how far it got."""
 
     def __init__(self, process: subprocess.Popen, pidfd: int, timeout: float,
-                 done: Callable[[Attempt], None]):
+                 done: Callable[[Attempt], None], output_limit: int):
         self.process = process
         self.pidfd = pidfd
         self.timeout = timeout
         self.done = done
-        self.tail = bytearray()
+        self.tail = OutputTail(output_limit)
         self.output_open = True
         self.running = True
         self.timed_out = False
@@ -3273,7 +3339,7 @@ class CommandWatcher:
             process.wait()
             process.stdout.close()
             raise
-        command = _FollowedCommand(process, pidfd, timeout, done)
+        command = _FollowedCommand(process, pidfd, timeout, done, self.output_limit)
         with self._lock:
             self._followed += 1
             if timeout:
@@ -3329,7 +3395,7 @@ class CommandWatcher:
         else:
             chunk = os.read(fd, 65536)
             if chunk:
-                _keep_tail(command.tail, chunk, self.output_limit)
+                command.tail.add(chunk)
                 return
             command.output_open = False
             self._forget(fd)
@@ -4163,6 +4229,7 @@ class Scheduler:
         ran_at = self.clock() if ran_at is None else ran_at
         failures = claim.prior_attempts
         environment = self.run_environment(claim)
+        earlier: List[Attempt] = []
         while True:
             if attempt is None:
                 try:
@@ -4181,16 +4248,21 @@ class Scheduler:
                 still_owned = self.store.record_retry(claim, self.node, failures, self.clock())
             if not still_owned:
                 break  # taken for dead meanwhile: another process owns the run now
+            earlier.append(attempt)
             attempt = None
-        return self._result(claim, ran_at, failures, attempt)
+        return self._result(claim, ran_at, failures, attempt, earlier)
 
-    def _result(self, claim: Claim, ran_at: float, failures: int, last: Attempt) -> RunResult:
+    def _result(self, claim: Claim, ran_at: float, failures: int, last: Attempt,
+                earlier: Sequence[Attempt] = ()) -> RunResult:
         """A run's result from its last attempt and its ``failures`` (those of a
-        dead process that ran it before included)."""
+        dead process that ran it before included); the output of each attempt
+        made here is kept."""
+        output, dropped = attempts_output(
+            [*earlier, last], getattr(self.runner, "output_limit", OUTPUT_TAIL_BYTES))
         return RunResult(last.success, ran_at, self.clock(),
                          retries=failures if last.success else failures - 1,
-                         failures=failures - claim.prior_attempts, output=last.output,
-                         error=last.error)
+                         failures=failures - claim.prior_attempts, output=output,
+                         error=last.error, output_dropped=dropped)
 
     @staticmethod
     def _log_result(claim: Claim, result: RunResult, recorded: bool) -> None:

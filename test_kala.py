@@ -1146,9 +1146,18 @@ class TestCommandRunner:
         attempt = run_command("no-such-program-here --x")
         assert not attempt.success and "executable file not found" in attempt.error
 
-    def test_only_the_tail_of_the_output_is_kept(self, run_command):
+    def test_only_the_tail_of_the_output_is_kept_from_a_line_on_and_said(self, run_command):
         attempt = run_command("sh -c 'seq 1 100000'", output_limit=1000)
-        assert len(attempt.output) == 1000 and attempt.output.endswith("99999\n100000\n")
+        marker, *lines = attempt.output.splitlines()
+        total = len("".join(f"{i}\n" for i in range(1, 100001)))
+        kept = len(attempt.output) - len(marker) - 1
+        assert marker == f"[kala.py: {attempt.output_dropped} earlier bytes of output dropped]"
+        assert kept + attempt.output_dropped == total and 990 < kept <= 1000
+        assert lines == [str(i) for i in range(100001 - len(lines), 100001)]  # whole lines
+
+    def test_output_within_the_limit_is_as_written(self, run_command):
+        attempt = run_command("sh -c 'seq 1 10'", output_limit=1000)
+        assert (attempt.output, attempt.output_dropped) == ("".join(f"{i}\n" for i in range(1, 11)), 0)
 
     def test_timeout_kills_the_process_group(self, run_command):
         attempt = run_command("sh -c 'sleep 30 & wait'", timeout=0.2)
@@ -1865,7 +1874,8 @@ class TestApi:
                                       "created", "nodes"}
         assert set(stat) == {"job_id", "ran_at", "number_of_retries", "success",
                              "execution_duration", "scheduled_for", "trigger", "node",
-                             "output", "error", "run_id"}
+                             "output", "error", "run_id", "output_truncated",
+                             "output_dropped_bytes"}
         assert (body["Stats"]["jobs"], body["Stats"]["success_count"]) == (1, 1)
         assert api.call("DELETE", f"/api/v1/job/{job_id}/")[:2] == (204, b"")
         status, body, _ = api.call("GET", f"/api/v1/job/{job_id}/")
@@ -2477,6 +2487,47 @@ class TestRunLog:
         done = kala_cli("serve", "-n", "-p", "0", "--log-format", "xml")
         assert done.returncode == 2 and "'xml' is not a log format" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+class TestRunOutput:
+    def test_each_attempt_of_a_retried_run_keeps_its_output(self, api, tmp_path):
+        count = tmp_path / "count"
+        job_id = api.create(retries=2, trigger_only=True, command=(
+            f"sh -c 'echo try >> {count}; n=$(wc -l < {count}); echo attempt $n; "
+            f"test $n -ge 3'"))
+        api.call("POST", f"/api/v1/job/start/{job_id}/")
+        [stat] = api.stats(job_id)
+        assert stat["success"] and stat["number_of_retries"] == 2
+        assert stat["output"] == (
+            "[kala.py: attempt 1 failed: exit status 1]\nattempt 1\n"
+            "[kala.py: attempt 2 failed: exit status 1]\nattempt 2\n"
+            "[kala.py: attempt 3 succeeded]\nattempt 3\n")
+        assert (stat["output_truncated"], stat["output_dropped_bytes"]) == (False, 0)
+
+    def test_a_long_output_is_marked_truncated_in_the_stat(self, api):
+        job_id = api.create(command="seq 1 30000", trigger_only=True)  # 168,894 bytes
+        api.call("POST", f"/api/v1/job/start/{job_id}/")
+        [stat] = api.stats(job_id)
+        dropped = stat["output_dropped_bytes"]
+        assert stat["output_truncated"] and stat["output"].startswith(
+            f"[kala.py: {dropped} earlier bytes of output dropped]\n")
+        assert stat["output"].endswith("\n30000\n")
+        assert len(stat["output"].split("\n", 1)[1]) + dropped == 168894
+
+    def test_a_database_from_before_the_column_gets_it(self, tmp_path):
+        if sqlite3.sqlite_version_info < (3, 35):
+            pytest.skip("dropping a column (to make an old database) needs SQLite 3.35")
+        path = str(tmp_path / "old.db")
+        store = Store(path)
+        job = create(store)
+        store.close()
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("ALTER TABLE runs DROP COLUMN output_dropped")
+            db.commit()
+        store = Store(path)
+        claim = store.claim_run(job.id, "k", "manual", "n", T0)
+        store.finish_run(claim, "n", kala.RunResult(True, T0, T0 + 1, 0, 0, "x", "", 7))
+        assert store.job_stats(job.id)[0].output_dropped == 7
 
 
 class TestPersistence:
