@@ -1285,10 +1285,12 @@ class _WriteBehind:
                 return itertools.repeat(exc)
 
     def _write(self) -> None:
-        last_write = -math.inf
+        last_write, streaming = -math.inf, False
         for first in iter(self._queue.get, None):
+            # Spaced only while results stream in (the last batch held several): a
+            # lone result (a run started through the API, waiting) commits at once.
             pause = last_write + self._spacing - time.monotonic()
-            if pause > 0:
+            if pause > 0 and streaming:
                 time.sleep(pause)
             last_write = time.monotonic()
             batch = [first]
@@ -1302,6 +1304,7 @@ class _WriteBehind:
                     break
                 batch.append(item)
             entries = [entry for entry, _ in batch if entry is not self._FLUSH]
+            streaming = len(entries) > 1
             answers = iter(self._write_persistently(entries) if entries else ())
             for entry, then in batch:
                 try:
