@@ -2751,7 +2751,10 @@ class PostgresStore(Store):
     def _write_results(self, batch) -> List[bool]:
         """Results finishing together in three statements, not three a result: at a
         thousand runs a second the round trips, each in the writers' turn, held up
-        the claims."""
+        the claims. A lone result (a run started through the API, waiting for it)
+        goes row by row: arrays cost more than they save for one row."""
+        if len(batch) == 1:
+            return super()._write_results(batch)
         with self._transaction() as db:
             written = self._write_together(db, batch)
             for claim, node, result in batch:
