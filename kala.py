@@ -345,6 +345,16 @@ TEMPLATE_FIELDS = {
 }
 _TEMPLATE_NAMES = {**{go.lower(): ours for go, ours in TEMPLATE_FIELDS.items()},
                    **{ours: ours for ours in TEMPLATE_FIELDS.values()}}
+#: Template fields of the run rather than the job (kala.py's): what a failure job
+#: learns of the run that failed, from the variable of the same meaning; empty in
+#: any other run.
+RUN_TEMPLATE_FIELDS = {
+    "FailedJobId": "KALA_FAILED_JOB_ID", "FailedJobName": "KALA_FAILED_JOB_NAME",
+    "FailedRunId": "KALA_FAILED_RUN_ID", "FailedError": "KALA_FAILED_ERROR",
+}
+_RUN_TEMPLATE_NAMES = {**{go.lower(): variable for go, variable in RUN_TEMPLATE_FIELDS.items()},
+                       **{variable[len("KALA_"):].lower(): variable
+                          for variable in RUN_TEMPLATE_FIELDS.values()}}
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")   # RFC 9110's token
@@ -430,14 +440,20 @@ class Job:
     def epsilon_seconds(self) -> Optional[float]:
         return parse_duration(self.epsilon).approximate_seconds() if self.epsilon else None
 
-    def render(self, text: str) -> str:
+    def render(self, text: str, run: Optional[Dict[str, str]] = None) -> str:
         """Substitute job fields into ``text`` between the job's template delimiters,
         as Kala's Go template does with the job as its data (``{{.Name}}``,
-        ``{{$.Owner}}``, ``${$.Owner}`` with ``"${ }"``)."""
+        ``{{$.Owner}}``, ``${$.Owner}`` with ``"${ }"``); the run's fields
+        (RUN_TEMPLATE_FIELDS) come from ``run``, its environment."""
         if not self.template_delimiters:
             return text
-        return _template_pattern(self.template_delimiters).sub(
-            lambda m: _go_text(getattr(self, _template_field(m.group(1), text))), text)
+
+        def value(match) -> str:
+            variable = _RUN_TEMPLATE_NAMES.get(match.group(1).lower())
+            if variable is not None:
+                return (run or {}).get(variable, "")
+            return _go_text(getattr(self, _template_field(match.group(1), text)))
+        return _template_pattern(self.template_delimiters).sub(value, text)
 
 
 def _template_delimiters(delimiters: str) -> Tuple[str, str]:
@@ -460,7 +476,8 @@ def _template_field(name: str, text: str) -> str:
     if field is None:
         raise InvalidInput(
             f"unknown template field {name!r} in {text!r} "
-            f"(known: {', '.join('.' + go for go in TEMPLATE_FIELDS)}, or in lower case)")
+            f"(known: {', '.join('.' + go for go in (*TEMPLATE_FIELDS, *RUN_TEMPLATE_FIELDS))}, "
+            f"or in lower case)")
     return field
 
 
@@ -3166,7 +3183,8 @@ class CommandRunner:
         job's own variables, then ``environment`` (what the run learns about itself)."""
         if job.type == REMOTE_JOB:
             try:
-                return self.request(job.remote, job.render)
+                return self.request(job.remote,
+                                    functools.partial(job.render, run=environment or {}))
             except InvalidInput as exc:
                 return Attempt(False, error=str(exc))
         started = self.start(job, environment)
@@ -3179,7 +3197,8 @@ class CommandRunner:
         """Start a local job's command and return its process, or the failed
         Attempt when it cannot start (a command that is no word list, no program)."""
         try:
-            return self.spawn(job.render(job.command), {**job.environment, **(environment or {})},
+            return self.spawn(job.render(job.command, environment),
+                              {**job.environment, **(environment or {})},
                               job.cwd or self.workdir)
         except InvalidInput as exc:
             return Attempt(False, error=str(exc))

@@ -1288,6 +1288,24 @@ class TestRemoteJobs:
         assert (method, path, headers["X-Kala"], body) == (
             "POST", "/hook/hook", "yes", f'{{"job": "{job.id}"}}')
 
+    def test_a_remote_failure_job_gets_what_failed_as_template_fields(self, api, http_target):
+        handler = api.call("POST", "/api/v1/job/", {
+            "name": "alert", "type": 1, "trigger_only": True, "TemplateDelimiters": "{{ }}",
+            "remote_properties": {"url": http_target.url + "/alert/{{.FailedRunId}}",
+                                  "method": "POST",
+                                  "body": "{{failed_job_name}} ({{.FailedJobId}}): {{.FailedError}}"}
+        })[1]["id"]
+        failing = api.create(name="backup", command="sh -c 'exit 5'", trigger_only=True,
+                             on_failure_job=handler)
+        api.call("POST", f"/api/v1/job/start/{failing}/")
+        method, path, _, body = http_target.requests.get(timeout=10)
+        [failed] = api.stats(failing)
+        assert (method, path, body) == ("POST", f"/alert/{failed['run_id']}",
+                                        f"backup ({failing}): exit status 5")
+        # Started by hand, the same job's run fields are empty.
+        api.call("POST", f"/api/v1/job/start/{handler}/")
+        assert http_target.requests.get(timeout=10)[1:4:2] == ("/alert/", " (): ")
+
     def test_unexpected_status_fails(self, http_target):
         http_target.status = 500
         attempt = kala.CommandRunner().attempt(self.remote_job(http_target.url))
