@@ -14,6 +14,7 @@ Standard library only, Python 3.9 or newer.
 
 import argparse
 import base64
+import bisect
 import calendar
 import dataclasses
 import fcntl
@@ -239,6 +240,7 @@ class Schedule:
     repeats: Optional[int]          # None: forever; n: the first run plus n repeats
     start: datetime                 # aware; its tzinfo is the wall clock of calendar steps
     interval: Optional[Duration]    # None only when repeats == 0
+    start_written: bool = True      # False: the start is the job's creation (R/PT5M, @every)
 
     @property
     def last_index(self) -> Optional[int]:
@@ -285,14 +287,340 @@ class Schedule:
     def has_index(self, k: int) -> bool:
         return (self.repeats is None or k <= self.repeats) and self.occurrence(k) != math.inf
 
+    def next_index(self, k: int) -> int:
+        return k + 1
 
-def parse_schedule(text: str, zone=None) -> Schedule:
-    """Parse ``R[n]/<start>/<interval>``; ``zone`` reads a start that has no offset."""
+    def first_index(self, created_at: float) -> int:
+        """The occurrence a job created at ``created_at`` starts from: the start."""
+        return 0
+
+
+# --- cron expressions ------------------------------------------------------------
+
+_CRON_EXAMPLES = '"*/15 9-17 * * MON-FRI", "0 3 * * *", "@daily" or "@every 5m"'
+_CRON_MACROS = {
+    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+                "DEC")
+_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+#: name, lowest and highest value, names standing for values from the lowest.
+_CRON_FIELDS = (("second", 0, 59, ()), ("minute", 0, 59, ()), ("hour", 0, 23, ()),
+                ("day of month", 1, 31, ()), ("month", 1, 12, _MONTH_NAMES),
+                ("day of week", 0, 7, _DAY_NAMES))
+_GO_DURATION_RE = re.compile(r"(?:[0-9]{1,9}(?:\.[0-9]{1,9})?(?:h|ms|m|s))+\Z", re.ASCII)
+_GO_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_LONGEST_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31,
+                  11: 30, 12: 31}
+#: Longer than any change of a zone's clock: how far around a moment the wall clock
+#: may run twice or skip.
+_CLOCK_CHANGE_REACH = 3 * 3600
+_ONE_SECOND, _ONE_MINUTE, _ONE_HOUR, _ONE_DAY = (
+    timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1), timedelta(days=1))
+_UNIX_EPOCH = datetime(1970, 1, 1)
+#: How far ahead a cron expression is searched before it counts as never matching.
+_CRON_HORIZON_YEARS = 50
+
+
+def _cron_error(text: str, why: str) -> InvalidInput:
+    shown = text[:80] + "..." if len(text) > 80 else text
+    return InvalidInput(f"invalid cron expression {shown!r}: {why} (e.g. {_CRON_EXAMPLES})")
+
+
+def _cron_value(word: str, field: tuple, text: str) -> int:
+    name, low, high, names = field
+    if word.upper() in names:
+        return low + names.index(word.upper())
+    if not re.fullmatch(r"[0-9]{1,2}", word, re.ASCII) or not low <= int(word) <= high:
+        expected = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
+        raise _cron_error(text, f"{name} {word!r} is not {expected}")
+    return int(word)
+
+
+def _cron_field(part: str, field: tuple, text: str) -> Tuple[int, ...]:
+    """The values one field of a cron expression allows: lists of ``*``, ``a``,
+    ``a-b``, each with an optional ``/step`` (``a/step`` runs from a to the highest)."""
+    name, low, high, _ = field
+    values = set()
+    for term in part.split(","):
+        base, slash, step_text = term.partition("/")
+        step = 1
+        if slash:
+            if not re.fullmatch(r"[0-9]{1,3}", step_text, re.ASCII) or int(step_text) == 0:
+                raise _cron_error(text, f"step {step_text!r} in {name} {term!r} is not a "
+                                        f"whole number above 0")
+            step = int(step_text)
+        if base == "*":
+            first, last = low, high
+        elif "-" in base:
+            first_word, _, last_word = base.partition("-")
+            first, last = (_cron_value(first_word, field, text),
+                           _cron_value(last_word, field, text))
+            if last < first:
+                raise _cron_error(text, f"{name} range {base!r} runs backwards")
+        else:
+            first = _cron_value(base, field, text)
+            last = high if slash else first
+        values.update(range(first, last + 1, step))
+    return tuple(sorted(values))
+
+
+def _at_least(values: Tuple[int, ...], value: int) -> Optional[int]:
+    """The smallest of the sorted ``values`` that is at least ``value``."""
+    i = bisect.bisect_left(values, value)
+    return values[i] if i < len(values) else None
+
+
+def _wall_time(epoch_second: int) -> datetime:
+    return _UNIX_EPOCH + timedelta(seconds=epoch_second)
+
+
+def _epoch_second(wall: datetime) -> int:
+    return (wall - _UNIX_EPOCH) // _ONE_SECOND
+
+
+@dataclasses.dataclass(frozen=True)
+class CronSchedule:
+    """A cron expression: the moments, in whole seconds, whose wall-clock time in
+    ``zone`` its fields match. Occurrence k is the one at epoch second k.
+
+    Daylight saving time, as Vixie cron on Debian and cronsim: an expression with a
+    fixed minute and hour (five fields, neither starting with ``*``) names times of day;
+    one the clock skips runs when the clock jumps (02:30 runs at 03:00), and one the
+    clock shows twice runs the first time only. Any other expression (``*/15 * * * *``,
+    six fields, ``@hourly``) names moments: it runs at every moment whose wall-clock
+    time matches, so an hour the clock skips has none and one it repeats has them twice.
+    """
+
+    text: str
+    seconds: Tuple[int, ...]
+    minutes: Tuple[int, ...]
+    hours: Tuple[int, ...]
+    days: Tuple[int, ...]
+    months: Tuple[int, ...]
+    weekdays: Tuple[int, ...]   # 0 Sunday .. 6 Saturday
+    either_day: bool            # both day fields restricted: either may match (Vixie)
+    zone: Optional[object]      # None: UTC
+    times_of_day: bool          # the daylight-saving rule for fixed times of day applies
+
+    last_index = None           # a cron expression never ends by itself
+
+    def occurrence(self, k: int) -> float:
+        return float(k)
+
+    def has_index(self, k: int) -> bool:
+        return self.at_or_after(k) == k
+
+    def next_index(self, k: int) -> int:
+        following = self.at_or_after(k + 1)
+        return k + 1 if following is None else following
+
+    def first_index(self, created_at: float) -> int:
+        """The occurrence a job created at ``created_at`` starts from: the next one."""
+        return self.first_index_at_or_after(created_at)
+
+    def first_index_at_or_after(self, when: float) -> int:
+        found = self.at_or_after(math.ceil(when))
+        return int(_LAST_TIMESTAMP) + 1 if found is None else found
+
+    def index_at_or_before(self, when: float) -> int:
+        """The latest occurrence at or before ``when`` (-1: none): a look back over
+        growing spans, then a bisection for the last start whose next one is in time."""
+        last = math.floor(min(when, _LAST_TIMESTAMP))
+        span = 60
+        while True:
+            earliest = max(last - span, int(_FIRST_TIMESTAMP))
+            found = self.at_or_after(earliest)
+            if found is not None and found <= last:
+                break
+            if earliest == int(_FIRST_TIMESTAMP) or span > _CRON_HORIZON_YEARS * 366 * 86400:
+                return -1
+            span *= 16
+        while earliest < last:
+            middle = (earliest + last + 1) // 2
+            found = self.at_or_after(middle)
+            if found is not None and found <= last:
+                earliest = middle
+            else:
+                last = middle - 1
+        return earliest
+
+    def at_or_after(self, moment: int) -> Optional[int]:
+        """The first occurrence at or after epoch second ``moment``; None: none left."""
+        moment = max(moment, int(_FIRST_TIMESTAMP) + 86400)
+        if moment > _LAST_TIMESTAMP:
+            return None
+        try:
+            found = (self._time_of_day_at_or_after(moment) if self.times_of_day
+                     else self._moment_at_or_after(moment))
+        except (OverflowError, ValueError):  # a wall-clock time past the end of year 9999
+            return None
+        return found if found is not None and found <= _LAST_TIMESTAMP else None
+
+    def _moment_at_or_after(self, moment: int) -> Optional[int]:
+        # Between two changes of the zone's clock the wall clock is the moment plus a
+        # fixed offset: look for the first wall-clock match in that stretch, and go
+        # on from the change when the match lies past it.
+        give_up = moment + _CRON_HORIZON_YEARS * 366 * 86400
+        while moment <= give_up:
+            offset = self._offset(moment)
+            wall = self._wall_at_or_after(_wall_time(moment + offset))
+            if wall is None:
+                return None
+            found = _epoch_second(wall) - offset
+            change = self._offset_change(moment, found, offset)
+            if change is None:
+                return found
+            moment = change
+        return None
+
+    def _time_of_day_at_or_after(self, moment: int) -> Optional[int]:
+        offset = self._offset(moment)
+        wall = _wall_time(moment + offset)
+        if (self._offset(moment - _CLOCK_CHANGE_REACH) != offset
+                or self._offset(moment + _CLOCK_CHANGE_REACH) != offset):
+            wall -= timedelta(seconds=_CLOCK_CHANGE_REACH)  # a skipped time may land here
+        while True:
+            wall = self._wall_at_or_after(wall)
+            if wall is None:
+                return None
+            found = self._first_moment_showing(wall)
+            if found >= moment:
+                return found
+            wall += _ONE_SECOND
+
+    def _first_moment_showing(self, wall: datetime) -> int:
+        """The first moment the zone's clock shows ``wall``, or, when the clock skips
+        it, the first whole minute after it that the clock shows."""
+        while True:
+            moment = int(wall.replace(tzinfo=self.zone).timestamp())  # fold=0: the first
+            if datetime.fromtimestamp(moment, self.zone).replace(tzinfo=None) == wall:
+                return moment
+            wall += _ONE_MINUTE
+
+    def _offset(self, moment: int) -> int:
+        if self.zone is None:
+            return 0
+        return int(datetime.fromtimestamp(moment, self.zone).utcoffset().total_seconds())
+
+    def _offset_change(self, moment: int, until: int, offset: int) -> Optional[int]:
+        """The first second in (moment, until] at which the zone's offset is no longer
+        ``offset`` (None: none); clocks change at most once a day."""
+        if self.zone is None:
+            return None
+        probe = moment
+        while probe < until:
+            ahead = min(probe + 86400, until)
+            if self._offset(ahead) != offset:
+                while ahead - probe > 1:
+                    middle = (probe + ahead) // 2
+                    probe, ahead = (middle, ahead) if self._offset(middle) == offset else (
+                        probe, middle)
+                return ahead
+            probe = ahead
+        return None
+
+    def _wall_at_or_after(self, wall: datetime) -> Optional[datetime]:
+        """The first wall-clock time (naive) at or after ``wall`` that the fields match."""
+        give_up = wall.year + _CRON_HORIZON_YEARS
+        try:
+            while wall.year <= give_up:
+                if wall.month not in self.months:
+                    month = _at_least(self.months, wall.month)
+                    wall = (datetime(wall.year, month, 1) if month is not None
+                            else datetime(wall.year + 1, self.months[0], 1))
+                    continue
+                midnight = datetime(wall.year, wall.month, wall.day)
+                if not self._day_matches(wall):
+                    wall = midnight + _ONE_DAY
+                    continue
+                hour = _at_least(self.hours, wall.hour)
+                if hour is None:
+                    wall = midnight + _ONE_DAY
+                    continue
+                if hour > wall.hour:
+                    wall = wall.replace(hour=hour, minute=0, second=0)
+                minute = _at_least(self.minutes, wall.minute)
+                if minute is None:
+                    wall = wall.replace(minute=0, second=0) + _ONE_HOUR
+                    continue
+                if minute > wall.minute:
+                    wall = wall.replace(minute=minute, second=0)
+                second = _at_least(self.seconds, wall.second)
+                if second is None:
+                    wall = wall.replace(second=0) + _ONE_MINUTE
+                    continue
+                return wall.replace(second=second)
+        except (OverflowError, ValueError):  # past the end of year 9999
+            pass
+        return None
+
+    def _day_matches(self, wall: datetime) -> bool:
+        day_of_month = wall.day in self.days
+        day_of_week = (wall.weekday() + 1) % 7 in self.weekdays
+        if self.either_day:
+            return day_of_month or day_of_week
+        return day_of_month and day_of_week
+
+
+def parse_cron(text: str, zone=None) -> CronSchedule:
+    """Parse a cron expression: five fields (minute hour day-of-month month
+    day-of-week), or six with a leading seconds field, or a macro such as @daily."""
+    expression = _CRON_MACROS.get(text.lower(), text)
+    parts = expression.split()
+    if len(parts) not in (5, 6):
+        raise _cron_error(text, f"it has {len(parts)} fields, not 5 (minute hour "
+                                f"day-of-month month day-of-week) or 6 (seconds first)")
+    if len(parts) == 5:
+        parts.insert(0, "0")
+    seconds, minutes, hours, days, months, weekdays = (
+        _cron_field(part, field, text) for part, field in zip(parts, _CRON_FIELDS))
+    either_day = not (parts[3].startswith("*") or parts[5].startswith("*"))
+    if not either_day and days[0] > max(_LONGEST_MONTH[month] for month in months):
+        raise _cron_error(text, "no month it names has the day it names")
+    return CronSchedule(
+        text, seconds, minutes, hours, days, months,
+        tuple(sorted({day % 7 for day in weekdays})), either_day, zone,
+        times_of_day=(zone is not None and len(expression.split()) == 5
+                      and not parts[1].startswith("*") and not parts[2].startswith("*")))
+
+
+def parse_every(text: str) -> Duration:
+    """An @every interval: ISO 8601 (PT5M) or Go's form (5m, 1h30m, 90s, 1.5h)."""
+    if text.startswith("P"):
+        return parse_duration(text)
+    if not _GO_DURATION_RE.match(text):
+        raise InvalidInput(f"invalid interval {text[:80]!r} after @every (expected an ISO "
+                           f"8601 duration or hours, minutes, seconds, e.g. PT5M, 5m, 1h30m, "
+                           f"90s)")
+    seconds = sum(float(number) * _GO_UNITS[unit]
+                  for number, unit in re.findall(r"([0-9.]+)(ms|h|m|s)", text))
+    return Duration(seconds=seconds)
+
+
+ScheduleKind = Union[Schedule, CronSchedule]
+
+
+def parse_schedule(text: str, zone=None, anchor: Optional[float] = None) -> ScheduleKind:
+    """Parse a job's schedule: ``R[n]/<start>/<interval>``; ``R[n]/<interval>``, which
+    starts at ``anchor`` (the job's creation, else now); a cron expression or macro;
+    or ``@every <interval>``, whose first run is one interval after ``anchor``.
+    ``zone`` reads wall-clock times: a start without an offset, cron fields."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"invalid schedule {text!r} (expected a string)")
+    if text.startswith("@every"):
+        return _every_schedule(text, zone, anchor)
+    if text.startswith("@") or (" " in text.strip() and not re.match(r"R[0-9]*/", text)):
+        return parse_cron(text, zone)
     parts = text.split("/")
-    if len(parts) != 3:
+    if len(parts) == 2 and parts[1].startswith("P"):  # R/PT5M: from its creation
+        parts.insert(1, "")
+    elif len(parts) != 3:
         raise InvalidInput(
             f"invalid schedule {text!r} (expected R[n]/<start>/<interval>, "
-            f"e.g. {_SCHEDULE_EXAMPLE})"
+            f"e.g. {_SCHEDULE_EXAMPLE}, R/PT5M, or a cron expression, e.g. {_CRON_EXAMPLES})"
         )
     repeat_text, start_text, interval_text = parts
     if not re.fullmatch(r"R[0-9]{0,18}", repeat_text):
@@ -301,7 +629,10 @@ def parse_schedule(text: str, zone=None) -> Schedule:
             f"(expected R for forever or Rn with n up to 18 digits, e.g. {_SCHEDULE_EXAMPLE})"
         )
     repeats = None if repeat_text == "R" else int(repeat_text[1:])
-    start = parse_start(start_text, zone)
+    if len(text.split("/")) == 2:
+        start = _anchor_time(anchor, zone)
+    else:
+        start = parse_start(start_text, zone)
     try:
         if zone is not None:
             start = start.astimezone(zone)  # calendar steps keep the zone's wall clock
@@ -318,7 +649,30 @@ def parse_schedule(text: str, zone=None) -> Schedule:
             f"invalid schedule {text!r}: a repeating schedule needs an interval longer "
             f"than zero (e.g. {_SCHEDULE_EXAMPLE}; R0/<start>/ runs once)"
         )
-    return Schedule(repeats, start, interval)
+    return Schedule(repeats, start, interval, start_written=len(text.split("/")) == 3)
+
+
+def _anchor_time(anchor: Optional[float], zone) -> datetime:
+    return datetime.fromtimestamp(time.time() if anchor is None else anchor,
+                                  zone or timezone.utc)
+
+
+def _every_schedule(text: str, zone, anchor: Optional[float]) -> Schedule:
+    """``@every <interval>``: forever, the first run one interval after ``anchor``."""
+    word, _, interval_text = text.partition(" ")
+    if word != "@every" or not interval_text.strip():
+        raise InvalidInput(f"invalid schedule {text[:80]!r} (expected @every and an "
+                           f"interval, e.g. @every 5m, @every 1h30m, @every PT5M)")
+    interval = parse_every(interval_text.strip())
+    if interval.is_zero:
+        raise InvalidInput(f"invalid schedule {text[:80]!r}: the interval must be longer "
+                           f"than zero (e.g. @every 5m)")
+    first = Schedule(None, _anchor_time(anchor, zone), interval).occurrence(1)
+    if first > _LAST_TIMESTAMP:
+        raise InvalidInput(f"invalid schedule {text[:80]!r}: its first run would come after "
+                           f"year 9999 (e.g. @every 5m)")
+    return Schedule(None, datetime.fromtimestamp(first, zone or timezone.utc), interval,
+                    start_written=False)
 
 
 def format_time(when: Optional[float]) -> str:
@@ -428,14 +782,14 @@ class Job:
         return cls(id=job_id, remote=RemoteProperties(**remote) if remote else None,
                    **fields, **state)
 
-    def timing(self) -> Optional[Schedule]:
+    def timing(self) -> Optional[ScheduleKind]:
         """When the job runs by itself: its schedule, once at creation, or never (a
         child, a trigger-only job)."""
         if self.parent_jobs or self.trigger_only:
             return None
         if not self.schedule:
             return Schedule(0, datetime.fromtimestamp(self.created_at, timezone.utc), None)
-        return parse_schedule(self.schedule, _zone(self.timezone) if self.timezone else None)
+        return _job_schedule(self.schedule, self.timezone, self.created_at)
 
     def epsilon_seconds(self) -> Optional[float]:
         return parse_duration(self.epsilon).approximate_seconds() if self.epsilon else None
@@ -454,6 +808,12 @@ class Job:
                 return (run or {}).get(variable, "")
             return _go_text(getattr(self, _template_field(match.group(1), text)))
         return _template_pattern(self.template_delimiters).sub(value, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _job_schedule(text: str, zone_name: str, anchor: float) -> ScheduleKind:
+    """A job's parsed schedule; kept, as jobs are planned again at every claim."""
+    return parse_schedule(text, _zone(zone_name) if zone_name else None, anchor)
 
 
 def _template_delimiters(delimiters: str) -> Tuple[str, str]:
@@ -532,7 +892,7 @@ def plan_occurrence(job: Job, now: float, late_grace: float,
     scheduled_for = timing.occurrence(due)
     skip = bool(job.schedule) and (too_late(job, scheduled_for, now)
                                    or (job.resume_at_next_scheduled_time and missed(due)))
-    following = due + 1
+    following = timing.next_index(due)
     next_run_at = timing.occurrence(following) if timing.has_index(following) else None
     return OccurrencePlan(None if skip else due, scheduled_for, following, next_run_at)
 
@@ -740,8 +1100,10 @@ def _check_job(job: Job, body: dict, now: float, edit: bool = False) -> None:
     if job.remote:
         _check_url(job.render(job.remote.url))  # as it will be requested
     if job.schedule:
-        timing = parse_schedule(job.schedule, _zone(job.timezone) if job.timezone else None)
-        if timing.start.timestamp() < now and not edit:
+        timing = parse_schedule(job.schedule, _zone(job.timezone) if job.timezone else None,
+                                now)
+        if (isinstance(timing, Schedule) and timing.start_written
+                and timing.start.timestamp() < now and not edit):
             raise InvalidInput(
                 f"schedule {job.schedule!r} starts at {format_time(timing.start.timestamp())}, "
                 f"which has already passed (now {format_time(now)})")
@@ -1531,7 +1893,10 @@ class Store:
         """Store a validated job; unknown parents or failure job: InvalidInput, nothing kept.
         Returns once the job is committed; jobs created together share one commit."""
         timing = job.timing()
-        job.next_run_at = timing.occurrence(0) if timing is not None else None
+        if timing is not None:
+            job.cursor = timing.first_index(job.created_at)
+        job.next_run_at = (timing.occurrence(job.cursor)
+                           if timing is not None and timing.has_index(job.cursor) else None)
         refused = self._creations.submit(job)
         if refused is not None:
             raise refused
@@ -1548,9 +1913,10 @@ class Store:
                 return InvalidInput(f"parent job {parent!r} does not exist")
         if job.on_failure_job and not self._exists(db, job.on_failure_job):
             return InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
-        db.execute("INSERT INTO jobs (id, spec, disabled, next_run_at, version) "
-                   "VALUES (?, ?, ?, ?, ?)",
-                   (job.id, json.dumps(job.spec()), job.disabled, job.next_run_at, version))
+        db.execute("INSERT INTO jobs (id, spec, disabled, cursor, next_run_at, version) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   (job.id, json.dumps(job.spec()), job.disabled, job.cursor, job.next_run_at,
+                    version))
         db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
                        [(parent, job.id) for parent in job.parent_jobs])
         return None
@@ -5201,11 +5567,14 @@ _PAGE_BODY = r"""
 </div></fieldset>
 <fieldset><legend>When</legend><div class="grid">
 <label>Start <span>your local time; empty: run once, now</span><input type="datetime-local" name="start" step="1"></label>
-<label>Repeat <select name="repeat"><option value="once">once</option><option value="times">a number of times</option><option value="forever">forever</option></select></label>
+<label>Repeat <select name="repeat"><option value="once">once</option><option value="times">a number of times</option><option value="forever">forever</option><option value="cron">at a time of day (cron)</option></select></label>
+<label>At <span>cron: time of day</span><input type="time" name="cron_time" value="09:00"></label>
+<label>On <span>cron: which days</span><select name="cron_days"><option value="* * *">every day</option><option value="* * 1-5">Monday to Friday</option><option value="* * 0,6">Saturday and Sunday</option><option value="* * 1">Mondays</option><option value="1 * *">the first of the month</option></select></label>
+<label>Time zone <span>IANA name; empty: UTC</span><input type="text" name="timezone" placeholder="e.g. Europe/Berlin"></label>
 <label>Repeats after the first run <input type="number" name="repeats" min="1" value="1"></label>
 <label>Every <input type="number" name="every" min="1" value="1"></label>
 <label>Unit <select name="unit"><option value="S">seconds</option><option value="M" selected>minutes</option><option value="H">hours</option><option value="D">days</option><option value="W">weeks</option><option value="MO">months</option><option value="Y">years</option></select></label>
-<label class="wide">Schedule <span>ISO 8601, built from the fields above; edit it freely</span><input type="text" name="schedule" placeholder="R2/2030-06-04T19:25:16Z/PT10S"></label>
+<label class="wide">Schedule <span>ISO 8601 or cron, built from the fields above; edit it freely (e.g. R/PT5M, */15 * * * *, @daily, @every 5m)</span><input type="text" name="schedule" placeholder="R2/2030-06-04T19:25:16Z/PT10S"></label>
 <label>Epsilon <span>how late a run may start, e.g. PT30S</span><input type="text" name="epsilon"></label>
 <label>Retries <input type="number" name="retries" min="0" value="0"></label>
 <label>Timeout (s) <span>local command; 0: none</span><input type="number" name="timeout" min="0" value="0"></label>
@@ -5323,11 +5692,43 @@ function durationWords(text) {
   return parts.length ? parts.join(" ") : text;
 }
 
+const CRON_MACROS = { "@yearly": "yearly, on 1 January at 00:00", "@annually": "yearly, on 1 January at 00:00",
+  "@monthly": "monthly, on the first at 00:00", "@weekly": "weekly, on Sunday at 00:00",
+  "@daily": "daily at 00:00", "@midnight": "daily at 00:00", "@hourly": "hourly, on the hour" };
+const CRON_DAYS = { "* * *": "daily", "* * 1-5": "Monday to Friday", "* * MON-FRI": "Monday to Friday",
+  "* * 0,6": "Saturday and Sunday", "1 * *": "on the first of the month" };
+
+// Words for the common cron forms; any other expression is shown as it is.
+function cronWords(text) {
+  const macro = CRON_MACROS[text.toLowerCase()];
+  if (macro) return macro;
+  const fields = text.trim().split(/\s+/);
+  const days = CRON_DAYS[fields.slice(2).join(" ").toUpperCase()];
+  if (fields.length === 5 && /^[0-9]{1,2}$/.test(fields[0]) && /^[0-9]{1,2}$/.test(fields[1]) && days) {
+    return days + " at " + fields[1].padStart(2, "0") + ":" + fields[0].padStart(2, "0");
+  }
+  const step = /^\*\/([0-9]+)$/.exec(fields[0]);
+  if (fields.length === 5 && step && fields.slice(1).every(f => f === "*")) return "every " + step[1] + " minutes";
+  return "by cron";
+}
+
+function everyWords(text) {
+  if (text.startsWith("P")) return durationWords(text);
+  return text.replace(/([0-9.]+)(ms|h|m|s)/g, (_, n, unit) => n + " " + { h: "h", m: "min", s: "s", ms: "ms" }[unit] + " ").trim();
+}
+
 function scheduleWords(job) {
   if (job.parent_jobs && job.parent_jobs.length) {
     return "after " + job.parent_jobs.map(id => state.jobs[id] ? state.jobs[id].name : id).join(", ");
   }
   if (!job.schedule) return job.is_done ? "once, at creation" : "once, now";
+  const zoneWords = job.timezone ? " (" + job.timezone + ")" : " (UTC)";
+  if (job.schedule.startsWith("@every")) return "every " + everyWords(job.schedule.slice(6).trim()) + ", from creation";
+  if (!/^R[0-9]*\//.test(job.schedule)) return cronWords(job.schedule) + zoneWords;
+  if (job.schedule.split("/").length === 2) {
+    const [repeat, interval] = job.schedule.split("/");
+    return "every " + durationWords(interval) + ", from creation" + (repeat === "R" ? "" : ", " + repeat.slice(1) + " repeats");
+  }
   const [repeat, start, interval] = job.schedule.split("/");
   const zone = /[zZ]|[+-][0-9:]+$/.test(start) || !job.timezone ? "" : " (" + job.timezone + ")";
   const at = (zone ? start.replace("T", " ") : timeText(start)) + zone;
@@ -5552,6 +5953,10 @@ function showKind() {
 
 function scheduleFromPicker() {
   const f = form.elements;
+  if (f.repeat.value === "cron") {
+    const [hour, minute] = (f.cron_time.value || "09:00").split(":").map(Number);
+    return minute + " " + hour + " " + f.cron_days.value;
+  }
   if (!f.start.value) return "";
   const start = new Date(f.start.value);
   if (isNaN(start)) return "";
@@ -5604,6 +6009,7 @@ function jobFromForm() {
     if (f.cwd.value.trim()) job.cwd = f.cwd.value.trim();
   }
   if (f.schedule.value.trim()) job.schedule = f.schedule.value.trim();
+  if (f.timezone.value.trim()) job.timezone = f.timezone.value.trim();
   if (f.epsilon.value.trim()) job.epsilon = f.epsilon.value.trim();
   const parents = [...f.parents.selectedOptions].map(o => o.value);
   if (parents.length) job.parent_jobs = parents;
@@ -5632,6 +6038,7 @@ function fillForm(job) {
   f.headers.value = Object.entries(remote.headers || {})
     .flatMap(([name, values]) => values.map(value => name + ": " + value)).join("\n");
   f.schedule.value = job.schedule;
+  f.timezone.value = job.timezone || "";
   f.epsilon.value = job.epsilon;
   f.retries.value = job.retries;
   f.timeout.value = job.timeout;
@@ -5658,7 +6065,7 @@ function showForm() {
 
 form.addEventListener("change", event => {
   if (event.target.name === "type") showKind();
-  if (["start", "repeat", "repeats", "every", "unit"].includes(event.target.name)) {
+  if (["start", "repeat", "repeats", "every", "unit", "cron_time", "cron_days"].includes(event.target.name)) {
     form.elements.schedule.value = scheduleFromPicker();
   }
 });
