@@ -64,7 +64,7 @@ __version__ = "0.1.0"
 #: server in another program (a KalaServer needs a KalaApp over a Store and a
 #: Scheduler) or to test against the pieces.
 __all__ = [
-    "KalaError", "InvalidInput", "JobNotFound", "StoreUnavailable", "StoreFull",
+    "KalaError", "InvalidInput", "JobNotFound", "JobRunning", "StoreUnavailable", "StoreFull",
     "CommitUncertain",
     "Duration", "Schedule", "parse_duration", "parse_schedule", "format_time",
     "Job", "RemoteProperties", "RunStat", "OccurrencePlan", "job_from_request", "job_to_json",
@@ -94,6 +94,16 @@ class InvalidInput(KalaError, ValueError):
 
 class JobNotFound(KalaError, LookupError):
     """No job has the id asked for: answered with HTTP 404."""
+
+
+class JobRunning(KalaError):
+    """A manual start of a job whose ``concurrency`` is ``forbid`` while it runs."""
+
+    def __init__(self, job_id: str, run_id: int):
+        super().__init__(f"job {job_id!r} is running (run {run_id}) and its concurrency is "
+                         f"forbid: wait for that run to end, or set concurrency to allow or "
+                         f"replace")
+        self.run_id = run_id
 
 
 class StoreUnavailable(KalaError):
@@ -688,6 +698,8 @@ def format_time(when: Optional[float]) -> str:
 # =============================================================================
 
 LOCAL_JOB, REMOTE_JOB = 0, 1
+#: A job's ``concurrency``: what happens to a run due while one of it goes on.
+CONCURRENCY_POLICIES = ("allow", "forbid", "replace")
 #: Fields a job template may name: Kala's Job field name (what its Go template
 #: sees, ``{{.Name}}`` or ``{{$.Name}}``) -> kala.py's, which ``{{name}}`` names too.
 TEMPLATE_FIELDS = {
@@ -749,6 +761,7 @@ class Job:
     created_at: float = 0.0
     trigger_only: bool = False    # runs only when started: by hand, by a parent, on failure
     cwd: str = ""                 # its command's working directory ("": serve --workdir)
+    concurrency: str = "allow"    # a run due while one goes: allow, forbid (skip), replace
     revision: int = 0             # edits so far; in its claim keys after the first
     # State, kept by the store:
     disabled: bool = False
@@ -768,7 +781,7 @@ class Job:
     SPEC_FIELDS = ("name", "command", "owner", "type", "schedule", "timezone", "retries",
                    "epsilon", "timeout", "on_failure_job", "resume_at_next_scheduled_time",
                    "template_delimiters", "environment", "created_at", "trigger_only", "cwd",
-                   "revision")
+                   "revision", "concurrency")
 
     def spec(self) -> dict:
         spec = {name: getattr(self, name) for name in self.SPEC_FIELDS}
@@ -1064,6 +1077,7 @@ def job_from_request(body, *, now: float, default_owner: str = "", edit: bool = 
         parent_jobs=_id_list(body, "parent_jobs"),
         trigger_only=_expect(body, "trigger_only", bool, False, "true or false"),
         cwd=_expect(body, "cwd", str, "", "an absolute path string"),
+        concurrency=_expect(body, "concurrency", str, "allow", "allow, forbid or replace"),
     )
     _check_job(job, body, now, edit)
     return job
@@ -1089,6 +1103,10 @@ def _check_job(job: Job, body: dict, now: float, edit: bool = False) -> None:
     if job.cwd and (not os.path.isabs(job.cwd) or "\0" in job.cwd):
         raise InvalidInput(f"field 'cwd' must be an absolute path, e.g. \"/srv/reports\", "
                            f"got {job.cwd!r}")
+    if job.concurrency not in CONCURRENCY_POLICIES:
+        raise InvalidInput(f"field 'concurrency' must be allow (runs may overlap), forbid (a "
+                           f"run due while one goes is skipped) or replace (the running one "
+                           f"is stopped), got {job.concurrency!r}")
     if job.trigger_only and job.schedule:
         raise InvalidInput(f"a trigger_only job has no schedule (it runs when started, by a "
                            f"parent or as a failure job); drop one of them, got schedule "
@@ -1171,6 +1189,7 @@ def job_to_json(job: Job) -> dict:
         "created_at": format_time(job.created_at),
         "trigger_only": job.trigger_only,
         "cwd": job.cwd,
+        "concurrency": job.concurrency,
     }
 
 
@@ -1190,6 +1209,7 @@ class RunStat:
     error: str = ""
     run_id: Optional[int] = None    # what a start with ?wait=false answered
     output_dropped: int = 0
+    skipped: bool = False           # concurrency forbid: it did not run (``error`` says why)
 
 
 def stat_to_json(stat: RunStat) -> dict:
@@ -1207,6 +1227,7 @@ def stat_to_json(stat: RunStat) -> dict:
         "run_id": stat.run_id,
         "output_truncated": stat.output_dropped > 0,
         "output_dropped_bytes": stat.output_dropped,
+        "skipped": stat.skipped,
     }
 
 
@@ -1227,6 +1248,7 @@ def app_stats_to_json(counts: "AppCounts", now: float) -> dict:
 
 #: A run's states in the store (and in an export).
 _RUNNING, _SUCCEEDED, _FAILED = "running", "succeeded", "failed"
+_SKIPPED = "skipped"   # a concurrency forbid job's occurrence, due while a run went on
 #: The format of ``kala.py export``; ``import`` reads this one.
 EXPORT_FORMAT = "kala.py export 1"
 _EXPORTED_COUNTERS = ("success_count", "error_count", "finished_runs")
@@ -1369,7 +1391,9 @@ _INDEXES = (
 )
 #: Columns added since a database could have been created without them:
 #: (table, column, declaration), added when a store opens one that lacks them.
-_ADDED_COLUMNS = (("runs", "output_dropped", "BIGINT NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = (("runs", "output_dropped", "BIGINT NOT NULL DEFAULT 0"),
+                  # the run of a concurrency replace job that stops this one
+                  ("runs", "replaced_by", "BIGINT"))
 #: Tables; a run row is also the claim that makes an occurrence run only once.
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jobs (
@@ -2115,7 +2139,9 @@ class Store:
             version = None  # one bump serves every job this transaction changes
             due = list(dict.fromkeys(due))
             jobs = self._load_many(db, [job_id for job_id, _ in due])
-            updates, runs = [], []   # written together, after the decisions
+            going = self._runs_going(db, [job.id for job in jobs.values()
+                                          if job.concurrency != "allow"])
+            updates, runs, skipped = [], [], []   # written together, after the decisions
             for job_id, cursor in due:
                 job = jobs.get(job_id)
                 if job is None or job.disabled or job.is_done:
@@ -2131,15 +2157,19 @@ class Store:
                         timers.append(Timer(job_id, job.next_run_at, cursor))
                     continue
                 ran = plan.run_index is not None
+                key = (f"{job_id}@{job.revision}.{plan.run_index}" if job.revision
+                       else f"{job_id}@{plan.run_index}")  # Kala's runs keep theirs
+                run = (job_id, key, "schedule", plan.scheduled_for, node, now)
+                if ran and job.concurrency == "forbid" and job_id in going:
+                    skipped.append((*run, going[job_id]))
+                    ran = False
                 version = version or self._bump_version(db)
                 updates.append((plan.next_cursor, plan.next_run_at, plan.next_run_at is None, ran,
                                 max(now, plan.scheduled_for), version, job_id, cursor))
                 if ran:
-                    key = (f"{job_id}@{job.revision}.{plan.run_index}" if job.revision
-                           else f"{job_id}@{plan.run_index}")  # Kala's runs keep theirs
-                    runs.append((job_id, key, "schedule", plan.scheduled_for, node, now))
+                    runs.append(run)
                     claims.append(Claim(0, job, "schedule", plan.scheduled_for, key))
-                else:
+                elif plan.run_index is None:
                     log.info("job %s: skipped the occurrence due %s (missed)", job_id,
                              format_time(plan.scheduled_for))
                 if plan.next_run_at is not None:
@@ -2147,8 +2177,49 @@ class Store:
             self._advance_jobs(db, updates)
             for claim, run_id in zip(claims, self._insert_runs(db, runs)):
                 claim.run_id = run_id
+            self._insert_skipped(db, skipped)
+            self._replace_going(db, [claim for claim in claims if claim.job.id in going])
             note_claimed([claim.run_id for claim in claims])
         return claims, timers
+
+    @staticmethod
+    def _runs_going(db, job_ids: List[str]) -> Dict[str, int]:
+        """The oldest run going of each of ``job_ids`` (on any process), by job."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" * len(job_ids))
+        return {row[0]: row[1] for row in db.execute(
+            f"SELECT job_id, MIN(id) FROM runs WHERE state = ? AND job_id IN ({marks}) "
+            f"GROUP BY job_id", (_RUNNING, *job_ids)).fetchall()}
+
+    @staticmethod
+    def _insert_skipped(db, skipped: List[tuple]) -> None:
+        """Record occurrences of concurrency forbid jobs skipped for a run going: (job id,
+        key, trigger, scheduled for, node, now, the run going) each."""
+        for job_id, key, trigger, scheduled_for, node, now, going in skipped:
+            log.info("job %s: skipped the occurrence due %s: run %s is still running "
+                     "(concurrency forbid)", job_id, format_time(scheduled_for), going)
+            db.execute(
+                "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, "
+                "ran_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, key, trigger, scheduled_for, node, _SKIPPED, now, now,
+                 f"skipped: run {going} was still running (concurrency forbid)"))
+
+    @staticmethod
+    def _replace_going(db, claims: List[Claim]) -> None:
+        """Ask for the end of the runs going of concurrency replace jobs that these new
+        runs replace: the process running each stops it (``replaced_runs``)."""
+        for claim in claims:
+            db.execute("UPDATE runs SET replaced_by = ? WHERE job_id = ? AND state = ? "
+                       "AND id < ? AND replaced_by IS NULL",
+                       (claim.run_id, claim.job.id, _RUNNING, claim.run_id))
+
+    def replaced_runs(self, node: str) -> Dict[int, int]:
+        """This process's runs going that a newer run replaces: run id -> the newer's."""
+        with self._reading() as db:
+            return {row[0]: row[1] for row in db.execute(
+                "SELECT id, replaced_by FROM runs WHERE node = ? AND state = ? "
+                "AND replaced_by IS NOT NULL", (node, _RUNNING)).fetchall()}
 
     @staticmethod
     def _advance_jobs(db, updates: List[tuple]) -> None:
@@ -2188,10 +2259,18 @@ class Store:
             if db.execute("SELECT 1 FROM runs WHERE claim_key = ?", (key,)).fetchone():
                 return None
             self._register(db, node, now)
+            going = self._runs_going(db, [job_id] if job.concurrency != "allow" else [])
+            if going and job.concurrency == "forbid":
+                if trigger == "manual":
+                    raise JobRunning(job_id, going[job_id])
+                self._insert_skipped(db, [(job_id, key, trigger, now, node, now, going[job_id])])
+                return None
             run_id = self._insert_run(db, job_id, key, trigger, now, node, now)
             db.execute("UPDATE jobs SET last_attempted_run = ? WHERE id = ?", (now, job_id))
+            claim = Claim(run_id, job, trigger, now, key)
+            self._replace_going(db, [claim] if going else [])
             note_claimed([run_id])
-        return Claim(run_id, job, trigger, now, key)
+        return claim
 
     def record_retry(self, claim: Claim, node: str, attempts_failed: int, now: float) -> bool:
         """Note a retry on the run, so a process taking over after a death knows the
@@ -2299,7 +2378,8 @@ class Store:
                  offset)).fetchall()
         return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
                         r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"],
-                        r["output"], r["error"], r["id"], r["output_dropped"]) for r in rows]
+                        r["output"], r["error"], r["id"], r["output_dropped"],
+                        r["state"] == _SKIPPED) for r in rows]
 
     def count_jobs(self) -> int:
         with self._reading() as db:
@@ -3977,6 +4057,74 @@ class HistoryBound:
         return due
 
 
+#: How long a replaced run's command has between SIGTERM and SIGKILL.
+REPLACE_GRACE = 5.0
+
+
+class ReplaceableCommands:
+    """The commands of concurrency replace jobs running here, by run id, so that one a
+    newer run replaces (on any process) can be ended: SIGTERM to its process group,
+    then SIGKILL once REPLACE_GRACE has passed."""
+
+    def __init__(self, monotonic: Callable[[], float]):
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._running: Dict[int, subprocess.Popen] = {}
+        self._kill_at: Dict[int, float] = {}
+        self._replaced_by: Dict[int, int] = {}
+
+    def add(self, claim: Claim, process: subprocess.Popen) -> None:
+        if claim.job.concurrency == "replace":
+            with self._lock:
+                self._running[claim.run_id] = process
+
+    def any(self) -> bool:
+        return bool(self._running)
+
+    def replace(self, replaced: Dict[int, int]) -> None:
+        """End the commands of the runs in ``replaced`` (run id -> the newer run)."""
+        with self._lock:
+            for run_id, newer in replaced.items():
+                process = self._running.get(run_id)
+                if process is None or run_id in self._replaced_by:
+                    continue
+                log.info("run %s: replaced by run %s (concurrency replace); ending it",
+                         run_id, newer)
+                self._replaced_by[run_id] = newer
+                self._kill_at[run_id] = self.monotonic() + REPLACE_GRACE
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except OSError:
+                    pass  # ended meanwhile
+
+    def kill_overdue(self) -> None:
+        with self._lock:
+            now = self.monotonic()
+            for run_id, kill_at in list(self._kill_at.items()):
+                if kill_at <= now:
+                    del self._kill_at[run_id]
+                    if run_id in self._running:
+                        kill_group(self._running[run_id])
+
+    def ended(self, claim: Claim, attempt: Attempt) -> Attempt:
+        """A command's attempt is over; a replaced one's says so."""
+        with self._lock:
+            self._running.pop(claim.run_id, None)
+            self._kill_at.pop(claim.run_id, None)
+            newer = self._replaced_by.get(claim.run_id)
+        if newer is None:
+            return attempt
+        return dataclasses.replace(
+            attempt, success=False, error=f"replaced by run {newer} (concurrency replace)")
+
+    def replaced(self, run_id: int) -> bool:
+        return run_id in self._replaced_by
+
+    def forget(self, run_id: int) -> None:
+        with self._lock:
+            self._replaced_by.pop(run_id, None)
+
+
 class TimerHeap(_Deadlines):
     """When to claim the next occurrence of every scheduled job, earliest first.
 
@@ -4135,6 +4283,7 @@ class Scheduler:
         self.on_maintained = on_maintained
         self.timers = TimerHeap()
         self.starts = StartQueue()
+        self.replaceable = ReplaceableCommands(monotonic)
         self.pool = WorkerPool(workers)
         #: What follows running commands: a CommandWatcher, or CommandThreads where
         #: there is no epoll or pidfd; None when the runner is not a CommandRunner
@@ -4271,9 +4420,16 @@ class Scheduler:
                     self.maintain()
                 else:
                     self.sync_timers()
+                self._end_replaced()
                 self.on_maintained()
             except Exception:
                 log.exception("maintenance failed; retrying")
+
+    def _end_replaced(self) -> None:
+        """End the commands here of runs that newer ones replace (concurrency replace)."""
+        if self.replaceable.any():
+            self.replaceable.replace(self.store.replaced_runs(self.node))
+        self.replaceable.kill_overdue()
 
     def _someone_died(self) -> bool:
         """Between heartbeats, whether a process's presence says it died (where asking
@@ -4523,6 +4679,7 @@ class Scheduler:
                 return
             started = self.runner.start(claim.job, self.run_environment(claim))
             if not isinstance(started, Attempt):
+                self.replaceable.add(claim, started)
                 self.follower.follow(started, claim.job.timeout,
                                      functools.partial(self._attempted, claim, ran_at))
                 return
@@ -4552,7 +4709,9 @@ class Scheduler:
     def _attempted(self, claim: Claim, ran_at: float, attempt: Attempt) -> None:
         """The first attempt of a followed command has ended (in the follower's
         thread, which must not wait): retries wait in a worker."""
-        if not attempt.success and claim.prior_attempts < claim.job.retries:
+        attempt = self.replaceable.ended(claim, attempt)
+        if (not attempt.success and claim.prior_attempts < claim.job.retries
+                and not self.replaceable.replaced(claim.run_id)):
             self.pool.submit(self._run_in_worker, claim, ran_at, attempt)
             return
         self._finished(claim, self._result(
@@ -4624,14 +4783,14 @@ class Scheduler:
         while True:
             if attempt is None:
                 try:
-                    attempt = self.runner.attempt(job, environment)
+                    attempt = self._attempt(claim, environment)
                 except Exception as exc:  # whatever it is, the run fails, not the thread
                     log.exception("job %s: run %s could not start", job.id, claim.run_id)
                     attempt = Attempt(False, error=f"could not start: {exc}")
             if attempt.success:
                 break
             failures += 1
-            if failures > job.retries:
+            if failures > job.retries or self.replaceable.replaced(claim.run_id):
                 break
             if too_late(job, claim.scheduled_for, self.clock()):
                 break  # too late to retry: Kala's epsilon
@@ -4643,11 +4802,25 @@ class Scheduler:
             attempt = None
         return self._result(claim, ran_at, failures, attempt, earlier)
 
+    def _attempt(self, claim: Claim, environment: Dict[str, str]) -> Attempt:
+        """One attempt made here and now; a concurrency replace job's command is
+        kept where a newer run can end it."""
+        job = claim.job
+        if (job.concurrency != "replace" or job.type != LOCAL_JOB
+                or not isinstance(self.runner, CommandRunner)):
+            return self.runner.attempt(job, environment)
+        started = self.runner.start(job, environment)
+        if isinstance(started, Attempt):
+            return started
+        self.replaceable.add(claim, started)
+        return self.replaceable.ended(claim, self.runner.follow(started, job.timeout))
+
     def _result(self, claim: Claim, ran_at: float, failures: int, last: Attempt,
                 earlier: Sequence[Attempt] = ()) -> RunResult:
         """A run's result from its last attempt and its ``failures`` (those of a
         dead process that ran it before included); the output of each attempt
         made here is kept."""
+        self.replaceable.forget(claim.run_id)
         output, dropped = attempts_output(
             [*earlier, last], getattr(self.runner, "output_limit", OUTPUT_TAIL_BYTES))
         return RunResult(last.success, ran_at, self.clock(),
@@ -5138,6 +5311,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except (JobNotFound, RouteNotFound) as exc:
             self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except JobRunning as exc:
+            self._send_json(HTTPStatus.CONFLICT, {"error": str(exc), "run_id": exc.run_id})
         except StoreFull as exc:
             self._send_json(HTTPStatus.INSUFFICIENT_STORAGE, {"error": str(exc)})
         except StoreUnavailable as exc:

@@ -2128,7 +2128,7 @@ class TestApi:
         assert set(stat) == {"job_id", "ran_at", "number_of_retries", "success",
                              "execution_duration", "scheduled_for", "trigger", "node",
                              "output", "error", "run_id", "output_truncated",
-                             "output_dropped_bytes"}
+                             "output_dropped_bytes", "skipped"}
         assert (body["Stats"]["jobs"], body["Stats"]["success_count"]) == (1, 1)
         assert api.call("DELETE", f"/api/v1/job/{job_id}/")[:2] == (204, b"")
         status, body, _ = api.call("GET", f"/api/v1/job/{job_id}/")
@@ -2606,6 +2606,69 @@ class TestCronJobs:
         assert api.job(job_id)["next_run_at"] == f"{year}-01-01T00:00:00.000000Z"
 
 
+def blocking(tmp_path, name="release"):
+    """A command that notes its run, then runs until ``tmp_path/name`` exists."""
+    return (f"sh -c 'echo $KALA_RUN_ID@$KALA_NODE >> {tmp_path}/ran; "
+            f"while [ ! -e {tmp_path}/{name} ]; do sleep 0.05; done'")
+
+
+class TestConcurrency:
+    """concurrency: allow (Kala's overlapping runs), forbid (skip while one goes),
+    replace (end the one going)."""
+
+    def test_forbid_skips_and_records_what_comes_due_while_a_run_goes(self, api, tmp_path):
+        job_id = api.create(command=blocking(tmp_path), schedule="* * * * * *",
+                            concurrency="forbid")
+        stats = wait_for(lambda: len(api.stats(job_id)) >= 2 and api.stats(job_id),
+                         message="two skipped occurrences")
+        [first] = (tmp_path / "ran").read_text().split()
+        running = int(first.split("@")[0])
+        for stat in stats:
+            assert (stat["skipped"], stat["success"], stat["error"]) == (
+                True, False, f"skipped: run {running} was still running (concurrency forbid)")
+        status, body, _ = api.call("POST", f"/api/v1/job/start/{job_id}/")
+        assert status == 409 and body["run_id"] == running and "forbid" in body["error"]
+        job = api.job(job_id)
+        assert (job["error_count"], job["concurrency"]) == (0, "forbid")  # a skip is no error
+        (tmp_path / "release").touch()
+        wait_for(lambda: any(s["success"] for s in api.stats(job_id)), message="the run's end")
+        wait_for(lambda: len((tmp_path / "ran").read_text().split()) >= 2,
+                 message="the next occurrence to run once the first ended")
+        api.call("POST", f"/api/v1/job/disable/{job_id}/")
+
+    def test_allow_lets_runs_overlap_as_kala_does(self, api, tmp_path):
+        job_id = api.create(command=blocking(tmp_path), schedule="* * * * * *")
+        wait_for(lambda: len((tmp_path / "ran").read_text().split()) >= 2
+                 if (tmp_path / "ran").exists() else False, message="two runs at once")
+        api.call("POST", f"/api/v1/job/disable/{job_id}/")
+        (tmp_path / "release").touch()
+        assert not any(stat["skipped"] for stat in api.stats(job_id))
+
+    def test_replace_ends_the_run_going_gracefully_then_forcibly(self, api, tmp_path,
+                                                                 monkeypatch):
+        monkeypatch.setattr(kala, "REPLACE_GRACE", 0.5)
+        out, end = tmp_path / "out", tmp_path / "end"
+        graceful = api.create(name="graceful", concurrency="replace", trigger_only=True,
+                              command=f"sh -c 'echo $KALA_RUN_ID >> {out}; trap \"echo ended "
+                                      f">> {out}; exit 0\" TERM; while [ ! -e {end} ]; "
+                                      f"do sleep 0.05; done'")
+        stubborn = api.create(name="stubborn", concurrency="replace", trigger_only=True,
+                              command=f"sh -c 'trap \"\" TERM; while [ ! -e {end} ]; "
+                                      f"do sleep 0.05; done'")
+        for job_id in (graceful, stubborn):
+            first = api.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
+            if job_id == graceful:
+                wait_for(lambda: out.exists() and out.read_text(), message="the first run")
+            second = api.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
+            [replaced] = wait_for(lambda: api.stats(job_id), message="the first run's end")
+            assert (replaced["run_id"], replaced["success"], replaced["error"]) == (
+                first, False, f"replaced by run {second} (concurrency replace)")
+            end.touch()
+            wait_for(lambda: len(api.stats(job_id)) == 2, message="the second run's end")
+            end.unlink()
+        assert "ended" in out.read_text().split()  # the graceful one had its SIGTERM
+
+
 class TestRunOptions:
     """Starting without waiting, jobs that only run when triggered, what a failure
     job learns, a job's working directory."""
@@ -2966,6 +3029,34 @@ class TestSeveralProcesses:
     def wait_until_done(client, ids, count, timeout=20):
         wait_for(lambda: all(client.job(i)["metadata"]["number_of_finished_runs"] == count
                              for i in ids), timeout=timeout, message="every occurrence")
+
+    def test_forbid_holds_across_processes_and_a_dead_ones_run_stops_holding(
+            self, serve, database, tmp_path):
+        """dkron #349: a run whose process died must not keep a forbid job from ever
+        running again."""
+        processes = [serve("--db", database, "--node-lease", self.LEASE, "--node-id", node,
+                           wait=False) for node in ("a", "b")]
+        for process in processes:
+            process.ready()
+        client = processes[0].client
+        job_id = client.create(command=blocking(tmp_path), schedule="* * * * * *",
+                               concurrency="forbid")
+        [first] = wait_for(lambda: (tmp_path / "ran").exists()
+                           and (tmp_path / "ran").read_text().split(), message="the first run")
+        running_on = first.split("@")[1]
+        wait_for(lambda: {s["node"] for s in client.stats(job_id) if s["skipped"]} == {"a", "b"},
+                 message="both processes to skip while it runs")
+        dead, survivor = processes if running_on == "a" else processes[::-1]
+        dead.kill()
+        wait_for(lambda: len((tmp_path / "ran").read_text().split()) >= 2, timeout=15,
+                 message="a new run once the dead process's run stopped counting")
+        (tmp_path / "release").touch()
+        survivor.client.call("POST", f"/api/v1/job/disable/{job_id}/")
+        stats = survivor.client.stats(job_id)
+        assert [s["error"] for s in stats if not s["skipped"] and not s["success"]] == [
+            kala.NODE_DIED]
+        runs = (tmp_path / "ran").read_text().split()
+        assert len(runs) == len(set(runs)) and runs[1].split("@")[1] != running_on
 
     def test_cron_jobs_run_each_second_once_across_processes(self, cluster, tmp_path):
         out = tmp_path / "out"
