@@ -762,6 +762,9 @@ class Job:
     trigger_only: bool = False    # runs only when started: by hand, by a parent, on failure
     cwd: str = ""                 # its command's working directory ("": serve --workdir)
     concurrency: str = "allow"    # a run due while one goes: allow, forbid (skip), replace
+    retry_delay: str = ""         # ISO 8601 duration before the first retry ("": at once)
+    retry_backoff: float = 1.0    # each further retry waits this many times longer
+    retry_delay_max: str = ""     # the longest wait, however far the backoff grows
     revision: int = 0             # edits so far; in its claim keys after the first
     # State, kept by the store:
     disabled: bool = False
@@ -781,7 +784,7 @@ class Job:
     SPEC_FIELDS = ("name", "command", "owner", "type", "schedule", "timezone", "retries",
                    "epsilon", "timeout", "on_failure_job", "resume_at_next_scheduled_time",
                    "template_delimiters", "environment", "created_at", "trigger_only", "cwd",
-                   "revision", "concurrency")
+                   "revision", "concurrency", "retry_delay", "retry_backoff", "retry_delay_max")
 
     def spec(self) -> dict:
         spec = {name: getattr(self, name) for name in self.SPEC_FIELDS}
@@ -803,6 +806,20 @@ class Job:
         if not self.schedule:
             return Schedule(0, datetime.fromtimestamp(self.created_at, timezone.utc), None)
         return _job_schedule(self.schedule, self.timezone, self.created_at)
+
+    def retry_wait(self, failures: int) -> float:
+        """Seconds to wait before the retry that follows ``failures`` failed attempts:
+        retry_delay x retry_backoff^(failures - 1), at most retry_delay_max."""
+        if not self.retry_delay:
+            return 0.0
+        wait = parse_duration(self.retry_delay).approximate_seconds()
+        try:
+            wait *= self.retry_backoff ** (failures - 1)
+        except OverflowError:
+            wait = math.inf
+        if self.retry_delay_max:
+            wait = min(wait, parse_duration(self.retry_delay_max).approximate_seconds())
+        return min(wait, 10.0 ** 9)
 
     def epsilon_seconds(self) -> Optional[float]:
         return parse_duration(self.epsilon).approximate_seconds() if self.epsilon else None
@@ -1078,6 +1095,10 @@ def job_from_request(body, *, now: float, default_owner: str = "", edit: bool = 
         trigger_only=_expect(body, "trigger_only", bool, False, "true or false"),
         cwd=_expect(body, "cwd", str, "", "an absolute path string"),
         concurrency=_expect(body, "concurrency", str, "allow", "allow, forbid or replace"),
+        retry_delay=_expect(body, "retry_delay", str, "", "an ISO 8601 duration").strip(),
+        retry_backoff=float(_expect(body, "retry_backoff", (int, float), 1, "a number")),
+        retry_delay_max=_expect(body, "retry_delay_max", str, "",
+                                "an ISO 8601 duration").strip(),
     )
     _check_job(job, body, now, edit)
     return job
@@ -1103,6 +1124,15 @@ def _check_job(job: Job, body: dict, now: float, edit: bool = False) -> None:
     if job.cwd and (not os.path.isabs(job.cwd) or "\0" in job.cwd):
         raise InvalidInput(f"field 'cwd' must be an absolute path, e.g. \"/srv/reports\", "
                            f"got {job.cwd!r}")
+    for field in ("retry_delay", "retry_delay_max"):
+        if getattr(job, field):
+            try:
+                parse_duration(getattr(job, field))
+            except InvalidInput as exc:
+                raise InvalidInput(f"field {field!r}: {exc}") from None
+    if not 1 <= job.retry_backoff <= 1000:  # also false for NaN
+        raise InvalidInput(f"field 'retry_backoff' must be a factor from 1 (the same wait "
+                           f"each time) to 1000, e.g. 2, got {job.retry_backoff}")
     if job.concurrency not in CONCURRENCY_POLICIES:
         raise InvalidInput(f"field 'concurrency' must be allow (runs may overlap), forbid (a "
                            f"run due while one goes is skipped) or replace (the running one "
@@ -1190,6 +1220,9 @@ def job_to_json(job: Job) -> dict:
         "trigger_only": job.trigger_only,
         "cwd": job.cwd,
         "concurrency": job.concurrency,
+        "retry_delay": job.retry_delay,
+        "retry_backoff": job.retry_backoff,
+        "retry_delay_max": job.retry_delay_max,
     }
 
 
@@ -1392,6 +1425,8 @@ _INDEXES = (
 #: Columns added since a database could have been created without them:
 #: (table, column, declaration), added when a store opens one that lacks them.
 _ADDED_COLUMNS = (("runs", "output_dropped", "BIGINT NOT NULL DEFAULT 0"),
+                  # a run waiting for a retry (retry_delay): when it is due
+                  ("runs", "retry_at", "DOUBLE PRECISION"),
                   # the run of a concurrency replace job that stops this one
                   ("runs", "replaced_by", "BIGINT"))
 #: Tables; a run row is also the claim that makes an occurrence run only once.
@@ -1483,6 +1518,11 @@ class Claim:
     #: The start time it was marked with, kept to mark it again with the same
     #: if the answer was lost.
     start_stamp: Optional[float] = None
+    #: A retry that waits (retry_delay): when it starts, and what came before it here.
+    retry_at: Optional[float] = None
+    first_ran_at: Optional[float] = None
+    earlier: List["Attempt"] = dataclasses.field(default_factory=list)
+    uncounted_failures: int = 0     # of prior_attempts: those not in error_count yet
 
 
 class Timer(NamedTuple):
@@ -1743,6 +1783,8 @@ class Store:
     _CREATION_ORDER = "rowid"
     _NO_LIMIT = -1
     _LOCK_ROWS = ""          # SQLite's writers are one at a time: no row is contended
+    #: Told how long each commit took (a Scheduler's metrics set it).
+    observe_commit: Callable[[float], None] = staticmethod(lambda seconds: None)
 
     def __init__(self, path: Optional[str] = None, *, busy_timeout: float = 30.0,
                  mounts: str = "/proc/mounts"):
@@ -1837,7 +1879,9 @@ class Store:
             self._db.execute(f"BEGIN {mode}")
             try:
                 yield self._db
+                committing = time.monotonic()
                 self._db.execute("COMMIT")
+                self.observe_commit(time.monotonic() - committing)
             except BaseException:
                 if self._db.in_transaction:  # a COMMIT that failed (disk full) is still open
                     self._db.execute("ROLLBACK")
@@ -2121,6 +2165,7 @@ class Store:
     def claim_occurrences(self, due: List[Tuple[str, int]], now: float, node: str,
                           late_grace: float, ahead: float = 0.0,
                           note_claimed: Callable[[List[int]], None] = _no_ledger,
+                          note_skipped: Callable[[str], None] = lambda reason: None,
                           ) -> Tuple[List[Claim], List[Timer]]:
         """Claim the occurrences of (job id, cursor) pairs due by ``now + ahead``
         in one transaction.
@@ -2170,6 +2215,7 @@ class Store:
                     runs.append(run)
                     claims.append(Claim(0, job, "schedule", plan.scheduled_for, key))
                 elif plan.run_index is None:
+                    note_skipped("missed")
                     log.info("job %s: skipped the occurrence due %s (missed)", job_id,
                              format_time(plan.scheduled_for))
                 if plan.next_run_at is not None:
@@ -2178,6 +2224,8 @@ class Store:
             for claim, run_id in zip(claims, self._insert_runs(db, runs)):
                 claim.run_id = run_id
             self._insert_skipped(db, skipped)
+            for _ in skipped:
+                note_skipped("concurrency")
             self._replace_going(db, [claim for claim in claims if claim.job.id in going])
             note_claimed([claim.run_id for claim in claims])
         return claims, timers
@@ -2214,6 +2262,12 @@ class Store:
                        "AND id < ? AND replaced_by IS NULL",
                        (claim.run_id, claim.job.id, _RUNNING, claim.run_id))
 
+    def runs_held(self, node: str) -> int:
+        """Runs ``node`` holds: going, claimed ahead, or waiting for a retry."""
+        with self._reading() as db:
+            return db.execute("SELECT COUNT(*) FROM runs WHERE node = ? AND state = ?",
+                              (node, _RUNNING)).fetchone()[0]
+
     def replaced_runs(self, node: str) -> Dict[int, int]:
         """This process's runs going that a newer run replaces: run id -> the newer's."""
         with self._reading() as db:
@@ -2244,7 +2298,8 @@ class Store:
 
     def claim_run(self, job_id: str, key: str, trigger: str, node: str, now: float,
                   allow_disabled: bool = False,
-                  note_claimed: Callable[[List[int]], None] = _no_ledger) -> Optional[Claim]:
+                  note_claimed: Callable[[List[int]], None] = _no_ledger,
+                  note_skipped: Callable[[str], None] = lambda reason: None) -> Optional[Claim]:
         """Claim a run outside the schedule (manual start, child, failure job) under ``key``.
 
         Returns None when ``key`` was already claimed or the job is disabled (unless
@@ -2264,6 +2319,7 @@ class Store:
                 if trigger == "manual":
                     raise JobRunning(job_id, going[job_id])
                 self._insert_skipped(db, [(job_id, key, trigger, now, node, now, going[job_id])])
+                note_skipped("concurrency")
                 return None
             run_id = self._insert_run(db, job_id, key, trigger, now, node, now)
             db.execute("UPDATE jobs SET last_attempted_run = ? WHERE id = ?", (now, job_id))
@@ -2271,6 +2327,29 @@ class Store:
             self._replace_going(db, [claim] if going else [])
             note_claimed([run_id])
         return claim
+
+    _STARTED_MARK_CLEARED = ""   # PostgreSQL clears its start mark too
+
+    def wait_for_retry(self, claim: Claim, node: str, attempts_failed: int, now: float,
+                       retry_at: float) -> bool:
+        """Keep a run whose retry waits (retry_delay) as a claim due at ``retry_at``,
+        which a process taking this one for dead takes over; False when the claim
+        was lost meanwhile."""
+        with self._transaction() as db:
+            self._register(db, node, now)
+            return bool(db.execute(
+                f"UPDATE runs SET retries = ?, retry_at = ?{self._STARTED_MARK_CLEARED} "
+                f"WHERE id = ? AND node = ? AND state = ?",
+                (attempts_failed, retry_at, claim.run_id, node, _RUNNING)).rowcount)
+
+    def retry_starting(self, claim: Claim, node: str) -> bool:
+        """A waiting retry is about to start here: from now on a process taking this
+        one for dead fails it (as started) instead of running it; False when the
+        claim was lost meanwhile."""
+        with self._transaction() as db:
+            return bool(db.execute(
+                "UPDATE runs SET retry_at = NULL WHERE id = ? AND node = ? AND state = ? "
+                "AND retry_at IS NOT NULL", (claim.run_id, node, _RUNNING)).rowcount)
 
     def record_retry(self, claim: Claim, node: str, attempts_failed: int, now: float) -> bool:
         """Note a retry on the run, so a process taking over after a death knows the
@@ -2624,12 +2703,16 @@ class Store:
             f"{self._LOCK_ROWS}", (_RUNNING, *nodes)).fetchall()
         for run in orphans:
             job = self._load(db, run["job_id"])
+            waiting = run["retry_at"] is not None  # a retry waiting: it has not started
             plan = plan_orphan(job, run["scheduled_for"], run["retries"],
-                               self._never_started(run, never_started), now)
+                               waiting or self._never_started(run, never_started), now)
             if plan.take_over:
                 db.execute("UPDATE runs SET node = ? WHERE id = ?", (reaper, run["id"]))
                 retries.append(Claim(run["id"], job, run["trigger"], run["scheduled_for"],
-                                     run["claim_key"], prior_attempts=run["retries"]))
+                                     run["claim_key"], prior_attempts=run["retries"],
+                                     retry_at=run["retry_at"],
+                                     first_ran_at=run["ran_at"] if waiting else None,
+                                     uncounted_failures=run["retries"] if waiting else 0))
                 continue
             db.execute("UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?",
                        (_FAILED, now, NODE_DIED, run["id"]))
@@ -3031,6 +3114,7 @@ class PostgresStore(Store):
     _CREATION_ORDER = "seq"
     _NO_LIMIT = None
     _LOCK_ROWS = " FOR UPDATE"   # a run's start is marked without the writers' lock
+    _STARTED_MARK_CLEARED = ", started_at = NULL"
     starts_in_database = True
     presence_watchable = True
     # A transaction is a dozen round trips here: at a thousand runs a second, 50
@@ -3112,7 +3196,9 @@ class PostgresStore(Store):
                         session.drop()
                 raise
             try:
+                committing = time.monotonic()
                 session.execute("COMMIT")
+                self.observe_commit(time.monotonic() - committing)
             except self._driver.Error as exc:
                 session.drop()
                 status = self._commit_status(session, xid)
@@ -4190,8 +4276,8 @@ class StartQueue(_Deadlines):
         """Queue claims for their scheduled time (or for ``when``, a later try)."""
         with self._changed:
             for claim in claims:
-                heapq.heappush(self._heap, (claim.scheduled_for if when is None else when,
-                                            next(self._seq), claim))
+                at = claim.scheduled_for if claim.retry_at is None else claim.retry_at
+                heapq.heappush(self._heap, (at if when is None else when, next(self._seq), claim))
             self._changed.notify()
 
     def pop_due(self, now: float) -> List["Claim"]:
@@ -4235,6 +4321,132 @@ class WorkerPool:
             task(*args)
         except Exception:  # a worker must outlive any one run
             log.exception("task %s failed", getattr(task, "__name__", task))
+
+
+#: Histogram buckets (seconds, upper bounds) fitting what each one measures.
+LAG_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+               0.5, 1.0, 2.5, 5.0, 10.0)
+RUN_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+DATABASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                    2.5, 5.0)
+
+
+class Histogram:
+    """A Prometheus histogram: how many observations fell at or below each bucket."""
+
+    def __init__(self, buckets: Sequence[float]):
+        self.buckets = tuple(buckets)
+        self._counts = [0] * (len(self.buckets) + 1)   # the last: above every bucket
+        self.count, self.sum = 0, 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, value: float) -> None:
+        with self._lock:
+            self._counts[bisect.bisect_left(self.buckets, value)] += 1
+            self.count += 1
+            self.sum += value
+
+    def exposition(self, name: str) -> List[str]:
+        with self._lock:
+            counts, count, total = list(self._counts), self.count, self.sum
+        lines, cumulative = [], 0
+        for bound, n in zip((*self.buckets, math.inf), counts):
+            cumulative += n
+            lines.append(f'{name}_bucket{{le="{_metric_number(bound)}"}} {cumulative}')
+        return lines + [f"{name}_sum {_metric_number(total)}", f"{name}_count {count}"]
+
+
+def _metric_number(value: float) -> str:
+    return "+Inf" if value == math.inf else repr(float(value)) if value % 1 else str(int(value))
+
+
+class SchedulerMetrics:
+    """What this process did, for ``GET /metrics``: counters and histograms. Labels
+    come from small fixed sets (result, trigger, reason), never from jobs: a job's
+    figures are its stats, and a label per job would grow without bound."""
+
+    RESULTS = ("succeeded", "failed", "skipped")
+    TRIGGERS = ("schedule", "manual", "parent", "failure")
+    SKIP_REASONS = ("missed", "concurrency")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.runs = {(result, trigger): 0 for result in self.RESULTS for trigger in self.TRIGGERS}
+        self.skipped = dict.fromkeys(self.SKIP_REASONS, 0)
+        self.retries = 0
+        self.claims = 0
+        self.run_seconds = Histogram(RUN_BUCKETS)
+        self.lag_seconds = Histogram(LAG_BUCKETS)
+        self.claim_seconds = Histogram(DATABASE_BUCKETS)
+        self.commit_seconds = Histogram(DATABASE_BUCKETS)
+
+    def run_finished(self, trigger: str, success: bool, retries: int, seconds: float) -> None:
+        with self._lock:
+            key = ("succeeded" if success else "failed", trigger)
+            if key in self.runs:
+                self.runs[key] += 1
+            self.retries += retries
+        self.run_seconds.observe(seconds)
+
+    def occurrence_skipped(self, reason: str, trigger: str = "schedule") -> None:
+        with self._lock:
+            self.skipped[reason] += 1
+            if reason == "concurrency" and ("skipped", trigger) in self.runs:
+                self.runs["skipped", trigger] += 1
+
+    def claimed(self, count: int, seconds: float) -> None:
+        with self._lock:
+            self.claims += count
+        self.claim_seconds.observe(seconds)
+
+
+def metrics_exposition(metrics: SchedulerMetrics, counts: "AppCounts", *, node: str,
+                       running: int, heartbeat_age: float) -> str:
+    """The Prometheus text exposition format, version 0.0.4."""
+    out: List[str] = []
+
+    def family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> None:
+        out.extend([f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples])
+    with metrics._lock:
+        runs, skipped = dict(metrics.runs), dict(metrics.skipped)
+        retries, claims = metrics.retries, metrics.claims
+    family("kala_runs_total", "counter", "Runs this process finished, by result and trigger.",
+           [f'kala_runs_total{{result="{result}",trigger="{trigger}"}} {n}'
+            for (result, trigger), n in runs.items()])
+    family("kala_retries_total", "counter", "Retries made by the runs this process finished.",
+           [f"kala_retries_total {retries}"])
+    family("kala_skipped_occurrences_total", "counter",
+           "Occurrences this process skipped: missed (downtime, epsilon) or concurrency forbid.",
+           [f'kala_skipped_occurrences_total{{reason="{reason}"}} {n}'
+            for reason, n in skipped.items()])
+    family("kala_run_duration_seconds", "histogram", "How long runs took, retries included.",
+           metrics.run_seconds.exposition("kala_run_duration_seconds"))
+    family("kala_firing_lag_seconds", "histogram",
+           "How late scheduled runs started after their scheduled time.",
+           metrics.lag_seconds.exposition("kala_firing_lag_seconds"))
+    family("kala_runs_running", "gauge", "Runs going in this process now.",
+           [f"kala_runs_running {running}"])
+    family("kala_jobs", "gauge", "Jobs in the database, by state.",
+           [f'kala_jobs{{state="enabled"}} {counts.active}',
+            f'kala_jobs{{state="disabled"}} {counts.disabled}'])
+    family("kala_claims_total", "counter", "Runs this process claimed on schedule.",
+           [f"kala_claims_total {claims}"])
+    family("kala_claim_seconds", "histogram", "How long a claim transaction took.",
+           metrics.claim_seconds.exposition("kala_claim_seconds"))
+    family("kala_database_commit_seconds", "histogram", "How long this process's commits took.",
+           metrics.commit_seconds.exposition("kala_database_commit_seconds"))
+    family("kala_node_info", "gauge", "This process's node id.",
+           [f'kala_node_info{{node="{_label_value(node)}"}} 1'])
+    family("kala_heartbeat_age_seconds", "gauge",
+           "Seconds since this process's last heartbeat in the database.",
+           [f"kala_heartbeat_age_seconds {_metric_number(round(heartbeat_age, 6))}"])
+    family("kala_nodes", "gauge", "Processes registered in the database.",
+           [f"kala_nodes {len(counts.nodes)}"])
+    return "\n".join(out) + "\n"
+
+
+def _label_value(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
 
 
 def default_node_id() -> str:
@@ -4284,6 +4496,8 @@ class Scheduler:
         self.timers = TimerHeap()
         self.starts = StartQueue()
         self.replaceable = ReplaceableCommands(monotonic)
+        self.metrics = SchedulerMetrics()
+        store.observe_commit = self.metrics.commit_seconds.observe
         self.pool = WorkerPool(workers)
         #: What follows running commands: a CommandWatcher, or CommandThreads where
         #: there is no epoll or pidfd; None when the runner is not a CommandRunner
@@ -4530,6 +4744,12 @@ class Scheduler:
         lease lets the other process fail the run as started while this one then
         starts it late.
         """
+        if claim.retry_at is not None:
+            if not self.store.retry_starting(claim, self.node):
+                log.warning("job %s: not starting the retry of run %s: another process has "
+                            "taken it over", claim.job.id, claim.run_id)
+                return False
+            claim.retry_at = None
         if self.store.starts_in_database:
             if claim.start_marked is None:  # a manual start, a child: not through start_due
                 claim.start_stamp = claim.start_stamp or self.clock()
@@ -4610,9 +4830,12 @@ class Scheduler:
             if not due:
                 return []
             try:
+                claiming = self.monotonic()
                 claims, timers = self.store.claim_occurrences(
                     due, now, self.node, self.late_grace, self.claim_ahead + self.claim_batch,
-                    note_claimed=self._note_claimed)
+                    note_claimed=self._note_claimed,
+                    note_skipped=self.metrics.occurrence_skipped)
+                self.metrics.claimed(len(claims), self.monotonic() - claiming)
             except Exception:
                 self.timers.push(Timer(job_id, now, cursor) for job_id, cursor in due)
                 raise
@@ -4679,6 +4902,7 @@ class Scheduler:
                 return
             started = self.runner.start(claim.job, self.run_environment(claim))
             if not isinstance(started, Attempt):
+                self._note_lag(claim, ran_at)
                 self.replaceable.add(claim, started)
                 self.follower.follow(started, claim.job.timeout,
                                      functools.partial(self._attempted, claim, ran_at))
@@ -4715,7 +4939,8 @@ class Scheduler:
             self.pool.submit(self._run_in_worker, claim, ran_at, attempt)
             return
         self._finished(claim, self._result(
-            claim, ran_at, claim.prior_attempts + (not attempt.success), attempt), wait=False)
+            claim, claim.first_ran_at or ran_at, claim.prior_attempts + (not attempt.success),
+            attempt, claim.earlier), wait=False)
 
     def _run_in_worker(self, claim: Claim, ran_at: Optional[float] = None,
                        attempt: Optional[Attempt] = None) -> None:
@@ -4776,10 +5001,12 @@ class Scheduler:
         if attempt is None and not self._may_start(claim):
             return None
         job = claim.job
-        ran_at = self.clock() if ran_at is None else ran_at
+        if attempt is None:
+            self._note_lag(claim, self.clock())
+        ran_at = claim.first_ran_at or (self.clock() if ran_at is None else ran_at)
         failures = claim.prior_attempts
         environment = self.run_environment(claim)
-        earlier: List[Attempt] = []
+        earlier: List[Attempt] = list(claim.earlier)
         while True:
             if attempt is None:
                 try:
@@ -4794,6 +5021,10 @@ class Scheduler:
                 break
             if too_late(job, claim.scheduled_for, self.clock()):
                 break  # too late to retry: Kala's epsilon
+            if job.retry_delay:
+                if self._wait_for_retry(claim, ran_at, failures, [*earlier, attempt]):
+                    return None  # the retry waits in the start queue, as a claim
+                break  # it would start too late (epsilon), or the claim was lost
             with self._confirming():
                 still_owned = self.store.record_retry(claim, self.node, failures, self.clock())
             if not still_owned:
@@ -4801,6 +5032,29 @@ class Scheduler:
             earlier.append(attempt)
             attempt = None
         return self._result(claim, ran_at, failures, attempt, earlier)
+
+    def _wait_for_retry(self, claim: Claim, ran_at: float, failures: int,
+                        attempts: List[Attempt]) -> bool:
+        """Queue the next attempt of a run after its retry_delay, holding no thread or
+        slot: the run waits in the database as a claim due then (so it survives this
+        process) and in the start queue. False when it is not to be retried: too
+        late (epsilon) or the claim was lost."""
+        now = self.clock()
+        retry_at = now + claim.job.retry_wait(failures)
+        if too_late(claim.job, claim.scheduled_for, retry_at):
+            return False
+        with self._confirming():
+            owned = self.store.wait_for_retry(claim, self.node, failures, now, retry_at)
+        if not owned:
+            return False
+        log.info("job %s: run %s failed (attempt %d); retrying at %s", claim.job.id,
+                 claim.run_id, failures, format_time(retry_at))
+        claim.uncounted_failures += failures - claim.prior_attempts
+        claim.prior_attempts, claim.retry_at = failures, retry_at
+        claim.first_ran_at, claim.earlier = ran_at, attempts
+        claim.start_marked = claim.start_stamp = None
+        self.starts.push([claim])
+        return True
 
     def _attempt(self, claim: Claim, environment: Dict[str, str]) -> Attempt:
         """One attempt made here and now; a concurrency replace job's command is
@@ -4825,11 +5079,17 @@ class Scheduler:
             [*earlier, last], getattr(self.runner, "output_limit", OUTPUT_TAIL_BYTES))
         return RunResult(last.success, ran_at, self.clock(),
                          retries=failures if last.success else failures - 1,
-                         failures=failures - claim.prior_attempts, output=output,
+                         failures=failures - claim.prior_attempts + claim.uncounted_failures,
+                         output=output,
                          error=last.error, output_dropped=dropped)
 
-    @staticmethod
-    def _log_result(claim: Claim, result: RunResult, recorded: bool) -> None:
+    def _note_lag(self, claim: Claim, started_at: float) -> None:
+        if claim.trigger == "schedule" and claim.first_ran_at is None:  # not a retry
+            self.metrics.lag_seconds.observe(max(0.0, started_at - claim.scheduled_for))
+
+    def _log_result(self, claim: Claim, result: RunResult, recorded: bool) -> None:
+        self.metrics.run_finished(claim.trigger, result.success, result.retries,
+                                  result.duration_ns / 1e9)
         if not recorded:
             log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
                         "this process was taken for dead)", claim.job.id, claim.run_id)
@@ -4881,9 +5141,10 @@ class Scheduler:
     def _claim_run(self, job_id: str, key: str, trigger: str,
                    allow_disabled: bool = False) -> Optional[Claim]:
         with self._confirming() as generation:
-            claim = self.store.claim_run(job_id, key, trigger, self.node, self.clock(),
-                                         allow_disabled=allow_disabled,
-                                         note_claimed=self._note_claimed)
+            claim = self.store.claim_run(
+                job_id, key, trigger, self.node, self.clock(), allow_disabled=allow_disabled,
+                note_claimed=self._note_claimed,
+                note_skipped=functools.partial(self.metrics.occurrence_skipped, trigger=trigger))
         if claim is not None:
             claim.generation = generation
         return claim
@@ -5077,10 +5338,178 @@ class RouteNotFound(KalaError, LookupError):
     """No route has the path asked for: answered with HTTP 404."""
 
 
+# --- the API's description: OpenAPI 3.1, built from the routes -------------------
+
+_TIME = {"type": "string", "description": "RFC 3339 in UTC; 0001-01-01T00:00:00Z is never",
+         "examples": ["2030-06-04T19:25:16.828696Z"]}
+_TEXT_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_DURATION = {"type": "string", "description": "ISO 8601 duration, e.g. PT30S; empty: none"}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_REMOTE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string"}, "method": {"type": "string"}, "body": {"type": "string"},
+        "headers": {"type": ["object", "null"],
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "timeout": {"type": "number", "minimum": 0},
+        "expected_response_codes": {"type": ["array", "null"], "items": {"type": "integer"}},
+    },
+}
+#: A job as created or replaced; the server checks more than this says (a schedule's
+#: grammar, that a local job has a command, that named jobs exist): those get a 400.
+_JOB_REQUEST_SCHEMA = {
+    "type": "object",
+    "required": ["name"],
+    "if": {"required": ["type"], "properties": {"type": {"const": REMOTE_JOB}}},
+    "then": {"required": ["remote_properties"]},
+    "else": {"required": ["command"]},
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "command": {"type": "string", "description": "a local job's command (type 0)"},
+        "owner": {"type": "string"},
+        "type": {"type": "integer", "enum": [LOCAL_JOB, REMOTE_JOB]},
+        "schedule": {"type": "string", "description": "R[n]/<start>/<interval>, R/PT5M, a "
+                                                      "cron expression or @every 5m"},
+        "timezone": {"type": "string", "description": "IANA zone, e.g. Europe/Berlin"},
+        "retries": {"type": "integer", "minimum": 0},
+        "epsilon": _DURATION,
+        "timeout": {"type": "number", "minimum": 0, "maximum": 10 ** 9},
+        "on_failure_job": {"type": "string"},
+        "resume_at_next_scheduled_time": {"type": "boolean"},
+        "TemplateDelimiters": {"type": "string", "examples": ["{{ }}"]},
+        "environment": _TEXT_MAP,
+        "disabled": {"type": "boolean"},
+        "parent_jobs": {"type": "array", "items": {"type": "string"}},
+        "trigger_only": {"type": "boolean"},
+        "cwd": {"type": "string", "description": "an absolute path"},
+        "concurrency": {"type": "string", "enum": list(CONCURRENCY_POLICIES)},
+        "retry_delay": _DURATION,
+        "retry_backoff": {"type": "number", "minimum": 1, "maximum": 1000},
+        "retry_delay_max": _DURATION,
+        "remote_properties": _REMOTE_SCHEMA,
+    },
+}
+_JOB_SCHEMA = {
+    "type": "object",
+    "required": ["id", "name", "schedule", "next_run_at", "metadata", "is_done"],
+    "properties": {
+        **_JOB_REQUEST_SCHEMA["properties"],
+        "name": {"type": "string"},
+        "id": {"type": "string"},
+        "dependent_jobs": {"type": ["array", "null"], "items": {"type": "string"}},
+        "parent_jobs": {"type": ["array", "null"], "items": {"type": "string"}},
+        "next_run_at": _TIME, "last_success": _TIME, "last_error": _TIME,
+        "last_attempted_run": _TIME, "created_at": _TIME,
+        "success_count": {"type": "integer"}, "error_count": {"type": "integer"},
+        "is_done": {"type": "boolean"},
+        "metadata": {"type": "object", "properties": {
+            "success_count": {"type": "integer"}, "last_success": _TIME,
+            "error_count": {"type": "integer"}, "last_error": _TIME,
+            "last_attempted_run": _TIME, "number_of_finished_runs": {"type": "integer"}}},
+    },
+}
+_RUN_STAT_SCHEMA = {
+    "type": "object",
+    "required": ["job_id", "ran_at", "number_of_retries", "success", "execution_duration"],
+    "properties": {
+        "job_id": {"type": "string"}, "ran_at": _TIME, "scheduled_for": _TIME,
+        "number_of_retries": {"type": "integer"}, "success": {"type": "boolean"},
+        "execution_duration": {"type": "integer", "description": "nanoseconds"},
+        "trigger": {"type": "string", "enum": ["schedule", "manual", "parent", "failure"]},
+        "node": {"type": "string"}, "output": {"type": "string"}, "error": {"type": "string"},
+        "run_id": {"type": ["integer", "null"]}, "output_truncated": {"type": "boolean"},
+        "output_dropped_bytes": {"type": "integer"}, "skipped": {"type": "boolean"},
+    },
+}
+_SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"],
+              "properties": {"error": {"type": "string"}, "run_id": {"type": "integer"}}},
+    "JobRequest": _JOB_REQUEST_SCHEMA,
+    "Job": _JOB_SCHEMA,
+    "RunStat": _RUN_STAT_SCHEMA,
+}
+_PAGE_PARAMETERS = (
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                 "maximum": 999999999}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                  "maximum": 999999999}},
+)
+
+
+def _json_answer(description: str, schema: Optional[dict] = None) -> dict:
+    answer = {"description": description}
+    if schema is not None:
+        answer["content"] = {"application/json": {"schema": schema}}
+    return answer
+
+
+def _operation(summary: str, answers: Dict[int, dict], *, query: Sequence[dict] = (),
+               body: bool = False, operation_id: str = "", links: Optional[dict] = None
+               ) -> dict:
+    """An OpenAPI operation: what a route takes and every answer it may give (the
+    errors any route may answer are added by ``openapi_document``)."""
+    operation = {"summary": summary, "operationId": operation_id,
+                 "responses": {str(status): answer for status, answer in answers.items()}}
+    if query:
+        operation["parameters"] = list(query)
+    if body:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/JobRequest"}}}}
+    if links:
+        operation["responses"]["201"]["links"] = links
+    return operation
+
+
+def openapi_document(routes: Sequence[Tuple[str, Dict[str, "Route"]]]) -> dict:
+    """The OpenAPI 3.1 description of ``routes`` (path, {method: Route}): each path's
+    ``{id}`` is a job's id; every operation may also answer the errors of any
+    request (400 malformed, 413 too large, 503 database away...)."""
+    paths: Dict[str, dict] = {}
+    for path, methods in routes:
+        item = paths.setdefault(path, {})
+        if "{id}" in path:
+            item["parameters"] = [{"name": "id", "in": "path", "required": True,
+                                   "schema": {"type": "string", "minLength": 1}}]
+        for method, route in methods.items():
+            operation = json.loads(json.dumps(route.doc))  # a copy of its own
+            answers = operation["responses"]
+            for status, why in ((400, "a malformed request: the error says what is wrong"),
+                                (413, "the body is too large"),
+                                (507, "the database's disk is full"),
+                                (503, "the database cannot be used now: try again")):
+                answers.setdefault(str(status), _json_answer(why, _ERROR_REF))
+            if "{id}" in path:
+                answers.setdefault("404", _json_answer("no job with that id", _ERROR_REF))
+            if not route.public:  # when serve has a token
+                answers["401"] = _json_answer("the token is missing or wrong", _ERROR_REF)
+                operation["security"] = [{"token": []}]
+            item[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "kala.py", "version": __version__,
+                 "description": "A job scheduler with Kala's JSON API."},
+        "paths": paths,
+        "components": {"schemas": _SCHEMAS, "securitySchemes": {
+            "token": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+class PlainText(NamedTuple):
+    """An answer that is text of its own type rather than JSON (the metrics)."""
+
+    text: str
+    content_type: str = "text/plain; charset=utf-8"
+
+
+#: What Prometheus reads: its text exposition format.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
 class Route(NamedTuple):
     """What serves one method on one path, and what it needs of the request."""
 
     handler: Callable
+    doc: dict               # its OpenAPI operation (_operation)
     body: bool = False      # a JSON object body is required (to create a job)
     public: bool = False    # served without the token (the page holds no data)
 
@@ -5088,35 +5517,113 @@ class Route(NamedTuple):
 class KalaApp:
     """The API's routes over a store and a scheduler; knows nothing of sockets."""
 
-    def __init__(self, store: Store, scheduler: Scheduler, *, default_owner: str = ""):
+    def __init__(self, store: Store, scheduler: Scheduler, *, default_owner: str = "",
+                 metrics_public: bool = False):
         self.store = store
         self.scheduler = scheduler
         self.default_owner = default_owner
         self.clock = scheduler.clock
         #: (path pattern, {method: Route}); paths are matched without a trailing slash.
-        self.routes = [(re.compile(pattern + r"\Z"), methods) for pattern, methods in (
-            (r"/api/v1/job", {"GET": Route(self.list_jobs),
-                              "POST": Route(self.create_job, body=True)}),
-            (r"/api/v1/job/all", {"DELETE": Route(self.delete_all)}),
-            (r"/api/v1/job/stats/" + _JOB_ID, {"GET": Route(self.job_stats)}),
-            (r"/api/v1/job/start/" + _JOB_ID, {"POST": Route(self.start_job)}),
-            (r"/api/v1/job/disable/" + _JOB_ID, {"POST": Route(self.disable_job)}),
-            (r"/api/v1/job/enable/" + _JOB_ID, {"POST": Route(self.enable_job)}),
-            (r"/api/v1/job/" + _JOB_ID, {"GET": Route(self.get_job),
-                                         "PUT": Route(self.replace_job, body=True),
-                                         "DELETE": Route(self.delete_job)}),
-            (r"/api/v1/stats", {"GET": Route(self.app_stats)}),
-            (r"/healthz", {"GET": Route(self.healthz, public=True)}),
-            (r"/readyz", {"GET": Route(self.readyz, public=True)}),
-            (r"(?:/webui)?", {"GET": Route(self.web_page, public=True)}),
-        )]
+        job_answer = _json_answer("the job", {"type": "object", "required": ["job"],
+                                               "properties": {"job": {"$ref": "#/components/schemas/Job"}}})
+        jobs_answer = _json_answer("every job (a page of them with limit or offset), by id", {
+            "type": "object", "required": ["jobs"], "properties": {
+                "jobs": {"type": "object",
+                         "additionalProperties": {"$ref": "#/components/schemas/Job"}},
+                "total": {"type": "integer"}}})
+        done = {"description": "done"}
+        conflict = _json_answer("concurrency forbid and the job is running: the run's id",
+                                _ERROR_REF)
+        #: (path as OpenAPI writes it, {method: Route}); ``{id}`` is a job's id, and a
+        #: path matches with or without its trailing slash. Every route has its doc.
+        self.documented_routes = [
+            ("/api/v1/job/", {
+                "GET": Route(self.list_jobs, _operation(
+                    "List jobs", {200: jobs_answer}, query=_PAGE_PARAMETERS,
+                    operation_id="listJobs")),
+                "POST": Route(self.create_job, _operation(
+                    "Create a job", {201: _json_answer("created", {
+                        "type": "object", "required": ["id"],
+                        "properties": {"id": {"type": "string"}}})},
+                    body=True, operation_id="createJob", links={
+                        name: {"operationId": name, "parameters": {"id": "$response.body#/id"}}
+                        for name in ("getJob", "replaceJob", "deleteJob", "jobStats", "startJob",
+                                     "disableJob", "enableJob")}),
+                    body=True)}),
+            ("/api/v1/job/all/", {"DELETE": Route(self.delete_all, _operation(
+                "Delete every job", {204: done}, operation_id="deleteAllJobs"))}),
+            ("/api/v1/job/stats/{id}/", {"GET": Route(self.job_stats, _operation(
+                "A job's finished runs (oldest first; newest first when paged)",
+                {200: _json_answer("its runs", {
+                    "type": "object", "required": ["job_stats"], "properties": {
+                        "job_stats": {"type": "array",
+                                      "items": {"$ref": "#/components/schemas/RunStat"}}}})},
+                query=_PAGE_PARAMETERS, operation_id="jobStats"))}),
+            ("/api/v1/job/start/{id}/", {"POST": Route(self.start_job, _operation(
+                "Run a job now", {
+                    204: {"description": "the run has finished (Kala's answer)"},
+                    202: _json_answer("?wait=false: the run's id, at once", {
+                        "type": "object", "required": ["run_id"],
+                        "properties": {"run_id": {"type": "integer"}}}),
+                    409: conflict},
+                query=({"name": "wait", "in": "query", "schema": {
+                    "type": "string", "enum": ["true", "false", "1", "0"]}},),
+                operation_id="startJob"))}),
+            ("/api/v1/job/disable/{id}/", {"POST": Route(self.disable_job, _operation(
+                "Disable a job", {204: done}, operation_id="disableJob"))}),
+            ("/api/v1/job/enable/{id}/", {"POST": Route(self.enable_job, _operation(
+                "Enable a job", {204: done}, operation_id="enableJob"))}),
+            ("/api/v1/job/{id}/", {
+                "GET": Route(self.get_job, _operation("A job", {200: job_answer},
+                                                      operation_id="getJob")),
+                "PUT": Route(self.replace_job, _operation(
+                    "Replace a job's definition", {200: job_answer}, body=True,
+                    operation_id="replaceJob"), body=True),
+                "DELETE": Route(self.delete_job, _operation(
+                    "Delete a job", {204: done}, operation_id="deleteJob"))}),
+            ("/api/v1/stats/", {"GET": Route(self.app_stats, _operation(
+                "Figures over every job", {200: _json_answer("the figures", {
+                    "type": "object", "required": ["Stats"],
+                    "properties": {"Stats": {"type": "object"}}})},
+                operation_id="appStats"))}),
+            ("/api/v1/openapi.json", {"GET": Route(self.openapi, _operation(
+                "This description", {200: _json_answer("OpenAPI 3.1", {"type": "object"})},
+                operation_id="openapi"), public=True)}),
+            ("/healthz", {"GET": Route(self.healthz, _operation(
+                "Whether this process's threads are alive", {
+                    200: _json_answer("alive", {"type": "object"}),
+                    503: _json_answer("a thread is not running", {"type": "object"})},
+                operation_id="healthz"), public=True)}),
+            ("/readyz", {"GET": Route(self.readyz, _operation(
+                "Whether this process should be given work", {
+                    200: _json_answer("ready", {"type": "object"}),
+                    503: _json_answer("not ready: the reasons", {"type": "object"})},
+                operation_id="readyz"), public=True)}),
+            ("/metrics", {"GET": Route(self.metrics, _operation(
+                "This process's figures for Prometheus", {200: {
+                    "description": "the text exposition format 0.0.4",
+                    "content": {METRICS_CONTENT_TYPE: {"schema": {"type": "string"}}}}},
+                operation_id="metrics"), public=metrics_public)}),
+            ("/", {"GET": Route(self.web_page, _operation(
+                "The web page", {200: {"description": "the page", "content": {
+                    "text/html; charset=utf-8": {"schema": {"type": "string"}}}}},
+                operation_id="webPage"), public=True)}),
+            ("/webui/", {"GET": Route(self.web_page, _operation(
+                "The web page (Kala's address)", {200: {"description": "the page", "content": {
+                    "text/html; charset=utf-8": {"schema": {"type": "string"}}}}},
+                operation_id="webUi"), public=True)}),
+        ]
+        self.routes = [(re.compile(re.escape(path.rstrip("/")).replace(r"\{id\}", _JOB_ID)
+                                   + r"\Z"), methods)
+                       for path, methods in self.documented_routes]
 
     def route(self, target: str) -> Tuple[Optional[Dict[str, Route]], dict, dict]:
         """(routes by method, path parameters, query) for a request target;
         (None, {}, query) when no path matches."""
         path, _, query_text = target.partition("?")
         path = urllib.parse.unquote(path).rstrip("/")
-        query = dict(urllib.parse.parse_qsl(query_text)) if query_text else {}
+        query = (dict(urllib.parse.parse_qsl(query_text, keep_blank_values=True))
+                 if query_text else {})
         for pattern, methods in self.routes:
             match = pattern.match(path)
             if match:
@@ -5211,6 +5718,19 @@ class KalaApp:
         reasons = self.scheduler.readiness()
         return (HTTPStatus.SERVICE_UNAVAILABLE if reasons else HTTPStatus.OK,
                 {"ready": not reasons, "reasons": reasons, "node": self.scheduler.node})
+
+    def metrics(self, body, query):
+        """This process's figures in Prometheus's text format (for a scrape)."""
+        scheduler, counts = self.scheduler, self.store.app_counts()
+        beats = [beat for node, beat in counts.nodes if node == scheduler.node]
+        return HTTPStatus.OK, PlainText(metrics_exposition(
+            scheduler.metrics, counts, node=scheduler.node,
+            running=self.store.runs_held(scheduler.node),
+            heartbeat_age=self.clock() - beats[0] if beats else math.inf), METRICS_CONTENT_TYPE)
+
+    def openapi(self, body, query):
+        """The OpenAPI 3.1 description of every route (schemathesis checks it)."""
+        return HTTPStatus.OK, openapi_document(self.documented_routes)
 
     def web_page(self, body, query):
         return HTTPStatus.OK, WEB_PAGE
@@ -5325,6 +5845,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             if isinstance(payload, str):
                 self._send(status, payload.encode(), "text/html; charset=utf-8", _PAGE_HEADERS)
+            elif isinstance(payload, PlainText):
+                self._send(status, payload.text.encode(), payload.content_type)
             elif payload is None:
                 self._send(status, b"", None)
             else:
@@ -6537,6 +7059,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--jobstat-ttl", type=_minutes, default=_env("JOBSTAT_TTL", -1, _minutes),
                        metavar="MINUTES",
                        help="delete run stats older than this many minutes (default -1: keep)")
+    serve.add_argument("--metrics-public", action="store_true",
+                       default=_env_flag("METRICS_PUBLIC"),
+                       help="serve GET /metrics without the token (for a Prometheus that has "
+                            "none); by default it needs the token as the API does")
     serve.add_argument("--keep-runs", type=_count, metavar="N",
                        default=_env("KEEP_RUNS", KEEP_RUNS, _count),
                        help=f"finished runs kept per job, the newest (default {KEEP_RUNS}; "
@@ -6860,7 +7386,8 @@ def _serve(args) -> int:
                                   workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
                                   keep_runs=args.keep_runs,
                                   on_maintained=systemd.watchdog)
-            server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner))
+            server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner,
+                                           metrics_public=args.metrics_public))
             cleanup.callback(server.server_close)
             scheduler.start()
             cleanup.callback(scheduler.stop)

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import http.client
 import http.server
+import importlib
 import itertools
 import json
 import math
@@ -265,7 +266,7 @@ def needed_package(name):
     """A test-only package (cronsim, prometheus_client, schemathesis), or a skip
     naming it; where KALA_TEST_PACKAGES is ``required`` (CI) a missing one fails."""
     try:
-        return __import__(name)
+        return importlib.import_module(name)
     except ImportError:
         _missing(f"this test needs {name}: python3 -m pip install {name}", "KALA_TEST_PACKAGES")
 
@@ -1845,6 +1846,43 @@ class TestScheduler:
         assert scheduled == [T0 + 10, T0 + 20, T0 + 30]
         assert harness.job(job.id).next_run_at == T0 + 40
 
+    @pytest.mark.parametrize("fields, waits", [
+        ({"retry_delay": "PT10S"}, [10, 10, 10]),
+        ({"retry_delay": "PT10S", "retry_backoff": 2}, [10, 20, 40]),
+        ({"retry_delay": "PT10S", "retry_backoff": 3, "retry_delay_max": "PT1M"}, [10, 30, 60]),
+        ({}, [0, 0, 0]),
+    ])
+    def test_the_wait_before_each_retry(self, fields, waits):
+        job = job_from_request({"name": "j", "command": "true", "retries": 3, **fields}, now=T0)
+        assert [job.retry_wait(failures) for failures in (1, 2, 3)] == waits
+
+    def test_a_retry_waits_its_delay_as_a_queued_claim(self, database):
+        harness = Harness(path=database)
+        harness.runner.outcomes = [False, False, True]
+        job = harness.add(retries=3, retry_delay="PT10S", retry_backoff=2)
+        harness.run_at(T0)
+        assert harness.runner.jobs == ["job"] and len(harness.scheduler.starts) == 1
+        for now, attempts in ((T0 + 9.9, 1), (T0 + 10, 2), (T0 + 29.9, 2), (T0 + 30, 3)):
+            harness.clock.now = now
+            harness.scheduler.start_due(now)
+            assert len(harness.runner.jobs) == attempts, now
+        stored = harness.job(job.id)
+        assert (stored.success_count, stored.error_count) == (1, 2)
+        [stat] = harness.store.job_stats(job.id)
+        assert (stat.success, stat.retries, stat.ran_at) == (True, 2, T0)
+
+    def test_a_waiting_retry_still_ends_at_epsilon(self, database):
+        harness = Harness(path=database)
+        harness.runner.outcomes = [False] * 5
+        job = harness.add(retries=4, retry_delay="PT10S", epsilon="PT15S")
+        harness.run_at(T0)
+        harness.clock.now = T0 + 10
+        harness.scheduler.start_due(T0 + 10)  # the second attempt; a third at +20 is too late
+        assert harness.runner.jobs == ["job", "job"] and len(harness.scheduler.starts) == 0
+        [stat] = harness.store.job_stats(job.id)
+        assert (stat.success, stat.retries) == (False, 1)
+        assert harness.job(job.id).error_count == 2
+
     def test_retries_count_each_failed_attempt(self, database):
         harness = Harness(path=database)
         harness.runner.outcomes = [False, False, True]
@@ -2669,9 +2707,151 @@ class TestConcurrency:
         assert "ended" in out.read_text().split()  # the graceful one had its SIGTERM
 
 
+class TestMetrics:
+    """GET /metrics, read with prometheus_client's own parser."""
+
+    @staticmethod
+    def scrape(client):
+        parser = needed_package("prometheus_client.parser")
+        status, text, response = client.call("GET", "/metrics")
+        assert status == 200, text
+        assert response.getheader("Content-Type") == "text/plain; version=0.0.4; charset=utf-8"
+        return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in parser.text_string_to_metric_families(text.decode())
+                for sample in family.samples}
+
+    def test_the_figures_move_as_runs_happen(self, api, tmp_path):
+        before = self.scrape(api)
+        assert before[("kala_runs_total", (("result", "succeeded"), ("trigger", "schedule")))] == 0
+        api.create(schedule=f"R1/{iso(time.time() + 0.2)}/PT0.2S")
+        failing = api.create(command="false", retries=1, trigger_only=True)
+        api.call("POST", f"/api/v1/job/start/{failing}/")
+        wait_for(lambda: self.scrape(api)[("kala_runs_total", (("result", "succeeded"),
+                                                               ("trigger", "schedule")))] == 2,
+                 message="two scheduled runs counted")
+        after = self.scrape(api)
+        assert after[("kala_runs_total", (("result", "failed"), ("trigger", "manual")))] == 1
+        assert after[("kala_retries_total", ())] == 1
+        assert after[("kala_firing_lag_seconds_count", ())] == 2
+        assert after[("kala_firing_lag_seconds_bucket", (("le", "+Inf"),))] == 2
+        assert after[("kala_run_duration_seconds_count", ())] == 3
+        assert after[("kala_claims_total", ())] == 2
+        assert after[("kala_claim_seconds_count", ())] >= 1
+        assert after[("kala_database_commit_seconds_count", ())] > before[
+            ("kala_database_commit_seconds_count", ())]
+        assert after[("kala_jobs", (("state", "enabled"),))] == 2
+        [node] = [dict(labels)["node"] for (name, labels), value in after.items()
+                  if name == "kala_node_info" and value == 1]
+        assert node
+        assert 0 <= after[("kala_heartbeat_age_seconds", ())] < 5
+        assert after[("kala_runs_running", ())] == 0
+
+    def test_skips_are_counted_by_reason(self, api, tmp_path):
+        job_id = api.create(command=blocking(tmp_path), schedule="* * * * * *",
+                            concurrency="forbid")
+        wait_for(lambda: self.scrape(api)[("kala_skipped_occurrences_total",
+                                           (("reason", "concurrency"),))] >= 1,
+                 message="a skip counted")
+        assert self.scrape(api)[("kala_runs_running", ())] >= 1
+        api.call("POST", f"/api/v1/job/disable/{job_id}/")
+        (tmp_path / "release").touch()
+
+    def test_the_token_rules_apply_unless_metrics_are_public(self, serve):
+        guarded = serve("-n", env={"KALA_TOKEN": TOKEN})
+        assert guarded.client.call("GET", "/metrics")[0] == 401
+        assert Client(guarded.client.port, BEARER).call("GET", "/metrics")[0] == 200
+        public = serve("-n", "--metrics-public", env={"KALA_TOKEN": TOKEN})
+        assert public.client.call("GET", "/metrics")[0] == 200
+        assert public.client.call("GET", "/api/v1/job/")[0] == 401
+
+
+class TestOpenApi:
+    """GET /api/v1/openapi.json, kept next to the routes, and a fuzzer held to it."""
+
+    def test_every_route_is_described(self):
+        store = Store()
+        app = kala.KalaApp(store, Scheduler(store))
+        document = kala.openapi_document(app.documented_routes)
+        assert len(app.routes) == len(app.documented_routes)  # each comes from a path
+        for path, methods in app.documented_routes:
+            for method, route in methods.items():
+                operation = document["paths"][path][method.lower()]
+                assert operation["summary"] and operation["operationId"], (method, path)
+                assert any(status.startswith("2") for status in operation["responses"])
+                assert ("requestBody" in operation) == route.body
+                assert ("security" in operation) == (not route.public)
+        assert document["openapi"] == "3.1.0"
+
+    def test_it_is_served_without_the_token_and_loads_in_schemathesis(self, serve):
+        schemathesis = needed_package("schemathesis")
+        server = serve("-n", env={"KALA_TOKEN": TOKEN})
+        status, document, _ = server.client.call("GET", "/api/v1/openapi.json")
+        assert status == 200 and "/api/v1/job/{id}/" in document["paths"]
+        schema = schemathesis.openapi.from_dict(document)
+        assert len(list(schema.get_all_operations())) == sum(
+            method != "parameters" for item in document["paths"].values() for method in item)
+
+    def test_schemathesis_finds_nothing(self, serve, tmp_path):
+        """Its examples, coverage, fuzzing (positive and negative) and stateful phases,
+        every check but two, for KALA_FUZZ_SECONDS (20): positive_data_acceptance (a
+        schema cannot say all a 400 checks: a schedule's grammar, that named jobs
+        exist) and ensure_resource_availability (schemathesis 4.32 reports a job
+        "just created" missing when a step between deleted it, as the server's log
+        shows). The server has an empty PATH: no job the fuzzer creates runs a program."""
+        needed_package("schemathesis")
+        empty = tmp_path / "bin"
+        empty.mkdir()
+        server = serve("-n", "--workdir", str(empty), env={"KALA_TOKEN": TOKEN,
+                                                           "PATH": str(empty)})
+        seconds = os.environ.get("KALA_FUZZ_SECONDS", "20")
+        fuzz = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "run",
+             f"http://127.0.0.1:{server.client.port}/api/v1/openapi.json",
+             "-H", f"Authorization: Bearer {TOKEN}", "--checks", "all",
+             "--exclude-checks", "positive_data_acceptance,ensure_resource_availability",
+             "--max-time", seconds,
+             "--seed", "2026", "--workers", "1", "--no-color",
+             "--report-dir", str(tmp_path / "report")],
+            capture_output=True, text=True, timeout=int(seconds) + 120, cwd=tmp_path)
+        assert fuzz.returncode == 0, fuzz.stdout[-6000:] + fuzz.stderr[-2000:]
+        assert "Traceback" not in "".join(server.log)
+        assert server.client.call("GET", "/healthz")[0] == 200  # and it still serves
+
+
 class TestRunOptions:
     """Starting without waiting, jobs that only run when triggered, what a failure
     job learns, a job's working directory."""
+
+    def test_retries_wait_and_survive_a_kill_of_their_process(self, serve, database,
+                                                                tmp_path):
+        tries = tmp_path / "tries"
+        first = serve("--db", database, "--node-lease", "1.5")
+        job_id = first.client.create(
+            trigger_only=True, retries=1, retry_delay="PT2S",
+            command=f"sh -c 'echo $KALA_NODE >> {tries}; [ $(wc -l < {tries}) -ge 2 ]'")
+        first.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")
+        wait_for(lambda: query_database(database, "SELECT retry_at FROM runs")[0][0],
+                 message="the retry to wait in the database")
+        first.kill()  # while the retry waits: no thread, no process holds it any more
+        second = serve("--db", database, "--node-lease", "1.5")
+        [stat] = wait_for(lambda: second.client.stats(job_id), timeout=15,
+                          message="the retry, run by the new process")
+        nodes = tries.read_text().split()
+        assert len(nodes) == 2 and nodes[0] != nodes[1] == stat["node"]
+        assert (stat["success"], stat["number_of_retries"]) == (True, 1)
+        job = second.client.job(job_id)
+        assert (job["success_count"], job["error_count"]) == (1, 1)
+
+    @pytest.mark.parametrize("fields, words", [
+        ({"retry_delay": "10s"}, "field 'retry_delay': invalid duration '10s'"),
+        ({"retry_delay_max": "P"}, "field 'retry_delay_max'"),
+        ({"retry_backoff": 0.5}, "field 'retry_backoff' must be a factor from 1"),
+        ({"retry_backoff": "2"}, "retry_backoff"),
+    ])
+    def test_bad_retry_timing_is_refused(self, api, fields, words):
+        status, body, _ = api.call("POST", "/api/v1/job/", {"name": "j", "command": "true",
+                                                            "retries": 1, **fields})
+        assert status == 400 and words in body["error"]
 
     def test_a_start_without_waiting_answers_202_with_the_run_id(self, api, tmp_path):
         job_id = api.create(command=f"sh -c 'echo $KALA_RUN_ID > {tmp_path}/ran'",
