@@ -66,13 +66,14 @@ __version__ = "0.1.0"
 __all__ = [
     "KalaError", "InvalidInput", "JobNotFound", "JobRunning", "StoreUnavailable", "StoreFull",
     "CommitUncertain",
-    "Duration", "Schedule", "parse_duration", "parse_schedule", "format_time",
+    "Duration", "Schedule", "CronSchedule", "parse_duration", "parse_schedule", "parse_cron",
+    "format_time",
     "Job", "RemoteProperties", "RunStat", "OccurrencePlan", "job_from_request", "job_to_json",
     "stat_to_json", "app_stats_to_json", "plan_occurrence", "resume_cursor", "too_late",
     "OrphanPlan", "plan_orphan",
     "Store", "PostgresStore", "open_store", "Claim", "Timer", "Takeover", "AppCounts", "RunResult", "NodeLock",
     "Attempt", "CommandRunner", "CommandWatcher",
-    "Scheduler",
+    "Scheduler", "SchedulerMetrics", "metrics_exposition", "openapi_document",
     "AccessPolicy", "KalaApp", "Route", "RouteNotFound", "KalaServer", "tls_context",
     "build_parser", "main",
 ]
@@ -5524,8 +5525,9 @@ class KalaApp:
         self.default_owner = default_owner
         self.clock = scheduler.clock
         #: (path pattern, {method: Route}); paths are matched without a trailing slash.
-        job_answer = _json_answer("the job", {"type": "object", "required": ["job"],
-                                               "properties": {"job": {"$ref": "#/components/schemas/Job"}}})
+        job_answer = _json_answer("the job", {
+            "type": "object", "required": ["job"],
+            "properties": {"job": {"$ref": "#/components/schemas/Job"}}})
         jobs_answer = _json_answer("every job (a page of them with limit or offset), by id", {
             "type": "object", "required": ["jobs"], "properties": {
                 "jobs": {"type": "object",

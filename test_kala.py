@@ -2793,7 +2793,7 @@ class TestOpenApi:
 
     def test_schemathesis_finds_nothing(self, serve, tmp_path):
         """Its examples, coverage, fuzzing (positive and negative) and stateful phases,
-        every check but two, for KALA_FUZZ_SECONDS (20): positive_data_acceptance (a
+        every check but two, for KALA_FUZZ_SECONDS (10; CI: 30): positive_data_acceptance (a
         schema cannot say all a 400 checks: a schedule's grammar, that named jobs
         exist) and ensure_resource_availability (schemathesis 4.32 reports a job
         "just created" missing when a step between deleted it, as the server's log
@@ -2803,7 +2803,7 @@ class TestOpenApi:
         empty.mkdir()
         server = serve("-n", "--workdir", str(empty), env={"KALA_TOKEN": TOKEN,
                                                            "PATH": str(empty)})
-        seconds = os.environ.get("KALA_FUZZ_SECONDS", "20")
+        seconds = os.environ.get("KALA_FUZZ_SECONDS", "10")
         fuzz = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "run",
              f"http://127.0.0.1:{server.client.port}/api/v1/openapi.json",
@@ -3237,6 +3237,25 @@ class TestSeveralProcesses:
             kala.NODE_DIED]
         runs = (tmp_path / "ran").read_text().split()
         assert len(runs) == len(set(runs)) and runs[1].split("@")[1] != running_on
+
+    def test_replace_ends_a_run_going_on_another_process(self, serve, database, tmp_path):
+        processes = [serve("--db", database, "--node-lease", self.LEASE, "--node-id", node,
+                           wait=False) for node in ("a", "b")]
+        for process in processes:
+            process.ready()
+        job_id = processes[0].client.create(command=blocking(tmp_path), trigger_only=True,
+                                            concurrency="replace")
+        first = processes[0].client.call(
+            "POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
+        wait_for(lambda: (tmp_path / "ran").exists(), message="the first run")
+        second = processes[1].client.call(
+            "POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
+        [replaced] = wait_for(lambda: processes[1].client.stats(job_id),
+                              message="the run on the other process to end")
+        assert (replaced["run_id"], replaced["node"], replaced["error"]) == (
+            first, "a", f"replaced by run {second} (concurrency replace)")
+        (tmp_path / "release").touch()
+        wait_for(lambda: len(processes[0].client.stats(job_id)) == 2, message="the second run")
 
     def test_cron_jobs_run_each_second_once_across_processes(self, cluster, tmp_path):
         out = tmp_path / "out"
