@@ -2166,7 +2166,7 @@ class Store:
     def claim_occurrences(self, due: List[Tuple[str, int]], now: float, node: str,
                           late_grace: float, ahead: float = 0.0,
                           note_claimed: Callable[[List[int]], None] = _no_ledger,
-                          note_skipped: Callable[[str], None] = lambda reason: None,
+                          note_skipped: Callable[[str, str], None] = lambda reason, job: None,
                           ) -> Tuple[List[Claim], List[Timer]]:
         """Claim the occurrences of (job id, cursor) pairs due by ``now + ahead``
         in one transaction.
@@ -2216,7 +2216,7 @@ class Store:
                     runs.append(run)
                     claims.append(Claim(0, job, "schedule", plan.scheduled_for, key))
                 elif plan.run_index is None:
-                    note_skipped("missed")
+                    note_skipped("missed", job_id)
                     log.info("job %s: skipped the occurrence due %s (missed)", job_id,
                              format_time(plan.scheduled_for))
                 if plan.next_run_at is not None:
@@ -2225,8 +2225,8 @@ class Store:
             for claim, run_id in zip(claims, self._insert_runs(db, runs)):
                 claim.run_id = run_id
             self._insert_skipped(db, skipped)
-            for _ in skipped:
-                note_skipped("concurrency")
+            for run in skipped:
+                note_skipped("concurrency", run[0])
             self._replace_going(db, [claim for claim in claims if claim.job.id in going])
             note_claimed([claim.run_id for claim in claims])
         return claims, timers
@@ -2300,7 +2300,8 @@ class Store:
     def claim_run(self, job_id: str, key: str, trigger: str, node: str, now: float,
                   allow_disabled: bool = False,
                   note_claimed: Callable[[List[int]], None] = _no_ledger,
-                  note_skipped: Callable[[str], None] = lambda reason: None) -> Optional[Claim]:
+                  note_skipped: Callable[[str, str], None] = lambda reason, job: None,
+                  ) -> Optional[Claim]:
         """Claim a run outside the schedule (manual start, child, failure job) under ``key``.
 
         Returns None when ``key`` was already claimed or the job is disabled (unless
@@ -2320,7 +2321,7 @@ class Store:
                 if trigger == "manual":
                     raise JobRunning(job_id, going[job_id])
                 self._insert_skipped(db, [(job_id, key, trigger, now, node, now, going[job_id])])
-                note_skipped("concurrency")
+                note_skipped("concurrency", job_id)
                 return None
             run_id = self._insert_run(db, job_id, key, trigger, now, node, now)
             db.execute("UPDATE jobs SET last_attempted_run = ? WHERE id = ?", (now, job_id))
@@ -4235,12 +4236,15 @@ class TimerHeap(_Deadlines):
         with self._changed:
             return list(self._live)
 
-    def push(self, timers: Iterable[Timer]) -> None:
-        """Set timers; one with an older cursor than the live one is ignored."""
+    def push(self, timers: Iterable[Timer], read: bool = False) -> None:
+        """Set timers; one with an older cursor than the live one is ignored unless
+        ``read`` from the database (a sync, an edit): an edited schedule may count
+        from a lower index (a stale read only costs a claim that finds the cursor moved)."""
         with self._changed:
             for job_id, when, cursor in timers:
                 live = self._live.get(job_id)
-                if live is not None and (live == (when, cursor) or live[1] > cursor):
+                if live is not None and (live == (when, cursor) or (live[1] > cursor
+                                                                    and not read)):
                     continue
                 self._live[job_id] = (when, cursor)
                 heapq.heappush(self._heap, (when, next(self._seq), job_id, cursor))
@@ -4796,7 +4800,7 @@ class Scheduler:
         with self._sync_lock:  # what it read is applied before a deletion here is
             self._synced_version, changes = self.store.timer_changes(self._synced_version)
             self.timers.cancel(timer.job_id for timer in changes if timer.when is None)
-            self._set_timers(timer for timer in changes if timer.when is not None)
+            self._set_timers((timer for timer in changes if timer.when is not None), read=True)
 
     def jobs_deleted(self, job_ids: Optional[List[str]] = None) -> None:
         """Drop the timers of jobs deleted through this process (None: every job), after
@@ -4805,13 +4809,13 @@ class Scheduler:
             self.timers.cancel(self.timers.job_ids() if job_ids is None else job_ids)
 
     def job_changed(self, job: Job) -> None:
-        """Time a job that was created or enabled through this process."""
+        """Time a job that was created, edited or enabled through this process."""
         if not job.disabled and not job.is_done and job.next_run_at is not None:
-            self._set_timers([Timer(job.id, job.next_run_at, job.cursor)])
+            self._set_timers([Timer(job.id, job.next_run_at, job.cursor)], read=True)
 
-    def _set_timers(self, timers: Iterable[Timer]) -> None:
-        self.timers.push(Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
-                               timer.cursor) for timer in timers)
+    def _set_timers(self, timers: Iterable[Timer], read: bool = False) -> None:
+        self.timers.push((Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
+                                timer.cursor) for timer in timers), read)
 
     def _claim_time(self, timer: Timer) -> float:
         """When this process tries to claim an occurrence: at once if it is the
@@ -4835,7 +4839,7 @@ class Scheduler:
                 claims, timers = self.store.claim_occurrences(
                     due, now, self.node, self.late_grace, self.claim_ahead + self.claim_batch,
                     note_claimed=self._note_claimed,
-                    note_skipped=self.metrics.occurrence_skipped)
+                    note_skipped=self._skipped)
                 self.metrics.claimed(len(claims), self.monotonic() - claiming)
             except Exception:
                 self.timers.push(Timer(job_id, now, cursor) for job_id, cursor in due)
@@ -5084,6 +5088,12 @@ class Scheduler:
                          output=output,
                          error=last.error, output_dropped=dropped)
 
+    def _skipped(self, reason: str, job_id: str, trigger: str = "schedule") -> None:
+        """An occurrence was skipped; a concurrency skip is kept in the job's history."""
+        self.metrics.occurrence_skipped(reason, trigger)
+        if reason == "concurrency":
+            self.history.recorded(job_id)
+
     def _note_lag(self, claim: Claim, started_at: float) -> None:
         if claim.trigger == "schedule" and claim.first_ran_at is None:  # not a retry
             self.metrics.lag_seconds.observe(max(0.0, started_at - claim.scheduled_for))
@@ -5145,7 +5155,7 @@ class Scheduler:
             claim = self.store.claim_run(
                 job_id, key, trigger, self.node, self.clock(), allow_disabled=allow_disabled,
                 note_claimed=self._note_claimed,
-                note_skipped=functools.partial(self.metrics.occurrence_skipped, trigger=trigger))
+                note_skipped=functools.partial(self._skipped, trigger=trigger))
         if claim is not None:
             claim.generation = generation
         return claim

@@ -2635,6 +2635,14 @@ class TestCronJobs:
         assert status == 400 and words in body["error"] and "e.g." in body["error"]
         assert api.call("GET", "/api/v1/job/")[1] == {"jobs": {}}
 
+    def test_an_edit_to_a_lower_index_runs_on_time(self, api):
+        """A cron job's occurrences are numbered by their second; an ISO schedule's from
+        0: after the edit the job's timer must follow the new, lower index."""
+        job_id = api.create(schedule="0 0 1 1 *")
+        api.call("PUT", f"/api/v1/job/{job_id}/", {"name": "job", "command": "true",
+                                                  "schedule": f"R0/{iso(time.time() + 0.3)}/"})
+        wait_for(lambda: api.stats(job_id), message="the edited schedule's run")
+
     def test_an_edit_to_a_cron_schedule_runs_from_its_next_occurrence(self, api):
         job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
         status, _, _ = api.call("PUT", f"/api/v1/job/{job_id}/", {
