@@ -3754,6 +3754,11 @@ class CommandRunner:
             raise InvalidInput(f"command {command!r} cannot be split into words: {exc}") from None
         if not argv:
             raise InvalidInput("the command is empty")
+        environment = {**self.base_environment, **(environment or {})}
+        if any("\0" in text for text in (*argv, *environment.values())):
+            # A template filled in with a field holding one (a job's name, say).
+            raise InvalidInput(f"command {command!r} or its environment contains a NUL "
+                               f"character, which no program can be given")
         if cwd and not os.path.isdir(cwd):
             return Attempt(False, error=f"working directory {cwd!r} does not exist (or is "
                                         f"not a directory)")
@@ -3763,7 +3768,7 @@ class CommandRunner:
             return subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, close_fds=True, start_new_session=True,
-                env={**self.base_environment, **(environment or {})}, cwd=cwd or None)
+                env=environment, cwd=cwd or None)
         except OSError as exc:
             return Attempt(False, error=self._spawn_error(argv[0], exc))
 

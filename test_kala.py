@@ -1361,6 +1361,14 @@ def run_command(request):
 
 
 class TestCommandRunner:
+    def test_a_nul_filled_in_by_a_template_fails_the_run_with_a_reason(self):
+        """Found by schemathesis: a job's name may hold a NUL, and a template may put
+        it into the command, where no program can take it."""
+        job = job_from_request({"name": "a\u0000b", "command": "echo {{.Name}}",
+                                "TemplateDelimiters": "{{ }}"}, now=T0)
+        attempt = kala.CommandRunner().attempt(job)
+        assert not attempt.success and "contains a NUL character" in attempt.error
+
     def test_success_and_output(self, run_command):
         attempt = run_command("sh -c 'echo out; echo err >&2'")
         assert attempt.success and attempt.output == "out\nerr\n"
@@ -4593,7 +4601,8 @@ class TestWebPage:
         assert (job["schedule"], job["timezone"]) == ("30 7 * * 1-5", "Europe/Berlin")
         page.locator("#job-fields", has_text="Monday to Friday at 07:30 (Europe/Berlin)").wait_for()
         page.click("#edit")  # an edit keeps the zone
-        page.wait_for_function("document.querySelector('input[name=name]').value === 'mornings'")
+        wait_for(lambda: page.input_value("input[name=name]") == "mornings",
+                 message="the form to open with the job's values")
         assert page.input_value("input[name=timezone]") == "Europe/Berlin"
         assert tab.unexpected_errors() == []
 
