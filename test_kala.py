@@ -3876,6 +3876,9 @@ class TestSeveralMachines:
         wait_for(lambda: time.time() > soon + 1.5, message="every's occurrences to pass")
         node.proxy.heal()
         wait_for(lambda: api.call("GET", "/readyz")[0] == 200, message="readiness again")
+        # readyz speaks for the writing session; a read may answer 503 once more while
+        # the reading session reconnects.
+        wait_for(lambda: api.call("GET", "/api/v1/job/")[0] == 200, message="reads again")
         starter.join(10)
         # Nothing acknowledged was lost; the run that ended meanwhile was recorded
         # once the database was back; the occurrences that passed ran late, once each.
