@@ -2661,9 +2661,11 @@ class TestCronJobs:
 
 
 def blocking(tmp_path, name="release"):
-    """A command that notes its run, then runs until ``tmp_path/name`` exists."""
-    return (f"sh -c 'echo $KALA_RUN_ID@$KALA_NODE >> {tmp_path}/ran; "
-            f"while [ ! -e {tmp_path}/{name} ]; do sleep 0.05; done'")
+    """A command that notes its run, then runs until ``tmp_path/name`` exists (or 30 s
+    have passed: one a failed test leaves behind, or a killed server, ends by itself)."""
+    return (f"sh -c 'echo $KALA_RUN_ID@$KALA_NODE >> {tmp_path}/ran; i=0; "
+            f"while [ ! -e {tmp_path}/{name} ] && [ $i -lt 600 ]; do sleep 0.05; "
+            f"i=$((i + 1)); done'")
 
 
 class TestConcurrency:
@@ -2702,13 +2704,12 @@ class TestConcurrency:
                                                                  monkeypatch):
         monkeypatch.setattr(kala, "REPLACE_GRACE", 0.5)
         out, end = tmp_path / "out", tmp_path / "end"
+        wait = f"i=0; while [ ! -e {end} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done"
         graceful = api.create(name="graceful", concurrency="replace", trigger_only=True,
                               command=f"sh -c 'echo $KALA_RUN_ID >> {out}; trap \"echo ended "
-                                      f">> {out}; exit 0\" TERM; while [ ! -e {end} ]; "
-                                      f"do sleep 0.05; done'")
+                                      f">> {out}; exit 0\" TERM; {wait}'")
         stubborn = api.create(name="stubborn", concurrency="replace", trigger_only=True,
-                              command=f"sh -c 'trap \"\" TERM; while [ ! -e {end} ]; "
-                                      f"do sleep 0.05; done'")
+                              command=f"sh -c 'trap \"\" TERM; {wait}'")
         for job_id in (graceful, stubborn):
             first = api.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
             if job_id == graceful:
