@@ -3704,6 +3704,24 @@ class TestPostgresStore:
         harness.scheduler.start_due(T0 + 11)
         assert sorted(harness.runner.jobs) == ["a", "b"]
 
+    def test_starts_coming_due_are_marked_together_ahead_and_start_on_time(self, postgres,
+                                                                          monkeypatch):
+        harness = Harness(path=postgres, claim_ahead=0.1, claim_batch=0.1)
+        harness.scheduler._slots = threading.Semaphore(4)  # a slot free for each
+        for name, offset in (("a", 0.0), ("b", 0.004), ("c", 0.008), ("later", 0.05)):
+            harness.add(name=name, schedule=f"R0/{iso(T0 + 10 + offset)}/")
+        assert len(harness.run_at(T0 + 9.9)) == 4
+        marks, real = [], harness.store.mark_started
+        monkeypatch.setattr(harness.store, "mark_started",
+                            lambda ids, *args: marks.append(len(ids)) or real(ids, *args))
+        ahead = harness.store.start_mark_ahead
+        harness.scheduler.start_due(T0 + 10 - ahead)  # the first comes out to be marked
+        assert marks == [3] and harness.runner.jobs == []  # with those due next, not "later"
+        harness.scheduler.start_due(T0 + 10.005)
+        assert harness.runner.jobs == ["a", "b"] and marks == [3]
+        harness.scheduler.start_due(T0 + 10.05)
+        assert harness.runner.jobs == ["a", "b", "c", "later"] and marks == [3, 1]
+
     def test_a_lost_database_is_retried_with_growing_waits(self, postgres):
         proxy = TcpProxy(("127.0.0.1", 5432))
         store = open_store(proxy.url(postgres))
