@@ -8,9 +8,10 @@ them run for SECONDS. The lag of a run is kala's own ran_at minus scheduled_for;
 one job in 50 runs ``date +%s.%N`` instead, and the time that process prints
 cross-checks ran_at from the outside. Measured in the same run: a bare heapq +
 Condition timer thread waking for the same deadlines (the floor any Python
-scheduler here stands on), and APScheduler 3 with its SQLAlchemy store on a
-SQLite file in WAL mode, installed into a throw-away venv (skipped, saying
-so, when it cannot be installed).
+scheduler here stands on), a bare Python loop forking ``true`` at the same rate
+(the floor of a scheduler that starts processes from Python), and APScheduler
+3 with its SQLAlchemy store on a SQLite file in WAL mode, installed into a
+throw-away venv (skipped, saying so, when it cannot be installed).
 """
 
 import argparse
@@ -73,6 +74,37 @@ def bare_spawn_cpu(rate, seconds=3.0):
         thread.join()
     after = resource.getrusage(resource.RUSAGE_SELF)
     return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / seconds
+
+
+def bare_spawn_lag(rate, seconds):
+    """Lateness of a bare Python thread starting ``rate`` ``true`` a second at their
+    deadlines, as kala's starter does (own session, output on a pipe), another
+    thread reading their output and reaping them: the floor of kala's firing lag
+    on this machine, with no database and no other work in the process."""
+    started = queue.SimpleQueue()
+
+    def reap():
+        for process in iter(started.get, None):
+            with process.stdout:
+                while os.read(process.stdout.fileno(), 65536):
+                    pass
+            process.wait()
+
+    reaper = threading.Thread(target=reap)
+    reaper.start()
+    begin, lags = time.time() + 0.2, []
+    try:
+        for i in range(int(rate * seconds)):
+            when = begin + i / rate
+            time.sleep(max(0.0, when - time.time()))
+            lags.append(time.time() - when)
+            started.put(subprocess.Popen(["true"], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                         start_new_session=True))
+    finally:
+        started.put(None)
+        reaper.join()
+    return lags
 
 
 def kala_lag(jobs, seconds, db=None):
@@ -149,6 +181,7 @@ def main():
     args = parser.parse_args()
 
     bare = bare_timer_lag(args.jobs, 3)
+    forking = bare_spawn_lag(args.jobs, args.seconds)
     floor = bare_spawn_cpu(args.jobs)
     lags, printed, runs, expected, cpu = kala_lag(args.jobs, args.seconds)
     theirs = ("skipped (--no-apscheduler)" if args.no_apscheduler
@@ -156,6 +189,7 @@ def main():
     print(f"firing lag, {args.jobs} jobs at PT1S spread over the second, {args.seconds} s")
     print(f"{'':26}{'p50':>11}{'p99':>11}{'max':>11}")
     print(row("bare heapq timer", bare))
+    print(row("bare loop forking `true`", forking))
     print(row("kala.py: ran_at", lags))
     print(row("kala.py: date it printed", printed))
     if isinstance(theirs, str):

@@ -11,7 +11,8 @@ drops it at the end; every part starts from an empty schema).
 2. Throughput: JOBS jobs running ``true``, every 0.1 s (more than the machine
    can start) on 1 and 3 serve processes; runs started per second, lag,
    duplicates (must be 0), against the machine's spawn limit.
-3. Firing lag at 1,000 jobs a second on one process (p50/p99/max).
+3. Firing lag at 1,000 jobs a second on one process (p50/p99/max), beside a bare
+   Python loop forking ``true`` at the same rate (the floor for the same work).
 4. Failover on PostgreSQL: a job every 0.5 s on 3 processes; the process that
    ran the last occurrence is killed (-9), or cut off from the database (its
    relay hangs: the server does not notice), 150 ms before the next occurrence
@@ -34,7 +35,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import kala  # noqa: E402
 from common import Server, iso, ms, parse, percentiles, spawn_rate  # noqa: E402
-from firing_lag import kala_lag  # noqa: E402
+from firing_lag import bare_spawn_lag, kala_lag  # noqa: E402
 from several_processes import bare_commits, claim_overhead, throughput, timed  # noqa: E402
 
 
@@ -191,6 +192,8 @@ def main():
                           f"{ms(p50)}{ms(p99)}{duplicates:7d}{nodes:7d}")
             print(f"\nfiring lag, {args.lag_jobs} jobs a second on one process, 10 s")
             print(f"{'':26}{'p50':>11}{'p99':>11}{'max':>11}{'runs':>8}{'CPU':>7}")
+            forking = bare_spawn_lag(args.lag_jobs, 10)
+            print(f"{'bare loop forking `true`':26}" + "".join(ms(v) for v in percentiles(forking)))
             for name, fresh in stores:
                 lags, _, runs, expected, cpu = kala_lag(args.lag_jobs, 10, db=fresh())
                 p50, p99, top = percentiles(lags)
