@@ -16,7 +16,9 @@ import argparse
 import base64
 import bisect
 import calendar
+import collections
 import dataclasses
+import enum
 import fcntl
 import functools
 import hashlib
@@ -1511,7 +1513,7 @@ class Claim:
     key: str = ""
     prior_attempts: int = 0         # attempts made by a process that died running it
     #: The scheduler's lease generation when the database last vouched for this
-    #: claim; an older one must be confirmed before it starts (Scheduler._may_start).
+    #: claim; an older one must be confirmed before it starts (Scheduler._may_fork).
     generation: int = 0
     #: Whether the database marked it started for this process (PostgresStore):
     #: None until asked; False when another process had taken it over.
@@ -1524,6 +1526,13 @@ class Claim:
     first_ran_at: Optional[float] = None
     earlier: List["Attempt"] = dataclasses.field(default_factory=list)
     uncounted_failures: int = 0     # of prior_attempts: those not in error_count yet
+    #: What became of it here once settled (Scheduler._settle), with its result;
+    #: ``settled`` is set then, for whoever waits (a start through the API).
+    outcome: Optional["Outcome"] = None
+    result: Optional["RunResult"] = None
+    settled: Optional[threading.Event] = None
+    #: The follow-ups it is one of (a child, a failure job): they go on once it settled.
+    chain: Optional["FollowUps"] = None
 
     @property
     def start_time(self) -> float:
@@ -1539,6 +1548,17 @@ class Timer(NamedTuple):
     cursor: int
 
 
+class NodeDeath(NamedTuple):
+    """A process taken for dead: how it was found dead, and what became of its runs."""
+
+    node: str
+    how: str             # e.g. "its lock was freed", "its heartbeat is 12.0 s old"
+    taken_over: int = 0  # claims it never started, now this process's to run
+    failed: int = 0      # runs recorded NODE_DIED
+    retried: int = 0     # of those, retries claimed here
+    followups: int = 0   # finished runs whose follow-ups it owed, now owed here
+
+
 class Takeover(NamedTuple):
     """What a process inherits from processes taken for dead (``Store.reap_nodes``)."""
 
@@ -1546,6 +1566,7 @@ class Takeover(NamedTuple):
     runs: List[Claim]                      # to run here: claims never started, and retries
     followups: List[Tuple[Claim, bool]]    # finished runs (and success) whose children or
                                            # failure job this process now owes
+    deaths: List[NodeDeath] = []           # each process taken for dead, for the log
 
 
 class AppCounts(NamedTuple):
@@ -1659,6 +1680,12 @@ RESULT_COMMIT_SPACING = 0.01
 #: seconds after the first: a thousand jobs spread over a second cost 50
 #: transactions, not 1,000.
 CLAIM_BATCH = 0.02
+
+
+#: Results the database cannot take now (away, locked past its busy timeout, its
+#: disk full) are written again after these waits (seconds: the first, the longest,
+#: doubling): a run left "running" would be nobody's to settle while its process lives.
+WRITE_AGAIN = (0.1, 2.0)
 
 
 class _WriteBehind:
@@ -1799,7 +1826,7 @@ class Store:
         self._node_lock: Optional[NodeLock] = None
         self._joined_at: Dict[str, float] = {}   # when each node of this process joined
         self._results = _WriteBehind(self._write_results, "kala-results",
-                                     spacing=self.result_spacing)
+                                     spacing=self.result_spacing, retry=WRITE_AGAIN)
         self._creations = _GroupCommit(self._write_creations)
         if path is not None:
             fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
@@ -2351,11 +2378,12 @@ class Store:
     def retry_starting(self, claim: Claim, node: str) -> bool:
         """A waiting retry is about to start here: from now on a process taking this
         one for dead fails it (as started) instead of running it; False when the
-        claim was lost meanwhile."""
+        claim was lost meanwhile. Said twice (a commit whose answer was lost), the
+        same answer."""
         with self._transaction() as db:
             return bool(db.execute(
-                "UPDATE runs SET retry_at = NULL WHERE id = ? AND node = ? AND state = ? "
-                "AND retry_at IS NOT NULL", (claim.run_id, node, _RUNNING)).rowcount)
+                "UPDATE runs SET retry_at = NULL WHERE id = ? AND node = ? AND state = ?",
+                (claim.run_id, node, _RUNNING)).rowcount)
 
     def record_retry(self, claim: Claim, node: str, attempts_failed: int, now: float) -> bool:
         """Note a retry on the run, so a process taking over after a death knows the
@@ -2580,7 +2608,8 @@ class Store:
         self._joined_at[node] = now
         with self._transaction() as db:
             self._register(db, node, now)
-            return self._fail_runs(db, [node], now, node, never_started, note_claimed)
+            return self._fail_runs(db, {node: "an earlier process under its id ended"}, now,
+                                   node, never_started, note_claimed, quiet=True)
 
     def leave(self, node: str) -> None:
         with self._transaction() as db:
@@ -2635,7 +2664,7 @@ class Store:
     def mark_started(self, run_ids: List[int], node: str, now: float) -> List[int]:
         """Note runs as started just before their commands start; returns those that
         ``node`` still owns unstarted. On SQLite the note goes to the start ledger
-        (the scheduler asks the database only after a pause: ``Scheduler._may_start``)."""
+        (the scheduler asks the database only after a pause: ``Scheduler._may_fork``)."""
         for run_id in run_ids:
             self.note_started(run_id)
         return self.confirm_claims(run_ids, node, now)
@@ -2689,32 +2718,43 @@ class Store:
                                   (reaper,)).fetchone()
             heard_until = previous[0] if previous and now - previous[0] > lease else now
             self._register(db, reaper, now)
-            stale = [row[0] for row in db.execute(
-                "SELECT id FROM nodes WHERE heartbeat < ? AND id != ?",
+            stale = [(row[0], row[1]) for row in db.execute(
+                "SELECT id, heartbeat FROM nodes WHERE heartbeat < ? AND id != ?",
                 (heard_until - lease, reaper))]
             gone = [row[0] for row in db.execute(
                 "SELECT DISTINCT node FROM runs WHERE state = ? AND node NOT IN "
                 "(SELECT id FROM nodes)", (_RUNNING,))]
-            victims = sorted(set(dead) | set(stale) | set(gone))
+            victims = {node: "its runs are running without it" for node in gone}
+            victims.update((node, f"its heartbeat is {now - beat:.1f} s old, over its lease "
+                                  f"of {lease:g} s") for node, beat in stale)
+            victims.update((node, "its lock was freed") for node in dead)
             if not victims:
                 return Takeover([], [], [])
-            db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in victims])
+            db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in sorted(victims)])
             return self._fail_runs(db, victims, now, reaper, never_started, note_claimed)
 
-    def _fail_runs(self, db, nodes: List[str], now: float, reaper: str, never_started,
-                   note_claimed):
+    def _fail_runs(self, db, victims: Dict[str, str], now: float, reaper: str, never_started,
+                   note_claimed, quiet: bool = False):
+        """Settle the runs of the processes in ``victims`` (node -> how it was found
+        dead); ``quiet``: report no death that left nothing behind."""
         failed, retries = [], []
+        nodes = sorted(victims)
         marks = ",".join("?" * len(nodes))
         chains = self._take_over_followups(db, nodes, marks, reaper)
+        counts = {node: collections.Counter() for node in nodes}
+        for claim, _, owner in chains:
+            counts[owner]["followups"] += 1
         orphans = db.execute(
             f"SELECT * FROM runs WHERE state = ? AND node IN ({marks}) ORDER BY id"
             f"{self._LOCK_ROWS}", (_RUNNING, *nodes)).fetchall()
         for run in orphans:
+            count = counts[run["node"]]
             job = self._load(db, run["job_id"])
             waiting = run["retry_at"] is not None  # a retry waiting: it has not started
             plan = plan_orphan(job, run["scheduled_for"], run["retries"],
                                waiting or self._never_started(run, never_started), now)
             if plan.take_over:
+                count["taken_over"] += 1
                 db.execute("UPDATE runs SET node = ? WHERE id = ?", (reaper, run["id"]))
                 retries.append(Claim(run["id"], job, run["trigger"], run["scheduled_for"],
                                      run["claim_key"], prior_attempts=run["retries"],
@@ -2727,6 +2767,7 @@ class Store:
             db.execute("UPDATE jobs SET error_count = error_count + 1, last_error = ?, "
                        "finished_runs = finished_runs + 1 WHERE id = ?", (now, run["job_id"]))
             failed.append((run["id"], run["job_id"]))
+            count["failed"] += 1
             if job is None:
                 continue
             job = self._load(db, job.id)  # with its counters as they are now
@@ -2738,17 +2779,22 @@ class Store:
                 db.execute("UPDATE runs SET retries = ? WHERE id = ?", (attempts, run_id))
                 retries.append(Claim(run_id, job, run["trigger"], run["scheduled_for"], key,
                                      prior_attempts=attempts))
+                count["retried"] += 1
             elif plan.failure_job_owed:
                 db.execute("UPDATE runs SET owed_by = ? WHERE id = ?", (reaper, run["id"]))
                 chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
-                                     run["claim_key"]), False))
+                                     run["claim_key"]), False, run["node"]))
+                count["followups"] += 1
         note_claimed([claim.run_id for claim in retries])
-        return Takeover(failed, retries, chains)
+        deaths = [NodeDeath(node, victims[node], **counts[node]) for node in nodes
+                  if counts[node] or not quiet]
+        return Takeover(failed, retries, [(claim, success) for claim, success, _ in chains],
+                        deaths)
 
     def _take_over_followups(self, db, nodes, marks, reaper):
         # Latest run first: a child's own children come before its next sibling.
         owing = db.execute(
-            f"SELECT id, job_id, state, claim_key, trigger, scheduled_for FROM runs "
+            f"SELECT id, job_id, state, claim_key, trigger, scheduled_for, owed_by FROM runs "
             f"WHERE owed_by IN ({marks}) ORDER BY id DESC", nodes).fetchall()
         chains = []
         for run in owing:
@@ -2757,7 +2803,8 @@ class Store:
                        (reaper if job is not None else None, run["id"]))
             if job is not None:
                 chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
-                                     run["claim_key"]), run["state"] == _SUCCEEDED))
+                                     run["claim_key"]), run["state"] == _SUCCEEDED,
+                               run["owed_by"]))
         return chains
 
 
@@ -3161,10 +3208,8 @@ class PostgresStore(Store):
         self._node: Optional[str] = None
         self._node_lock = None      # no lock file, no start ledger: the database has both
         self._joined_at: Dict[str, float] = {}
-        # Results are kept and written again until the database is back: a run left
-        # "running" here would be nobody's to settle while this process lives.
         self._results = _WriteBehind(self._write_results, "kala-results",
-                                     spacing=self.result_spacing, retry=POSTGRES_RECONNECT)
+                                     spacing=self.result_spacing, retry=WRITE_AGAIN)
         self._creations = _GroupCommit(self._write_creations)
         with self._reading() as db:
             # The tables' schema (search_path): deployments in two schemas of one
@@ -4503,6 +4548,52 @@ def _label_value(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
 
 
+class Outcome(enum.Enum):
+    """What became of a claimed run in this process (``Claim.outcome``)."""
+
+    RECORDED = "recorded"          # it ran here and its result is committed
+    CLAIM_LOST = "claim lost"      # it ran here, but its claim was gone: result refused
+    NOT_RECORDED = "not recorded"  # it ran here, and writing its result failed for good
+    NOT_STARTED = "not started"    # another process took it over before it started here
+    DEFERRED = "deferred"          # not settled yet: a retry waits for its retry_delay
+
+
+class FollowUps:
+    """A chain of what finished runs owe, run one after another as Kala runs them: a
+    run's children after its success (in the order they were created), or its
+    failure job after its failure; each once the one before has settled, and a
+    child's own follow-ups before its next sibling. Each is claimed under a key made
+    of the run and itself, so a process taking over a dead one's chain skips what
+    was claimed already. Only one thread works on a chain at a time."""
+
+    def __init__(self):
+        self._frames: List[list] = []   # [run's claim, its success, job ids left (None: unread)]
+
+    def owe(self, claim: Claim, success: bool) -> None:
+        self._frames.append([claim, success, None])
+
+    def next_step(self, store: "Store", node: str) -> Optional[Tuple[str, str, str]]:
+        """(job id, claim key, trigger) of the next follow-up; None when every one is
+        claimed. A run whose follow-ups are all claimed stops owing them in the store."""
+        while self._frames:
+            frame = self._frames[-1]
+            claim, success, pending = frame
+            if pending is None:
+                frame[2] = pending = (store.dependent_jobs(claim.job.id) if success else
+                                      [claim.job.on_failure_job] * bool(claim.job.on_failure_job))
+            if pending:
+                if success:
+                    return pending[0], f"{claim.run_id}>{pending[0]}", "parent"
+                return pending[0], f"{claim.run_id}!", "failure"
+            store.followups_done(claim.run_id, node)
+            self._frames.pop()
+        return None
+
+    def claimed(self) -> None:
+        """The follow-up ``next_step`` named is claimed (or gone): on to the one after."""
+        self._frames[-1][2].pop(0)
+
+
 def default_node_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -4711,8 +4802,12 @@ class Scheduler:
     def maintain(self, now: Optional[float] = None) -> None:
         """Heartbeat, fail the runs of dead processes, prune old stats, sync timers."""
         if self._claims_uncertain.is_set():
-            self._claims_uncertain.clear()
-            claims = self.store.unstarted_runs(self.node)
+            self._claims_uncertain.clear()  # before the read: a later uncertain claim sets it again
+            try:
+                claims = self.store.unstarted_runs(self.node)
+            except Exception:
+                self._claims_uncertain.set()  # looked for again at the next maintenance
+                raise
             log.warning("a claim's commit was uncertain: %d unstarted run(s) of this process "
                         "are queued again (each starts once)", len(claims))
             self._start_on_time(claims, self.clock())
@@ -4752,7 +4847,7 @@ class Scheduler:
     def _never_started(self, ledgers: Dict[str, Optional[bytes]], node: str, run_id: int) -> bool:
         """Whether ``node``'s ledger shows ``run_id`` claimed and not started. A process
         whose lock is still held but whose heartbeat is too old (stopped, hung) is read
-        too: it checks with the database before it starts anything (``_may_start``)."""
+        too: it checks with the database before it starts anything (``_may_fork``)."""
         if node not in ledgers:
             ledgers[node] = self.store.silent_node_ledger(node)
         return NodeLock.never_started(ledgers.get(node), run_id)
@@ -4784,36 +4879,23 @@ class Scheduler:
     def _note_claimed(self, run_ids: List[int]) -> None:
         self.store.note_claimed(run_ids)
 
-    def _may_start(self, claim: Claim) -> bool:
-        """Whether this process may start ``claim`` now: it notes the start in its
-        ledger first, then checks that the database has vouched for it recently.
+    def _may_fork(self, claim: Claim) -> bool:
+        """Whether this process may start ``claim`` now, asked right before its command
+        is forked (or its request sent): the start is noted in the ledger first (a
+        no-op where starts are marked in the database), then the lease is checked.
 
-        Another process takes it for dead only after a whole lease of silence, and
-        then reads its ledger: a claim not noted as started there is run by that
-        process instead. So a claim may start here only if no half lease went by
+        Another process takes this one for dead only after a whole lease of silence,
+        and then reads its ledger, or the run's start mark: a claim not noted or
+        marked as started is run by that process instead, one that was is recorded
+        ``node died``. So a claim may start here only if no half lease went by
         without a heartbeat since it was claimed or last confirmed (the lease
-        generation is unchanged); after such a gap (SIGSTOP, a frozen VM, a
-        writer that held the database) the database is asked. What remains is the
-        moment between this check and the fork: a pause there longer than half a
-        lease lets the other process fail the run as started while this one then
-        starts it late.
+        generation is unchanged); after such a gap (SIGSTOP, a frozen VM, a writer
+        that held the database, a connection that hung) the database is asked. This
+        holds after a start mark made ahead too (PostgreSQL): a run marked, then
+        paused past half a lease, is not started when it is continued. What remains
+        is the moment between this check and the fork. Raises StoreUnavailable when
+        the database cannot say.
         """
-        if claim.retry_at is not None:
-            if not self.store.retry_starting(claim, self.node):
-                log.warning("job %s: not starting the retry of run %s: another process has "
-                            "taken it over", claim.job.id, claim.run_id)
-                return False
-            claim.retry_at = None
-        if self.store.starts_in_database:
-            if claim.start_marked is None:  # a manual start, a child: not through start_due
-                claim.start_stamp = claim.start_stamp or self.clock()
-                with self._confirming():
-                    claim.start_marked = bool(self.store.mark_started(
-                        [claim.run_id], self.node, claim.start_stamp))
-            if not claim.start_marked:
-                log.warning("job %s: not starting run %s: it was started already, or another "
-                            "process has taken it over", claim.job.id, claim.run_id)
-            return claim.start_marked
         self.store.note_started(claim.run_id)
         with self._fence_lock:
             if claim.generation == self._generation_at(self.monotonic()):
@@ -4824,14 +4906,21 @@ class Scheduler:
             claim.generation = generation
             return True
         log.warning("job %s: not starting run %s: this process was silent for over half a "
-                    "lease and another one has taken the run over", claim.job.id, claim.run_id)
+                    "lease and another one has taken the run over (or recorded it '%s')",
+                    claim.job.id, claim.run_id, NODE_DIED)
         return False
 
     def _take_over(self, takeover: Takeover, generation: int) -> None:
         """Start what processes taken for dead left to this one (their unstarted
         claims and retries at their time, the follow-ups they owed), and log it."""
+        for death in takeover.deaths:
+            log.warning("node %s taken for dead (%s): %d run(s) it had claimed and not "
+                        "started taken over to run here, %d recorded '%s' (%d of them "
+                        "retried here), %d chain(s) of follow-ups it owed finished here",
+                        death.node, death.how, death.taken_over, death.failed, NODE_DIED,
+                        death.retried, death.followups)
         for run_id, job_id in takeover.failed:
-            log.warning("job %s: run %s failed: the process running it died", job_id, run_id)
+            log.info("job %s: run %s failed: the process running it died", job_id, run_id)
         for claim in takeover.runs:
             claim.generation = generation
             log.info("job %s: running run %s that a dead process left", claim.job.id,
@@ -4840,7 +4929,7 @@ class Scheduler:
         for claim, success in takeover.followups:
             log.info("job %s: running what follows run %s, which a dead process left",
                      claim.job.id, claim.run_id)
-            self.pool.submit(self.run_followups, claim, success)
+            self._follow_up(claim, success)
 
     # --- timing -------------------------------------------------------------------
 
@@ -4899,8 +4988,11 @@ class Scheduler:
         self._start_on_time(claims, now)
         return claims
 
+    # --- starting -------------------------------------------------------------------
+
     def _start_on_time(self, claims: List[Claim], now: float) -> None:
-        """Start claims that are due; the others wait for their time."""
+        """Queue claims to start at their time: every run starts through the start
+        queue, whatever claimed it (a timer, a manual start, a parent, a takeover)."""
         self.starts.push(claims)   # wakes the starter thread
         if not self.pool.size:
             self.start_due(now)
@@ -4919,22 +5011,51 @@ class Scheduler:
             due = [claim for claim in due if claim.start_time <= now]
             self._mark_early(early + self.starts.pop_due(now + self.starts.mark_ahead))
         while due:
-            self._slots.acquire()  # given back in _finished, when the run has ended
+            self._slots.acquire()  # given back when the run has ended, or it waits again
             batch = [due.pop(0)]
             while due and self._slots.acquire(blocking=False):
                 batch.append(due.pop(0))
-            unmarked = [claim for claim in batch if claim.start_marked is None]
-            if self.store.starts_in_database and unmarked and not self._mark_started(unmarked):
-                for _ in unmarked:
-                    self._slots.release()
-                batch = [claim for claim in batch if claim.start_marked is not None]
-                self.starts.push(due)  # the rest wait their turn again
-                due = []
-            for claim in batch:
+            for claim in self._ready(batch):
                 if self.follower is None or claim.job.type == REMOTE_JOB:
                     self.pool.submit(self._run_in_worker, claim)
                 else:
                     self._start_command(claim)
+
+    def _ready(self, batch: List[Claim]) -> List[Claim]:
+        """Those of ``batch`` (each holding a --workers slot) whose start may go ahead:
+        a waiting retry is first taken back out of a survivor's reach, and where
+        starts are marked in the database each is marked. One the database cannot
+        answer for now waits a second and tries again; one another process took
+        over is settled as not started here."""
+        ready = []
+        for claim in batch:
+            if claim.retry_at is not None:
+                try:
+                    if not self.store.retry_starting(claim, self.node):
+                        log.warning("job %s: not starting the retry of run %s: another "
+                                    "process has taken it over", claim.job.id, claim.run_id)
+                        self._not_started(claim)
+                        continue
+                except StoreUnavailable as exc:
+                    self._try_again(claim, exc)
+                    continue
+                claim.retry_at = None
+            ready.append(claim)
+        if not self.store.starts_in_database:
+            return ready
+        unmarked = [claim for claim in ready if claim.start_marked is None]
+        if unmarked and not self._mark_started(unmarked):  # they wait a second and try again
+            for _ in unmarked:
+                self._slots.release()
+        marked = []
+        for claim in ready:
+            if claim.start_marked:
+                marked.append(claim)
+            elif claim.start_marked is False:
+                log.warning("job %s: not starting run %s: it was started already, or another "
+                            "process has taken it over", claim.job.id, claim.run_id)
+                self._not_started(claim)
+        return marked
 
     def _mark_early(self, claims: List[Claim]) -> None:
         """Mark the starts of runs coming due, together, while --workers slots are
@@ -4950,19 +5071,19 @@ class Scheduler:
         self.starts.push(claims, early=False)
 
     def _mark_started(self, claims: List[Claim]) -> bool:
-        """Mark the runs about to start in the database, in one transaction; False
-        when it cannot answer: they wait a second and try again (each keeps its
-        claim, which a process taking this one for dead would take over)."""
+        """Mark the runs about to start in the database; False when it cannot answer:
+        they wait a second in the queue and try again (each keeps its claim, which a
+        process taking this one for dead would take over). A mark is no heartbeat:
+        the lease is checked at the fork (``_may_fork``)."""
         try:
             owned = set()
             now = self.clock()
             for claim in claims:
                 claim.start_stamp = claim.start_stamp or now
             for stamp in sorted({claim.start_stamp for claim in claims}):
-                with self._confirming():
-                    owned.update(self.store.mark_started(
-                        [claim.run_id for claim in claims if claim.start_stamp == stamp],
-                        self.node, stamp))
+                owned.update(self.store.mark_started(
+                    [claim.run_id for claim in claims if claim.start_stamp == stamp],
+                    self.node, stamp))
         except StoreUnavailable as exc:
             log.warning("cannot mark %d run(s) started (%s); trying again in a second",
                         len(claims), exc)
@@ -4972,119 +5093,190 @@ class Scheduler:
             claim.start_marked = claim.run_id in owned
         return True
 
+    def _try_again(self, claim: Claim, exc: StoreUnavailable) -> None:
+        """A claim holding a slot whose start cannot go ahead now (the database cannot
+        say whether it is still this process's): it gives the slot back and waits a
+        second in the queue, a claim not started (which a survivor would run)."""
+        log.warning("job %s: run %s cannot start now (%s); trying again in a second",
+                    claim.job.id, claim.run_id, exc)
+        self.store.note_claimed([claim.run_id])
+        self._slots.release()
+        self.starts.push([claim], when=self.clock() + 1.0)
+
+    def _not_started(self, claim: Claim) -> None:
+        """A claim holding a slot that another process took over before it started here."""
+        self._slots.release()
+        self._settle(claim, Outcome.NOT_STARTED)
+
     def _start_command(self, claim: Claim) -> None:
         """Start a claimed local command; the follower calls ``_attempted`` at its end."""
         ran_at = self.clock()
         try:
-            if not self._may_start(claim):
-                self._finished(claim, None)
+            environment = self.run_environment(claim)
+            if not self._may_fork(claim):
+                self._not_started(claim)
                 return
-            started = self.runner.start(claim.job, self.run_environment(claim))
+        except StoreUnavailable as exc:
+            self._try_again(claim, exc)
+            return
+        try:
+            started = self.runner.start(claim.job, environment)
             if not isinstance(started, Attempt):
                 self._note_lag(claim, ran_at)
                 self.replaceable.add(claim, started)
                 self.follower.follow(started, claim.job.timeout,
-                                     functools.partial(self._attempted, claim, ran_at))
+                                     functools.partial(self._attempted, claim, ran_at,
+                                                       environment))
                 return
         except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
             log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
             started = Attempt(False, error=f"could not start: {exc}")
-        self._attempted(claim, ran_at, started)
+        self._attempted(claim, ran_at, environment, started)
 
     # --- running ------------------------------------------------------------------
 
     def start_job(self, job_id: str) -> Optional[RunResult]:
         """Run a job now (the API's start route): returns once its run has finished
-        (None if another process took it over before it could start here)."""
+        and its result is recorded (None if another process took it over before it
+        could start here)."""
         claim = self._claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", allow_disabled=True)
-        result = self.execute(claim)
-        if result is not None and result.followups_owed:
-            self.pool.submit(self.run_followups, claim, result.success)
-        return result
+        claim.settled = threading.Event()
+        self._start_on_time([claim], self.clock())
+        while not claim.settled.wait(1.0):
+            if self._claiming_over.is_set() and not self._threads[-1].is_alive():
+                return None  # stopped before it could start: a survivor runs it
+        return claim.result if claim.outcome is not Outcome.NOT_STARTED else None
 
     def start_job_soon(self, job_id: str) -> int:
-        """Claim a run of a job now and run it in a worker (the start route with
+        """Claim a run of a job now and queue it to start (the start route with
         ``?wait=false``); returns the run's id at once."""
         claim = self._claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", allow_disabled=True)
-        self.pool.submit(self._run_claim, claim)
+        self._start_on_time([claim], self.clock())
         return claim.run_id
 
-    def _attempted(self, claim: Claim, ran_at: float, attempt: Attempt) -> None:
+    def _attempted(self, claim: Claim, ran_at: float, environment: Dict[str, str],
+                   attempt: Attempt) -> None:
         """The first attempt of a followed command has ended (in the follower's
         thread, which must not wait): retries wait in a worker."""
         attempt = self.replaceable.ended(claim, attempt)
         if (not attempt.success and claim.prior_attempts < claim.job.retries
                 and not self.replaceable.replaced(claim.run_id)):
-            self.pool.submit(self._run_in_worker, claim, ran_at, attempt)
+            self.pool.submit(self._run_in_worker, claim, ran_at, attempt, environment)
             return
         self._finished(claim, self._result(
             claim, claim.first_ran_at or ran_at, claim.prior_attempts + (not attempt.success),
             attempt, claim.earlier), wait=False)
 
     def _run_in_worker(self, claim: Claim, ran_at: Optional[float] = None,
-                       attempt: Optional[Attempt] = None) -> None:
-        """A scheduled run's attempts that block: a remote request, retries, or any
-        attempt where nothing follows commands."""
-        result = None
+                       attempt: Optional[Attempt] = None,
+                       environment: Optional[Dict[str, str]] = None) -> None:
+        """A run's attempts that block: a remote request, retries, or any attempt
+        where nothing follows commands (``attempt``: a first one already made)."""
+        if attempt is None:
+            try:
+                environment = self.run_environment(claim)
+                if not self._may_fork(claim):
+                    self._not_started(claim)
+                    return
+            except StoreUnavailable as exc:
+                self._try_again(claim, exc)
+                return
         try:
-            result = self._attempts(claim, ran_at, attempt)
-        finally:
-            self._finished(claim, result)
+            result = self._attempts(claim, environment, ran_at, attempt)
+        except Exception as exc:  # a bug: the run is recorded as failed, never dropped
+            log.exception("job %s: run %s failed in kala.py", claim.job.id, claim.run_id)
+            result = self._result(claim, claim.first_ran_at or ran_at or self.clock(),
+                                  claim.prior_attempts + 1,
+                                  Attempt(False, error=f"kala.py failed running it: {exc}"))
+        self._finished(claim, result)
 
-    def _finished(self, claim: Claim, result: Optional[RunResult], wait: bool = True) -> None:
-        """Where every scheduled run ends: its --workers slot is given back and its
-        result recorded (None: another process took it over before it started).
-        A worker waits for the commit; the follower's thread hands it to the
-        store's writer instead."""
+    def _finished(self, claim: Claim, result: Union[RunResult, "Outcome"],
+                  wait: bool = True) -> None:
+        """Where every run that started ends: its --workers slot is given back and its
+        result recorded (``Outcome.DEFERRED``: a retry waits for its time in the start
+        queue). A worker waits for the commit; the follower's thread hands it to the
+        store's writer instead (which writes again while the database is away)."""
         self._slots.release()
-        if result is None:
+        if result is Outcome.DEFERRED:
             return
-        if wait:
-            self._recorded(claim, result, self.store.finish_run(claim, self.node, result))
-        else:
+        if not wait:
             self.store.finish_run_later(claim, self.node, result,
                                         functools.partial(self._recorded, claim, result))
+            return
+        try:
+            recorded = self.store.finish_run(claim, self.node, result)
+        except Exception as exc:
+            recorded = exc
+        self._recorded(claim, result, recorded)
 
     def _recorded(self, claim: Claim, result: RunResult, recorded) -> None:
-        """A scheduled run's result is committed (or failed to be): log it and hand
-        its follow-ups to the pool."""
+        """A run's result is committed (True), refused (False: its claim was gone) or
+        could not be written (the exception, once the writer gave up): log it and
+        settle the run."""
         if isinstance(recorded, Exception):
             log.error("job %s: recording run %s failed: %s", claim.job.id, claim.run_id,
                       recorded)
+            self._settle(claim, Outcome.NOT_RECORDED, result)
             return
         self._log_result(claim, result, recorded)
         self.history.recorded(claim.job.id)
-        if result.followups_owed:
-            self.pool.submit(self.run_followups, claim, result.success)
+        self._settle(claim, Outcome.RECORDED if recorded else Outcome.CLAIM_LOST, result)
 
-    def _run_claim(self, claim: Claim) -> None:
-        result = self.execute(claim)
-        if result is not None and result.followups_owed:
-            self.run_followups(claim, result.success)
+    def _settle(self, claim: Claim, outcome: "Outcome",
+                result: Optional[RunResult] = None) -> None:
+        """A claimed run's fate here is known: its follow-ups (a recorded run's children
+        or failure job) are started, the chain it is part of goes on, and whoever
+        waits for it is told."""
+        claim.outcome, claim.result = outcome, result
+        if outcome is Outcome.RECORDED and result.followups_owed:
+            self._follow_up(claim, result.success)
+        elif claim.chain is not None:
+            self.pool.submit(self._advance, claim.chain)
+        if claim.settled is not None:
+            claim.settled.set()
 
-    def execute(self, claim: Claim) -> Optional[RunResult]:
-        """Run a claimed job (a manual start, a child, a failure job) with its
-        retries here and now, and record the result. None when the claim was taken
-        over by another process before it started here."""
-        result = self._attempts(claim)
-        if result is not None:
-            self._log_result(claim, result, self.store.finish_run(claim, self.node, result))
-            self.history.recorded(claim.job.id)
-        return result
+    def _follow_up(self, claim: Claim, success: bool) -> None:
+        """Run what a finished run owes (``success``: its children, else its failure
+        job), before what its own chain holds next."""
+        chain = claim.chain or FollowUps()
+        chain.owe(claim, success)
+        self.pool.submit(self._advance, chain)
 
-    def _attempts(self, claim: Claim, ran_at: Optional[float] = None,
-                  attempt: Optional[Attempt] = None) -> Optional[RunResult]:
+    def _advance(self, chain: "FollowUps") -> None:
+        """Claim and queue the next follow-up of ``chain``; it goes on once that one has
+        settled. While the database is away it tries again every second."""
+        while True:
+            try:
+                step = chain.next_step(self.store, self.node)
+                if step is None:
+                    return
+                job_id, key, trigger = step
+                try:
+                    follower = self._claim_run(job_id, key, trigger)
+                except JobNotFound:
+                    follower = None  # deleted meanwhile
+            except StoreUnavailable as exc:
+                log.warning("follow-ups wait for the database (%s); trying again in a second",
+                            exc)
+                if self._stop.wait(1.0):
+                    return  # the run still owes them: a survivor takes them over
+                continue
+            chain.claimed()
+            if follower is not None:
+                follower.chain = chain
+                self._start_on_time([follower], self.clock())
+                return
+
+    def _attempts(self, claim: Claim, environment: Dict[str, str], ran_at: Optional[float] = None,
+                  attempt: Optional[Attempt] = None) -> Union[RunResult, "Outcome"]:
         """Make a claimed run's attempts, retries included; ``attempt`` is a first one
-        already made, started at ``ran_at``. None when the claim was taken over by
-        another process before it started here."""
-        if attempt is None and not self._may_start(claim):
-            return None
+        already made, started at ``ran_at``. ``Outcome.DEFERRED`` when the next
+        attempt waits for its retry_delay in the start queue."""
         job = claim.job
         if attempt is None:
             self._note_lag(claim, self.clock())
         ran_at = claim.first_ran_at or (self.clock() if ran_at is None else ran_at)
         failures = claim.prior_attempts
-        environment = self.run_environment(claim)
         earlier: List[Attempt] = list(claim.earlier)
         while True:
             if attempt is None:
@@ -5101,16 +5293,32 @@ class Scheduler:
             if too_late(job, claim.scheduled_for, self.clock()):
                 break  # too late to retry: Kala's epsilon
             if job.retry_delay:
-                if self._wait_for_retry(claim, ran_at, failures, [*earlier, attempt]):
-                    return None  # the retry waits in the start queue, as a claim
+                if self._persistently(self._wait_for_retry, claim, ran_at, failures,
+                                      [*earlier, attempt]):
+                    return Outcome.DEFERRED  # the retry waits in the start queue, as a claim
                 break  # it would start too late (epsilon), or the claim was lost
-            with self._confirming():
-                still_owned = self.store.record_retry(claim, self.node, failures, self.clock())
-            if not still_owned:
+            if not self._persistently(self._record_retry, claim, failures):
                 break  # taken for dead meanwhile: another process owns the run now
             earlier.append(attempt)
             attempt = None
         return self._result(claim, ran_at, failures, attempt, earlier)
+
+    def _persistently(self, write: Callable[..., bool], *args) -> bool:
+        """``write(*args)``, written again every second while the database is away: a
+        retry is not made before the database knows of it (a process taking this
+        one for dead must not make it too). False when stopping meanwhile."""
+        while True:
+            try:
+                return write(*args)
+            except StoreUnavailable as exc:
+                log.warning("a retry waits for the database (%s); trying again in a second",
+                            exc)
+                if self._stop.wait(1.0):
+                    return False
+
+    def _record_retry(self, claim: Claim, failures: int) -> bool:
+        with self._confirming():
+            return self.store.record_retry(claim, self.node, failures, self.clock())
 
     def _wait_for_retry(self, claim: Claim, ran_at: float, failures: int,
                         attempts: List[Attempt]) -> bool:
@@ -5203,25 +5411,6 @@ class Scheduler:
             environment.update(KALA_FAILED_JOB_ID=job_id, KALA_FAILED_JOB_NAME=name,
                                KALA_FAILED_RUN_ID=failed_run, KALA_FAILED_ERROR=error)
         return environment
-
-    def run_followups(self, claim: Claim, success: bool) -> None:
-        """Children after a success (first in, first out, depth first), else the
-        failure job. Each is claimed under a key made of this run and itself, so a
-        process taking over a dead one's chain skips what was already claimed."""
-        if success:
-            for child_id in self.store.dependent_jobs(claim.job.id):
-                self._run_triggered(child_id, f"{claim.run_id}>{child_id}", "parent")
-        elif claim.job.on_failure_job:
-            self._run_triggered(claim.job.on_failure_job, f"{claim.run_id}!", "failure")
-        self.store.followups_done(claim.run_id, self.node)
-
-    def _run_triggered(self, job_id: str, key: str, trigger: str) -> None:
-        try:
-            claim = self._claim_run(job_id, key, trigger)
-        except JobNotFound:
-            return  # deleted meanwhile
-        if claim is not None:
-            self._run_claim(claim)
 
     def _claim_run(self, job_id: str, key: str, trigger: str,
                    allow_disabled: bool = False) -> Optional[Claim]:
@@ -6338,9 +6527,13 @@ _PAGE_BODY = r"""
 <label>Owner <input type="text" name="owner" placeholder="e.g. ops@example.com"></label>
 <label>Kind <select name="type"><option value="0">local command</option><option value="1">HTTP request (remote)</option></select></label>
 <label class="wide" data-kind="0">Command <span>split like a shell word list, no shell: use sh -c '…' for pipes</span>
-<input type="text" name="command" placeholder="e.g. /usr/local/bin/backup --quick"></label>
+<textarea name="command" rows="2" placeholder="e.g. /usr/local/bin/backup --quick"></textarea></label>
 <label class="wide" data-kind="0">Working directory <span>an absolute path; empty: the server's --workdir</span>
 <input type="text" name="cwd" placeholder="e.g. /srv/reports"></label>
+<label class="wide" data-kind="0">Environment <span>one variable a line: NAME=value</span>
+<textarea name="environment" rows="2" placeholder="e.g. LANG=C"></textarea></label>
+<label>Template delimiters <span>e.g. {{ }}: then {{.Name}} in the command is the job's name; empty: none</span>
+<input type="text" name="delimiters"></label>
 <label class="wide" data-kind="1" hidden>URL <input type="text" name="url" placeholder="https://example.com/hook"></label>
 <label data-kind="1" hidden>Method <select name="method"><option>GET</option><option>POST</option><option>PUT</option><option>PATCH</option><option>DELETE</option><option>HEAD</option></select></label>
 <label data-kind="1" hidden>Timeout (s) <input type="number" name="remote_timeout" min="1" value="30"></label>
@@ -6359,11 +6552,17 @@ _PAGE_BODY = r"""
 <label>Unit <select name="unit"><option value="S">seconds</option><option value="M" selected>minutes</option><option value="H">hours</option><option value="D">days</option><option value="W">weeks</option><option value="MO">months</option><option value="Y">years</option></select></label>
 <label class="wide">Schedule <span>ISO 8601 or cron, built from the fields above; edit it freely (e.g. R/PT5M, */15 * * * *, @daily, @every 5m)</span><input type="text" name="schedule" placeholder="R2/2030-06-04T19:25:16Z/PT10S"></label>
 <label>Epsilon <span>how late a run may start, e.g. PT30S</span><input type="text" name="epsilon"></label>
-<label>Retries <input type="number" name="retries" min="0" value="0"></label>
-<label>Timeout (s) <span>local command; 0: none</span><input type="number" name="timeout" min="0" value="0"></label>
+<label>Timeout (s) <span>local command; 0: none</span><input type="number" name="timeout" min="0" step="any" value="0"></label>
+<label>While a run goes <span>what a run due meanwhile does</span><select name="concurrency"><option value="allow">runs too (allow)</option><option value="forbid">is skipped (forbid)</option><option value="replace">replaces it (replace)</option></select></label>
+</div></fieldset>
+<fieldset><legend>Retries</legend><div class="grid">
+<label>Retries <span>extra attempts after a failed one</span><input type="number" name="retries" min="0" value="0"></label>
+<label>Delay <span>before the first retry, e.g. PT30S; empty: at once</span><input type="text" name="retry_delay"></label>
+<label>Backoff <span>each further delay this many times longer</span><input type="number" name="retry_backoff" min="1" step="any" value="1"></label>
+<label>Longest delay <span>e.g. PT10M; empty: no bound</span><input type="text" name="retry_delay_max"></label>
 </div></fieldset>
 <fieldset><legend>Relations</legend><div class="grid">
-<label>Runs after <span>parents; a child has no schedule of its own</span><select name="parents" multiple size="4"></select></label>
+<label>Runs after <span id="parents-note">parents; a child has no schedule of its own</span><select name="parents" multiple size="4"></select></label>
 <label>On failure run <select name="on_failure"><option value="">nothing</option></select></label>
 <label><input type="checkbox" name="trigger_only"> Runs only when started (by hand, by a parent, on failure)</label>
 <label><input type="checkbox" name="disabled"> Disabled</label>
@@ -6605,11 +6804,16 @@ function jobFields(job) {
     : [field("Command", el("code", null, job.command))];
   const links = ids => ids && ids.length ? ids.flatMap((id, i) => i ? [", ", jobLink(id)] : [jobLink(id)]) : ["none"];
   const env = Object.entries(job.environment || {});
+  const retryWait = job.retry_delay
+    ? durationWords(job.retry_delay) + (job.retry_backoff !== 1 ? ", then × " + job.retry_backoff + " each time" : "") +
+      (job.retry_delay_max ? ", at most " + durationWords(job.retry_delay_max) : "")
+    : "none: at once";
   return [
     field("Id", el("code", null, job.id)), ...what,
     field("Owner", job.owner || "none"),
     field("Schedule", scheduleWords(job), job.schedule ? [" — ", el("code", null, job.schedule)] : null),
     job.timezone ? field("Time zone", job.timezone) : [],
+    field("Runs by itself", job.trigger_only ? "no: only when started (by hand, by a parent, on failure)" : "yes"),
     field("Next run", job.next_run_at === ZERO ? "none" : timeCell(job.next_run_at)),
     field("Last run", lastRun(job)),
     field("Last success", timeCell(job.last_success)),
@@ -6617,14 +6821,18 @@ function jobFields(job) {
     field("Runs", job.success_count + " succeeded, " + job.error_count + " failed"),
     field("State", jobState(job)),
     field("Retries", String(job.retries)),
+    field("Wait before a retry", retryWait),
     field("Epsilon", job.epsilon ? durationWords(job.epsilon) : "none (any lateness)"),
-    job.type === 1 ? [] : field("Timeout", job.timeout ? job.timeout + " s" : "none"),
+    field("Timeout", job.timeout ? job.timeout + " s" : "none"),
+    field("While a run goes", { allow: "a run due meanwhile runs too (allow)", forbid: "a run due meanwhile is skipped (forbid)",
+                                replace: "a run due meanwhile replaces it (replace)" }[job.concurrency] || job.concurrency),
+    job.type === 1 ? [] : field("Working directory", job.cwd || "the server's (--workdir)"),
     field("Runs after", links(job.parent_jobs)),
     field("Then runs", links(job.dependent_jobs)),
     field("On failure runs", job.on_failure_job ? jobLink(job.on_failure_job) : "nothing"),
     field("After downtime", job.resume_at_next_scheduled_time ? "waits for the next occurrence" : "runs once to catch up"),
-    env.length ? field("Environment", el("code", null, env.map(([k, v]) => k + "=" + v).join(" "))) : [],
-    job.TemplateDelimiters ? field("Template delimiters", el("code", null, job.TemplateDelimiters)) : [],
+    field("Environment", env.length ? el("code", null, env.map(([k, v]) => k + "=" + v).join(" ")) : "none"),
+    field("Template delimiters", job.TemplateDelimiters ? el("code", null, job.TemplateDelimiters) : "none"),
     field("Created", timeCell(job.created_at)),
   ].flat();
 }
@@ -6775,31 +6983,42 @@ function headersFrom(text) {
   return headers;
 }
 
+function environmentFrom(text) {
+  const environment = {};
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const at = line.indexOf("=");
+    if (at < 1) throw new Error("Environment line “" + line + "” must look like NAME=value");
+    environment[line.slice(0, at).trim()] = line.slice(at + 1);
+  }
+  return environment;
+}
+
+// The job's whole definition, every field the form shows: an edit replaces the
+// whole job, so a field left out would be reset.
 function jobFromForm() {
   const f = form.elements;
-  const job = { name: f.name.value.trim(), retries: Number(f.retries.value) || 0 };
-  if (f.owner.value.trim()) job.owner = f.owner.value.trim();
-  if (f.type.value === "1") {
-    job.type = 1;
+  const job = {
+    name: f.name.value.trim(), owner: f.owner.value, type: Number(f.type.value),
+    command: f.command.value, cwd: f.cwd.value, environment: environmentFrom(f.environment.value),
+    TemplateDelimiters: f.delimiters.value.trim(), schedule: f.schedule.value.trim(),
+    timezone: f.timezone.value.trim(), epsilon: f.epsilon.value.trim(),
+    timeout: Number(f.timeout.value) || 0, concurrency: f.concurrency.value,
+    retries: Number(f.retries.value) || 0, retry_delay: f.retry_delay.value.trim(),
+    retry_backoff: Number(f.retry_backoff.value) || 1, retry_delay_max: f.retry_delay_max.value.trim(),
+    on_failure_job: f.on_failure.value, trigger_only: f.trigger_only.checked,
+    disabled: f.disabled.checked, resume_at_next_scheduled_time: f.resume.checked,
+  };
+  if (job.type === 1) {
     job.remote_properties = {
       url: f.url.value.trim(), method: f.method.value, body: f.body.value,
       headers: headersFrom(f.headers.value), timeout: Number(f.remote_timeout.value) || 30,
       expected_response_codes: f.codes.value.split(/[ ,]+/).filter(Boolean).map(Number),
     };
-  } else {
-    job.command = f.command.value;
-    if (Number(f.timeout.value)) job.timeout = Number(f.timeout.value);
-    if (f.cwd.value.trim()) job.cwd = f.cwd.value.trim();
   }
-  if (f.schedule.value.trim()) job.schedule = f.schedule.value.trim();
-  if (f.timezone.value.trim()) job.timezone = f.timezone.value.trim();
-  if (f.epsilon.value.trim()) job.epsilon = f.epsilon.value.trim();
+  // An edit keeps the job's parents (the API refuses to move a job in a chain).
   const parents = [...f.parents.selectedOptions].map(o => o.value);
-  if (parents.length) job.parent_jobs = parents;
-  if (f.on_failure.value) job.on_failure_job = f.on_failure.value;
-  if (f.trigger_only.checked) job.trigger_only = true;
-  if (f.disabled.checked || state.editing) job.disabled = f.disabled.checked;
-  if (f.resume.checked) job.resume_at_next_scheduled_time = true;
+  if (parents.length && !state.editing) job.parent_jobs = parents;
   return job;
 }
 
@@ -6812,6 +7031,12 @@ function fillForm(job) {
   f.type.value = String(job.type);
   f.command.value = job.command;
   f.cwd.value = job.cwd || "";
+  f.environment.value = Object.entries(job.environment || {}).map(([name, value]) => name + "=" + value).join("\n");
+  f.delimiters.value = job.TemplateDelimiters || "";
+  f.concurrency.value = job.concurrency || "allow";
+  f.retry_delay.value = job.retry_delay || "";
+  f.retry_backoff.value = job.retry_backoff || 1;
+  f.retry_delay_max.value = job.retry_delay_max || "";
   const remote = job.remote_properties || {};
   f.url.value = remote.url || "";
   f.method.value = remote.method || "GET";
@@ -6833,6 +7058,7 @@ function fillForm(job) {
     if (![...f.parents.options].some(o => o.value === id)) f.parents.append(el("option", { value: id }, id));
   }
   for (const option of f.parents.options) option.selected = (job.parent_jobs || []).includes(option.value);
+  f.parents.disabled = true;  // an edit keeps them
   if (job.on_failure_job && ![...f.on_failure.options].some(o => o.value === job.on_failure_job)) {
     f.on_failure.append(el("option", { value: job.on_failure_job }, job.on_failure_job));
   }
@@ -6841,6 +7067,9 @@ function fillForm(job) {
 }
 
 function showForm() {
+  form.elements.parents.disabled = Boolean(state.editing);
+  $("parents-note").textContent = state.editing ? "an edit keeps a job's parents"
+    : "parents; a child has no schedule of its own";
   $("form-title").textContent = state.editing ? "Edit job" : "New job";
   $("form-submit").textContent = state.editing ? "Save changes" : "Create job";
   $("form-error").textContent = "";
@@ -7369,6 +7598,9 @@ def _settle_kala_flags(args) -> None:
                         "(its PostgreSQL store: --jobdb postgres)")
     if args.bolt_path and args.db:
         raise KalaError("give --db FILE or --bolt-path DIR (Kala's name for its folder), not both")
+    if args.bolt_path and not os.path.isdir(args.bolt_path):
+        raise KalaError(f"--bolt-path {args.bolt_path!r}: no such folder (it holds the database "
+                        f"file, kala.db; create it first)")
     args.db = os.path.join(args.bolt_path, "kala.db") if args.bolt_path else args.db or DEFAULT_DB
     host, args.port = args.port
     if host and args.interface and host != args.interface:

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -262,13 +263,16 @@ class TestSchedules:
         assert format_time(T0) == "2030-01-01T00:00:00.000000Z"
 
 
-def needed_package(name):
-    """A test-only package (cronsim, prometheus_client, schemathesis), or a skip
-    naming it; where KALA_TEST_PACKAGES is ``required`` (CI) a missing one fails."""
+def needed_package(module, package=None):
+    """A test-only package's module (of cronsim, prometheus_client, schemathesis), or
+    a skip naming the package to install; where KALA_TEST_PACKAGES is ``required``
+    (CI) a missing one fails."""
     try:
-        return importlib.import_module(name)
+        return importlib.import_module(module)
     except ImportError:
-        _missing(f"this test needs {name}: python3 -m pip install {name}", "KALA_TEST_PACKAGES")
+        package = package or module
+        _missing(f"this test needs {package}: .venv/bin/pip install {package} (see the "
+                 f"README's test command)", "KALA_TEST_PACKAGES")
 
 
 def cron_times(expression, start, count, zone=None):
@@ -846,6 +850,14 @@ def database(request, tmp_path, postgres_server):
             yield url
 
 
+@contextlib.contextmanager
+def psycopg_session(database):
+    """A connection of the test's own to a PostgreSQL database (autocommit)."""
+    import psycopg
+    with psycopg.connect(database, autocommit=True) as db:
+        yield db
+
+
 def query_database(database, sql, params=()):
     """Rows read straight from a SQLite file or a PostgreSQL database."""
     if database.startswith("postgresql://"):
@@ -995,8 +1007,11 @@ class TestStore:
         job = create(store)
         start_run(store, job.id, "k1", "hung", T0)
         start_run(store, job.id, "k2", "alive", T0 + 20)
-        failed, retries, chains = store.reap_nodes([], T0 + 20, lease=10, reaper="alive")
+        failed, retries, chains, deaths = store.reap_nodes([], T0 + 20, lease=10,
+                                                           reaper="alive")
         assert (failed, retries, chains) == ([(1, job.id)], [], [])
+        assert deaths == [kala.NodeDeath("hung", "its heartbeat is 20.0 s old, over its lease "
+                                                 "of 10 s", failed=1)]
         stats = store.job_stats(job.id)
         assert [(s.success, s.error, s.node) for s in stats] == [(False, kala.NODE_DIED, "hung")]
         assert store.get_job(job.id).error_count == 1
@@ -1031,15 +1046,16 @@ class TestStore:
         job = create(store, retries=2)
         claim = start_run(store, job.id, "k", "dead", T0)
         assert store.record_retry(claim, "dead", 1, T0)  # its first attempt had failed
-        failed, [retry], _ = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
+        failed, [retry], _, deaths = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
         assert failed == [(claim.run_id, job.id)]
+        assert deaths == [kala.NodeDeath("dead", "its lock was freed", failed=1, retried=1)]
         assert (retry.prior_attempts, retry.key, retry.scheduled_for) == (2, "k~2", T0)
         # The old owner can no longer record anything about its run.
         assert not store.record_retry(claim, "dead", 2, T0 + 1)
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0, T0, 0, 0))
         # No retries left after this one: a second death is final.
         assert store.mark_started([retry.run_id], "me", T0 + 1) == [retry.run_id]
-        _, again, _ = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
+        _, again, _, _ = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
         assert again == []
 
     def test_a_claim_a_dead_node_never_started_is_taken_over_not_failed(self, database):
@@ -1050,9 +1066,10 @@ class TestStore:
         [late_claim], _ = store.claim_occurrences([(late.id, 0)], T0 + 0.9, "dead", 60,
                                                   ahead=0.2)
         never_started = lambda node, run_id: node == "dead"  # noqa: E731
-        failed, [taken], _ = store.reap_nodes(["dead"], T0 + 2, lease=10, reaper="me",
-                                              never_started=never_started)
+        failed, [taken], _, deaths = store.reap_nodes(["dead"], T0 + 2, lease=10, reaper="me",
+                                                      never_started=never_started)
         assert failed == [(late_claim.run_id, late.id)]  # past its epsilon: not run late
+        assert deaths == [kala.NodeDeath("dead", "its lock was freed", taken_over=1, failed=1)]
         assert (taken.run_id, taken.key, taken.scheduled_for) == (claim.run_id, claim.key, T0 + 1)
         assert store.get_job(job.id).error_count == 0
         assert store.finish_run(taken, "me", kala.RunResult(True, T0 + 2, T0 + 2, 0, 0))
@@ -1082,7 +1099,7 @@ class TestStore:
             store.join(node, beat)
         # Everyone waited 20 s for a writer stopped while it held the write lock:
         # the others are no deader than this process, which could not beat either.
-        assert store.reap_nodes([], T0 + 20, lease=10, reaper="me") == ([], [], [])
+        assert store.reap_nodes([], T0 + 20, lease=10, reaper="me") == kala.Takeover([], [], [])
         assert sorted(n for n, _ in store.nodes()) == ["blocked", "me", "stopped"]
         store.join("blocked", T0 + 20.2)
         # Now it has beaten; one that stays silent for a lease more is taken for dead.
@@ -1105,8 +1122,9 @@ class TestStore:
         result = kala.RunResult(True, T0, T0, 0, 0)
         assert store.finish_run(finished, "dead", result) and result.followups_owed
         start_run(store, failing.id, "f", "dead", T0)  # dies while running
-        _, retries, chains = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
+        _, retries, chains, deaths = store.reap_nodes(["dead"], T0 + 1, lease=10, reaper="me")
         assert retries == []
+        assert deaths == [kala.NodeDeath("dead", "its lock was freed", failed=1, followups=2)]
         assert [(c.job.name, success) for c, success in chains] == [
             ("parent", True), ("failing", False)]
         store.followups_done(chains[0][0].run_id, "me")  # only the parent's chain was done
@@ -1135,7 +1153,9 @@ class TestStore:
         store = open_store(database)
         job = create(store)
         start_run(store, job.id, "k", "host:42", T0)
-        failed, _, _ = store.join("host:42", T0 + 1)
+        failed, _, _, deaths = store.join("host:42", T0 + 1)
+        assert deaths == [kala.NodeDeath("host:42", "an earlier process under its id ended",
+                                         failed=1)]
         assert failed == [(1, job.id)]
 
     def test_checkpoints_move_the_wal_into_the_database(self, db_path, tmp_path):
@@ -2383,7 +2403,7 @@ class TestApi:
 
         def broken(*args, **kwargs):
             raise RuntimeError("no more processes")
-        monkeypatch.setattr(kala.CommandRunner, "attempt", broken)
+        monkeypatch.setattr(kala.CommandRunner, "spawn", broken)
         assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
         [stat] = api.stats(job_id)
         assert (stat["success"], stat["error"]) == (False, "could not start: no more processes")
@@ -2731,7 +2751,7 @@ class TestMetrics:
 
     @staticmethod
     def scrape(client):
-        parser = needed_package("prometheus_client.parser")
+        parser = needed_package("prometheus_client.parser", "prometheus_client")
         status, text, response = client.call("GET", "/metrics")
         assert status == 200, text
         assert response.getheader("Content-Type") == "text/plain; version=0.0.4; charset=utf-8"
@@ -3257,6 +3277,33 @@ class TestSeveralProcesses:
         runs = (tmp_path / "ran").read_text().split()
         assert len(runs) == len(set(runs)) and runs[1].split("@")[1] != running_on
 
+    @pytest.mark.parametrize("death", ["killed", "stopped"])
+    def test_a_node_taken_for_dead_is_logged_with_what_became_of_its_runs(
+            self, serve, database, tmp_path, death):
+        victim, survivor = (serve("--db", database, "--node-lease", self.LEASE, "--node-id",
+                                  node, wait=False) for node in ("victim", "survivor"))
+        victim.ready()
+        survivor.ready()
+        job_id = victim.client.create(command=blocking(tmp_path), trigger_only=True)
+        victim.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")
+        wait_for(lambda: (tmp_path / "ran").exists(), message="the run to start")
+        if death == "killed":
+            victim.kill()
+            how = "its lock was freed"
+        else:
+            victim.process.send_signal(signal.SIGSTOP)
+            how = r"its heartbeat is [0-9.]+ s old, over its lease of 1\.5 s"
+        try:
+            [line] = wait_for(lambda: [line for line in survivor.log if "taken for dead" in line],
+                              message="the death in the survivor's log")
+        finally:
+            victim.process.send_signal(signal.SIGCONT)
+            (tmp_path / "release").touch()
+        assert re.search(
+            rf" WARNING node victim taken for dead \({how}\): 0 run\(s\) it had claimed and "
+            rf"not started taken over to run here, 1 recorded 'node died' \(0 of them retried "
+            rf"here\), 0 chain\(s\) of follow-ups it owed finished here$", line.rstrip()), line
+
     def test_replace_ends_a_run_going_on_another_process(self, serve, database, tmp_path):
         processes = [serve("--db", database, "--node-lease", self.LEASE, "--node-id", node,
                            wait=False) for node in ("a", "b")]
@@ -3688,6 +3735,24 @@ class TestPostgresStore:
         assert harness.runner.jobs == ["job"]
         assert [s.success for s in harness.store.job_stats(job.id)] == [True]
 
+    def test_an_uncertain_claim_is_looked_for_until_the_database_answers(self, postgres,
+                                                                          monkeypatch):
+        harness = Harness(path=postgres)
+        job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
+        monkeypatch.setattr(harness.store, "_commit_status", lambda session, xid: None)
+        self.failing_commit(harness.store, monkeypatch, commit_first=True)
+        with pytest.raises(kala.CommitUncertain):
+            harness.run_at(T0 + 10)
+        real = harness.store.unstarted_runs
+        monkeypatch.setattr(harness.store, "unstarted_runs", lambda node: (_ for _ in ()).throw(
+            kala.StoreUnavailable("the database is still away")))
+        with pytest.raises(kala.StoreUnavailable):
+            harness.scheduler.maintain()
+        monkeypatch.setattr(harness.store, "unstarted_runs", real)
+        harness.scheduler.maintain()  # the claim it may have made is looked for again
+        assert harness.runner.jobs == ["job"]
+        assert [s.success for s in harness.store.job_stats(job.id)] == [True]
+
     def test_runs_that_cannot_be_marked_started_wait_and_start_later(self, postgres,
                                                                       monkeypatch):
         harness = Harness(path=postgres, claim_ahead=0.1, claim_batch=0.1)
@@ -3805,6 +3870,121 @@ class TestPostgresStore:
         assert kala.kala_postgres_url(args) == (
             "postgresql://ops:p%40ss%2Fword@db.example:5433/kala?"
             "sslrootcert=%2Fetc%2Fca.pem&sslmode=verify-full")
+
+
+def install_sql(database, statements):
+    """Run test-only SQL (triggers, gates) in a test's PostgreSQL database."""
+    with psycopg_session(database) as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+#: Refuses a run's start mark in the first 0.7 s after the run was claimed or its
+#: retry queued (as a database that cannot be reached for a moment would): the
+#: claims and retries commit, their marks fail at first.
+REFUSE_EARLY_MARKS = (
+    "CREATE TABLE released (run_id BIGINT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
+    """CREATE FUNCTION note_release() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         INSERT INTO released VALUES (NEW.id, extract(epoch FROM clock_timestamp()))
+         ON CONFLICT (run_id) DO UPDATE SET at = excluded.at;
+         RETURN NEW; END $$""",
+    "CREATE TRIGGER note_claim AFTER INSERT ON runs FOR EACH ROW EXECUTE FUNCTION note_release()",
+    "CREATE TRIGGER note_retry AFTER UPDATE OF retry_at ON runs FOR EACH ROW "
+    "WHEN (NEW.retry_at IS NOT NULL) EXECUTE FUNCTION note_release()",
+    """CREATE FUNCTION refuse_early_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         IF NEW.started_at IS NOT NULL AND extract(epoch FROM clock_timestamp())
+             - (SELECT at FROM released WHERE run_id = NEW.id) < 0.7 THEN
+           RAISE EXCEPTION 'test: run % may not be marked yet', NEW.id;
+         END IF;
+         RETURN NEW; END $$""",
+    "CREATE TRIGGER refuse_early_mark BEFORE UPDATE OF started_at ON runs FOR EACH ROW "
+    "EXECUTE FUNCTION refuse_early_mark()",
+)
+#: Holds the start marks of the node named in ``gate`` until the test frees the
+#: advisory lock MARK_GATE: the node is then between a mark and its fork.
+MARK_GATE = 7_777_001
+HOLD_MARKS = (
+    "CREATE TABLE gate (node TEXT)",
+    "INSERT INTO gate VALUES ('')",
+    f"""CREATE FUNCTION hold_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         IF NEW.started_at IS NOT NULL AND NEW.node = (SELECT node FROM gate) THEN
+           PERFORM pg_advisory_xact_lock_shared({MARK_GATE});
+         END IF;
+         RETURN NEW; END $$""",
+    "CREATE TRIGGER hold_mark BEFORE UPDATE OF started_at ON runs FOR EACH ROW "
+    "EXECUTE FUNCTION hold_mark()",
+)
+
+
+def marks_held(server):
+    """How many start marks wait at the gate (HOLD_MARKS)."""
+    return server.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                          "AND NOT granted AND objid = %s", (MARK_GATE,)).fetchone()[0]
+
+
+class TestStartsMarkedInTheDatabase:
+    """Where a run's start is marked in its row (PostgreSQL), a start the database
+    refuses is tried again until it runs, and a mark is no licence to fork late."""
+
+    def test_refused_starts_are_tried_again_on_every_path_and_each_runs_once(
+            self, serve, postgres, tmp_path):
+        out = tmp_path / "out"
+        process = serve("--db", postgres)
+        install_sql(postgres, REFUSE_EARLY_MARKS)
+        api = process.client
+        record = f"sh -c 'echo $KALA_JOB_ID@$KALA_RUN_ID >> {out}'"
+        handler = api.create(name="handler", trigger_only=True, command=record)
+        failing = api.create(name="failing", trigger_only=True, retries=1, retry_delay="PT0.2S",
+                             on_failure_job=handler,
+                             command=f"sh -c 'echo $KALA_JOB_ID@$KALA_RUN_ID >> {out}; exit 1'")
+        parent = api.create(name="parent", trigger_only=True, command=record)
+        child = api.create(name="child", parent_jobs=[parent], command=record)
+        scheduled = api.create(name="scheduled", command=record,
+                               schedule=f"R0/{iso(time.time() + 1)}/")
+        started = {job_id: api.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1][
+            "run_id"] for job_id in (parent, failing)}
+        jobs = (handler, failing, parent, child, scheduled)
+        stats = wait_for(lambda: [api.stats(job_id) for job_id in jobs]
+                         if all(api.stats(job_id) for job_id in jobs) else None, timeout=20,
+                         message="a run of each job")
+        assert [len(job_stats) for job_stats in stats] == [1] * 5
+        runs = {job_id: job_stats[0] for job_id, job_stats in zip(jobs, stats)}
+        for job_id, run_id in started.items():  # each 202's run id ended as one recorded run
+            assert runs[job_id]["run_id"] == run_id
+        executed = collections.Counter(out.read_text().split())
+        assert executed == {f"{job_id}@{runs[job_id]['run_id']}": 2 if job_id == failing else 1
+                            for job_id in jobs}  # the failing one's two attempts
+        assert (runs[failing]["number_of_retries"], runs[failing]["success"]) == (1, False)
+        assert all(runs[job_id]["success"] for job_id in jobs if job_id != failing)
+        # Each path's start was refused at first (the two manual starts may share a mark).
+        assert len([line for line in process.log if "cannot mark" in line]) >= 4
+
+    def test_a_run_marked_then_paused_past_half_a_lease_is_not_started(
+            self, serve, postgres, postgres_server, tmp_path):
+        out = tmp_path / "out"
+        victim, survivor = (serve("--db", postgres, "--node-lease", "1.5", "--node-id", node,
+                                  wait=False) for node in ("victim", "survivor"))
+        victim.ready()
+        survivor.ready()
+        install_sql(postgres, HOLD_MARKS)
+        job_id = victim.client.create(trigger_only=True, command=f"sh -c 'echo ran >> {out}'")
+        with psycopg_session(postgres) as gatekeeper:
+            gatekeeper.execute("UPDATE gate SET node = 'victim'")
+            gatekeeper.execute("SELECT pg_advisory_lock(%s)", (MARK_GATE,))
+            run_id = victim.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1][
+                "run_id"]
+            wait_for(lambda: marks_held(postgres_server), message="the mark to wait at the gate")
+            victim.process.send_signal(signal.SIGSTOP)  # between the mark and the fork
+            gatekeeper.execute("SELECT pg_advisory_unlock(%s)", (MARK_GATE,))
+            [stat] = wait_for(lambda: survivor.client.stats(job_id),
+                              message="the survivor to take the victim for dead")
+        assert (stat["run_id"], stat["error"], stat["node"]) == (run_id, kala.NODE_DIED,
+                                                                 "victim")
+        victim.process.send_signal(signal.SIGCONT)
+        wait_for(lambda: any(f"not starting run {run_id}" in line for line in victim.log),
+                 message="the victim to give the run up")
+        assert not out.exists()  # recorded 'node died', and not run: the record tells the truth
+        assert survivor.client.stats(job_id) == [stat]
 
 
 class TestSeveralMachines:
@@ -3943,49 +4123,73 @@ class TestChaos:
     """Five serve processes on one database, killed (-9), stopped past their lease,
     stopped then killed, and restarted at random while jobs run every second or two
     (on SQLite: 150 jobs at PT1S and PT2S; on PostgreSQL: 200 at PT1S, and each
-    process, on its own "machine", is also cut off and hung by its relay, and has
-    its sessions ended by the server). Every command writes which occurrence it is:
-    each must appear exactly once."""
+    process, on its own "machine", is also cut off and hung by its relay, has its
+    sessions ended by the server, and is stopped right between a start mark and its
+    fork). Ten more jobs are concurrency forbid (0.3 s runs, every second), and runs
+    of five trigger-only jobs are started through the API without waiting all along.
+    Every command writes which occurrence (or run) it is: each must appear exactly
+    once, no forbid runs may overlap, and every run id a start answered must end as
+    exactly one recorded run."""
 
     PROCESSES, LEASE = 5, 2.0
     ACTIONS = ("kill", "stop", "stop then kill", "terminate")
-    NETWORK_ACTIONS = ("cut off", "hang", "end sessions")
+    NETWORK_ACTIONS = ("cut off", "hang", "end sessions", "stop between mark and fork")
+    FORBID_JOBS, MANUAL_JOBS = 10, 5
 
     def test_every_occurrence_runs_exactly_once(self, database, postgres_server, tmp_path):
         seconds = float(os.environ.get("KALA_CHAOS_SECONDS", "150"))
         seed = int(os.environ.get("KALA_CHAOS_SEED", str(int(time.time()))))
         chaos = random.Random(seed)
-        out = tmp_path / "out"
+        out, forbid_out, manual_out = tmp_path / "out", tmp_path / "forbid", tmp_path / "manual"
         on_postgres = database.startswith("postgresql://")
-        proxies = []
+        proxies, launched = [], itertools.count()
+        # The gate between a start mark and its fork (HOLD_MARKS) is in the test's schema.
+        schema = (urllib.parse.parse_qs(urllib.parse.urlsplit(database).query)["options"][0]
+                  .split("=")[1] if on_postgres else None)
 
         def launch():
             target = database
             if on_postgres:
                 proxies.append(TcpProxy(("127.0.0.1", 5432)))
                 target = proxies[-1].url(database)
-            process = ServeProcess("--db", target, "--node-lease", str(self.LEASE))
+            node = f"chaos-{next(launched)}"
+            process = ServeProcess("--db", target, "--node-lease", str(self.LEASE),
+                                   "--node-id", node)
+            process.node_id, process.schema = node, schema
             process.proxy = proxies[-1] if on_postgres else None
             return process
 
         processes = [launch() for _ in range(self.PROCESSES)]
+        if on_postgres:
+            install_sql(database, HOLD_MARKS)
         client = processes[0].client
         count, intervals = (200, (1,)) if on_postgres else (150, (1, 2))
-        start = time.time() + 3 + count * 0.03  # time to create them all
+        start = time.time() + 3 + (count + self.FORBID_JOBS + self.MANUAL_JOBS) * 0.03
         jobs = {client.create(name=f"j{i}", command=TestSeveralProcesses.recorder(out),
                               schedule=f"R/{iso(start)}/PT{intervals[i % len(intervals)]}S"):
                 intervals[i % len(intervals)] for i in range(count)}
+        forbid = {client.create(
+            name=f"f{i}", concurrency="forbid", schedule=f"R/{iso(start)}/PT1S",
+            command=f"sh -c 'echo $KALA_JOB_ID@$KALA_SCHEDULED_FOR@$(date +%s.%N)@start >> "
+                    f"{forbid_out}; sleep 0.3; echo $KALA_JOB_ID@$KALA_SCHEDULED_FOR@"
+                    f"$(date +%s.%N)@end >> {forbid_out}'"): 1 for i in range(self.FORBID_JOBS)}
+        manual = [client.create(name=f"m{i}", trigger_only=True,
+                                command=f"sh -c 'echo $KALA_RUN_ID >> {manual_out}'")
+                  for i in range(self.MANUAL_JOBS)]
         actions = dict.fromkeys(self.ACTIONS + (self.NETWORK_ACTIONS if on_postgres else ()), 0)
+        started = {}  # run id -> job id, of the starts answered 202
         try:
             ended = self.wreak_havoc(processes, chaos, start + seconds, actions, launch,
-                                     postgres_server)
+                                     postgres_server, manual, started)
             client = processes[0].client
             expected = {(job_id, round(start + k * interval, 3))
-                        for job_id, interval in jobs.items()
+                        for job_id, interval in {**jobs, **forbid}.items()
                         for k in range(int((ended - 2 - start) // interval) + 1)}
-            wait_for(lambda: self.finished(client, jobs, expected), timeout=60,
-                     message="every occurrence to be settled")
-            stats = [stat for job_id in jobs for stat in client.stats(job_id)]
+            wait_for(lambda: self.finished(client, {**jobs, **forbid}, expected)
+                     and self.finished_runs(client, manual, started), timeout=60,
+                     message="every occurrence and started run to be settled")
+            stats = [stat for job_id in (*jobs, *forbid) for stat in client.stats(job_id)]
+            manual_stats = [stat for job_id in manual for stat in client.stats(job_id)]
         finally:
             for process in processes:
                 if process.process.poll() is None:
@@ -3993,34 +4197,59 @@ class TestChaos:
                     process.kill()
             for proxy in proxies:
                 proxy.close()
+        forbid_lines = [line.split("@") for line in forbid_out.read_text().split()]
         ran = collections.Counter(
             (line.split("@")[0], round(utc(line.split("@")[1]), 3))
             for line in out.read_text().split())
+        ran.update((job_id, round(utc(when), 3)) for job_id, when, _, mark in forbid_lines
+                   if mark == "start")
         stat_keys = collections.Counter((s["job_id"], round(utc(s["scheduled_for"]), 3))
                                         for s in stats)
         died = {(s["job_id"], round(utc(s["scheduled_for"]), 3)) for s in stats
                 if s["error"] == kala.NODE_DIED}
+        skipped = {(s["job_id"], round(utc(s["scheduled_for"]), 3)) for s in stats
+                   if s["skipped"]}
+        manual_ran = collections.Counter(int(run_id) for run_id in
+                                         (manual_out.read_text().split()
+                                          if manual_out.exists() else []))
+        manual_recorded = collections.Counter(s["run_id"] for s in manual_stats)
         report = {
             "store": "postgresql" if on_postgres else "sqlite",
             "seed": seed, "seconds": seconds, "actions": actions,
             "occurrences": len(expected), "executions": sum(ran[key] for key in expected),
             "duplicate executions": sum(n - 1 for n in ran.values() if n > 1),
-            "lost": len([key for key in expected if key not in ran and key not in died]),
+            "lost": len([key for key in expected
+                         if key not in ran and key not in died and key not in skipped]),
             "lost in the start window (node died, never ran)":
                 len([key for key in expected if key not in ran and key in died]),
             "node died stats": len(died & expected),
+            "forbid skips": len(skipped & expected),
+            "forbid overlaps": self.overlaps(forbid_lines),
             "duplicate stats": sum(n - 1 for n in stat_keys.values() if n > 1),
+            "manual starts": len(started),
+            "dropped manual starts": len([r for r in started if not manual_recorded[r]]),
+            "manual runs recorded twice": len([r for r in started if manual_recorded[r] > 1]),
+            "manual runs executed twice": len([r for r in started if manual_ran[r] > 1]),
+            "manual runs not run (node died)": len(
+                [s for s in manual_stats if s["error"] == kala.NODE_DIED
+                 and not manual_ran[s["run_id"]]]),
         }
         print("chaos:", json.dumps(report))
-        assert report["duplicate executions"] == 0, report
-        assert report["duplicate stats"] == 0, report
-        assert report["lost"] == 0, report
+        for figure in ("duplicate executions", "duplicate stats", "lost", "forbid overlaps",
+                       "dropped manual starts", "manual runs recorded twice",
+                       "manual runs executed twice"):
+            assert report[figure] == 0, report
 
-    def wreak_havoc(self, processes, chaos, until, actions, launch, postgres_server):
-        """Random kills, stops, partitions and restarts until ``until``; returns when it
-        ended, with every process running (and reachable) again."""
+    def wreak_havoc(self, processes, chaos, until, actions, launch, postgres_server, manual,
+                    started):
+        """Random kills, stops, partitions and restarts until ``until``, with manual
+        starts between them; returns when it ended, with every process running (and
+        reachable) again."""
         while time.time() < until:
-            time.sleep(chaos.uniform(0.5, 2.5))
+            pause = time.time() + chaos.uniform(0.5, 2.5)
+            while time.time() < pause:
+                self.start_one(chaos.choice(processes), chaos.choice(manual), started)
+                time.sleep(min(0.2, max(0.0, pause - time.time())))
             index = chaos.randrange(len(processes))
             victim = processes[index]
             action = chaos.choice(list(actions))
@@ -4038,6 +4267,13 @@ class TestChaos:
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
                     "datname = current_database() AND pid != pg_backend_pid() AND "
                     "application_name LIKE 'kala_%'")
+            elif action == "stop between mark and fork":
+                if not self.stop_between_mark_and_fork(victim, postgres_server):
+                    actions[action] -= 1  # no mark came to the gate in time
+                    continue
+                time.sleep(self.LEASE + chaos.uniform(0.5, 3.0))
+                victim.kill() if chaos.random() < 0.3 else victim.process.send_signal(
+                    signal.SIGCONT)
             else:
                 victim.process.send_signal(signal.SIGSTOP)
                 time.sleep(self.LEASE + chaos.uniform(0.5, 3.0))
@@ -4053,10 +4289,63 @@ class TestChaos:
         return time.time()
 
     @staticmethod
+    def stop_between_mark_and_fork(victim, postgres_server):
+        """SIGSTOP ``victim`` while a start mark of its waits at the gate (HOLD_MARKS),
+        then let the mark through: it is marked, and stopped before the fork."""
+        gate, schema = postgres_server, victim.schema  # a session in the test run's database
+        gate.execute(f"UPDATE {schema}.gate SET node = %s", (victim.node_id,))
+        gate.execute("SELECT pg_advisory_lock(%s)", (MARK_GATE,))
+        try:
+            deadline = time.monotonic() + 3.0
+            while not marks_held(gate):
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.005)
+            victim.process.send_signal(signal.SIGSTOP)
+            return True
+        finally:
+            gate.execute(f"UPDATE {schema}.gate SET node = ''")
+            gate.execute("SELECT pg_advisory_unlock(%s)", (MARK_GATE,))
+
+    @staticmethod
+    def start_one(process, job_id, started):
+        """Start a run of ``job_id`` through ``process`` without waiting; a 202's run id
+        is kept (a process stopped or cut off may not answer: nothing is kept then)."""
+        connection = process.client.connect(timeout=0.5)
+        try:
+            connection.request("POST", f"/api/v1/job/start/{job_id}/?wait=false")
+            response = connection.getresponse()
+            body = response.read()
+            if response.status == 202:
+                started[json.loads(body)["run_id"]] = job_id
+        except OSError:
+            pass
+        finally:
+            connection.close()
+
+    @staticmethod
+    def overlaps(lines):
+        """How many runs of a forbid job started before the one before it ended."""
+        runs = collections.defaultdict(dict)   # job -> occurrence -> [start, end]
+        for job_id, when, moment, mark in lines:
+            runs[job_id].setdefault(when, [None, None])[mark == "end"] = float(moment)
+        found = 0
+        for occurrences in runs.values():
+            spans = sorted(span for span in occurrences.values() if span[0] is not None)
+            for (_, end), (start, _) in zip(spans, spans[1:]):
+                found += end is None or start < end
+        return found
+
+    @staticmethod
     def finished(client, jobs, expected):
         settled = {(s["job_id"], round(utc(s["scheduled_for"]), 3))
                    for job_id in jobs for s in client.stats(job_id)}
         return expected <= settled
+
+    @staticmethod
+    def finished_runs(client, manual, started):
+        recorded = {s["run_id"] for job_id in manual for s in client.stats(job_id)}
+        return set(started) <= recorded
 
 
 # =============================================================================
@@ -4571,7 +4860,7 @@ class TestWebPage:
         # A remote job: its fields go into remote_properties.
         page.click("nav >> text=New job")
         tab.fill(name="ping", type="1")
-        assert page.locator("input[name=command]").is_hidden()
+        assert page.locator("[name=command]").is_hidden()
         tab.fill(url="http://127.0.0.1:9/hook", method="POST", body='{"hello": 1}',
                  headers="X-Token: abc\nAccept: application/json", codes="200, 204",
                  on_failure=job_id)
@@ -4599,10 +4888,10 @@ class TestWebPage:
         page.locator("#form-title", has_text="Edit job").wait_for()
         # The form opens with the job's values, the failure job among them.
         page.wait_for_function("document.querySelector('input[name=name]').value === 'report'")
-        assert page.input_value("input[name=command]") == "echo v1"
+        assert page.input_value("[name=command]") == "echo v1"
         assert page.input_value("select[name=on_failure]") == handler
         assert page.is_checked("input[name=trigger_only]")
-        page.fill("input[name=command]", "echo <b>v2</b>")
+        page.fill("[name=command]", "echo <b>v2</b>")
         page.fill("input[name=cwd]", str(tmp_path))
         page.click("button[type=submit] >> text=Save changes")
         page.wait_for_url(re.compile(r"#/job/"))
@@ -4611,6 +4900,46 @@ class TestWebPage:
                 job["success_count"]) == ("echo <b>v2</b>", str(tmp_path), "ops", 1, handler, 1)
         page.locator("#job-fields", has_text="<b>v2</b>").wait_for()  # shown as text
         assert len(api.stats(job_id)) == 1
+        assert tab.unexpected_errors() == []
+
+    def test_saving_an_edit_unchanged_changes_nothing(self, server, tab):
+        """Every field a job can have, shown in the form and sent back whole."""
+        api = server.client
+        handler = api.create(name="handler", trigger_only=True)
+        local = api.create(
+            name="every field", owner="ops ", command="sh -c 'echo {{.Name}} \"$A\"'",
+            cwd="/tmp", environment={"A": "1", "B": "x=y"}, TemplateDelimiters="{{ }}",
+            schedule=f"R/{iso(time.time() + 3600)}/PT1H", timezone="Europe/Berlin",
+            epsilon="PT30S", timeout=12.5, retries=3, retry_delay="PT30S", retry_backoff=2,
+            retry_delay_max="PT10M", concurrency="forbid", on_failure_job=handler,
+            resume_at_next_scheduled_time=True, disabled=True)
+        child = api.create(name="child", parent_jobs=[local, handler], command="true",
+                           concurrency="replace", retries=1, retry_delay="PT1M")
+        remote = api.create(name="remote", type=1, trigger_only=True, retry_backoff=1.5,
+                            remote_properties={
+                                "url": "http://127.0.0.1:9/hook?a=1", "method": "PUT",
+                                "body": '{"x": [1, 2]}', "timeout": 7,
+                                "headers": {"X-A": ["1", "2"], "Accept": ["text/plain"]},
+                                "expected_response_codes": [200, 204]})
+        for job_id in (local, child, remote, handler):
+            before = urllib.request.urlopen(f"{tab.url}api/v1/job/{job_id}/").read()
+            page = tab.open(f"#/edit/{job_id}")
+            name = json.loads(before)["job"]["name"]
+            wait_for(lambda: page.input_value("input[name=name]") == name,
+                     message="the form to open with the job's values")
+            page.click("button[type=submit] >> text=Save changes")
+            page.wait_for_url(re.compile(r"#/job/"))
+            page.locator("#notice", has_text="Saved").wait_for()
+            after = urllib.request.urlopen(f"{tab.url}api/v1/job/{job_id}/").read()
+            assert after == before, name
+        # The job's page shows every setting.
+        page = tab.open(f"#/job/{local}")
+        fields = page.locator("#job-fields")
+        fields.locator("text=A=1 B=x=y").wait_for()
+        text = fields.inner_text()
+        for shown in ("a run due meanwhile is skipped (forbid)", "30 s, then × 2 each time, at "
+                      "most 10 min", "12.5 s", "/tmp", "{{ }}", "Europe/Berlin", "30 s"):
+            assert shown in text, shown
         assert tab.unexpected_errors() == []
 
     def test_the_form_builds_a_cron_schedule_in_a_time_zone(self, server, tab):
@@ -4904,6 +5233,7 @@ class TestCommandLine:
         (["serve", "--jobdb-address", "db:5432"], {}, "--jobdb-address: these are for Kala"),
         (["serve", "--jobdb-tls-capath", "ca.pem"], {}, "--jobdb-tls-capath: these are"),
         (["serve", "--db", "a.db", "--bolt-path", "/tmp"], {}, "not both"),
+        (["serve", "--bolt-path", "/nonexistent-dir"], {}, "'/nonexistent-dir': no such folder"),
         (["serve", "-p", "10.0.0.1:80", "-i", "127.0.0.1"], {}, "give one"),
     ])
     def test_bad_options_get_one_line_and_exit_2(self, args, env, words):
