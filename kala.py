@@ -73,9 +73,12 @@ __all__ = [
     "Job", "RemoteProperties", "RunStat", "OccurrencePlan", "job_from_request", "job_to_json",
     "stat_to_json", "app_stats_to_json", "plan_occurrence", "resume_cursor", "too_late",
     "OrphanPlan", "plan_orphan",
-    "Store", "PostgresStore", "open_store", "Claim", "Timer", "Takeover", "AppCounts", "RunResult", "NodeLock",
+    "Store", "SqliteStore", "PostgresStore", "MysqlStore", "ServerStore", "open_store",
+    "LedgerFence", "RowFence", "ClaimKey", "Claim", "Timer", "Takeover", "NodeDeath", "AppCounts",
+    "RunResult", "NodeLock",
     "Attempt", "CommandRunner", "CommandWatcher",
-    "Scheduler", "SchedulerMetrics", "metrics_exposition", "openapi_document",
+    "Scheduler", "Lease", "Starter", "RunAttempts", "Completion", "Maintenance", "Timing",
+    "Outcome", "FollowUps", "SchedulerMetrics", "metrics_exposition", "openapi_document",
     "AccessPolicy", "KalaApp", "Route", "RouteNotFound", "KalaServer", "tls_context",
     "build_parser", "main",
 ]
@@ -1409,97 +1412,131 @@ def _parents_first(jobs: List[Job]) -> List[Job]:
 
 
 # =============================================================================
-# Storage: one SQLite database holds jobs, their dependencies and every run
+# Storage: the tables, and the claims that make each occurrence run once
 # =============================================================================
+#
+# One core (Store, in four parts: jobs, claims, history, nodes) speaks the SQL
+# every database shares and owns the claim protocol; a small part a database
+# (SqliteStore, PostgresStore, MysqlStore) says only what that database does
+# differently: its connections and transactions, its types, its upserts and
+# batches, and how its processes fence each other (LedgerFence, RowFence).
 
-#: Indexes, the same on both databases.
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS jobs_by_version ON jobs (version)",
-    "CREATE INDEX IF NOT EXISTS dependencies_parent ON dependencies (parent_id, seq)",
-    "CREATE INDEX IF NOT EXISTS dependencies_child ON dependencies (child_id, seq)",
-    "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, id)",
-    "CREATE INDEX IF NOT EXISTS runs_running ON runs (node) WHERE state = 'running'",
-    # Finished runs whose children (or failure job) a process still owes: one
-    # that dies in the middle of a chain leaves it to a survivor.
-    "CREATE INDEX IF NOT EXISTS runs_owing ON runs (owed_by) WHERE owed_by IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at)",
-    "CREATE INDEX IF NOT EXISTS deleted_jobs_by_version ON deleted_jobs (version)",
-)
-#: Columns added since a database could have been created without them:
-#: (table, column, declaration), added when a store opens one that lacks them.
-_ADDED_COLUMNS = (("runs", "output_dropped", "BIGINT NOT NULL DEFAULT 0"),
-                  # a run waiting for a retry (retry_delay): when it is due
-                  ("runs", "retry_at", "DOUBLE PRECISION"),
-                  # the run of a concurrency replace job that stops this one
-                  ("runs", "replaced_by", "BIGINT"))
-#: Tables; a run row is also the claim that makes an occurrence run only once.
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS jobs (
-        id TEXT PRIMARY KEY,
-        spec TEXT NOT NULL,
-        disabled INTEGER NOT NULL DEFAULT 0,
-        cursor INTEGER NOT NULL DEFAULT 0,
-        next_run_at REAL,
-        is_done INTEGER NOT NULL DEFAULT 0,
-        success_count INTEGER NOT NULL DEFAULT 0,
-        last_success REAL,
-        error_count INTEGER NOT NULL DEFAULT 0,
-        last_error REAL,
-        last_attempted_run REAL,
-        finished_runs INTEGER NOT NULL DEFAULT 0,
-        version INTEGER NOT NULL DEFAULT 0)""",
-    # One counter, bumped by every change to a job's timer, so each process
-    # can fetch just what changed since it last looked.
-    """CREATE TABLE IF NOT EXISTS counters (
-        name TEXT PRIMARY KEY,
-        value INTEGER NOT NULL)""",
-    "INSERT OR IGNORE INTO counters (name, value) VALUES ('timer_version', 0)",
-    """CREATE TABLE IF NOT EXISTS dependencies (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        parent_id TEXT NOT NULL,
-        child_id TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        job_id TEXT NOT NULL,
-        claim_key TEXT NOT NULL UNIQUE,
-        trigger TEXT NOT NULL,
-        scheduled_for REAL,
-        node TEXT NOT NULL,
-        state TEXT NOT NULL,
-        ran_at REAL NOT NULL,
-        finished_at REAL,
-        retries INTEGER NOT NULL DEFAULT 0,
-        duration_ns INTEGER NOT NULL DEFAULT 0,
-        output TEXT NOT NULL DEFAULT '',
-        output_dropped BIGINT NOT NULL DEFAULT 0,
-        error TEXT NOT NULL DEFAULT '',
-        owed_by TEXT)""",
+#: Every table: (name, columns), each column (name, kind, constraints). A kind is
+#: kala.py's own type, which each database names (Store._TYPES): key (an id or a
+#: short word, indexed), text, time (seconds since 1970), count, flag, serial (a
+#: row id the database assigns) and order (the jobs' creation order, where the
+#: database keeps none by itself). A run row is also the claim that makes an
+#: occurrence run once. Columns added since a table was first created are added
+#: to it when a store opens it.
+_TABLES = (
+    ("jobs", (
+        ("seq", "order", ""), ("id", "key", "PRIMARY KEY"), ("spec", "text", "NOT NULL"),
+        ("disabled", "flag", "NOT NULL DEFAULT 0"), ("cursor", "count", "NOT NULL DEFAULT 0"),
+        ("next_run_at", "time", ""), ("is_done", "flag", "NOT NULL DEFAULT 0"),
+        ("success_count", "count", "NOT NULL DEFAULT 0"), ("last_success", "time", ""),
+        ("error_count", "count", "NOT NULL DEFAULT 0"), ("last_error", "time", ""),
+        ("last_attempted_run", "time", ""), ("finished_runs", "count", "NOT NULL DEFAULT 0"),
+        ("version", "count", "NOT NULL DEFAULT 0"))),
+    # One counter, bumped by every change to a job's timer, so each process can
+    # fetch just what changed since it last looked.
+    ("counters", (("name", "key", "PRIMARY KEY"), ("value", "count", "NOT NULL"))),
+    ("dependencies", (("seq", "serial", ""), ("parent_id", "key", "NOT NULL"),
+                      ("child_id", "key", "NOT NULL"))),
+    ("runs", (
+        ("id", "serial", ""), ("job_id", "key", "NOT NULL"),
+        ("claim_key", "key", "NOT NULL UNIQUE"), ("trigger", "key", "NOT NULL"),
+        ("scheduled_for", "time", ""), ("node", "key", "NOT NULL"), ("state", "key", "NOT NULL"),
+        ("ran_at", "time", "NOT NULL"),
+        ("started_at", "time", ""),           # its start's mark, where the row fences it
+        ("finished_at", "time", ""), ("retries", "count", "NOT NULL DEFAULT 0"),
+        ("duration_ns", "count", "NOT NULL DEFAULT 0"), ("output", "text", "NOT NULL DEFAULT ''"),
+        ("output_dropped", "count", "NOT NULL DEFAULT 0"), ("error", "text", "NOT NULL DEFAULT ''"),
+        ("owed_by", "key", ""),               # who still owes its children or failure job
+        ("retry_at", "time", ""),             # a retry waiting (retry_delay): when it is due
+        ("replaced_by", "count", ""))),       # the concurrency replace run that stops it
     # Deleted jobs, so that other processes drop their timers at once; kept for
     # DELETION_MEMORY seconds (a process paused longer drops them when they fire).
-    """CREATE TABLE IF NOT EXISTS deleted_jobs (
-        id TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        deleted_at REAL NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS nodes (
-        id TEXT PRIMARY KEY,
-        started_at REAL NOT NULL,
-        heartbeat REAL NOT NULL)""",
-) + _INDEXES
+    ("deleted_jobs", (("id", "key", "NOT NULL"), ("version", "count", "NOT NULL"),
+                      ("deleted_at", "time", "NOT NULL"))),
+    ("nodes", (("id", "key", "PRIMARY KEY"), ("started_at", "time", "NOT NULL"),
+               ("heartbeat", "time", "NOT NULL"))),
+)
+#: Indexes: (name, table, columns, condition, columns where no index is partial).
+_INDEXES = (
+    ("jobs_by_version", "jobs", "version", "", ""),
+    ("dependencies_parent", "dependencies", "parent_id, seq", "", ""),
+    ("dependencies_child", "dependencies", "child_id, seq", "", ""),
+    ("runs_by_job", "runs", "job_id, id", "", ""),
+    ("runs_running", "runs", "node", "state = 'running'", "state, node"),
+    # Finished runs whose children (or failure job) a process still owes: one
+    # that dies in the middle of a chain leaves it to a survivor.
+    ("runs_owing", "runs", "owed_by", "owed_by IS NOT NULL", "owed_by"),
+    ("runs_finished", "runs", "finished_at", "", ""),
+    ("deleted_jobs_by_version", "deleted_jobs", "version", "", ""),
+)
+#: Column names some databases reserve (MySQL: CURSOR, TRIGGER), always quoted;
+#: MySQL sessions read double quotes as SQL does (ANSI_QUOTES).
+_RESERVED = frozenset(("cursor", "trigger"))
 _JOB_STATE = ("disabled", "cursor", "next_run_at", "is_done", "success_count", "last_success",
               "error_count", "last_error", "last_attempted_run", "finished_runs")
-_JOB_COLUMNS = "id, spec, " + ", ".join(_JOB_STATE)
-#: One job with its parents and children, in one statement (so in one consistent
-#: read, without a transaction); job ids are UUIDs, so a comma separates them.
-_JOB_WITH_EDGES = (
-    f"SELECT {_JOB_COLUMNS}, "
-    "(SELECT group_concat(parent_id) FROM (SELECT parent_id FROM dependencies "
-    "WHERE child_id = jobs.id ORDER BY seq) AS edges) AS parents, "
-    "(SELECT group_concat(child_id) FROM (SELECT child_id FROM dependencies "
-    "WHERE parent_id = jobs.id ORDER BY seq) AS edges) AS children FROM jobs WHERE id = ?")
+
+
+def _column(name: str) -> str:
+    return f'"{name}"' if name in _RESERVED else name
+
+
+_JOB_COLUMNS = ", ".join(_column(name) for name in ("id", "spec") + _JOB_STATE)
 #: How long a deletion is remembered for the processes that still time the job.
 DELETION_MEMORY = 600.0
 #: The error recorded for a run whose process stopped heartbeating.
 NODE_DIED = "node died"
+#: Results are committed at most once per this many seconds: those arriving
+#: meanwhile share the next commit (and its fsync). Nothing waits for them but a
+#: run started through the API.
+RESULT_COMMIT_SPACING = 0.01
+#: A claim (Scheduler.run_due) also takes every occurrence due within this many
+#: seconds after the first: a thousand jobs spread over a second cost 50
+#: transactions, not 1,000.
+CLAIM_BATCH = 0.02
+
+
+class ClaimKey:
+    """The keys runs are claimed under (``runs.claim_key``, unique): a key says what a
+    run is, so whoever claims the same thing again finds it claimed. Built and read
+    here only."""
+
+    @staticmethod
+    def occurrence(job: Job, index: int) -> str:
+        """Occurrence ``index`` of a job's schedule; an edited job's keys name its
+        revision (Kala's runs, from before any edit, keep theirs)."""
+        return f"{job.id}@{job.revision}.{index}" if job.revision else f"{job.id}@{index}"
+
+    @staticmethod
+    def manual() -> str:
+        return f"manual:{uuid.uuid4()}"
+
+    @staticmethod
+    def child(parent_run_id: int, child_id: str) -> str:
+        return f"{parent_run_id}>{child_id}"
+
+    @staticmethod
+    def failure(failed_run_id: int) -> str:
+        return f"{failed_run_id}!"
+
+    @staticmethod
+    def retry(key: str, attempts: int) -> str:
+        """The retry a survivor claims after the run's process died with ``attempts``
+        attempts made."""
+        return f"{key}~{attempts}"
+
+    @staticmethod
+    def imported() -> str:
+        return f"imported:{uuid.uuid4()}"
+
+    @staticmethod
+    def failed_run(key: str) -> Optional[int]:
+        """The failed run a failure job's run was claimed for; None for any other key."""
+        return int(key[:-1]) if key.endswith("!") and key[:-1].isdigit() else None
 
 
 @dataclasses.dataclass
@@ -1513,10 +1550,10 @@ class Claim:
     key: str = ""
     prior_attempts: int = 0         # attempts made by a process that died running it
     #: The scheduler's lease generation when the database last vouched for this
-    #: claim; an older one must be confirmed before it starts (Scheduler._may_fork).
+    #: claim; an older one must be confirmed before it starts (Lease.may_fork).
     generation: int = 0
-    #: Whether the database marked it started for this process (PostgresStore):
-    #: None until asked; False when another process had taken it over.
+    #: Whether its start is marked (the fence said it may start): None until
+    #: asked; False when another process had taken it over.
     start_marked: Optional[bool] = None
     #: The start time it was marked with, kept to mark it again with the same
     #: if the answer was lost.
@@ -1526,7 +1563,7 @@ class Claim:
     first_ran_at: Optional[float] = None
     earlier: List["Attempt"] = dataclasses.field(default_factory=list)
     uncounted_failures: int = 0     # of prior_attempts: those not in error_count yet
-    #: What became of it here once settled (Scheduler._settle), with its result;
+    #: What became of it here once settled (Completion.settle), with its result;
     #: ``settled`` is set then, for whoever waits (a start through the API).
     outcome: Optional["Outcome"] = None
     result: Optional["RunResult"] = None
@@ -1601,30 +1638,42 @@ class RunResult:
         return int(round((self.finished_at - self.ran_at) * 1e9))
 
 
-#: File systems on which SQLite's locking cannot be trusted by several processes.
-NETWORK_FILESYSTEMS = frozenset((
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
-    "lustre", "gpfs", "beegfs", "davfs", "fuse.sshfs", "fuse.glusterfs", "fuse.ceph",
-    "fuse.s3fs", "fuse.gcsfuse", "fuse.rclone", "fuse.davfs2"))
+#: Histogram buckets (seconds, upper bounds) fitting what each one measures.
+LAG_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+               0.5, 1.0, 2.5, 5.0, 10.0)
+RUN_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+DATABASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                    2.5, 5.0)
 
 
-def filesystem_type(path: str, mounts: str = "/proc/mounts") -> Optional[str]:
-    """The type of the file system holding ``path`` (None where /proc/mounts is missing)."""
-    try:
-        with open(mounts, encoding="utf-8", errors="replace") as table:
-            entries = [line.split() for line in table]
-    except OSError:
-        return None
-    target = os.path.realpath(path)
-    best, best_type = "", None
-    for fields in entries:
-        if len(fields) < 3:
-            continue
-        mount_point = fields[1].replace("\\040", " ")
-        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) >= len(best):
-            best, best_type = mount_point, fields[2]
-    return best_type
+class Histogram:
+    """A Prometheus histogram: how many observations fell at or below each bucket
+    (the store times its commits with one, the scheduler its runs and lags)."""
+
+    def __init__(self, buckets: Sequence[float]):
+        self.buckets = tuple(buckets)
+        self._counts = [0] * (len(self.buckets) + 1)   # the last: above every bucket
+        self.count, self.sum = 0, 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, value: float) -> None:
+        with self._lock:
+            self._counts[bisect.bisect_left(self.buckets, value)] += 1
+            self.count += 1
+            self.sum += value
+
+    def exposition(self, name: str) -> List[str]:
+        with self._lock:
+            counts, count, total = list(self._counts), self.count, self.sum
+        lines, cumulative = [], 0
+        for bound, n in zip((*self.buckets, math.inf), counts):
+            cumulative += n
+            lines.append(f'{name}_bucket{{le="{_metric_number(bound)}"}} {cumulative}')
+        return lines + [f"{name}_sum {_metric_number(total)}", f"{name}_count {count}"]
+
+
+def _metric_number(value: float) -> str:
+    return "+Inf" if value == math.inf else repr(float(value)) if value % 1 else str(int(value))
 
 
 class _GroupCommit:
@@ -1670,16 +1719,6 @@ class _GroupCommit:
                     slot["error"] = exc
             for slot in batch:
                 slot["done"].set()
-
-
-#: Results are committed at most once per this many seconds: those arriving
-#: meanwhile share the next commit (and its fsync). Nothing waits for them but a
-#: run started through the API.
-RESULT_COMMIT_SPACING = 0.01
-#: A claim (Scheduler.run_due) also takes every occurrence due within this many
-#: seconds after the first: a thousand jobs spread over a second cost 50
-#: transactions, not 1,000.
-CLAIM_BATCH = 0.02
 
 
 #: Results the database cannot take now (away, locked past its busy timeout, its
@@ -1788,206 +1827,8 @@ class _WriteBehind:
                     log.exception("after writing %r", entry)
 
 
-def _no_ledger(run_ids: List[int]) -> None:
-    """Where claims are noted when no start ledger is kept (a store in memory)."""
-
-
-def _flock_nonblocking(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-
-
-class Store:
-    """Owns the SQLite connection; every read and write of kala.py's state goes here.
-
-    ``path=None`` keeps the database in memory (``serve --no-persist``). A file
-    database runs in WAL mode with ``synchronous=FULL``: a write has reached the
-    disk before the API answers, so an acknowledged job survives ``kill -9``.
-    Several processes may open the same file; the claims below keep every
-    occurrence to one of them.
-    """
-
-    # What the SQL of the two dialects says differently (PostgresStore has its own).
-    _JOB_WITH_EDGES = _JOB_WITH_EDGES
-    _CREATION_ORDER = "rowid"
-    _NO_LIMIT = -1
-    _LOCK_ROWS = ""          # SQLite's writers are one at a time: no row is contended
-    #: Told how long each commit took (a Scheduler's metrics set it).
-    observe_commit: Callable[[float], None] = staticmethod(lambda seconds: None)
-
-    def __init__(self, path: Optional[str] = None, *, busy_timeout: float = 30.0,
-                 mounts: str = "/proc/mounts"):
-        self.path = path
-        self._lock = threading.RLock()
-        self._write_lock_fd = None
-        self._node_lock: Optional[NodeLock] = None
-        self._joined_at: Dict[str, float] = {}   # when each node of this process joined
-        self._results = _WriteBehind(self._write_results, "kala-results",
-                                     spacing=self.result_spacing, retry=WRITE_AGAIN)
-        self._creations = _GroupCommit(self._write_creations)
-        if path is not None:
-            fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
-            if fstype in NETWORK_FILESYSTEMS:
-                raise KalaError(f"database {path!r} is on a network file system ({fstype}), "
-                                f"where SQLite's locking is not safe; put it on a local disk")
-            # Created private to its owner (job commands often hold secrets), before
-            # any connection: closing a descriptor of the file would drop every POSIX
-            # lock this process holds on it, and another process closing its last
-            # connection would then think itself the last one and reset the WAL.
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-            try:
-                os.mkdir(self.locks_dir, 0o700)
-            except FileExistsError:
-                pass
-            self._write_lock_fd = os.open(os.path.join(self.locks_dir, "write.lock"),
-                                          os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        self._db = self._connect(busy_timeout)
-        with self._transaction() as db:
-            for statement in _SCHEMA:
-                db.execute(statement)
-            for table, column, declaration in _ADDED_COLUMNS:  # names of ours, not input
-                if column not in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-        # Reads get a connection of their own (WAL lets them run beside a write),
-        # so API reads and timer syncs never wait behind a commit's fsync. One is
-        # enough: parallel readers contend on few cores (README, Benchmarks).
-        self._reader, self._read_lock = self._db, self._lock
-        if path is not None:
-            self._reader, self._read_lock = self._connect(busy_timeout), threading.Lock()
-            self._reader.execute("PRAGMA query_only=1")
-            # Checkpoints (copying the WAL into the database, with an fsync) are
-            # made by maintenance on a connection of their own, not inside a
-            # commit that a claim is waiting for.
-            self._db.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpointer = self._connect(busy_timeout)
-
-    @property
-    def locks_dir(self) -> Optional[str]:
-        """Where the processes sharing this database keep their lock files (beside
-        the real file, so that processes reaching it by other paths agree)."""
-        return None if self.path is None else os.path.realpath(self.path) + "-locks"
-
-    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
-        target = ":memory:" if self.path is None else self.path
-        db = sqlite3.connect(target, timeout=busy_timeout, isolation_level=None,
-                             check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        if self.path is not None:
-            # Switching to WAL (a no-op once it is) fails at once, without waiting,
-            # while another process opens or checkpoints the file: in the writers'
-            # turn, and tried again until the busy timeout.
-            deadline = time.monotonic() + busy_timeout
-            while True:
-                try:
-                    with self._writer_turn("IMMEDIATE"):
-                        db.execute("PRAGMA journal_mode=WAL")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-            db.execute("PRAGMA synchronous=FULL")
-        return db
-
-    def close(self) -> None:
-        self._results.close()
-        with self._lock, self._read_lock:
-            self._db.close()
-            self._reader.close()
-            if self.path is not None:
-                self._checkpointer.close()
-            if self._write_lock_fd is not None:
-                os.close(self._write_lock_fd)
-                self._write_lock_fd = None
-
-    @contextmanager
-    def _transaction(self, mode: str = "IMMEDIATE"):
-        # isolation_level=None: sqlite3 never opens transactions by itself, so the
-        # BEGIN IMMEDIATE here is what makes a read-then-write claim atomic.
-        with self._lock, self._writer_turn(mode), self._errors_explained():
-            self._db.execute(f"BEGIN {mode}")
-            try:
-                yield self._db
-                committing = time.monotonic()
-                self._db.execute("COMMIT")
-                self.observe_commit(time.monotonic() - committing)
-            except BaseException:
-                if self._db.in_transaction:  # a COMMIT that failed (disk full) is still open
-                    self._db.execute("ROLLBACK")
-                raise
-
-    @contextmanager
-    def _reading(self):
-        """The read connection (an in-memory store's only one), for the caller alone."""
-        with self._read_lock, self._errors_explained():
-            yield self._reader
-
-    @contextmanager
-    def _errors_explained(self):
-        """SQLite's errors as the store's: what the database's state stops, not a bug."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            where = f"database {self.path!r}" if self.path else "the in-memory database"
-            if "full" in str(exc):
-                raise StoreFull(f"{where} cannot grow: {exc}; nothing was changed "
-                                f"(free some disk space)") from None
-            raise StoreUnavailable(f"{where} cannot be used now: {exc}; nothing was "
-                                   f"changed") from None
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.IntegrityError):
-                raise  # a constraint kala.py relies on: a bug, not the database's state
-            raise StoreUnavailable(
-                f"database {self.path!r} is damaged ({exc}): restore it from a backup, "
-                f"or recover what is left with: sqlite3 {self.path} .recover") from None
-
-    @contextmanager
-    def _snapshot(self):
-        """A consistent read of several statements."""
-        with self._reading() as db:
-            db.execute("BEGIN")
-            try:
-                yield db
-            finally:
-                db.execute("COMMIT")
-
-    @contextmanager
-    def _writer_turn(self, mode: str):
-        """Writers from all processes queue on one flock before BEGIN IMMEDIATE.
-
-        SQLite's busy handler polls with growing sleeps, so under contention a
-        writer can wait seconds while others keep winning; the kernel hands a
-        flock to waiters in turn.
-        """
-        if self._write_lock_fd is None:
-            yield
-            return
-        fcntl.flock(self._write_lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._write_lock_fd, fcntl.LOCK_UN)
-
-    @staticmethod
-    def _bump_version(db) -> int:
-        """The next timer version: every process re-reads jobs changed after its last look."""
-        db.execute("UPDATE counters SET value = value + 1 WHERE name = 'timer_version'")
-        return db.execute("SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
-
-    def _announce(self, db) -> None:
-        """Tell the other processes at once that jobs changed (beside the version,
-        which they poll); they share a SQLite file, so polling it is cheap."""
-
-    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
-        """Wait ``timeout`` seconds, or less when another process announces a change
-        (or ``stop`` is set); True when something was announced."""
-        stop.wait(timeout)
-        return False
-
-    # --- jobs -------------------------------------------------------------------
+class _JobRecords:
+    """The store's jobs, their dependencies and their timers (part of Store)."""
 
     def create_job(self, job: Job) -> None:
         """Store a validated job; unknown parents or failure job: InvalidInput, nothing kept.
@@ -2013,7 +1854,7 @@ class Store:
                 return InvalidInput(f"parent job {parent!r} does not exist")
         if job.on_failure_job and not self._exists(db, job.on_failure_job):
             return InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
-        db.execute("INSERT INTO jobs (id, spec, disabled, cursor, next_run_at, version) "
+        db.execute('INSERT INTO jobs (id, spec, disabled, "cursor", next_run_at, version) '
                    "VALUES (?, ?, ?, ?, ?, ?)",
                    (job.id, json.dumps(job.spec()), job.disabled, job.cursor, job.next_run_at,
                     version))
@@ -2037,13 +1878,17 @@ class Store:
         return self._load_many(db, [job_id]).get(job_id)
 
     def _load_many(self, db, job_ids: List[str]) -> Dict[str, Job]:
-        """The jobs of ``job_ids`` that exist, in one statement."""
+        """The jobs of ``job_ids`` that exist, with their parents and children, each
+        read in one statement (consistent without a transaction); job ids hold no
+        comma, so one joins them."""
         jobs = {}
         for first in range(0, len(job_ids), 500):  # old SQLite takes 999 parameters at most
             chunk = job_ids[first:first + 500]
-            query = self._JOB_WITH_EDGES.replace("WHERE id = ?",
-                                                 f"WHERE id IN ({','.join('?' * len(chunk))})")
-            for row in db.execute(query, chunk).fetchall():
+            rows = db.execute(
+                f"SELECT {_JOB_COLUMNS}, {self._joined_ids('parent_id', 'child_id')} AS parents, "
+                f"{self._joined_ids('child_id', 'parent_id')} AS children FROM jobs "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+            for row in rows:
                 jobs[row["id"]] = self._job_from_row(
                     row, row["parents"].split(",") if row["parents"] else (),
                     row["children"].split(",") if row["children"] else ())
@@ -2133,8 +1978,8 @@ class Store:
             if not disabled:
                 job.cursor, job.next_run_at = resume_cursor(job, now)
                 job.is_done = job.is_done or (bool(job.schedule) and job.next_run_at is None)
-            db.execute("UPDATE jobs SET disabled = ?, cursor = ?, next_run_at = ?, is_done = ?, "
-                       "version = ? WHERE id = ?",
+            db.execute('UPDATE jobs SET disabled = ?, "cursor" = ?, next_run_at = ?, '
+                       "is_done = ?, version = ? WHERE id = ?",
                        (disabled, job.cursor, job.next_run_at, job.is_done,
                         self._bump_version(db), job_id))
             self._announce(db)
@@ -2170,7 +2015,7 @@ class Store:
                     job.next_run_at = (timing.occurrence(job.cursor)
                                        if timing.has_index(job.cursor) else None)
                     job.is_done = job.next_run_at is None
-            db.execute("UPDATE jobs SET spec = ?, disabled = ?, cursor = ?, next_run_at = ?, "
+            db.execute('UPDATE jobs SET spec = ?, disabled = ?, "cursor" = ?, next_run_at = ?, '
                        "is_done = ?, version = ? WHERE id = ?",
                        (json.dumps(job.spec()), job.disabled, job.cursor, job.next_run_at,
                         job.is_done, self._bump_version(db), job_id))
@@ -2182,7 +2027,7 @@ class Store:
         (latest version, their timers)."""
         with self._snapshot() as db:
             rows = db.execute(
-                "SELECT id, next_run_at, cursor, disabled, is_done, version FROM jobs "
+                'SELECT id, next_run_at, "cursor", disabled, is_done, version FROM jobs '
                 "WHERE version > ? ORDER BY version", (since,)).fetchall()
             deleted = db.execute("SELECT id FROM deleted_jobs WHERE version > ?",
                                  (since,)).fetchall()
@@ -2192,20 +2037,40 @@ class Store:
                               r["cursor"]) for r in rows] + [Timer(r["id"], None, 0)
                                                              for r in deleted]
 
-    # --- claims and results -----------------------------------------------------
+    def _bump_version(self, db) -> int:
+        """The next timer version: every process re-reads jobs changed after its last look."""
+        db.execute("UPDATE counters SET value = value + 1 WHERE name = 'timer_version'")
+        return db.execute("SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
+
+    def _announce(self, db) -> None:
+        """Tell the other processes at once that jobs changed (beside the version,
+        which they poll); where the database cannot, they poll."""
+
+    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait ``timeout`` seconds, or less when another process announces a change
+        (or ``stop`` is set); True when something was announced."""
+        stop.wait(timeout)
+        return False
+
+
+class _ClaimRecords:
+    """The claim protocol (part of Store): each occurrence, manual start, child run and
+    failure job is claimed once, in a transaction that checks and moves the job's
+    durable cursor or inserts a run under its unique key; only the run's owner can
+    record its retries and its result."""
 
     def claim_occurrences(self, due: List[Tuple[str, int]], now: float, node: str,
                           late_grace: float, ahead: float = 0.0,
-                          note_claimed: Callable[[List[int]], None] = _no_ledger,
                           note_skipped: Callable[[str, str], None] = lambda reason, job: None,
                           ) -> Tuple[List[Claim], List[Timer]]:
         """Claim the occurrences of (job id, cursor) pairs due by ``now + ahead``
         in one transaction.
 
         The cursor is compared and advanced inside the transaction, so an
-        occurrence is claimed at most once whoever else holds a stale timer.
-        ``note_claimed(run ids)`` is called before the commit (the claimer's start
-        ledger). Returns the claims to execute and the timers to set.
+        occurrence is claimed at most once whoever else holds a stale timer. The
+        fence is told of the claims before the commit. Returns the claims to
+        execute and the timers to set; ``note_skipped(reason, job id)`` hears of
+        each occurrence skipped.
         """
         claims, timers = [], []
         with self._transaction() as db:
@@ -2234,8 +2099,7 @@ class Store:
                         timers.append(Timer(job_id, job.next_run_at, cursor))
                     continue
                 ran = plan.run_index is not None
-                key = (f"{job_id}@{job.revision}.{plan.run_index}" if job.revision
-                       else f"{job_id}@{plan.run_index}")  # Kala's runs keep theirs
+                key = ClaimKey.occurrence(job, plan.run_index)
                 run = (job_id, key, "schedule", plan.scheduled_for, node, now)
                 if ran and job.concurrency == "forbid" and job_id in going:
                     skipped.append((*run, going[job_id]))
@@ -2259,7 +2123,7 @@ class Store:
             for run in skipped:
                 note_skipped("concurrency", run[0])
             self._replace_going(db, [claim for claim in claims if claim.job.id in going])
-            note_claimed([claim.run_id for claim in claims])
+            self.fence.claimed([claim.run_id for claim in claims])
         return claims, timers
 
     @staticmethod
@@ -2280,8 +2144,8 @@ class Store:
             log.info("job %s: skipped the occurrence due %s: run %s is still running "
                      "(concurrency forbid)", job_id, format_time(scheduled_for), going)
             db.execute(
-                "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, "
-                "ran_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'INSERT INTO runs (job_id, claim_key, "trigger", scheduled_for, node, state, '
+                "ran_at, finished_at, output, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
                 (job_id, key, trigger, scheduled_for, node, _SKIPPED, now, now,
                  f"skipped: run {going} was still running (concurrency forbid)"))
 
@@ -2307,30 +2171,25 @@ class Store:
                 "SELECT id, replaced_by FROM runs WHERE node = ? AND state = ? "
                 "AND replaced_by IS NOT NULL", (node, _RUNNING)).fetchall()}
 
-    @staticmethod
-    def _advance_jobs(db, updates: List[tuple]) -> None:
+    def _advance_jobs(self, db, updates: List[tuple]) -> None:
         """Move claimed jobs on: (next cursor, next run at, is done, ran, attempted at,
         version, job id, cursor) each."""
         db.executemany(
-            "UPDATE jobs SET cursor = ?, next_run_at = ?, is_done = ?, "
+            'UPDATE jobs SET "cursor" = ?, next_run_at = ?, is_done = ?, '
             "last_attempted_run = CASE WHEN ? = 1 THEN ? ELSE last_attempted_run END, "
-            "version = ? WHERE id = ? AND cursor = ?", updates)
+            'version = ? WHERE id = ? AND "cursor" = ?',
+            [(cursor, at, int(done), int(ran), *rest) for cursor, at, done, ran, *rest in updates])
 
-    def _insert_run(self, db, job_id, key, trigger, scheduled_for, node, now) -> int:
-        return self._insert_runs(db, [(job_id, key, trigger, scheduled_for, node, now)])[0]
-
-    @staticmethod
-    def _insert_runs(db, runs: List[tuple]) -> List[int]:
+    def _insert_runs(self, db, runs: List[tuple]) -> List[int]:
         """Insert running runs of (job id, key, trigger, scheduled for, node, claimed
         at); their ids."""
         return [db.execute(
-            "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", (*run[:5], _RUNNING, run[5])).lastrowid
-            for run in runs]
+            'INSERT INTO runs (job_id, claim_key, "trigger", scheduled_for, node, state, ran_at, '
+            "output, error) VALUES (?, ?, ?, ?, ?, ?, ?, '', '')",
+            (*run[:5], _RUNNING, run[5])).lastrowid for run in runs]
 
     def claim_run(self, job_id: str, key: str, trigger: str, node: str, now: float,
                   allow_disabled: bool = False,
-                  note_claimed: Callable[[List[int]], None] = _no_ledger,
                   note_skipped: Callable[[str, str], None] = lambda reason, job: None,
                   ) -> Optional[Claim]:
         """Claim a run outside the schedule (manual start, child, failure job) under ``key``.
@@ -2354,25 +2213,23 @@ class Store:
                 self._insert_skipped(db, [(job_id, key, trigger, now, node, now, going[job_id])])
                 note_skipped("concurrency", job_id)
                 return None
-            run_id = self._insert_run(db, job_id, key, trigger, now, node, now)
+            [run_id] = self._insert_runs(db, [(job_id, key, trigger, now, node, now)])
             db.execute("UPDATE jobs SET last_attempted_run = ? WHERE id = ?", (now, job_id))
             claim = Claim(run_id, job, trigger, now, key)
             self._replace_going(db, [claim] if going else [])
-            note_claimed([run_id])
+            self.fence.claimed([run_id])
         return claim
-
-    _STARTED_MARK_CLEARED = ""   # PostgreSQL clears its start mark too
 
     def wait_for_retry(self, claim: Claim, node: str, attempts_failed: int, now: float,
                        retry_at: float) -> bool:
         """Keep a run whose retry waits (retry_delay) as a claim due at ``retry_at``,
-        which a process taking this one for dead takes over; False when the claim
-        was lost meanwhile."""
+        which a process taking this one for dead takes over (its start mark is
+        cleared); False when the claim was lost meanwhile."""
         with self._transaction() as db:
             self._register(db, node, now)
             return bool(db.execute(
-                f"UPDATE runs SET retries = ?, retry_at = ?{self._STARTED_MARK_CLEARED} "
-                f"WHERE id = ? AND node = ? AND state = ?",
+                "UPDATE runs SET retries = ?, retry_at = ?, started_at = NULL "
+                "WHERE id = ? AND node = ? AND state = ?",
                 (attempts_failed, retry_at, claim.run_id, node, _RUNNING)).rowcount)
 
     def retry_starting(self, claim: Claim, node: str) -> bool:
@@ -2401,7 +2258,8 @@ class Store:
         Sets ``result.followups_owed`` when children (after a success) or the
         failure job (after a failure) are to run; the run keeps that debt in the
         database until ``followups_done``. Returns once the result is committed;
-        results finishing together share one commit.
+        results finishing together share one commit, written again while the
+        database cannot take it.
         """
         return self._results.submit((claim, node, result))
 
@@ -2427,37 +2285,35 @@ class Store:
                               (claim.job.id,)).fetchone() is not None
         else:
             owed = bool(claim.job.on_failure_job)
+        state = _SUCCEEDED if result.success else _FAILED
         updated = db.execute(
             "UPDATE runs SET state = ?, ran_at = ?, finished_at = ?, retries = ?, "
             "duration_ns = ?, output = ?, output_dropped = ?, error = ?, owed_by = ? "
             "WHERE id = ? AND node = ? AND state = ?",
-            (_SUCCEEDED if result.success else _FAILED, result.ran_at, result.finished_at,
-             result.retries, result.duration_ns, result.output, result.output_dropped,
-             result.error,
-             node if owed else None, claim.run_id, node, _RUNNING)).rowcount
+            (state, result.ran_at, result.finished_at, result.retries, result.duration_ns,
+             result.output, result.output_dropped, result.error, node if owed else None,
+             claim.run_id, node, _RUNNING)).rowcount
         if not updated:
             # Written already, by a commit whose answer was lost (then retried)?
             again = db.execute("SELECT owed_by FROM runs WHERE id = ? AND node = ? AND state = ? "
                                "AND finished_at = ?",
-                               (claim.run_id, node, _SUCCEEDED if result.success else _FAILED,
-                                result.finished_at)).fetchone()
+                               (claim.run_id, node, state, result.finished_at)).fetchone()
             result.followups_owed = again is not None and again[0] is not None
             return again is not None
         result.followups_owed = owed
-        if updated:
-            db.execute(
-                "UPDATE jobs SET success_count = success_count + ?, "
-                "last_success = CASE WHEN ? = 1 THEN ? ELSE last_success END, "
-                "error_count = error_count + ?, "
-                "last_error = CASE WHEN ? = 1 THEN ? ELSE last_error END, "
-                "finished_runs = finished_runs + 1 WHERE id = ?",
-                (int(result.success), result.success, result.finished_at, result.failures,
-                 result.failures > 0, result.finished_at, claim.job.id))
-        return bool(updated)
+        db.execute(
+            "UPDATE jobs SET success_count = success_count + ?, "
+            "last_success = CASE WHEN ? = 1 THEN ? ELSE last_success END, "
+            "error_count = error_count + ?, "
+            "last_error = CASE WHEN ? = 1 THEN ? ELSE last_error END, "
+            "finished_runs = finished_runs + 1 WHERE id = ?",
+            (int(result.success), int(result.success), result.finished_at, result.failures,
+             int(result.failures > 0), result.finished_at, claim.job.id))
+        return True
 
     def confirm_claims(self, run_ids: List[int], node: str, now: float) -> List[int]:
-        """Heartbeat, and return those of ``run_ids`` that ``node`` still owns unstarted
-        (a process that was paused checks this before it starts them)."""
+        """Heartbeat, and return those of ``run_ids`` that ``node`` still owns, not
+        settled (a process that was silent checks this before it starts them)."""
         with self._transaction() as db:
             self._register(db, node, now)
             marks = ",".join("?" * len(run_ids))
@@ -2470,7 +2326,23 @@ class Store:
             db.execute("UPDATE runs SET owed_by = NULL WHERE id = ? AND owed_by = ?",
                        (run_id, node))
 
-    # --- stats ------------------------------------------------------------------
+    def unstarted_runs(self, node: str) -> List[Claim]:
+        """The runs ``node`` has claimed and not marked started, as claims again: after
+        a claim whose commit was uncertain (only where starts are marked in the row),
+        the process runs what it did claim; one it also holds starts once (its mark
+        says so)."""
+        with self._reading() as db:
+            rows = db.execute("SELECT * FROM runs WHERE node = ? AND state = ? "
+                              "AND started_at IS NULL ORDER BY id", (node, _RUNNING)).fetchall()
+            jobs = {row["job_id"]: self._load(db, row["job_id"]) for row in rows}
+        return [Claim(row["id"], jobs[row["job_id"]], row["trigger"], row["scheduled_for"],
+                      row["claim_key"], prior_attempts=row["retries"])
+                for row in rows if jobs[row["job_id"]] is not None]
+
+
+class _RunHistory:
+    """Finished runs as stats, the figures over every job, pruning, and moving jobs
+    between stores (part of Store)."""
 
     def job_stats(self, job_id: str, limit: Optional[int] = None,
                   offset: int = 0) -> List[RunStat]:
@@ -2482,11 +2354,9 @@ class Store:
             if not self._exists(db, job_id):
                 raise JobNotFound(f"no job with id {job_id!r}")
             rows = db.execute(
-                "SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, trigger, "
+                'SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, "trigger", '
                 f"node, output, error, id, output_dropped FROM runs WHERE job_id = ? "
-                f"AND state != ? "
-                f"ORDER BY {order} "
-                "LIMIT ? OFFSET ?",
+                f"AND state != ? ORDER BY {order} LIMIT ? OFFSET ?",
                 (job_id, _RUNNING, self._NO_LIMIT if limit is None else limit,
                  offset)).fetchall()
         return [RunStat(r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
@@ -2511,8 +2381,6 @@ class Store:
                          successes=successes, next_run_at=row[4], last_attempted_run=row[5],
                          nodes=[tuple(n) for n in nodes])
 
-    # --- moving between stores --------------------------------------------------
-
     def export(self, with_runs: bool = False) -> dict:
         """Every job (and with ``with_runs`` its finished runs) as ``kala.py export``
         writes them, read in one consistent snapshot."""
@@ -2521,9 +2389,9 @@ class Store:
                               f"{self._CREATION_ORDER}").fetchall()
             edges = db.execute(
                 "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
-            runs = db.execute(f"SELECT job_id, {', '.join(_EXPORTED_RUN)} FROM runs "
-                              f"WHERE state != ? ORDER BY id", (_RUNNING,)).fetchall() \
-                if with_runs else []
+            runs = db.execute(f"SELECT job_id, {', '.join(map(_column, _EXPORTED_RUN))} "
+                              f"FROM runs WHERE state != ? ORDER BY id",
+                              (_RUNNING,)).fetchall() if with_runs else []
         parents: Dict[str, List[str]] = {}
         for parent, child in edges:
             parents.setdefault(child, []).append(parent)
@@ -2564,16 +2432,12 @@ class Store:
                 db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
                                [(parent, job.id) for parent in job.parent_jobs])
                 db.executemany(
-                    f"INSERT INTO runs (job_id, claim_key, {', '.join(_EXPORTED_RUN)}) "
+                    f"INSERT INTO runs (job_id, claim_key, "
+                    f"{', '.join(map(_column, _EXPORTED_RUN))}) "
                     f"VALUES ({', '.join('?' * (len(_EXPORTED_RUN) + 2))})",
-                    [(job.id, f"imported:{uuid.uuid4()}", *[run[name] for name in _EXPORTED_RUN])
+                    [(job.id, ClaimKey.imported(), *[run[name] for name in _EXPORTED_RUN])
                      for run in imported.runs.get(job.id, [])])
             self._announce(db)
-
-    def checkpoint(self) -> None:
-        """Copy committed WAL pages into the database without holding up writers."""
-        if self.path is not None:
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def prune_stats(self, finished_before: float) -> int:
         with self._transaction() as db:
@@ -2584,32 +2448,44 @@ class Store:
         """Delete a job's finished runs but the newest ``keep`` (and those whose
         follow-ups are still owed); its counters stay."""
         with self._transaction() as db:
+            newest_dropped = db.execute(
+                "SELECT id FROM runs WHERE job_id = ? AND state != ? ORDER BY id DESC "
+                "LIMIT 1 OFFSET ?", (job_id, _RUNNING, keep)).fetchone()
+            if newest_dropped is None:
+                return 0
             return db.execute(
                 "DELETE FROM runs WHERE job_id = ? AND state != ? AND owed_by IS NULL "
-                "AND id <= (SELECT id FROM runs WHERE job_id = ? AND state != ? "
-                "ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                (job_id, _RUNNING, job_id, _RUNNING, keep)).rowcount
+                "AND id <= ?", (job_id, _RUNNING, newest_dropped[0])).rowcount
 
-    # --- nodes: the serve processes sharing this database -----------------------
+    def checkpoint(self) -> None:
+        """Maintenance the database does not do by itself (SQLite's WAL checkpoints)."""
+
+
+class _NodeRecords:
+    """The serve processes sharing the store (part of Store): each registers and
+    heartbeats; one taken for dead has its runs settled by whoever found it: the
+    claims it never started taken over, the others failed as ``node died`` (and
+    retried if they may be), the follow-ups it owed taken on."""
 
     def _register(self, db, node: str, now: float) -> None:
         # Also in every claim: a process reaped while paused (SIGSTOP) comes back
         # as alive before it claims anything new, with the time it started (it was
-        # running all along: no downtime for the catch-up rule).
-        db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?) "
-                   "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
-                   (node, self._joined_at.get(node, now), now))
+        # running all along: no downtime for the catch-up rule). Writers take
+        # turns, so an update that finds no row can insert it.
+        if not db.execute("UPDATE nodes SET heartbeat = ? WHERE id = ?", (now, node)).rowcount:
+            db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?)",
+                       (node, self._joined_at.get(node, now), now))
 
-    def join(self, node: str, now: float,
-             never_started: Callable[[str, int], bool] = lambda node, run_id: False,
-             note_claimed: Callable[[List[int]], None] = _no_ledger):
+    def join(self, node: str, now: float) -> Takeover:
         """Register ``node``; what a dead earlier process left under the same id is
         taken over as ``reap_nodes`` does."""
         self._joined_at[node] = now
         with self._transaction() as db:
             self._register(db, node, now)
-            return self._fail_runs(db, {node: "an earlier process under its id ended"}, now,
-                                   node, never_started, note_claimed, quiet=True)
+            takeover = self._fail_runs(db, {node: "an earlier process under its id ended"},
+                                       now, node, quiet=True)
+        self.fence.settled([node])
+        return takeover
 
     def leave(self, node: str) -> None:
         with self._transaction() as db:
@@ -2621,94 +2497,15 @@ class Store:
             return [tuple(row) for row in db.execute(
                 "SELECT id, heartbeat FROM nodes ORDER BY started_at, id")]
 
-    # --- presence: how the processes sharing the store know each other alive ----
+    def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str) -> Takeover:
+        """Settle the runs of dead processes; claim a retry for those with retries left.
 
-    #: Whether a run's start is marked in the database (PostgresStore), which also
-    #: fences it; a SQLite file's processes mark it in their start ledger instead.
-    starts_in_database = False
-    #: How long before its time a run's start is marked there (StartQueue).
-    start_mark_ahead = 0.0
-    #: Seconds of occurrences one claim takes together (Scheduler.claim_batch), and
-    #: from one commit of results to the next: each transaction costs round trips
-    #: on PostgreSQL, an fsync on SQLite.
-    claim_batch = CLAIM_BATCH
-    result_spacing = RESULT_COMMIT_SPACING
-    #: Whether ``dead_nodes`` may be asked between heartbeats: on PostgreSQL it is a
-    #: read; on SQLite it removes the lock files it finds free, for maintenance.
-    presence_watchable = False
-
-    def hold_node(self, node: str) -> Optional[bytes]:
-        """Take ``node``'s lock for as long as this process lives (KalaError if a live
-        process holds it); returns the start ledger an earlier process under the
-        same id left. A store in memory has nobody to share it with."""
-        if self.locks_dir is None:
-            return None
-        self._node_lock = NodeLock(self.locks_dir, node)
-        self._node_lock.acquire()
-        return self._node_lock.inherited_ledger
-
-    def release_node(self) -> None:
-        if self._node_lock is not None:
-            self._node_lock.release()
-            self._node_lock = None
-
-    def note_claimed(self, run_ids: List[int]) -> None:
-        """Called inside a claim's transaction: the claims go to the start ledger."""
-        if self._node_lock is not None:
-            self._node_lock.mark_claimed(run_ids)
-
-    def note_started(self, run_id: int) -> None:
-        if self._node_lock is not None:
-            self._node_lock.mark_started(run_id)
-
-    def mark_started(self, run_ids: List[int], node: str, now: float) -> List[int]:
-        """Note runs as started just before their commands start; returns those that
-        ``node`` still owns unstarted. On SQLite the note goes to the start ledger
-        (the scheduler asks the database only after a pause: ``Scheduler._may_fork``)."""
-        for run_id in run_ids:
-            self.note_started(run_id)
-        return self.confirm_claims(run_ids, node, now)
-
-    def unstarted_runs(self, node: str) -> List[Claim]:
-        """(PostgresStore) A SQLite commit is never uncertain: nothing to find."""
-        return []
-
-    def dead_nodes(self, nodes: List[str], now: float = math.inf,
-                   silent_for: float = 0.0) -> Dict[str, Optional[bytes]]:
-        """Which of ``nodes`` are known dead (their lock is free), with their start
-        ledgers; the others are left to their heartbeat lease. (A flock is freed
-        only by its process's death: ``now`` and how long the caller was cut off
-        from the database, ``silent_for``, matter on PostgreSQL only.)"""
-        if self.locks_dir is None:
-            return {}
-        ledgers = {}
-        for node in nodes:
-            ledger = NodeLock.remains(self.locks_dir, node)
-            if ledger is not None:
-                ledgers[node] = ledger
-        return ledgers
-
-    def silent_node_ledger(self, node: str) -> Optional[bytes]:
-        """The ledger of a process that holds its lock but went silent (stopped)."""
-        return None if self.locks_dir is None else NodeLock.read_ledger(self.locks_dir, node)
-
-    @staticmethod
-    def _never_started(run, never_started: Callable[[str, int], bool]) -> bool:
-        return never_started(run["node"], run["id"])
-
-    def reap_nodes(self, dead: List[str], now: float, lease: float, reaper: str,
-                   never_started: Callable[[str, int], bool] = lambda node, run_id: False,
-                   note_claimed: Callable[[List[int]], None] = _no_ledger):
-        """Fail the runs of dead processes; claim a retry for those with retries left.
-
-        ``dead`` are processes known dead (their lock file was free); any process
+        ``dead`` are processes the fence knows dead (their lock is free); any process
         whose heartbeat is older than ``lease`` counts as dead too (it hangs), as do
         runs of processes that are not registered at all. A dead process cannot
         finish its runs any more: every write of a run checks its owner and state.
-        Returns the Takeover; the reaper also heartbeats here. A run that ``never_started`` (claimed by a
-        process now taken for dead, which checks its ownership before it starts
-        anything after a pause) is not failed: the reaper takes it over as it is.
-        ``note_claimed`` is called with the runs the reaper now owns, before the commit.
+        A run the fence says never started is taken over as it is, not failed.
+        Returns the Takeover; the reaper also heartbeats here.
         """
         with self._transaction() as db:
             # A reaper that was itself silent for a lease (every writer waited for
@@ -2731,10 +2528,12 @@ class Store:
             if not victims:
                 return Takeover([], [], [])
             db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in sorted(victims)])
-            return self._fail_runs(db, victims, now, reaper, never_started, note_claimed)
+            takeover = self._fail_runs(db, victims, now, reaper)
+        self.fence.settled(sorted(victims))
+        return takeover
 
-    def _fail_runs(self, db, victims: Dict[str, str], now: float, reaper: str, never_started,
-                   note_claimed, quiet: bool = False):
+    def _fail_runs(self, db, victims: Dict[str, str], now: float, reaper: str,
+                   quiet: bool = False) -> Takeover:
         """Settle the runs of the processes in ``victims`` (node -> how it was found
         dead); ``quiet``: report no death that left nothing behind."""
         failed, retries = [], []
@@ -2742,7 +2541,7 @@ class Store:
         marks = ",".join("?" * len(nodes))
         chains = self._take_over_followups(db, nodes, marks, reaper)
         counts = {node: collections.Counter() for node in nodes}
-        for claim, _, owner in chains:
+        for _, _, owner in chains:
             counts[owner]["followups"] += 1
         orphans = db.execute(
             f"SELECT * FROM runs WHERE state = ? AND node IN ({marks}) ORDER BY id"
@@ -2752,7 +2551,7 @@ class Store:
             job = self._load(db, run["job_id"])
             waiting = run["retry_at"] is not None  # a retry waiting: it has not started
             plan = plan_orphan(job, run["scheduled_for"], run["retries"],
-                               waiting or self._never_started(run, never_started), now)
+                               waiting or self.fence.never_started(run), now)
             if plan.take_over:
                 count["taken_over"] += 1
                 db.execute("UPDATE runs SET node = ? WHERE id = ?", (reaper, run["id"]))
@@ -2773,9 +2572,9 @@ class Store:
             job = self._load(db, job.id)  # with its counters as they are now
             if plan.retry:
                 attempts = run["retries"] + 1  # the one in flight died with its process
-                key = f"{run['claim_key']}~{attempts}"
-                run_id = self._insert_run(db, job.id, key, run["trigger"], run["scheduled_for"],
-                                          reaper, now)
+                key = ClaimKey.retry(run["claim_key"], attempts)
+                [run_id] = self._insert_runs(db, [(job.id, key, run["trigger"],
+                                                   run["scheduled_for"], reaper, now)])
                 db.execute("UPDATE runs SET retries = ? WHERE id = ?", (attempts, run_id))
                 retries.append(Claim(run_id, job, run["trigger"], run["scheduled_for"], key,
                                      prior_attempts=attempts))
@@ -2785,7 +2584,7 @@ class Store:
                 chains.append((Claim(run["id"], job, run["trigger"], run["scheduled_for"],
                                      run["claim_key"]), False, run["node"]))
                 count["followups"] += 1
-        note_claimed([claim.run_id for claim in retries])
+        self.fence.claimed([claim.run_id for claim in retries])
         deaths = [NodeDeath(node, victims[node], **counts[node]) for node in nodes
                   if counts[node] or not quiet]
         return Takeover(failed, retries, [(claim, success) for claim, success, _ in chains],
@@ -2794,7 +2593,7 @@ class Store:
     def _take_over_followups(self, db, nodes, marks, reaper):
         # Latest run first: a child's own children come before its next sibling.
         owing = db.execute(
-            f"SELECT id, job_id, state, claim_key, trigger, scheduled_for, owed_by FROM runs "
+            'SELECT id, job_id, state, claim_key, "trigger", scheduled_for, owed_by FROM runs '
             f"WHERE owed_by IN ({marks}) ORDER BY id DESC", nodes).fetchall()
         chains = []
         for run in owing:
@@ -2806,6 +2605,121 @@ class Store:
                                      run["claim_key"]), run["state"] == _SUCCEEDED,
                                run["owed_by"]))
         return chains
+
+
+class Store(_JobRecords, _ClaimRecords, _RunHistory, _NodeRecords):
+    """Every read and write of kala.py's state: jobs, claims, results, stats, nodes.
+
+    This is the part every database shares: the SQL and the claim protocol. A
+    database's own part (SqliteStore, PostgresStore, MysqlStore) gives it
+    connections and transactions (``_transaction`` takes the writers' turn, so
+    every read-then-write decision holds; ``_reading`` and ``_snapshot`` read),
+    its column types and its few statements of its own, and its fence (``fence``:
+    how its processes know each other alive and which claims started). Several
+    processes may open the same database; the claims keep every occurrence to
+    one of them.
+
+    ``Store(path)`` and ``Store()`` open a SQLite file or a database in memory, as
+    before there were several databases (as ``pathlib.Path()`` gives a PosixPath);
+    ``open_store`` picks the part for a URL.
+    """
+
+    #: Seconds of occurrences one claim takes together (Scheduler.claim_batch), and
+    #: from one commit of results to the next: each transaction costs round trips
+    #: on a server, an fsync on SQLite.
+    claim_batch = CLAIM_BATCH
+    result_spacing = RESULT_COMMIT_SPACING
+    #: What a database names kala.py's column kinds (_TABLES).
+    _TYPES: Dict[str, str] = {}
+    _CREATION_ORDER = "seq"
+    _NO_LIMIT: Optional[int] = None   # what LIMIT takes for "no limit"
+    _LOCK_ROWS = ""                   # locks rows read in a writer's turn, where that matters
+    #: Where the store's rows are; ``where`` names the database for messages.
+    path: Optional[str] = None
+    where = ""
+
+    def __new__(cls, *args, **kwargs):
+        return super().__new__(SqliteStore if cls is Store else cls)
+
+    def __init__(self, fence: Union["LedgerFence", "RowFence"]):
+        """Called by a database's part once its connections are set up."""
+        self.fence = fence
+        #: How long each commit took (GET /metrics).
+        self.commit_seconds = Histogram(DATABASE_BUCKETS)
+        self._joined_at: Dict[str, float] = {}   # when each node of this process joined
+        self._results = _WriteBehind(self._write_results, "kala-results",
+                                     spacing=self.result_spacing, retry=WRITE_AGAIN)
+        self._creations = _GroupCommit(self._write_creations)
+        self._make_schema()
+
+    def close(self) -> None:
+        """Write the results still waiting (unless the database is away), let go of
+        this process's fence; a database's part closes its connections after."""
+        self._results.close()
+        self.fence.release()
+
+    # --- what a database's part provides --------------------------------------------
+
+    @contextmanager
+    def _transaction(self):
+        """A write transaction in the writers' turn, committed at the end."""
+        raise NotImplementedError
+
+    @contextmanager
+    def _reading(self):
+        """A connection for reads of one statement each, for the caller alone."""
+        raise NotImplementedError
+
+    @contextmanager
+    def _snapshot(self):
+        """A consistent read of several statements."""
+        raise NotImplementedError
+
+    def _columns(self, db, table: str) -> List[str]:
+        """The names of ``table``'s columns as the database has them now."""
+        raise NotImplementedError
+
+    def _joined_ids(self, column: str, key: str) -> str:
+        """SQL for the ``column`` values of the dependencies whose ``key`` is the job
+        (``jobs.id``), joined by commas in the order they were made."""
+        raise NotImplementedError
+
+    # --- the schema -------------------------------------------------------------------
+
+    def _make_schema(self) -> None:
+        with self._transaction() as db:
+            self._create_schema(db)
+
+    def _create_schema(self, db) -> None:
+        """The tables and indexes, made where missing; columns added since a table
+        was made are added to it."""
+        for table, columns in _TABLES:
+            declared = [(name, self._declaration(kind, constraints))
+                        for name, kind, constraints in columns]
+            declared = [(name, sql) for name, sql in declared if sql is not None]
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table} ("
+                       + ", ".join(f"{_column(name)} {sql}" for name, sql in declared) + ")"
+                       + self._TABLE_OPTIONS)
+            present = set(self._columns(db, table))
+            for name, sql in declared:
+                if name not in present:  # names of ours, not input
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {_column(name)} {sql}")
+        for index in _INDEXES:
+            self._create_index(db, *index)
+        if db.execute("SELECT 1 FROM counters WHERE name = 'timer_version'").fetchone() is None:
+            db.execute("INSERT INTO counters (name, value) VALUES ('timer_version', 0)")
+
+    _TABLE_OPTIONS = ""
+
+    def _declaration(self, kind: str, constraints: str) -> Optional[str]:
+        """A column's type and constraints here (None: this database has no such column)."""
+        sql = self._TYPES[kind]
+        return None if sql is None else f"{sql} {constraints}".strip()
+
+    def _create_index(self, db, name: str, table: str, columns: str, condition: str,
+                      unconditional: str) -> None:
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"
+                   + (f" WHERE {condition}" if condition else ""))
 
 
 class NodeLock:
@@ -2914,79 +2828,684 @@ class NodeLock:
             os.close(fd)
 
 
-# --- PostgreSQL: one store for serve processes on several machines ------------
+class LedgerFence:
+    """How serve processes sharing a SQLite file fence each other, through lock files
+    beside it: each holds an ``flock`` on a file of its own for as long as it lives
+    (the kernel frees it at its death, however it dies), and keeps its start ledger
+    there (NodeLock). Whoever takes a process for dead reads its ledger: claims
+    never started are run, the others failed. A store in memory is shared by no one:
+    its fence holds nothing and finds nobody dead."""
 
-#: The same tables on PostgreSQL; a run's row also says when its command started
-#: (a shared file ledger is not there across machines).
-_POSTGRES_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS jobs (
-        seq BIGINT GENERATED ALWAYS AS IDENTITY,
-        id TEXT PRIMARY KEY,
-        spec TEXT NOT NULL,
-        disabled INTEGER NOT NULL DEFAULT 0,
-        cursor BIGINT NOT NULL DEFAULT 0,
-        next_run_at DOUBLE PRECISION,
-        is_done INTEGER NOT NULL DEFAULT 0,
-        success_count BIGINT NOT NULL DEFAULT 0,
-        last_success DOUBLE PRECISION,
-        error_count BIGINT NOT NULL DEFAULT 0,
-        last_error DOUBLE PRECISION,
-        last_attempted_run DOUBLE PRECISION,
-        finished_runs BIGINT NOT NULL DEFAULT 0,
-        version BIGINT NOT NULL DEFAULT 0)""",
-    """CREATE TABLE IF NOT EXISTS counters (
-        name TEXT PRIMARY KEY,
-        value BIGINT NOT NULL)""",
-    "INSERT INTO counters (name, value) VALUES ('timer_version', 0) ON CONFLICT DO NOTHING",
-    """CREATE TABLE IF NOT EXISTS dependencies (
-        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        parent_id TEXT NOT NULL,
-        child_id TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS runs (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        job_id TEXT NOT NULL,
-        claim_key TEXT NOT NULL UNIQUE,
-        trigger TEXT NOT NULL,
-        scheduled_for DOUBLE PRECISION,
-        node TEXT NOT NULL,
-        state TEXT NOT NULL,
-        ran_at DOUBLE PRECISION NOT NULL,
-        started_at DOUBLE PRECISION,
-        finished_at DOUBLE PRECISION,
-        retries INTEGER NOT NULL DEFAULT 0,
-        duration_ns BIGINT NOT NULL DEFAULT 0,
-        output TEXT NOT NULL DEFAULT '',
-        output_dropped BIGINT NOT NULL DEFAULT 0,
-        error TEXT NOT NULL DEFAULT '',
-        owed_by TEXT)""",
-    """CREATE TABLE IF NOT EXISTS deleted_jobs (
-        id TEXT NOT NULL,
-        version BIGINT NOT NULL,
-        deleted_at DOUBLE PRECISION NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS nodes (
-        id TEXT PRIMARY KEY,
-        started_at DOUBLE PRECISION NOT NULL,
-        heartbeat DOUBLE PRECISION NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)",
-) + _INDEXES
-#: The channel on which a process announces a change of jobs to the others (the
-#: payload names the schema: deployments in several schemas share a channel).
-_POSTGRES_CHANNEL = "kala_jobs"
-#: How long a session may sit in a transaction, a statement run, a lock be waited
-#: for; and how soon a silent peer's connection is given up (each side's TCP
-#: keepalives and unacknowledged data). A node cut off from the database loses its
-#: session, and with it its presence lock, within POSTGRES_CUTOFF seconds.
-POSTGRES_IDLE_IN_TRANSACTION = 2.0
-POSTGRES_STATEMENT_TIMEOUT = 15.0
-POSTGRES_LOCK_TIMEOUT = 10.0
-POSTGRES_CUTOFF = 8.0
-#: TCP keepalives on both ends: first probe after 3 idle seconds, then every second, 3 probes.
-POSTGRES_KEEPALIVES = (3, 1, 3)
+    #: How long before its time a run's start is noted (StartQueue): at its time.
+    mark_ahead = 0.0
+
+    def __init__(self, locks_dir: Optional[str]):
+        self.locks_dir = locks_dir
+        self._lock: Optional[NodeLock] = None
+        self._dead: Dict[str, bytes] = {}                # found dead, until settled: ledgers
+        self._silent: Dict[str, Optional[bytes]] = {}    # read for a takeover by lease
+
+    def hold(self, node: str) -> None:
+        """Take ``node``'s lock for as long as this process lives (KalaError if a live
+        process holds it); the ledger an earlier process under the same id left is
+        kept for the takeover of its runs (``Store.join``)."""
+        if self.locks_dir is None:
+            return
+        self._lock = NodeLock(self.locks_dir, node)
+        self._lock.acquire()
+        self._silent[node] = self._lock.inherited_ledger
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def claimed(self, run_ids: List[int]) -> None:
+        """Called inside a claim's transaction: the claims go to the start ledger, so
+        that a survivor runs them if this process dies before it starts them."""
+        if self._lock is not None:
+            self._lock.mark_claimed(run_ids)
+
+    def starting(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
+        """Note runs as started, just before their forks: from here a survivor fails
+        them rather than runs them. All stay this process's, as far as the ledger
+        can tell: the lease decides the rest (Lease.may_fork)."""
+        if self._lock is not None:
+            for run_id in run_ids:
+                self._lock.mark_started(run_id)
+        return list(run_ids)
+
+    def dead(self, nodes: List[str], now: float = math.inf,
+             silent_for: float = 0.0) -> List[str]:
+        """Which of ``nodes`` are known dead: their lock is free (the file is then
+        removed, its ledger kept until their runs are settled). The others are left
+        to their heartbeat lease. (A flock is freed only by its process's death:
+        ``now`` and ``silent_for`` matter where presence is a database session.)"""
+        if self.locks_dir is not None:
+            for node in nodes:
+                if node not in self._dead:
+                    ledger = NodeLock.remains(self.locks_dir, node)
+                    if ledger is not None:
+                        self._dead[node] = ledger
+        return sorted(self._dead)
+
+    def died_lately(self, nodes: List[str], now: float, silent_for: float) -> bool:
+        """Between heartbeats, whether a process died (where asking costs a read): here
+        the next maintenance looks, as looking removes lock files."""
+        return False
+
+    def never_started(self, run) -> bool:
+        """Whether the ledger of ``run``'s process shows it claimed and not started. A
+        process whose lock is still held but whose heartbeat is too old (stopped,
+        hung) has its ledger read too: it checks with the database before it starts
+        anything now."""
+        node = run["node"]
+        ledger = self._dead.get(node)
+        if ledger is None:
+            if node not in self._silent and self.locks_dir is not None:
+                self._silent[node] = NodeLock.read_ledger(self.locks_dir, node)
+            ledger = self._silent.get(node)
+        return NodeLock.never_started(ledger, run["id"])
+
+    def settled(self, nodes: List[str]) -> None:
+        """The runs of ``nodes`` are settled (committed): their ledgers are dropped."""
+        for node in nodes:
+            self._dead.pop(node, None)
+            self._silent.pop(node, None)
+
+
+#: File systems on which SQLite's locking cannot be trusted by several processes.
+NETWORK_FILESYSTEMS = frozenset((
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
+    "lustre", "gpfs", "beegfs", "davfs", "fuse.sshfs", "fuse.glusterfs", "fuse.ceph",
+    "fuse.s3fs", "fuse.gcsfuse", "fuse.rclone", "fuse.davfs2"))
+
+
+def filesystem_type(path: str, mounts: str = "/proc/mounts") -> Optional[str]:
+    """The type of the file system holding ``path`` (None where /proc/mounts is missing)."""
+    try:
+        with open(mounts, encoding="utf-8", errors="replace") as table:
+            entries = [line.split() for line in table]
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best, best_type = "", None
+    for fields in entries:
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, fields[2]
+    return best_type
+
+
+def _flock_nonblocking(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+class SqliteStore(Store):
+    """The store in a SQLite file, which serve processes on one host share (or in
+    memory: ``path=None``, serve --no-persist).
+
+    The file runs in WAL mode with ``synchronous=FULL``: a write has reached the
+    disk before the API answers, so an acknowledged job survives ``kill -9``.
+    Writers from every process take turns on one ``flock`` and then SQLite's write
+    lock (``BEGIN IMMEDIATE``); reads have a connection of their own.
+    """
+
+    _TYPES = {"key": "TEXT", "text": "TEXT", "time": "REAL", "count": "INTEGER",
+              "flag": "INTEGER", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+              "order": None}       # SQLite keeps the order: rowid
+    _CREATION_ORDER = "rowid"
+    _NO_LIMIT = -1
+
+    def __init__(self, path: Optional[str] = None, *, busy_timeout: float = 30.0,
+                 mounts: str = "/proc/mounts"):
+        self.path = path
+        self.where = f"database {path!r}" if path else "the in-memory database"
+        self._lock = threading.RLock()
+        self._write_lock_fd = None
+        if path is not None:
+            fstype = filesystem_type(os.path.dirname(os.path.abspath(path)), mounts)
+            if fstype in NETWORK_FILESYSTEMS:
+                raise KalaError(f"database {path!r} is on a network file system ({fstype}), "
+                                f"where SQLite's locking is not safe; put it on a local disk")
+            # Created private to its owner (job commands often hold secrets), before
+            # any connection: closing a descriptor of the file would drop every POSIX
+            # lock this process holds on it, and another process closing its last
+            # connection would then think itself the last one and reset the WAL.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            try:
+                os.mkdir(self.locks_dir, 0o700)
+            except FileExistsError:
+                pass
+            self._write_lock_fd = os.open(os.path.join(self.locks_dir, "write.lock"),
+                                          os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._db = self._connect(busy_timeout)
+        # Reads get a connection of their own (WAL lets them run beside a write),
+        # so API reads and timer syncs never wait behind a commit's fsync. One is
+        # enough: parallel readers contend on few cores (README, Benchmarks).
+        self._reader, self._read_lock = self._db, self._lock
+        if path is not None:
+            self._reader, self._read_lock = self._connect(busy_timeout), threading.Lock()
+            self._reader.execute("PRAGMA query_only=1")
+            # Checkpoints (copying the WAL into the database, with an fsync) are
+            # made by maintenance on a connection of their own, not inside a
+            # commit that a claim is waiting for.
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = self._connect(busy_timeout)
+        super().__init__(LedgerFence(self.locks_dir))
+
+    @property
+    def locks_dir(self) -> Optional[str]:
+        """Where the processes sharing this database keep their lock files (beside
+        the real file, so that processes reaching it by other paths agree)."""
+        return None if self.path is None else os.path.realpath(self.path) + "-locks"
+
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        target = ":memory:" if self.path is None else self.path
+        db = sqlite3.connect(target, timeout=busy_timeout, isolation_level=None,
+                             check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        if self.path is not None:
+            # Switching to WAL (a no-op once it is) fails at once, without waiting,
+            # while another process opens or checkpoints the file: in the writers'
+            # turn, and tried again until the busy timeout.
+            deadline = time.monotonic() + busy_timeout
+            while True:
+                try:
+                    with self._writer_turn():
+                        db.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+            db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def close(self) -> None:
+        super().close()
+        with self._lock, self._read_lock:
+            self._db.close()
+            self._reader.close()
+            if self.path is not None:
+                self._checkpointer.close()
+            if self._write_lock_fd is not None:
+                os.close(self._write_lock_fd)
+                self._write_lock_fd = None
+
+    @contextmanager
+    def _transaction(self):
+        # isolation_level=None: sqlite3 never opens transactions by itself, so the
+        # BEGIN IMMEDIATE here is what makes a read-then-write claim atomic.
+        with self._lock, self._writer_turn(), self._errors_explained():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                committing = time.monotonic()
+                self._db.execute("COMMIT")
+                self.commit_seconds.observe(time.monotonic() - committing)
+            except BaseException:
+                if self._db.in_transaction:  # a COMMIT that failed (disk full) is still open
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _reading(self):
+        with self._read_lock, self._errors_explained():
+            yield self._reader
+
+    @contextmanager
+    def _snapshot(self):
+        with self._reading() as db:
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
+
+    @contextmanager
+    def _errors_explained(self):
+        """SQLite's errors as the store's: what the database's state stops, not a bug."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise StoreFull(f"{self.where} cannot grow: {exc}; nothing was changed "
+                                f"(free some disk space)") from None
+            raise StoreUnavailable(f"{self.where} cannot be used now: {exc}; nothing was "
+                                   f"changed") from None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise  # a constraint kala.py relies on: a bug, not the database's state
+            raise StoreUnavailable(
+                f"database {self.path!r} is damaged ({exc}): restore it from a backup, "
+                f"or recover what is left with: sqlite3 {self.path} .recover") from None
+
+    @contextmanager
+    def _writer_turn(self):
+        """Writers from all processes queue on one flock before BEGIN IMMEDIATE.
+
+        SQLite's busy handler polls with growing sleeps, so under contention a
+        writer can wait seconds while others keep winning; the kernel hands a
+        flock to waiters in turn.
+        """
+        if self._write_lock_fd is None:
+            yield
+            return
+        fcntl.flock(self._write_lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._write_lock_fd, fcntl.LOCK_UN)
+
+    def _columns(self, db, table: str) -> List[str]:
+        return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]  # ours, not input
+
+    def _joined_ids(self, column: str, key: str) -> str:
+        return (f"(SELECT group_concat({column}) FROM (SELECT {column} FROM dependencies "
+                f"WHERE {key} = jobs.id ORDER BY seq) AS edges)")
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database without holding up writers."""
+        if self.path is not None:
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+# --- databases on a server: shared by serve processes on several machines -------
+
+#: How long a session may sit idle in a transaction, a statement run, a lock be
+#: waited for; and how soon a silent peer's connection is given up (each side's
+#: TCP keepalives and unacknowledged data). A node cut off from the database loses
+#: its sessions, and with them its presence lock, within SERVER_CUTOFF seconds
+#: where the server keeps TCP keepalives (PostgreSQL).
+SERVER_IDLE_IN_TRANSACTION = 2.0
+SERVER_STATEMENT_TIMEOUT = 15.0
+SERVER_LOCK_TIMEOUT = 10.0
+SERVER_CUTOFF = 8.0
+#: TCP keepalives: first probe after 3 idle seconds, then every second, 3 probes.
+SERVER_KEEPALIVES = (3, 1, 3)
 #: How long a node whose presence lock is free must also have been silent before
 #: it counts as dead (it takes its lock again within milliseconds of losing it).
 PRESENCE_GRACE = 0.75
 #: Reconnection waits grow from the first to the last, doubling.
-POSTGRES_RECONNECT = (0.1, 2.0)
+SERVER_RECONNECT = (0.1, 2.0)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class _Row(tuple):
+    """A row readable by position and by column name, as a sqlite3.Row is."""
+
+    def __new__(cls, values, names: Dict[str, int]):
+        row = super().__new__(cls, values)
+        row.names = names
+        return row
+
+    def __getitem__(self, key):
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+
+class ServerSession:
+    """One connection to a database server, spoken to as the store speaks to sqlite3
+    (``?`` placeholders, rows by name), which reconnects with growing waits after
+    it is lost; until then each use fails at once with StoreUnavailable. A
+    driver's part says how to connect, run a statement, and tell a lost
+    connection."""
+
+    def __init__(self, name: str):
+        self.name = name   # what messages call it: "the PostgreSQL database HOST:PORT/DB"
+        self.in_transaction = False
+        self._raw = None
+        self._retry_at = -math.inf
+        self._wait = SERVER_RECONNECT[0]
+        self._statements: Dict[str, str] = {}
+
+    def _open(self):
+        """A new connection, its session settings made (raises the driver's errors)."""
+        raise NotImplementedError
+
+    def _run(self, raw, sql: str, params):
+        """Run one statement on ``raw``: a cursor with fetchone, fetchall, rowcount."""
+        raise NotImplementedError
+
+    def _lost(self, exc: Exception) -> bool:
+        """Whether ``exc`` says the connection itself is gone."""
+        raise NotImplementedError
+
+    def _failure(self) -> type:
+        """The driver's root error class, what a failed connect raises."""
+        raise NotImplementedError
+
+    def connection(self):
+        if self._raw is not None:
+            return self._raw
+        if time.monotonic() < self._retry_at:
+            raise StoreUnavailable(f"{self.name} cannot be reached; trying again in "
+                                   f"{self._retry_at - time.monotonic():.1f} s")
+        try:
+            self._raw = self._open()
+        except self._failure() as exc:
+            self._retry_at = time.monotonic() + self._wait
+            self._wait = min(self._wait * 2, SERVER_RECONNECT[1])
+            raise StoreUnavailable(f"{self.name} cannot be reached: "
+                                   f"{_first_line(exc)}") from None
+        self._wait = SERVER_RECONNECT[0]
+        return self._raw
+
+    def execute(self, sql: str, params=()):
+        idle = not self.in_transaction
+        statement, values = self._statement(sql), self._values(params)
+        try:
+            cursor = self._run(self.connection(), statement, values)
+        except Exception as exc:
+            if not (idle and self._lost(exc)):
+                raise
+            # The connection was lost while idle (the server restarted, or ended the
+            # session): a statement outside a transaction, or its BEGIN, is safe to
+            # say again, once, on a new one.
+            self.drop()
+            cursor = self._run(self.connection(), statement, values)
+        word = sql.split(None, 1)[0].upper()
+        if word in ("BEGIN", "START"):
+            self.in_transaction = True
+        elif word in ("COMMIT", "ROLLBACK"):
+            self.in_transaction = False
+        return cursor
+
+    def executemany(self, sql: str, rows):
+        """One statement per row, each waited for. (Not the drivers' executemany: a
+        pipeline cut off in the middle leaves the server waiting for the rest
+        while it holds the writers' turn, where no idle timeout applies.)"""
+        for row in rows:
+            self.execute(sql, row)
+
+    def _statement(self, sql: str) -> str:
+        if sql not in self._statements:
+            self._statements[sql] = sql.replace("?", "%s")  # no ? or % is ever literal here
+        return self._statements[sql]
+
+    @classmethod
+    def _values(cls, params):
+        return [int(value) if isinstance(value, bool) else
+                cls._values(value) if isinstance(value, list) else value  # an array's items
+                for value in params]
+
+    def connected(self) -> bool:
+        return self._raw is not None
+
+    def drop(self) -> None:
+        """Close the connection (a later use reconnects)."""
+        raw, self._raw, self.in_transaction = self._raw, None, False
+        if raw is not None:
+            try:
+                raw.close()
+            except Exception:  # already broken: nothing to close cleanly
+                pass
+
+    close = drop
+
+
+class RowFence:
+    """How serve processes sharing a database server fence each other. A run's start
+    is marked in its row just before its command starts, and the mark is made only
+    while the run is still this process's: whoever takes the process for dead runs
+    the claims never marked, fails the others, and locks their rows to decide, so
+    whichever commits first wins. A process's presence is a lock held by a session
+    of its own, which the server frees when the session ends (it died, or its
+    connection was cut off and the server noticed)."""
+
+    #: Starts are marked this long ahead, together: at a thousand runs a second, a
+    #: round trip each just before its fork made the lag p99 17 to 80 ms. The cost:
+    #: a process killed in that time leaves its runs due in it failed as "node
+    #: died" without having run them.
+    mark_ahead = 0.01
+
+    def __init__(self, store: "ServerStore"):
+        self._store = store
+
+    def hold(self, node: str) -> None:
+        self._store._hold_presence(node)
+
+    def release(self) -> None:
+        self._store._release_presence()
+
+    def claimed(self, run_ids: List[int]) -> None:
+        """The row is the ledger: nothing to note."""
+
+    def starting(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
+        """Mark runs as started with ``stamp``; those that ``node`` still owns (a mark
+        made again with the same stamp, its answer lost, finds itself)."""
+        return self._store._mark_started(run_ids, node, stamp)
+
+    def dead(self, nodes: List[str], now: float = math.inf,
+             silent_for: float = 0.0) -> List[str]:
+        """Nodes whose presence lock is free and that have not beaten for
+        PRESENCE_GRACE: a session the server ended (a restart, a terminated backend)
+        frees a live node's lock until it takes it again, within milliseconds. A
+        reaper that was cut off itself for that long (``silent_for``) judges nobody:
+        the others may still be reconnecting."""
+        if not nodes or silent_for > PRESENCE_GRACE:
+            return []
+        return self._store._presence_gone(nodes, now - PRESENCE_GRACE)
+
+    def died_lately(self, nodes: List[str], now: float, silent_for: float) -> bool:
+        """Between heartbeats, whether a process died: a read, so asked every tick."""
+        return bool(self.dead(nodes, now, silent_for))
+
+    @staticmethod
+    def never_started(run) -> bool:
+        return run["started_at"] is None
+
+    def settled(self, nodes: List[str]) -> None:
+        """Nothing kept for a takeover: the rows say it all."""
+
+
+class ServerStore(Store):
+    """What the stores on a database server share (PostgreSQL, MySQL): four
+    sessions that reconnect (writes, reads, start marks, and presence), results
+    kept and written again while the server is away, a commit whose answer was
+    lost asked about, and a RowFence. A database's part says how to take the
+    writers' turn, ask about a commit, hold a presence lock and mark starts."""
+
+    #: A transaction is a dozen round trips here: at a thousand runs a second, 50
+    #: claims and 100 result commits a second held the writers' turn all the time.
+    claim_batch = 0.1
+    result_spacing = 0.05
+    _LOCK_ROWS = " FOR UPDATE"   # a run's start is marked without the writers' turn
+    #: What the messages call this database.
+    _KIND = "server"
+
+    def __init__(self, url: str, where: str):
+        self.url, self.where = url, where
+        self._lock = threading.RLock()
+        self._db = self._session("writes")
+        self._read_lock = threading.Lock()
+        self._reader = self._session("reads")
+        self._start_lock = threading.Lock()
+        self._starts = self._session("starts")
+        self._presence_lock = threading.Lock()
+        self._presence = self._session("presence")
+        self._node: Optional[str] = None
+        super().__init__(RowFence(self))
+
+    def _session(self, purpose: str) -> ServerSession:
+        """A session for ``purpose``: writes, reads, starts (marks) or presence."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        super().close()
+        with self._lock, self._read_lock, self._start_lock:
+            for session in (self._db, self._reader, self._starts):
+                session.close()
+
+    # --- transactions -------------------------------------------------------------
+
+    def _begin_writing(self, session: ServerSession):
+        """Take the writers' turn in the open transaction; returns what tells later
+        whether it committed (``_committed``)."""
+        raise NotImplementedError
+
+    def _committed(self, session: ServerSession, token) -> Optional[bool]:
+        """Whether the transaction of ``token`` committed; None while unknown."""
+        raise NotImplementedError
+
+    @contextmanager
+    def _transaction(self):
+        with self._lock, self._errors_explained(self._db):
+            session = self._db
+            session.execute("BEGIN")
+            try:
+                token = self._begin_writing(session)
+                yield session
+            except BaseException:
+                if session.in_transaction:
+                    try:
+                        session.execute("ROLLBACK")
+                    except self._driver.Error:
+                        session.drop()
+                raise
+            try:
+                committing = time.monotonic()
+                session.execute("COMMIT")
+                self.commit_seconds.observe(time.monotonic() - committing)
+            except self._driver.Error as exc:
+                session.drop()
+                status = self._commit_status(session, token)
+                if status:
+                    return
+                if status is False:
+                    raise StoreUnavailable(f"the {self._KIND} database {self.where} was lost "
+                                           f"while committing ({_first_line(exc)}); nothing "
+                                           f"was changed") from None
+                raise CommitUncertain(
+                    f"the {self._KIND} database {self.where} was lost while committing "
+                    f"({_first_line(exc)}); the write may or may not have been made") from None
+
+    def _commit_status(self, session: ServerSession, token) -> Optional[bool]:
+        """Whether the transaction of ``token`` committed, asked again for up to
+        SERVER_CUTOFF seconds; None if the database could not say."""
+        deadline = time.monotonic() + SERVER_CUTOFF
+        wait = SERVER_RECONNECT[0]
+        while True:
+            try:
+                status = self._committed(session, token)
+                if status is not None:
+                    return status
+            except (self._driver.Error, StoreUnavailable):
+                session.drop()
+            if time.monotonic() + wait > deadline:
+                return None
+            time.sleep(wait)
+            wait = min(wait * 2, SERVER_RECONNECT[1])
+
+    @contextmanager
+    def _reading(self):
+        with self._read_lock, self._errors_explained(self._reader):
+            yield self._reader
+
+    _SNAPSHOT = "BEGIN"   # what begins a consistent read-only transaction
+
+    @contextmanager
+    def _snapshot(self):
+        with self._reading() as db:
+            db.execute(self._SNAPSHOT)
+            try:
+                yield db
+            finally:
+                if db.in_transaction:
+                    db.execute("COMMIT")
+
+    def _full(self, exc: Exception) -> bool:
+        """Whether ``exc`` says the database cannot grow (its disk, its memory)."""
+        return False
+
+    @contextmanager
+    def _errors_explained(self, session: Optional[ServerSession] = None):
+        driver = self._driver
+        try:
+            yield
+        except driver.IntegrityError:
+            raise  # a constraint kala.py relies on: a bug, not the database's state
+        except driver.Error as exc:
+            if session is not None and (session.in_transaction or session._lost(exc)):
+                session.drop()
+            if self._full(exc):
+                raise StoreFull(f"the {self._KIND} database {self.where} cannot grow: "
+                                f"{_first_line(exc)}; nothing was changed") from None
+            raise StoreUnavailable(f"the {self._KIND} database {self.where} cannot be used "
+                                   f"now: {_first_line(exc)}; nothing was changed") from None
+
+    # --- presence and start marks (RowFence) ----------------------------------------
+
+    def _lock_presence(self, session: ServerSession, node: str) -> bool:
+        """Take ``node``'s presence lock on ``session``; False when another holds it."""
+        raise NotImplementedError
+
+    def _presence_held(self, db, nodes: List[str]) -> set:
+        """Those of ``nodes`` whose presence lock some session holds."""
+        raise NotImplementedError
+
+    def _mark_started(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
+        raise NotImplementedError
+
+    def _hold_presence(self, node: str) -> None:
+        self._node = node
+        with self._presence_lock:
+            try:
+                self._take_presence()
+            except KalaError:
+                self._node = None
+                raise
+
+    def _take_presence(self) -> None:
+        """Connect the presence session and take this node's lock (and listen)."""
+        with self._errors_explained(self._presence):
+            if not self._lock_presence(self._presence, self._node):
+                self._presence.drop()
+                raise KalaError(f"node id {self._node!r} is already in use by a live process "
+                                f"on {self.where}; give this one another --node-id")
+
+    def _release_presence(self) -> None:
+        with self._presence_lock:
+            self._presence.close()
+        self._node = None
+
+    def _keep_presence(self) -> bool:
+        """Take the presence lock again if its session was lost (a process that took
+        this one for dead meanwhile has taken its runs over, and the fencing stops
+        it from starting them); False when it could not."""
+        try:
+            if not self._presence.connected():
+                self._take_presence()
+            return True
+        except KalaError as exc:  # StoreUnavailable, or the id taken meanwhile
+            self._presence.drop()
+            log.warning("lost this node's presence session on %s (%s); taking it again",
+                        self.where, _first_line(exc))
+            return False
+
+    def _presence_gone(self, nodes: List[str], silent_since: float) -> List[str]:
+        with self._snapshot() as db:
+            held = self._presence_held(db, nodes)
+            beats = dict(db.execute("SELECT id, heartbeat FROM nodes").fetchall())
+        return [node for node in nodes
+                if node not in held and beats.get(node, -math.inf) < silent_since]
+
+
+# --- PostgreSQL ---------------------------------------------------------------------
+
+#: The channel on which a process announces a change of jobs to the others (the
+#: payload names the schema: deployments in several schemas share a channel).
+_POSTGRES_CHANNEL = "kala_jobs"
 
 
 def postgres_driver():
@@ -3003,13 +3522,6 @@ def is_postgres_url(target: Optional[str]) -> bool:
     return bool(target) and target.split("://", 1)[0] in ("postgres", "postgresql")
 
 
-def advisory_key(schema: str, name: str) -> int:
-    """An advisory lock key of kala.py's in ``schema``: ``writers`` (whose turn it is
-    to write) or ``node NAME`` (held by a node for as long as it lives)."""
-    digest = hashlib.sha256(f"kala.py\0{schema}\0{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def postgres_conninfo(driver, url: str, application: str) -> Tuple[str, str]:
     """The connection string for ``url`` with kala.py's session settings (options the
     URL or PGOPTIONS give are kept), and HOST:PORT/DB to name it by (no password)."""
@@ -3019,13 +3531,13 @@ def postgres_conninfo(driver, url: str, application: str) -> Tuple[str, str]:
         raise KalaError(f"not a usable PostgreSQL URL: {_first_line(exc)}") from None
     where = (f"{settings.get('host', 'localhost')}:{settings.get('port', 5432)}/"
              f"{settings.get('dbname', '')}")
-    idle, interval, count = POSTGRES_KEEPALIVES
+    idle, interval, count = SERVER_KEEPALIVES
     server_side = {
-        "idle_in_transaction_session_timeout": int(POSTGRES_IDLE_IN_TRANSACTION * 1000),
-        "statement_timeout": int(POSTGRES_STATEMENT_TIMEOUT * 1000),
-        "lock_timeout": int(POSTGRES_LOCK_TIMEOUT * 1000),
+        "idle_in_transaction_session_timeout": int(SERVER_IDLE_IN_TRANSACTION * 1000),
+        "statement_timeout": int(SERVER_STATEMENT_TIMEOUT * 1000),
+        "lock_timeout": int(SERVER_LOCK_TIMEOUT * 1000),
         "tcp_keepalives_idle": idle, "tcp_keepalives_interval": interval,
-        "tcp_keepalives_count": count, "tcp_user_timeout": int(POSTGRES_CUTOFF * 1000),
+        "tcp_keepalives_count": count, "tcp_user_timeout": int(SERVER_CUTOFF * 1000),
         "client_connection_check_interval": 1000,
         # Statements are prepared after a few runs (psycopg); a generic plan made
         # while the tables were small scanned all of runs at every claim as they grew.
@@ -3034,117 +3546,10 @@ def postgres_conninfo(driver, url: str, application: str) -> Tuple[str, str]:
     settings["options"] = " ".join(
         [given] * bool(given) + [f"-c {name}={value}" for name, value in server_side.items()])
     settings.setdefault("application_name", os.environ.get("PGAPPNAME") or application)
-    settings.update(connect_timeout=str(int(POSTGRES_CUTOFF)), keepalives="1",
+    settings.update(connect_timeout=str(int(SERVER_CUTOFF)), keepalives="1",
                     keepalives_idle=str(idle), keepalives_interval=str(interval),
-                    keepalives_count=str(count), tcp_user_timeout=str(int(POSTGRES_CUTOFF * 1000)))
+                    keepalives_count=str(count), tcp_user_timeout=str(int(SERVER_CUTOFF * 1000)))
     return driver.conninfo.make_conninfo(**settings), where
-
-
-class _PostgresRow(tuple):
-    """A row readable by position and by column name, as a sqlite3.Row is."""
-
-    def __new__(cls, values, names: Dict[str, int]):
-        row = super().__new__(cls, values)
-        row.names = names
-        return row
-
-    def __getitem__(self, key):
-        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
-
-
-def _postgres_rows(cursor):
-    names = {column.name: i for i, column in enumerate(cursor.description or ())}
-    return lambda values: _PostgresRow(values, names)
-
-
-class PostgresSession:
-    """One connection to PostgreSQL, spoken to as Store speaks to sqlite3 (``?``
-    placeholders, rows by name), which reconnects with growing waits after it is
-    lost; until then each use fails at once with StoreUnavailable."""
-
-    def __init__(self, driver, conninfo: str, where: str):
-        self._driver = driver
-        self._conninfo = conninfo
-        self.where = where
-        self._raw = None
-        self._retry_at = -math.inf
-        self._wait = POSTGRES_RECONNECT[0]
-        self._statements: Dict[str, str] = {}
-
-    def connection(self):
-        if self._raw is not None and not self._raw.closed:
-            return self._raw
-        if time.monotonic() < self._retry_at:
-            raise StoreUnavailable(f"the PostgreSQL database {self.where} cannot be reached; "
-                                   f"trying again in {self._retry_at - time.monotonic():.1f} s")
-        try:
-            self._raw = self._driver.connect(self._conninfo, autocommit=True,
-                                             row_factory=_postgres_rows)
-        except self._driver.Error as exc:
-            self._retry_at = time.monotonic() + self._wait
-            self._wait = min(self._wait * 2, POSTGRES_RECONNECT[1])
-            raise StoreUnavailable(f"the PostgreSQL database {self.where} cannot be reached: "
-                                   f"{_first_line(exc)}") from None
-        self._wait = POSTGRES_RECONNECT[0]
-        return self._raw
-
-    def execute(self, sql: str, params=()):
-        idle = not self.in_transaction
-        try:
-            return self.connection().execute(self._statement(sql), self._values(params))
-        except self._driver.OperationalError:
-            if not idle or self._raw is None or not self._raw.closed:
-                raise
-            # The connection was lost while idle (the server restarted, or ended the
-            # session): a statement outside a transaction, or its BEGIN, is safe to
-            # say again, once, on a new one.
-            self.drop()
-            return self.connection().execute(self._statement(sql), self._values(params))
-
-    def executemany(self, sql: str, rows):
-        """One statement per row, each waited for. (Not psycopg's executemany: it
-        pipelines, and a connection cut off in the middle of a pipeline leaves the
-        server waiting for the rest, without idle_in_transaction_session_timeout,
-        while it holds the writers' lock.)"""
-        for row in rows:
-            self.execute(sql, row)
-
-    def _statement(self, sql: str) -> str:
-        if sql not in self._statements:
-            self._statements[sql] = sql.replace("?", "%s")  # no ? or % is ever literal here
-        return self._statements[sql]
-
-    @classmethod
-    def _values(cls, params):
-        return [int(value) if isinstance(value, bool) else
-                _no_nul(value) if isinstance(value, str) else
-                cls._values(value) if isinstance(value, list) else value  # an array's items
-                for value in params]
-
-    def connected(self) -> bool:
-        return self._raw is not None and not self._raw.closed
-
-    @property
-    def in_transaction(self) -> bool:
-        raw = self._raw
-        return (raw is not None and not raw.closed and raw.info.transaction_status
-                != self._driver.pq.TransactionStatus.IDLE)
-
-    def drop(self) -> None:
-        """Close the connection (a later use reconnects)."""
-        if self._raw is not None:
-            try:
-                self._raw.close()
-            except Exception:  # already broken: nothing to close cleanly
-                pass
-            self._raw = None
-
-    def close(self) -> None:
-        self.drop()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _no_nul(text: Optional[str]) -> Optional[str]:
@@ -3152,190 +3557,179 @@ def _no_nul(text: Optional[str]) -> Optional[str]:
     return text.replace("\x00", "\ufffd") if text else text
 
 
+class PostgresSession(ServerSession):
+    """A session with PostgreSQL (psycopg 3), in autocommit mode: BEGIN and COMMIT are
+    said when meant."""
+
+    def __init__(self, driver, conninfo: str, where: str):
+        super().__init__(f"the PostgreSQL database {where}")
+        self._driver, self._conninfo = driver, conninfo
+
+    def _open(self):
+        def rows(cursor):
+            names = {column.name: i for i, column in enumerate(cursor.description or ())}
+            return lambda values: _Row(values, names)
+        return self._driver.connect(self._conninfo, autocommit=True, row_factory=rows)
+
+    def _run(self, raw, sql: str, params):
+        return raw.execute(sql, params)
+
+    def _lost(self, exc: Exception) -> bool:
+        return (isinstance(exc, self._driver.OperationalError) and self._raw is not None
+                and self._raw.closed)
+
+    def _failure(self) -> type:
+        return self._driver.Error
+
+    @classmethod
+    def _values(cls, params):
+        return [_no_nul(value) if isinstance(value, str) else value
+                for value in super()._values(params)]
+
+
 #: A list of values sent as one JSON text, for ``column = ANY(...)`` (an index scan).
 _ANY_TEXT = "ANY(ARRAY(SELECT json_array_elements_text(?::json)))"
 _ANY_BIGINT = "ANY(ARRAY(SELECT json_array_elements_text(?::json)::bigint))"
 
 
-class PostgresStore(Store):
-    """The store on a PostgreSQL database, which serve processes on several
-    machines share: the same tables, claims and results as on SQLite.
+class PostgresStore(ServerStore):
+    """The store on a PostgreSQL database, which serve processes on several machines
+    share: the same tables, claims and results as on SQLite.
 
-    Writers take turns on a transaction-level advisory lock, as SQLite's writers
-    take turns on its one write lock, so every read-then-write decision above
-    holds the same way; reads use a connection of their own. A node's presence is
-    a session-level advisory lock, which the server releases when the session
-    ends (the process died, or its connection was cut off); a run's start is
-    marked in its row just before the command starts, which also fences it.
+    Writers take turns on a transaction-level advisory lock, as SQLite's writers take
+    turns on its one write lock; a node's presence is a session-level advisory lock;
+    announcements of changed jobs are a NOTIFY. Batches go in one statement each:
+    round trips are what PostgreSQL costs, and one short query text is parsed and
+    prepared once; their rows travel as one JSON text (``_rows``), which json writes
+    in C (sent as an array a column, they went through psycopg's array dumper in
+    Python, a third of a claim's work).
     """
 
-    _JOB_WITH_EDGES = (
-        f"SELECT {_JOB_COLUMNS}, "
-        "(SELECT string_agg(parent_id, ',' ORDER BY seq) FROM dependencies "
-        "WHERE child_id = jobs.id) AS parents, "
-        "(SELECT string_agg(child_id, ',' ORDER BY seq) FROM dependencies "
-        "WHERE parent_id = jobs.id) AS children FROM jobs WHERE id = ?")
-    _CREATION_ORDER = "seq"
-    _NO_LIMIT = None
-    _LOCK_ROWS = " FOR UPDATE"   # a run's start is marked without the writers' lock
-    _STARTED_MARK_CLEARED = ", started_at = NULL"
-    starts_in_database = True
-    # Marked ahead, together, so that the round trip is not in the start's way: at a
-    # thousand runs a second, one each just before its fork made the lag p99 17 to
-    # 80 ms. The cost: a process killed in that time leaves its runs due in it
-    # failed as "node died" without having run them.
-    start_mark_ahead = 0.01
-    presence_watchable = True
-    # A transaction is a dozen round trips here: at a thousand runs a second, 50
-    # claims and 100 result commits a second held the writers' turn all the time.
-    claim_batch = 0.1
-    result_spacing = 0.05
+    _KIND = "PostgreSQL"
+    _TYPES = {"key": "TEXT", "text": "TEXT", "time": "DOUBLE PRECISION", "count": "BIGINT",
+              "flag": "INTEGER", "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+              "order": "BIGINT GENERATED ALWAYS AS IDENTITY"}
+    _SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def __init__(self, url: str, *, application: str = "kala.py"):
-        # Not Store.__init__: that one opens a SQLite file.
-        self.path = None
-        self.url = url
         self._driver = postgres_driver()
-        conninfo, self.where = postgres_conninfo(self._driver, url, application)
-        self._lock = threading.RLock()
-        self._db = PostgresSession(self._driver, conninfo, self.where)
-        self._read_lock = threading.Lock()
-        self._reader = PostgresSession(self._driver, conninfo, self.where)
-        self._start_lock = threading.Lock()
-        self._starts = PostgresSession(self._driver, conninfo, self.where)
-        self._presence_lock = threading.Lock()
-        self._presence = PostgresSession(self._driver, conninfo, self.where)
-        self._node: Optional[str] = None
-        self._node_lock = None      # no lock file, no start ledger: the database has both
-        self._joined_at: Dict[str, float] = {}
-        self._results = _WriteBehind(self._write_results, "kala-results",
-                                     spacing=self.result_spacing, retry=WRITE_AGAIN)
-        self._creations = _GroupCommit(self._write_creations)
-        with self._reading() as db:
-            # The tables' schema (search_path): deployments in two schemas of one
-            # database keep apart, their advisory locks and announcements too.
-            self.schema = db.execute("SELECT current_schema()").fetchone()[0]
-        if self.schema is None:
-            raise KalaError(f"the PostgreSQL database {self.where} has no schema to create "
-                            f"kala.py's tables in (check search_path)")
-        self._writers_key = advisory_key(self.schema, "writers")
-        with self._transaction() as db:
-            for statement in _POSTGRES_SCHEMA:
-                db.execute(statement)
-            for table, column, declaration in _ADDED_COLUMNS:  # names of ours, not input
-                db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {declaration}")
-
-    @property
-    def locks_dir(self) -> Optional[str]:
-        return None
-
-    def close(self) -> None:
-        self._results.close()
-        self.release_node()
-        with self._lock, self._read_lock, self._start_lock:
-            for session in (self._db, self._reader, self._starts):
-                session.close()
-
-    @contextmanager
-    def _transaction(self, mode: str = "IMMEDIATE"):
-        """A write transaction; ``mode`` IMMEDIATE takes the writers' turn first
-        (as SQLite's BEGIN IMMEDIATE does), anything else does not."""
-        with self._lock, self._in_transaction(self._db, mode == "IMMEDIATE") as db:
-            yield db
-
-    @contextmanager
-    def _in_transaction(self, session: PostgresSession, take_turn: bool):
-        with self._errors_explained(session):
-            session.execute("BEGIN")
-            try:
-                # The transaction's id: if the connection is lost while it commits,
-                # the server can still tell whether it did (_commit_status).
-                xid = session.execute(
-                    "SELECT pg_advisory_xact_lock(?), pg_current_xact_id()::text"
-                    if take_turn else "SELECT 0, pg_current_xact_id()::text",
-                    (self._writers_key,) if take_turn else ()).fetchone()[1]
-                yield session
-            except BaseException:
-                if session.in_transaction:
-                    try:
-                        session.execute("ROLLBACK")
-                    except self._driver.Error:
-                        session.drop()
-                raise
-            try:
-                committing = time.monotonic()
-                session.execute("COMMIT")
-                self.observe_commit(time.monotonic() - committing)
-            except self._driver.Error as exc:
-                session.drop()
-                status = self._commit_status(session, xid)
-                if status == "committed":
-                    return
-                if status == "aborted":
-                    raise StoreUnavailable(f"the PostgreSQL database {self.where} was lost while "
-                                           f"committing ({_first_line(exc)}); nothing was "
-                                           f"changed") from None
-                raise CommitUncertain(
-                    f"the PostgreSQL database {self.where} was lost while committing "
-                    f"({_first_line(exc)}); the write may or may not have been made") from None
-
-    def _commit_status(self, session: PostgresSession, xid: str) -> Optional[str]:
-        """Whether the transaction ``xid`` committed, asked again for up to
-        POSTGRES_CUTOFF seconds; None if the database could not say."""
-        deadline = time.monotonic() + POSTGRES_CUTOFF
-        wait = POSTGRES_RECONNECT[0]
-        while True:
-            try:
-                status = session.execute("SELECT pg_xact_status(?::xid8)", (xid,)).fetchone()[0]
-                if status != "in progress":
-                    return status
-            except (self._driver.Error, StoreUnavailable):
-                session.drop()
-            if time.monotonic() + wait > deadline:
-                return None
-            time.sleep(wait)
-            wait = min(wait * 2, POSTGRES_RECONNECT[1])
-
-    @contextmanager
-    def _reading(self):
-        with self._read_lock, self._errors_explained(self._reader):
-            yield self._reader
-
-    @contextmanager
-    def _snapshot(self):
-        with self._reading() as db:
-            db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                yield db
-            finally:
-                if db.in_transaction:
-                    db.execute("COMMIT")
-
-    @contextmanager
-    def _errors_explained(self, session: Optional[PostgresSession] = None):
-        errors = self._driver.errors
+        self._conninfo, where = postgres_conninfo(self._driver, url, application)
+        # The tables' schema (search_path): deployments in two schemas of one
+        # database keep apart, their advisory locks and announcements too.
+        probe = self._session_at(where)
         try:
-            yield
-        except (errors.DiskFull, errors.OutOfMemory) as exc:
-            raise StoreFull(f"the PostgreSQL database {self.where} cannot grow: "
-                            f"{_first_line(exc)}; nothing was changed") from None
-        except self._driver.IntegrityError:
-            raise  # a constraint kala.py relies on: a bug, not the database's state
+            self.schema = probe.execute("SELECT current_schema()").fetchone()[0]
         except self._driver.Error as exc:
-            if session is not None and (isinstance(exc, self._driver.OperationalError)
-                                        or session.in_transaction):
-                session.drop()
-            raise StoreUnavailable(f"the PostgreSQL database {self.where} cannot be used "
-                                   f"now: {_first_line(exc)}; nothing was changed") from None
+            raise StoreUnavailable(f"the PostgreSQL database {where} cannot be used now: "
+                                   f"{_first_line(exc)}") from None
+        finally:
+            probe.close()
+        if self.schema is None:
+            raise KalaError(f"the PostgreSQL database {where} has no schema to create "
+                            f"kala.py's tables in (check search_path)")
+        self._writers_key = self._lock_key("writers")
+        super().__init__(url, where)
 
-    def checkpoint(self) -> None:
-        """PostgreSQL checkpoints by itself."""
+    def _session(self, purpose: str) -> ServerSession:
+        return self._session_at(self.where)
 
-    # A batch in one statement each: round trips are what PostgreSQL costs, and one
-    # short query text is parsed and prepared once (a VALUES list of a thousand
-    # placeholders was parsed again, in Python, each time). Its rows travel as one
-    # JSON text (``_rows``), which json writes in C: sent as an array a column, they
-    # went through psycopg's array dumper in Python, a third of a claim's work.
+    def _session_at(self, where: str) -> ServerSession:
+        return PostgresSession(self._driver, self._conninfo, where)
+
+    def _lock_key(self, name: str) -> int:
+        """An advisory lock key of kala.py's in this schema: ``writers`` (whose turn it
+        is to write) or ``node NAME`` (held by a node for as long as it lives)."""
+        digest = hashlib.sha256(f"kala.py\0{self.schema}\0{name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def _create_schema(self, db) -> None:
+        super()._create_schema(db)
+        db.execute("CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)")
+
+    def _columns(self, db, table: str) -> List[str]:
+        return [row[0] for row in db.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?", (table,))]
+
+    def _joined_ids(self, column: str, key: str) -> str:
+        return (f"(SELECT string_agg({column}, ',' ORDER BY seq) FROM dependencies "
+                f"WHERE {key} = jobs.id)")
+
+    def _begin_writing(self, session: ServerSession) -> str:
+        # The transaction's id: if the connection is lost while it commits, the
+        # server can still tell whether it did.
+        return session.execute("SELECT pg_advisory_xact_lock(?), pg_current_xact_id()::text",
+                               (self._writers_key,)).fetchone()[1]
+
+    def _committed(self, session: ServerSession, xid: str) -> Optional[bool]:
+        status = session.execute("SELECT pg_xact_status(?::xid8)", (xid,)).fetchone()[0]
+        return None if status == "in progress" else status == "committed"
+
+    def _full(self, exc: Exception) -> bool:
+        return isinstance(exc, (self._driver.errors.DiskFull, self._driver.errors.OutOfMemory))
+
+    def _bump_version(self, db) -> int:
+        return db.execute("UPDATE counters SET value = value + 1 "
+                          "WHERE name = 'timer_version' RETURNING value").fetchone()[0]
+
+    def _announce(self, db) -> None:
+        db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
+
+    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait on the presence session for another process's announcement; a lost
+        session is taken again."""
+        if self._node is None:
+            return super().wait_for_changes(timeout, stop)
+        with self._presence_lock:
+            if self._keep_presence():
+                try:
+                    deadline = time.monotonic() + timeout
+                    while not stop.is_set() and time.monotonic() < deadline:
+                        # In short waits, so that a stopping scheduler is not kept waiting.
+                        wait = min(0.05, max(0.0, deadline - time.monotonic()))
+                        for notice in self._presence.connection().notifies(timeout=wait,
+                                                                           stop_after=1):
+                            if notice.payload == self.schema:
+                                return True
+                    return False
+                except self._driver.Error as exc:
+                    self._presence.drop()
+                    log.warning("lost this node's presence session on %s (%s); taking it "
+                                "again", self.where, _first_line(exc))
+        stop.wait(timeout)
+        return False
+
+    def _lock_presence(self, session: ServerSession, node: str) -> bool:
+        if not session.execute("SELECT pg_try_advisory_lock(?)",
+                               (self._lock_key(f"node {node}"),)).fetchone()[0]:
+            return False
+        session.execute(f"LISTEN {_POSTGRES_CHANNEL}")
+        return True
+
+    def _presence_held(self, db, nodes: List[str]) -> set:
+        held = {(row[0] << 32) | row[1] for row in db.execute(
+            "SELECT classid::bigint, objid::bigint FROM pg_locks "
+            "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")}
+        return {node for node in nodes
+                if self._lock_key(f"node {node}") & 0xFFFFFFFFFFFFFFFF in held}
+
+    def _mark_started(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
+        """One statement, its own transaction (one round trip), not in the writers'
+        turn: the row locks order it against a takeover."""
+        with self._start_lock, self._errors_explained(self._starts):
+            return [row[0] for row in self._starts.execute(
+                # The node as a column, not a constant: with a constant, a planner
+                # without statistics yet (a new table) took the partial index of
+                # running runs, which holds every finished one too until a vacuum.
+                "UPDATE runs SET started_at = ? FROM json_to_recordset(?::json) "
+                "AS v(id bigint, node text) WHERE runs.id = v.id AND runs.node = v.node "
+                "AND runs.state = ? AND (runs.started_at IS NULL OR runs.started_at = ?) "
+                f"AND runs.id = {_ANY_BIGINT} RETURNING runs.id",
+                (stamp, self._rows("id, node", [(run_id, node) for run_id in run_ids]),
+                 _RUNNING, stamp, json.dumps(list(run_ids))))]
+
+    # --- batches in one statement each ------------------------------------------------
 
     @staticmethod
     def _rows(columns: str, rows) -> str:
@@ -3344,34 +3738,32 @@ class PostgresStore(Store):
         names = columns.split(", ")
         return json.dumps([dict(zip(names, row)) for row in rows])
 
-    @staticmethod
-    def _insert_runs(db, runs: List[tuple]) -> List[int]:
+    def _insert_runs(self, db, runs: List[tuple]) -> List[int]:
         if not runs:
             return []
         ids = dict(db.execute(
-            "INSERT INTO runs (job_id, claim_key, trigger, scheduled_for, node, state, ran_at) "
-            "SELECT job_id, claim_key, trigger, scheduled_for, node, ?, ran_at "
-            "FROM json_to_recordset(?::json) AS v(job_id text, claim_key text, trigger text, "
+            'INSERT INTO runs (job_id, claim_key, "trigger", scheduled_for, node, state, '
+            'ran_at) SELECT job_id, claim_key, "trigger", scheduled_for, node, ?, ran_at '
+            'FROM json_to_recordset(?::json) AS v(job_id text, claim_key text, "trigger" text, '
             "scheduled_for double precision, node text, ran_at double precision) "
             "RETURNING claim_key, id",
-            (_RUNNING, PostgresStore._rows(
-                "job_id, claim_key, trigger, scheduled_for, node, ran_at", runs))).fetchall())
+            (_RUNNING, self._rows("job_id, claim_key, trigger, scheduled_for, node, ran_at",
+                                  runs))).fetchall())
         return [ids[run[1]] for run in runs]
 
-    @staticmethod
-    def _advance_jobs(db, updates: List[tuple]) -> None:
+    def _advance_jobs(self, db, updates: List[tuple]) -> None:
         if not updates:
             return
         db.execute(
-            "UPDATE jobs SET cursor = v.next_cursor, next_run_at = v.next_run_at, "
+            'UPDATE jobs SET "cursor" = v.next_cursor, next_run_at = v.next_run_at, '
             "is_done = v.is_done, last_attempted_run = CASE WHEN v.ran = 1 "
             "THEN v.attempted ELSE last_attempted_run END, version = v.version "
             "FROM json_to_recordset(?::json) AS v(next_cursor bigint, "
             "next_run_at double precision, is_done integer, ran integer, "
-            "attempted double precision, version bigint, id text, cursor bigint) "
-            "WHERE jobs.id = v.id AND jobs.cursor = v.cursor "
+            'attempted double precision, version bigint, id text, "cursor" bigint) '
+            'WHERE jobs.id = v.id AND jobs."cursor" = v."cursor" '
             f"AND jobs.id = {_ANY_TEXT}",  # by the primary key, not a scan of every row
-            (PostgresStore._rows(
+            (self._rows(
                 "next_cursor, next_run_at, is_done, ran, attempted, version, id, cursor",
                 [(cursor, at, int(done), int(ran), *rest)
                  for cursor, at, done, ran, *rest in updates]),
@@ -3391,8 +3783,7 @@ class PostgresStore(Store):
                     written.add(claim.run_id)  # written already, by a commit whose answer was lost
             return [claim.run_id in written for claim, _, _ in batch]
 
-    @staticmethod
-    def _write_together(db, batch) -> set:
+    def _write_together(self, db, batch) -> set:
         parents = {claim.job.id for claim, _, result in batch if result.success}
         if parents:
             parents = {row[0] for row in db.execute(
@@ -3415,8 +3806,8 @@ class PostgresStore(Store):
             "duration_ns bigint, output text, error text, owed_by text, output_dropped bigint) "
             "WHERE runs.id = v.id AND runs.node = v.node AND runs.state = ? "
             f"AND runs.id = {_ANY_BIGINT} RETURNING runs.id",
-            (PostgresStore._rows("id, node, state, ran_at, finished_at, retries, duration_ns, "
-                                 "output, error, owed_by, output_dropped", rows),
+            (self._rows("id, node, state, ran_at, finished_at, retries, duration_ns, "
+                        "output, error, owed_by, output_dropped", rows),
              _RUNNING, json.dumps([row[0] for row in rows])))}
         counts: Dict[str, list] = {}  # job id: successes, last success, errors, last error, runs
         for claim, _, result in batch:
@@ -3439,136 +3830,315 @@ class PostgresStore(Store):
                 "AS v(id text, successes bigint, last_success double precision, errors bigint, "
                 "last_error double precision, finished bigint) "
                 f"WHERE jobs.id = v.id AND jobs.id = {_ANY_TEXT}",
-                (PostgresStore._rows("id, successes, last_success, errors, last_error, finished",
-                                     [(job_id, *entry) for job_id, entry in counts.items()]),
+                (self._rows("id, successes, last_success, errors, last_error, finished",
+                            [(job_id, *entry) for job_id, entry in counts.items()]),
                  json.dumps(list(counts))))
         return written
 
-    @staticmethod
-    def _bump_version(db) -> int:
-        return db.execute("UPDATE counters SET value = value + 1 "
-                          "WHERE name = 'timer_version' RETURNING value").fetchone()[0]
 
-    def _announce(self, db) -> None:
-        db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
+# --- MySQL and MariaDB ------------------------------------------------------------------
 
-    # --- presence -----------------------------------------------------------------
+#: What a MySQL URL's query may say (TLS, a socket), as PyMySQL names them.
+_MYSQL_URL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
+                      "unix_socket")
+#: Errors that say the connection is gone: PyMySQL's own (0), can't connect,
+#: server gone away, lost during a query, lost at the handshake.
+_MYSQL_CONNECTION_ERRORS = (0, 2003, 2006, 2013, 2055)
+#: Errors that say the database cannot grow: its disk, a table full, out of memory.
+_MYSQL_FULL_ERRORS = (1021, 1041, 1114)
 
-    def hold_node(self, node: str) -> Optional[bytes]:
-        self._node = node
-        with self._presence_lock:
+
+def mysql_driver():
+    """PyMySQL, imported only for a MySQL or MariaDB database."""
+    try:
+        import pymysql
+    except ImportError:
+        raise KalaError("a MySQL or MariaDB database needs the PyMySQL driver: python3 -m pip "
+                        "install pymysql (or: apt install python3-pymysql)") from None
+    return pymysql
+
+
+def is_mysql_url(target: Optional[str]) -> bool:
+    return bool(target) and target.split("://", 1)[0] in ("mysql", "mariadb")
+
+
+def mysql_settings(url: str, application: str) -> Tuple[dict, str]:
+    """PyMySQL's connection settings for ``mysql://USER:PASSWORD@HOST:PORT/DB?...`` (or
+    ``mariadb://``), and HOST:PORT/DB to name it by (no password)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or 3306
+    except ValueError:
+        port = None
+    database = urllib.parse.unquote(parts.path.lstrip("/"))
+    if port is None or not database or "/" in database:
+        raise KalaError(f"not a usable MySQL URL: {parts.scheme}://{parts.hostname or ''}"
+                        f"{parts.path} (expected mysql://USER@HOST:PORT/DATABASE)")
+    options = dict(urllib.parse.parse_qsl(parts.query))
+    unknown = sorted(set(options) - set(_MYSQL_URL_OPTIONS))
+    if unknown:
+        raise KalaError(f"MySQL URL option {unknown[0]!r} is unknown (known: "
+                        f"{', '.join(_MYSQL_URL_OPTIONS)})")
+    host = parts.hostname or "localhost"
+    settings = {"host": host, "port": port, "user": urllib.parse.unquote(parts.username or ""),
+                "password": urllib.parse.unquote(parts.password or ""), "database": database,
+                "charset": "utf8mb4", "autocommit": True, "connect_timeout": int(SERVER_CUTOFF),
+                "program_name": application}
+    if "unix_socket" in options:
+        settings["unix_socket"] = options.pop("unix_socket")
+    tls = {name[len("ssl_"):]: value for name, value in options.items()}
+    if tls:
+        for name in ("verify_cert", "verify_identity"):
+            if name in tls:
+                tls[name] = tls[name].lower() in ("1", "true", "yes")
+        settings["ssl"] = tls
+    return settings, f"{host}:{port}/{database}"
+
+
+class MysqlSession(ServerSession):
+    """A session with MySQL or MariaDB (PyMySQL), in autocommit mode; ``setup`` are the
+    statements that make its settings, said again after each reconnection."""
+
+    def __init__(self, driver, settings: dict, name: str, setup: Sequence[str] = ()):
+        super().__init__(name)
+        self._driver, self._settings, self._setup = driver, settings, tuple(setup)
+        self.connection_id: Optional[int] = None
+
+    def _open(self):
+        raw = self._driver.connect(client_flag=self._driver.constants.CLIENT.FOUND_ROWS,
+                                   **self._settings)
+        try:
+            with raw.cursor() as cursor:
+                for statement in self._setup:
+                    cursor.execute(statement)
+        except BaseException:
+            raw.close()
+            raise
+        self.connection_id = raw.thread_id()
+        return raw
+
+    def _run(self, raw, sql: str, params):
+        with raw.cursor() as cursor:
+            cursor.execute(sql, params or None)
+            return _MysqlResult(cursor)
+
+    def _lost(self, exc: Exception) -> bool:
+        return (isinstance(exc, (self._driver.OperationalError, self._driver.InterfaceError))
+                and bool(exc.args) and exc.args[0] in _MYSQL_CONNECTION_ERRORS)
+
+    def _failure(self) -> type:
+        return self._driver.MySQLError
+
+
+class _MysqlResult:
+    """A statement's result, read whole, with rows by position and by column name."""
+
+    def __init__(self, cursor):
+        names = {column[0]: i for i, column in enumerate(cursor.description or ())}
+        self._rows = [_Row(values, names) for values in cursor.fetchall()] if names else []
+        self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid
+
+    def fetchone(self):
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+
+class MysqlStore(ServerStore):
+    """The store on a MySQL 8 or MariaDB 10.11 database, which serve processes on several
+    machines share, as they share a PostgreSQL one.
+
+    What MySQL does differently: writers take turns on a row lock (``counters``'
+    row ``writers``, locked FOR UPDATE), and each write inserts a marker row in
+    that statement, by which a commit whose answer was lost is known (once the
+    lost connection is gone from the server); a node's presence is a named lock
+    (GET_LOCK) of a session of its own, which the server frees when the session
+    ends; there are no announcements (each process polls, four times a second);
+    double quotes name columns (ANSI_QUOTES), as elsewhere; a batch is a statement
+    a row. On MariaDB a session idle in a transaction is ended after 2 s, as on
+    PostgreSQL; MySQL has no such setting, so there a writer's sessions are ended
+    after 2 s of any idleness (and reconnect when next used).
+    """
+
+    _KIND = "MySQL"
+    _TYPES = {"key": "VARCHAR(255)", "text": "MEDIUMTEXT", "time": "DOUBLE", "count": "BIGINT",
+              "flag": "INTEGER", "serial": "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+              "order": "BIGINT NOT NULL AUTO_INCREMENT UNIQUE"}
+    _TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+    _NO_LIMIT = 18446744073709551615
+    _SNAPSHOT = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+    #: How long the commit markers are kept (a commit's fate is asked within seconds).
+    MARKER_MEMORY = 600.0
+
+    def __init__(self, url: str, *, application: str = "kala.py"):
+        self._driver = mysql_driver()
+        self._settings, where = mysql_settings(url, application)
+        self._KIND = "MariaDB" if url.startswith("mariadb") else "MySQL"
+        self._namespace = self._settings["database"]
+        probe = MysqlSession(self._driver, self._settings, f"the {self._KIND} database {where}")
+        try:
+            version = probe.execute("SELECT VERSION()").fetchone()[0]
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(f"the {self._KIND} database {where} cannot be used now: "
+                                   f"{exc}") from None
+        except self._driver.MySQLError as exc:
+            raise StoreUnavailable(f"the {self._KIND} database {where} cannot be used now: "
+                                   f"{_first_line(exc)}") from None
+        finally:
+            probe.close()
+        self._mariadb = "mariadb" in version.lower()
+        self._markers_pruned_at = -math.inf
+        super().__init__(url, where)
+
+    def _session(self, purpose: str = "writes") -> ServerSession:
+        setup = ["SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'ANSI_QUOTES')",
+                 f"SET SESSION innodb_lock_wait_timeout = {int(SERVER_LOCK_TIMEOUT)}",
+                 "SET SESSION group_concat_max_len = 1048576",
+                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"]
+        if self._mariadb:
+            setup += [f"SET SESSION idle_transaction_timeout = {int(SERVER_IDLE_IN_TRANSACTION)}",
+                      f"SET SESSION max_statement_time = {SERVER_STATEMENT_TIMEOUT:g}"]
+        elif purpose == "writes":  # MySQL ends nothing idle in a transaction by itself
+            setup.append(f"SET SESSION wait_timeout = {int(SERVER_IDLE_IN_TRANSACTION)}")
+        timeout = SERVER_CUTOFF if purpose == "presence" else SERVER_STATEMENT_TIMEOUT + 5
+        return MysqlSession(self._driver, {**self._settings, "read_timeout": int(timeout),
+                                           "write_timeout": int(timeout)},
+                            f"the {self._KIND} database {self.where}", setup)
+
+    def _make_schema(self) -> None:
+        """Under a named lock, as DDL commits by itself here (no transaction holds it)."""
+        with self._lock, self._errors_explained(self._db):
+            db, lock = self._db, f"kala.py.schema.{self._lock_name('schema')}"
+            if not db.execute("SELECT GET_LOCK(?, ?)",
+                              (lock, int(SERVER_LOCK_TIMEOUT))).fetchone()[0]:
+                raise StoreUnavailable(f"the {self._KIND} database {self.where} is busy: "
+                                       f"another process holds its schema lock")
             try:
-                self._take_presence()
-            except KalaError:
-                self._node = None
-                raise
-        return None
+                self._create_schema(db)
+                db.execute(f"CREATE TABLE IF NOT EXISTS commits (id CHAR(32) PRIMARY KEY, "
+                           f"at DOUBLE NOT NULL){self._TABLE_OPTIONS}")
+                if not db.execute("SELECT 1 FROM counters WHERE name = 'writers'").fetchone():
+                    db.execute("INSERT INTO counters (name, value) VALUES ('writers', 0)")
+            finally:
+                db.execute("SELECT RELEASE_LOCK(?)", (lock,))
 
-    def _take_presence(self) -> None:
-        """Connect the presence session, take this node's lock and listen for changes."""
-        with self._errors_explained(self._presence):
-            taken = self._presence.execute("SELECT pg_try_advisory_lock(?)",
-                                           (self._node_key(self._node),)).fetchone()[0]
-            if not taken:
-                self._presence.drop()
-                raise KalaError(f"node id {self._node!r} is already in use by a live process "
-                                f"on {self.where}; give this one another --node-id")
-            self._presence.execute(f"LISTEN {_POSTGRES_CHANNEL}")
+    def _declaration(self, kind: str, constraints: str) -> Optional[str]:
+        # MySQL gives long text no literal default: every insert says it.
+        return super()._declaration(kind, constraints.replace(" DEFAULT ''", "")
+                                    if kind == "text" else constraints)
 
-    def release_node(self) -> None:
-        with self._presence_lock:
-            self._presence.close()
-        self._node = None
+    def _create_index(self, db, name: str, table: str, columns: str, condition: str,
+                      unconditional: str) -> None:
+        if not db.execute("SELECT 1 FROM information_schema.statistics WHERE table_schema = "
+                          "DATABASE() AND table_name = ? AND index_name = ? LIMIT 1",
+                          (table, name)).fetchone():
+            db.execute(f"CREATE INDEX {name} ON {table} ({unconditional or columns})")
+
+    def _columns(self, db, table: str) -> List[str]:
+        return [row[0] for row in db.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = ?", (table,))]
+
+    def _joined_ids(self, column: str, key: str) -> str:
+        return (f"(SELECT GROUP_CONCAT({column} ORDER BY seq SEPARATOR ',') FROM dependencies "
+                f"WHERE {key} = jobs.id)")
+
+    def _begin_writing(self, session: ServerSession) -> Tuple[str, Optional[int]]:
+        marker = uuid.uuid4().hex
+        session.execute("INSERT INTO commits (id, at) SELECT ?, ? FROM counters "
+                        "WHERE name = 'writers' FOR UPDATE", (marker, time.time()))
+        return marker, session.connection_id
+
+    def _committed(self, session: ServerSession, token: Tuple[str, Optional[int]]
+                   ) -> Optional[bool]:
+        marker, lost_connection = token
+        if session.execute("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?",
+                           (lost_connection,)).fetchone()[0]:
+            return None  # its transaction may still commit, or be rolled back
+        return session.execute("SELECT 1 FROM commits WHERE id = ?",
+                               (marker,)).fetchone() is not None
+
+    def _full(self, exc: Exception) -> bool:
+        return bool(exc.args) and exc.args[0] in _MYSQL_FULL_ERRORS
+
+    def checkpoint(self) -> None:
+        """Drop commit markers older than MARKER_MEMORY (once a minute)."""
+        now = time.time()
+        if now - self._markers_pruned_at > 60.0:
+            with self._transaction() as db:
+                db.execute("DELETE FROM commits WHERE at < ?", (now - self.MARKER_MEMORY,))
+            self._markers_pruned_at = now
 
     def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
-        """Wait on the presence session for another process's announcement; a lost
-        session is taken again (a process that took this one for dead meanwhile
-        has taken its runs over, and the fencing stops it from starting them)."""
-        if self._node is None:
-            return super().wait_for_changes(timeout, stop)
-        with self._presence_lock:
-            try:
-                if not self._presence.connected():
-                    self._take_presence()
-                deadline = time.monotonic() + timeout
-                while not stop.is_set() and time.monotonic() < deadline:
-                    # In short waits, so that a stopping scheduler is not kept waiting.
-                    wait = min(0.05, max(0.0, deadline - time.monotonic()))
-                    for notice in self._presence.connection().notifies(timeout=wait,
-                                                                       stop_after=1):
-                        if notice.payload == self.schema:
-                            return True
-                return False
-            except (self._driver.Error, KalaError) as exc:  # KalaError: the id taken meanwhile
-                self._presence.drop()
-                log.warning("lost this node's presence session on %s (%s); taking it again",
-                            self.where, _first_line(exc))
+        """No announcements here: wait, after making sure the presence session (and its
+        lock) is there; a lost one is taken again."""
+        if self._node is not None:
+            with self._presence_lock:
+                if self._keep_presence():
+                    try:
+                        self._presence.execute("SELECT 1")
+                    except self._driver.MySQLError as exc:
+                        self._presence.drop()
+                        log.warning("lost this node's presence session on %s (%s); taking it "
+                                    "again", self.where, _first_line(exc))
         stop.wait(timeout)
         return False
 
-    def dead_nodes(self, nodes: List[str], now: float = math.inf,
-                   silent_for: float = 0.0) -> Dict[str, Optional[bytes]]:
-        """Nodes whose presence lock is free and that have not beaten for
-        PRESENCE_GRACE: a session the server ended (a restart, pg_terminate_backend)
-        frees a live node's lock until it takes it again, within milliseconds. A
-        reaper that was cut off itself for that long (``silent_for``) judges nobody:
-        the others may still be reconnecting."""
-        if not nodes or silent_for > PRESENCE_GRACE:
-            return {}
-        with self._snapshot() as db:
-            held = {(row[0] << 32) | row[1] for row in db.execute(
-                "SELECT classid::bigint, objid::bigint FROM pg_locks "
-                "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")}
-            beats = dict(db.execute("SELECT id, heartbeat FROM nodes").fetchall())
-        return {node: None for node in nodes
-                if self._node_key(node) & 0xFFFFFFFFFFFFFFFF not in held
-                and beats.get(node, -math.inf) < now - PRESENCE_GRACE}
+    def _lock_name(self, name: str) -> str:
+        """A named lock of kala.py's in this database (MySQL takes 64 characters)."""
+        return hashlib.sha256(f"kala.py\0{self._namespace}\0{name}".encode()).hexdigest()[:40]
 
-    def _node_key(self, node: str) -> int:
-        return advisory_key(self.schema, f"node {node}")
+    def _lock_presence(self, session: ServerSession, node: str) -> bool:
+        return bool(session.execute("SELECT GET_LOCK(?, 0)",
+                                    (self._lock_name(f"node {node}"),)).fetchone()[0])
 
-    def silent_node_ledger(self, node: str) -> Optional[bytes]:
-        return None
+    def _presence_held(self, db, nodes: List[str]) -> set:
+        held = set()
+        for first in range(0, len(nodes), 100):
+            chunk = nodes[first:first + 100]
+            row = db.execute(f"SELECT {', '.join(['IS_USED_LOCK(?)'] * len(chunk))}",
+                             [self._lock_name(f"node {node}") for node in chunk]).fetchone()
+            held.update(node for node, owner in zip(chunk, row) if owner is not None)
+        return held
 
-    @staticmethod
-    def _never_started(run, never_started) -> bool:
-        return run["started_at"] is None
-
-    def mark_started(self, run_ids: List[int], node: str, now: float) -> List[int]:
-        """Mark runs as started just before their commands start; returns those that
-        ``node`` still owns (the others were taken over: they must not start). Not
-        in the writers' turn: the row locks order it against a takeover."""
-        # One statement, its own transaction (one round trip): if its answer is lost,
-        # the caller marks again with the same ``now``, which finds its own mark.
+    def _mark_started(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
+        """Marked and read back in one short transaction of its own, not in the
+        writers' turn: the row locks order it against a takeover."""
+        marks = ", ".join("?" * len(run_ids))
         with self._start_lock, self._errors_explained(self._starts):
-            return [row[0] for row in self._starts.execute(
-                # The node as a column, not a constant: with a constant, a planner
-                # without statistics yet (a new table) took the partial index of
-                # running runs, which holds every finished one too until a vacuum.
-                "UPDATE runs SET started_at = ? FROM json_to_recordset(?::json) "
-                "AS v(id bigint, node text) WHERE runs.id = v.id AND runs.node = v.node "
-                "AND runs.state = ? AND (runs.started_at IS NULL OR runs.started_at = ?) "
-                f"AND runs.id = {_ANY_BIGINT} RETURNING runs.id",
-                (now, self._rows("id, node", [(run_id, node) for run_id in run_ids]),
-                 _RUNNING, now, json.dumps(list(run_ids))))]
-
-    def unstarted_runs(self, node: str) -> List[Claim]:
-        """The runs ``node`` has claimed and not started, as claims again: after a
-        claim whose commit was uncertain, the process runs what it did claim (a
-        claim it also holds is started once: ``mark_started`` says so)."""
-        with self._reading() as db:
-            rows = db.execute("SELECT * FROM runs WHERE node = ? AND state = ? "
-                              "AND started_at IS NULL ORDER BY id", (node, _RUNNING)).fetchall()
-            jobs = {row["job_id"]: self._load(db, row["job_id"]) for row in rows}
-        return [Claim(row["id"], jobs[row["job_id"]], row["trigger"], row["scheduled_for"],
-                      row["claim_key"], prior_attempts=row["retries"])
-                for row in rows if jobs[row["job_id"]] is not None]
+            session = self._starts
+            session.execute("BEGIN")
+            try:
+                session.execute(
+                    f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
+                    f"AND state = ? AND (started_at IS NULL OR started_at = ?)",
+                    (stamp, *run_ids, node, _RUNNING, stamp))
+                owned = [row[0] for row in session.execute(
+                    f"SELECT id FROM runs WHERE id IN ({marks}) AND node = ? AND state = ? "
+                    f"AND started_at = ?", (*run_ids, node, _RUNNING, stamp))]
+                session.execute("COMMIT")
+            except BaseException:
+                if session.in_transaction:
+                    try:
+                        session.execute("ROLLBACK")
+                    except self._driver.MySQLError:
+                        session.drop()
+                raise
+            return owned
 
 
-def open_store(target: Optional[str]) -> Store:
-    """The store at ``target``: a PostgreSQL URL, a SQLite file, or None (memory)."""
-    return PostgresStore(target) if is_postgres_url(target) else Store(target)
+def open_store(target: Optional[str], *, application: str = "kala.py") -> Store:
+    """The store at ``target``: a PostgreSQL or MySQL URL, a SQLite file, or None (memory)."""
+    if is_postgres_url(target):
+        return PostgresStore(target, application=application)
+    if is_mysql_url(target):
+        return MysqlStore(target, application=application)
+    return SqliteStore(target)
 
 
 # =============================================================================
@@ -4134,7 +4704,8 @@ class CommandThreads:
 
 
 # =============================================================================
-# The scheduler: a timer thread claims, a starter thread starts, a follower follows
+# The scheduler: timers claim, a starter starts, a follower follows, maintenance
+# settles what dead processes left
 # =============================================================================
 
 #: Default bound on runs at once, and the size of the pool of worker threads for
@@ -4238,10 +4809,11 @@ REPLACE_GRACE = 5.0
 class ReplaceableCommands:
     """The commands of concurrency replace jobs running here, by run id, so that one a
     newer run replaces (on any process) can be ended: SIGTERM to its process group,
-    then SIGKILL once REPLACE_GRACE has passed."""
+    then SIGKILL once ``grace`` (REPLACE_GRACE) has passed."""
 
-    def __init__(self, monotonic: Callable[[], float]):
+    def __init__(self, monotonic: Callable[[], float], grace: float = REPLACE_GRACE):
         self.monotonic = monotonic
+        self.grace = grace
         self._lock = threading.Lock()
         self._running: Dict[int, subprocess.Popen] = {}
         self._kill_at: Dict[int, float] = {}
@@ -4265,7 +4837,7 @@ class ReplaceableCommands:
                 log.info("run %s: replaced by run %s (concurrency replace); ending it",
                          run_id, newer)
                 self._replaced_by[run_id] = newer
-                self._kill_at[run_id] = self.monotonic() + REPLACE_GRACE
+                self._kill_at[run_id] = self.monotonic() + self.grace
                 try:
                     os.killpg(process.pid, signal.SIGTERM)
                 except OSError:
@@ -4359,8 +4931,8 @@ class TimerHeap(_Deadlines):
 
 class StartQueue(_Deadlines):
     """Runs claimed ahead of their occurrence, each waiting for its start time, or
-    for ``mark_ahead`` before it when its start is still to be marked in the
-    database (Store.start_mark_ahead)."""
+    for ``mark_ahead`` before it when its start is still to be marked (the fence's
+    ``mark_ahead``)."""
 
     def __init__(self, mark_ahead: float = 0.0):
         super().__init__()
@@ -4422,43 +4994,6 @@ class WorkerPool:
             log.exception("task %s failed", getattr(task, "__name__", task))
 
 
-#: Histogram buckets (seconds, upper bounds) fitting what each one measures.
-LAG_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-               0.5, 1.0, 2.5, 5.0, 10.0)
-RUN_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
-DATABASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-                    2.5, 5.0)
-
-
-class Histogram:
-    """A Prometheus histogram: how many observations fell at or below each bucket."""
-
-    def __init__(self, buckets: Sequence[float]):
-        self.buckets = tuple(buckets)
-        self._counts = [0] * (len(self.buckets) + 1)   # the last: above every bucket
-        self.count, self.sum = 0, 0.0
-        self._lock = threading.Lock()
-
-    def observe(self, value: float) -> None:
-        with self._lock:
-            self._counts[bisect.bisect_left(self.buckets, value)] += 1
-            self.count += 1
-            self.sum += value
-
-    def exposition(self, name: str) -> List[str]:
-        with self._lock:
-            counts, count, total = list(self._counts), self.count, self.sum
-        lines, cumulative = [], 0
-        for bound, n in zip((*self.buckets, math.inf), counts):
-            cumulative += n
-            lines.append(f'{name}_bucket{{le="{_metric_number(bound)}"}} {cumulative}')
-        return lines + [f"{name}_sum {_metric_number(total)}", f"{name}_count {count}"]
-
-
-def _metric_number(value: float) -> str:
-    return "+Inf" if value == math.inf else repr(float(value)) if value % 1 else str(int(value))
-
-
 class SchedulerMetrics:
     """What this process did, for ``GET /metrics``: counters and histograms. Labels
     come from small fixed sets (result, trigger, reason), never from jobs: a job's
@@ -4477,7 +5012,6 @@ class SchedulerMetrics:
         self.run_seconds = Histogram(RUN_BUCKETS)
         self.lag_seconds = Histogram(LAG_BUCKETS)
         self.claim_seconds = Histogram(DATABASE_BUCKETS)
-        self.commit_seconds = Histogram(DATABASE_BUCKETS)
 
     def run_finished(self, trigger: str, success: bool, retries: int, seconds: float) -> None:
         with self._lock:
@@ -4500,8 +5034,9 @@ class SchedulerMetrics:
 
 
 def metrics_exposition(metrics: SchedulerMetrics, counts: "AppCounts", *, node: str,
-                       running: int, heartbeat_age: float) -> str:
-    """The Prometheus text exposition format, version 0.0.4."""
+                       running: int, heartbeat_age: float, commit_seconds: Histogram) -> str:
+    """The Prometheus text exposition format, version 0.0.4 (``commit_seconds``: the
+    store's commit times)."""
     out: List[str] = []
 
     def family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> None:
@@ -4533,7 +5068,7 @@ def metrics_exposition(metrics: SchedulerMetrics, counts: "AppCounts", *, node: 
     family("kala_claim_seconds", "histogram", "How long a claim transaction took.",
            metrics.claim_seconds.exposition("kala_claim_seconds"))
     family("kala_database_commit_seconds", "histogram", "How long this process's commits took.",
-           metrics.commit_seconds.exposition("kala_database_commit_seconds"))
+           commit_seconds.exposition("kala_database_commit_seconds"))
     family("kala_node_info", "gauge", "This process's node id.",
            [f'kala_node_info{{node="{_label_value(node)}"}} 1'])
     family("kala_heartbeat_age_seconds", "gauge",
@@ -4583,8 +5118,8 @@ class FollowUps:
                                       [claim.job.on_failure_job] * bool(claim.job.on_failure_job))
             if pending:
                 if success:
-                    return pending[0], f"{claim.run_id}>{pending[0]}", "parent"
-                return pending[0], f"{claim.run_id}!", "failure"
+                    return pending[0], ClaimKey.child(claim.run_id, pending[0]), "parent"
+                return pending[0], ClaimKey.failure(claim.run_id), "failure"
             store.followups_done(claim.run_id, node)
             self._frames.pop()
         return None
@@ -4598,22 +5133,708 @@ def default_node_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class Lease:
+    """Fencing on this process's side: when the database last heard from it, and a
+    lease generation bumped whenever it went longer than half a lease without
+    hearing so. Every claim carries the generation it was made (or last confirmed)
+    in; one from an older generation is confirmed in the database before it starts.
+    """
+
+    def __init__(self, store: Store, node: str, lease: float, clock: Callable[[], float],
+                 monotonic: Callable[[], float]):
+        self.store, self.node, self.lease = store, node, lease
+        self.clock, self.monotonic = clock, monotonic
+        #: When this process last heard from the database that it is alive (monotonic):
+        #: a heartbeat or a claim, which register it.
+        self.confirmed_at = -math.inf
+        self._generation = 0
+        self._lock = threading.Lock()
+        #: Set when a claim's commit was uncertain: maintenance looks for what it claimed.
+        self.claims_uncertain = threading.Event()
+
+    def silent_for(self) -> float:
+        return self.monotonic() - self.confirmed_at
+
+    @contextmanager
+    def confirming(self):
+        """Around a store call that heartbeats this process (a claim, maintenance):
+        yields the generation that claims made by the call belong to."""
+        before = self.monotonic()  # before the caller reads the wall clock it beats with
+        with self._lock:
+            generation = self._generation_at(before)
+        try:
+            yield generation
+        except CommitUncertain:
+            self.claims_uncertain.set()  # the next maintenance finds what was claimed
+            raise
+        with self._lock:
+            self.confirmed_at = max(self.confirmed_at, before)
+
+    def _generation_at(self, now: float) -> int:
+        """The generation at monotonic ``now``: a new one once half a lease went by
+        without a confirmed heartbeat (call with the lock held)."""
+        if now - self.confirmed_at > self.lease / 2:
+            self._generation += 1
+        return self._generation
+
+    def may_fork(self, claim: Claim) -> bool:
+        """Whether this process may start ``claim`` now, asked right before its command
+        is forked (or its request sent), after the fence noted or marked its start.
+
+        Another process takes this one for dead only after a whole lease of silence
+        (or its presence gone and silent), and then reads its ledger, or the run's
+        start mark: a claim not noted or marked as started is run by that process
+        instead, one that was is recorded ``node died``. So a claim may start here
+        only if no half lease went by without a heartbeat since it was claimed or last
+        confirmed (its generation is the current one); after such a gap (SIGSTOP, a
+        frozen VM, a writer that held the database, a connection that hung) the
+        database is asked. This holds after a start mark made ahead too: a run
+        marked, then paused past half a lease, is not started when it is continued.
+        What remains is the moment between this check and the fork. Raises
+        StoreUnavailable when the database cannot say.
+        """
+        with self._lock:
+            if claim.generation == self._generation_at(self.monotonic()):
+                return True
+        with self.confirming() as generation:
+            owned = self.store.confirm_claims([claim.run_id], self.node, self.clock())
+        if owned:
+            claim.generation = generation
+            return True
+        log.warning("job %s: not starting run %s: this process was silent for over half a "
+                    "lease and another one has taken the run over (or recorded it '%s')",
+                    claim.job.id, claim.run_id, NODE_DIED)
+        return False
+
+
+class RunAttempts:
+    """Makes a claimed run's attempts, one after another: its command or request,
+    its retries (at once, or after their delay as a claim waiting in the start
+    queue), and its result. Every retry is known to the database before it is made:
+    a process taking this one for dead must not make it too."""
+
+    def __init__(self, store: Store, node: str, runner, lease: Lease, queue: "StartQueue",
+                 replaceable: ReplaceableCommands, metrics: SchedulerMetrics,
+                 clock: Callable[[], float], stop: threading.Event):
+        self.store, self.node, self.runner, self.lease = store, node, runner, lease
+        self.queue, self.replaceable, self.metrics = queue, replaceable, metrics
+        self.clock, self._stop = clock, stop
+
+    def environment(self, claim: Claim) -> Dict[str, str]:
+        """What a run's command learns about itself, in environment variables; a
+        failure job also learns what failed (read from the store)."""
+        environment = {"KALA_JOB_ID": claim.job.id, "KALA_JOB_NAME": claim.job.name,
+                       "KALA_RUN_ID": str(claim.run_id), "KALA_TRIGGER": claim.trigger,
+                       "KALA_SCHEDULED_FOR": format_time(claim.scheduled_for),
+                       "KALA_NODE": self.node}
+        failed_run = ClaimKey.failed_run(claim.key)
+        if claim.trigger == "failure" and failed_run is not None:
+            job_id, name, error = self.store.failed_run(failed_run)
+            environment.update(KALA_FAILED_JOB_ID=job_id, KALA_FAILED_JOB_NAME=name,
+                               KALA_FAILED_RUN_ID=str(failed_run), KALA_FAILED_ERROR=error)
+        return environment
+
+    def retried_now(self, claim: Claim, attempt: Attempt) -> bool:
+        """Whether a first attempt that ended (followed, not made in a worker) is to be
+        retried: the retries then go on in a worker."""
+        return (not attempt.success and claim.prior_attempts < claim.job.retries
+                and not self.replaceable.replaced(claim.run_id))
+
+    def make(self, claim: Claim, environment: Dict[str, str], ran_at: Optional[float] = None,
+             attempt: Optional[Attempt] = None) -> Union[RunResult, "Outcome"]:
+        """Make a claimed run's attempts, retries included; ``attempt`` is a first one
+        already made, started at ``ran_at``. ``Outcome.DEFERRED`` when the next
+        attempt waits for its retry_delay in the start queue."""
+        job = claim.job
+        if attempt is None:
+            self.note_lag(claim, self.clock())
+        ran_at = claim.first_ran_at or (self.clock() if ran_at is None else ran_at)
+        failures = claim.prior_attempts
+        earlier: List[Attempt] = list(claim.earlier)
+        while True:
+            if attempt is None:
+                try:
+                    attempt = self._attempt(claim, environment)
+                except Exception as exc:  # whatever it is, the run fails, not the thread
+                    log.exception("job %s: run %s could not start", job.id, claim.run_id)
+                    attempt = Attempt(False, error=f"could not start: {exc}")
+            if attempt.success:
+                break
+            failures += 1
+            if failures > job.retries or self.replaceable.replaced(claim.run_id):
+                break
+            if too_late(job, claim.scheduled_for, self.clock()):
+                break  # too late to retry: Kala's epsilon
+            if job.retry_delay:
+                if self._persistently(self._wait_for_retry, claim, ran_at, failures,
+                                      [*earlier, attempt]):
+                    return Outcome.DEFERRED  # the retry waits in the start queue, as a claim
+                break  # it would start too late (epsilon), or the claim was lost
+            if not self._persistently(self._record_retry, claim, failures):
+                break  # taken for dead meanwhile: another process owns the run now
+            earlier.append(attempt)
+            attempt = None
+        return self.result(claim, ran_at, failures, attempt, earlier)
+
+    def _persistently(self, write: Callable[..., bool], *args) -> bool:
+        """``write(*args)``, written again every second while the database is away;
+        False when stopping meanwhile."""
+        while True:
+            try:
+                return write(*args)
+            except StoreUnavailable as exc:
+                log.warning("a retry waits for the database (%s); trying again in a second",
+                            exc)
+                if self._stop.wait(1.0):
+                    return False
+
+    def _record_retry(self, claim: Claim, failures: int) -> bool:
+        with self.lease.confirming():
+            return self.store.record_retry(claim, self.node, failures, self.clock())
+
+    def _wait_for_retry(self, claim: Claim, ran_at: float, failures: int,
+                        attempts: List[Attempt]) -> bool:
+        """Queue the next attempt of a run after its retry_delay, holding no thread or
+        slot: the run waits in the database as a claim due then (so it survives this
+        process) and in the start queue. False when it is not to be retried: too
+        late (epsilon) or the claim was lost."""
+        now = self.clock()
+        retry_at = now + claim.job.retry_wait(failures)
+        if too_late(claim.job, claim.scheduled_for, retry_at):
+            return False
+        with self.lease.confirming():
+            owned = self.store.wait_for_retry(claim, self.node, failures, now, retry_at)
+        if not owned:
+            return False
+        log.info("job %s: run %s failed (attempt %d); retrying at %s", claim.job.id,
+                 claim.run_id, failures, format_time(retry_at))
+        claim.uncounted_failures += failures - claim.prior_attempts
+        claim.prior_attempts, claim.retry_at = failures, retry_at
+        claim.first_ran_at, claim.earlier = ran_at, attempts
+        claim.start_marked = claim.start_stamp = None
+        self.queue.push([claim])
+        return True
+
+    def _attempt(self, claim: Claim, environment: Dict[str, str]) -> Attempt:
+        """One attempt made here and now; a concurrency replace job's command is
+        kept where a newer run can end it."""
+        job = claim.job
+        if (job.concurrency != "replace" or job.type != LOCAL_JOB
+                or not isinstance(self.runner, CommandRunner)):
+            return self.runner.attempt(job, environment)
+        started = self.runner.start(job, environment)
+        if isinstance(started, Attempt):
+            return started
+        self.replaceable.add(claim, started)
+        return self.replaceable.ended(claim, self.runner.follow(started, job.timeout))
+
+    def result(self, claim: Claim, ran_at: float, failures: int, last: Attempt,
+               earlier: Sequence[Attempt] = ()) -> RunResult:
+        """A run's result from its last attempt and its ``failures`` (those of a
+        dead process that ran it before included); the output of each attempt
+        made here is kept."""
+        self.replaceable.forget(claim.run_id)
+        output, dropped = attempts_output(
+            [*earlier, last], getattr(self.runner, "output_limit", OUTPUT_TAIL_BYTES))
+        return RunResult(last.success, ran_at, self.clock(),
+                         retries=failures if last.success else failures - 1,
+                         failures=failures - claim.prior_attempts + claim.uncounted_failures,
+                         output=output,
+                         error=last.error, output_dropped=dropped)
+
+    def note_lag(self, claim: Claim, started_at: float) -> None:
+        if claim.trigger == "schedule" and claim.first_ran_at is None:  # not a retry
+            self.metrics.lag_seconds.observe(max(0.0, started_at - claim.scheduled_for))
+
+
+class Starter:
+    """Starts claimed runs at their time, at most --workers at once, whatever claimed
+    them (a timer, the API, a parent, a failure, a takeover): each comes out of the
+    start queue, takes a slot, has its start noted or marked by the store's fence
+    (``mark_ahead`` before its time, together with those due next), and is checked
+    against the lease right before its fork. A local command is then followed by
+    the follower (a CommandWatcher, or CommandThreads); what blocks (a remote
+    request, retries, or any attempt where nothing follows commands) runs in a pool
+    worker. A start the database cannot confirm gives its slot back and waits a
+    second: it is tried again until it runs or another process has taken it over.
+    """
+
+    def __init__(self, store: Store, node: str, lease: Lease, attempts: RunAttempts,
+                 pool: WorkerPool, queue: StartQueue, replaceable: ReplaceableCommands,
+                 workers: int, clock: Callable[[], float]):
+        self.store, self.node, self.lease, self.attempts = store, node, lease, attempts
+        self.pool, self.queue, self.replaceable, self.clock = pool, queue, replaceable, clock
+        self.fence = store.fence
+        self.slots = threading.Semaphore(max(1, workers))
+        #: What follows running commands (set at start); None: every attempt in a worker.
+        self.follower: Optional[Union[CommandWatcher, CommandThreads]] = None
+        self.completion: Optional["Completion"] = None   # where runs end (set by Scheduler)
+
+    def on_time(self, claims: List[Claim], now: float) -> None:
+        """Queue claims to start at their time (wakes the starter thread)."""
+        self.queue.push(claims)
+        if not self.pool.size:
+            self.start_due(now)
+
+    def start_due(self, now: Optional[float] = None) -> None:
+        """Start the claimed runs whose start time has come. A run whose start is still
+        to be marked comes out ``mark_ahead`` before its time: it is marked with the
+        others coming due next, together, and waits for its time again."""
+        now = self.clock() if now is None else now
+        due = self.queue.pop_due(now)
+        early = [claim for claim in due if claim.start_time > now]
+        if early:
+            due = [claim for claim in due if claim.start_time <= now]
+            self._mark_early(early + self.queue.pop_due(now + self.queue.mark_ahead))
+        while due:
+            self.slots.acquire()  # given back when the run has ended, or it waits again
+            batch = [due.pop(0)]
+            while due and self.slots.acquire(blocking=False):
+                batch.append(due.pop(0))
+            for claim in self._ready(batch):
+                if self.follower is None or claim.job.type == REMOTE_JOB:
+                    self.pool.submit(self._run_in_worker, claim)
+                else:
+                    self._start_command(claim)
+
+    def _ready(self, batch: List[Claim]) -> List[Claim]:
+        """Those of ``batch`` (each holding a slot) whose start may go ahead: a waiting
+        retry is first taken back out of a survivor's reach, then each start is
+        noted or marked. One the database cannot answer for now waits a second and
+        tries again; one another process took over is settled as not started."""
+        ready = []
+        for claim in batch:
+            if claim.retry_at is not None:
+                try:
+                    if not self.store.retry_starting(claim, self.node):
+                        log.warning("job %s: not starting the retry of run %s: another "
+                                    "process has taken it over", claim.job.id, claim.run_id)
+                        self._not_started(claim)
+                        continue
+                except StoreUnavailable as exc:
+                    self._try_again(claim, exc)
+                    continue
+                claim.retry_at = None
+            ready.append(claim)
+        unmarked = [claim for claim in ready if claim.start_marked is None]
+        if unmarked and not self._mark(unmarked):  # they wait a second and try again
+            for _ in unmarked:
+                self.slots.release()
+        marked = []
+        for claim in ready:
+            if claim.start_marked:
+                marked.append(claim)
+            elif claim.start_marked is False:
+                log.warning("job %s: not starting run %s: it was started already, or another "
+                            "process has taken it over", claim.job.id, claim.run_id)
+                self._not_started(claim)
+        return marked
+
+    def _mark_early(self, claims: List[Claim]) -> None:
+        """Mark the starts of runs coming due, together, while slots are free for them;
+        the others are marked at their time, once they have a slot (a run waiting
+        for one stays a claim that a survivor would run)."""
+        free = [claim for claim in claims
+                if claim.start_marked is None and self.slots.acquire(blocking=False)]
+        for _ in free:
+            self.slots.release()
+        if free and not self._mark(free):  # those wait a second and try again
+            retried = {claim.run_id for claim in free}
+            claims = [claim for claim in claims if claim.run_id not in retried]
+        self.queue.push(claims, early=False)
+
+    def _mark(self, claims: List[Claim]) -> bool:
+        """Have the fence note or mark the runs about to start; False when the database
+        cannot answer: they wait a second in the queue and try again (each keeps its
+        claim, which a process taking this one for dead would take over). A mark is
+        no heartbeat: the lease is checked at the fork."""
+        try:
+            owned = set()
+            now = self.clock()
+            for claim in claims:
+                claim.start_stamp = claim.start_stamp or now
+            for stamp in sorted({claim.start_stamp for claim in claims}):
+                owned.update(self.fence.starting(
+                    [claim.run_id for claim in claims if claim.start_stamp == stamp],
+                    self.node, stamp))
+        except StoreUnavailable as exc:
+            log.warning("cannot mark %d run(s) started (%s); trying again in a second",
+                        len(claims), exc)
+            self.queue.push(claims, when=self.clock() + 1.0)
+            return False
+        for claim in claims:
+            claim.start_marked = claim.run_id in owned
+        return True
+
+    def _try_again(self, claim: Claim, exc: StoreUnavailable) -> None:
+        """A claim holding a slot whose start cannot go ahead now (the database cannot
+        say whether it is still this process's): it gives the slot back and waits a
+        second in the queue, a claim not started (which a survivor would run)."""
+        log.warning("job %s: run %s cannot start now (%s); trying again in a second",
+                    claim.job.id, claim.run_id, exc)
+        self.fence.claimed([claim.run_id])
+        claim.start_marked = None  # noted or marked again (with its stamp) next time
+        self.slots.release()
+        self.queue.push([claim], when=self.clock() + 1.0)
+
+    def _not_started(self, claim: Claim) -> None:
+        """A claim holding a slot that another process took over before it started here."""
+        self.slots.release()
+        self.completion.settle(claim, Outcome.NOT_STARTED)
+
+    def _start_command(self, claim: Claim) -> None:
+        """Start a claimed local command; the follower calls ``_attempted`` at its end."""
+        ran_at = self.clock()
+        try:
+            environment = self.attempts.environment(claim)
+            if not self.lease.may_fork(claim):
+                self._not_started(claim)
+                return
+        except StoreUnavailable as exc:
+            self._try_again(claim, exc)
+            return
+        try:
+            started = self.attempts.runner.start(claim.job, environment)
+            if not isinstance(started, Attempt):
+                self.attempts.note_lag(claim, ran_at)
+                self.replaceable.add(claim, started)
+                self.follower.follow(started, claim.job.timeout,
+                                     functools.partial(self._attempted, claim, ran_at,
+                                                       environment))
+                return
+        except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
+            log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
+            started = Attempt(False, error=f"could not start: {exc}")
+        self._attempted(claim, ran_at, environment, started)
+
+    def _attempted(self, claim: Claim, ran_at: float, environment: Dict[str, str],
+                   attempt: Attempt) -> None:
+        """The first attempt of a followed command has ended (in the follower's
+        thread, which must not wait): retries go on in a worker."""
+        attempt = self.replaceable.ended(claim, attempt)
+        if self.attempts.retried_now(claim, attempt):
+            self.pool.submit(self._run_in_worker, claim, ran_at, attempt, environment)
+            return
+        self._finished(claim, self.attempts.result(
+            claim, claim.first_ran_at or ran_at, claim.prior_attempts + (not attempt.success),
+            attempt, claim.earlier), wait=False)
+
+    def _run_in_worker(self, claim: Claim, ran_at: Optional[float] = None,
+                       attempt: Optional[Attempt] = None,
+                       environment: Optional[Dict[str, str]] = None) -> None:
+        """A run's attempts that block, in a pool worker (``attempt``: a first one
+        already made, followed)."""
+        if attempt is None:
+            try:
+                environment = self.attempts.environment(claim)
+                if not self.lease.may_fork(claim):
+                    self._not_started(claim)
+                    return
+            except StoreUnavailable as exc:
+                self._try_again(claim, exc)
+                return
+        try:
+            result = self.attempts.make(claim, environment, ran_at, attempt)
+        except Exception as exc:  # a bug: the run is recorded as failed, never dropped
+            log.exception("job %s: run %s failed in kala.py", claim.job.id, claim.run_id)
+            result = self.attempts.result(claim, claim.first_ran_at or ran_at or self.clock(),
+                                          claim.prior_attempts + 1,
+                                          Attempt(False, error=f"kala.py failed running it: "
+                                                               f"{exc}"))
+        self._finished(claim, result)
+
+    def _finished(self, claim: Claim, result: Union[RunResult, "Outcome"],
+                  wait: bool = True) -> None:
+        """A run's attempts are over here: its slot is given back, and its result goes
+        to be recorded (``Outcome.DEFERRED``: a retry waits for its time in the queue)."""
+        self.slots.release()
+        if result is not Outcome.DEFERRED:
+            self.completion.record(claim, result, wait)
+
+
+class Completion:
+    """Where every run ends: its result recorded (the worker waits for the commit; the
+    follower's thread hands it to the store's writer, which writes it again while
+    the database is away), logged and counted; then its fate settled: whoever waits
+    for it is told, and what it owes follows (its children after a success, its
+    failure job after a failure), one after another as FollowUps chains them."""
+
+    def __init__(self, store: Store, node: str, pool: WorkerPool, metrics: SchedulerMetrics,
+                 history: HistoryBound, stop: threading.Event,
+                 claim_run: Callable[[str, str, str], Optional[Claim]],
+                 start: Callable[[List[Claim], float], None], clock: Callable[[], float]):
+        self.store, self.node, self.pool, self.metrics = store, node, pool, metrics
+        self.history, self._stop, self.clock = history, stop, clock
+        self._claim_run, self._start = claim_run, start
+
+    def record(self, claim: Claim, result: RunResult, wait: bool = True) -> None:
+        if not wait:
+            self.store.finish_run_later(claim, self.node, result,
+                                        functools.partial(self._recorded, claim, result))
+            return
+        try:
+            recorded = self.store.finish_run(claim, self.node, result)
+        except Exception as exc:
+            recorded = exc
+        self._recorded(claim, result, recorded)
+
+    def _recorded(self, claim: Claim, result: RunResult, recorded) -> None:
+        """A run's result is committed (True), refused (False: its claim was gone) or
+        could not be written (the exception, once the writer gave up)."""
+        if isinstance(recorded, Exception):
+            log.error("job %s: recording run %s failed: %s", claim.job.id, claim.run_id,
+                      recorded)
+            self.settle(claim, Outcome.NOT_RECORDED, result)
+            return
+        self._log_result(claim, result, recorded)
+        self.history.recorded(claim.job.id)
+        self.settle(claim, Outcome.RECORDED if recorded else Outcome.CLAIM_LOST, result)
+
+    def settle(self, claim: Claim, outcome: "Outcome", result: Optional[RunResult] = None) -> None:
+        """A claimed run's fate here is known: its follow-ups start, the chain it is
+        part of goes on, and whoever waits for it is told."""
+        claim.outcome, claim.result = outcome, result
+        if outcome is Outcome.RECORDED and result.followups_owed:
+            self.follow_up(claim, result.success)
+        elif claim.chain is not None:
+            self.pool.submit(self._advance, claim.chain)
+        if claim.settled is not None:
+            claim.settled.set()
+
+    def follow_up(self, claim: Claim, success: bool) -> None:
+        """Run what a finished run owes (``success``: its children, else its failure
+        job), before what its own chain holds next."""
+        chain = claim.chain or FollowUps()
+        chain.owe(claim, success)
+        self.pool.submit(self._advance, chain)
+
+    def _advance(self, chain: FollowUps) -> None:
+        """Claim and queue the next follow-up of ``chain``; it goes on once that one has
+        settled. While the database is away it tries again every second."""
+        while True:
+            try:
+                step = chain.next_step(self.store, self.node)
+                if step is None:
+                    return
+                job_id, key, trigger = step
+                try:
+                    follower = self._claim_run(job_id, key, trigger)
+                except JobNotFound:
+                    follower = None  # deleted meanwhile
+            except StoreUnavailable as exc:
+                log.warning("follow-ups wait for the database (%s); trying again in a second",
+                            exc)
+                if self._stop.wait(1.0):
+                    return  # the run still owes them: a survivor takes them over
+                continue
+            chain.claimed()
+            if follower is not None:
+                follower.chain = chain
+                self._start([follower], self.clock())
+                return
+
+    def _log_result(self, claim: Claim, result: RunResult, recorded: bool) -> None:
+        self.metrics.run_finished(claim.trigger, result.success, result.retries,
+                                  result.duration_ns / 1e9)
+        if not recorded:
+            log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
+                        "this process was taken for dead)", claim.job.id, claim.run_id)
+        # One line a finished run; with --log-format json its fields are the record's.
+        outcome = "succeeded" if result.success else "failed"
+        duration = result.duration_ns / 1e9
+        log.log(logging.INFO if result.success else logging.WARNING,
+                "job %s (%s): run %s (%s) %s in %.3f s after %d attempt(s)%s", claim.job.id,
+                claim.job.name, claim.run_id, claim.trigger, outcome, duration,
+                result.retries + 1, f": {result.error}" if result.error else "",
+                extra={"run": {"job_id": claim.job.id, "job_name": claim.job.name,
+                               "run_id": claim.run_id, "trigger": claim.trigger,
+                               "result": outcome, "duration_s": round(duration, 6),
+                               "attempts": result.retries + 1, "error": result.error}})
+
+
+class Maintenance:
+    """What a process does every heartbeat interval: tell the database it lives, settle
+    the runs of processes taken for dead (those the fence finds dead, those silent
+    for a lease) and run what they left, prune stats and histories, and follow what
+    the others changed. Between heartbeats it only follows the changes, unless the
+    fence says cheaply that someone died."""
+
+    def __init__(self, store: Store, node: str, lease: Lease, timing: "Timing",
+                 starter: Starter, completion: Completion, history: HistoryBound,
+                 clock: Callable[[], float], monotonic: Callable[[], float],
+                 jobstat_ttl: Optional[float], clock_step: float = CLOCK_STEP):
+        self.store, self.node, self.lease, self.timing = store, node, lease, timing
+        self.starter, self.completion, self.history = starter, completion, history
+        self.clock, self.monotonic = clock, monotonic
+        self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
+        self.clock_step = clock_step
+        self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
+        self._leases_trusted_from = -math.inf                  # monotonic
+
+    def maintain(self, now: Optional[float] = None) -> None:
+        """Heartbeat, settle the runs of dead processes, prune, sync timers."""
+        if self.lease.claims_uncertain.is_set():
+            self.lease.claims_uncertain.clear()  # before the read: a later one sets it again
+            try:
+                claims = self.store.unstarted_runs(self.node)
+            except Exception:
+                self.lease.claims_uncertain.set()  # looked for again at the next maintenance
+                raise
+            log.warning("a claim's commit was uncertain: %d unstarted run(s) of this process "
+                        "are queued again (each starts once)", len(claims))
+            self.starter.on_time(claims, self.clock())
+        with self.lease.confirming() as generation:
+            now = self.clock() if now is None else now
+            others = [node for node, _ in self.store.nodes() if node != self.node]
+            dead = self.store.fence.dead(others, now, self.lease.silent_for())
+            lease = self.lease.lease if self._leases_trusted(now) else math.inf
+            reaped = self.store.reap_nodes(dead, now, lease, self.node)
+        self.take_over(reaped, generation)
+        self.timing.live_nodes = sorted(node for node, beat in self.store.nodes()
+                                        if beat >= now - self.lease.lease)
+        if self.jobstat_ttl is not None:
+            self.store.prune_stats(now - self.jobstat_ttl)
+        for job_id in self.history.due():
+            self.store.prune_history(job_id, self.history.keep)
+        self.store.checkpoint()
+        self.timing.sync()
+
+    def someone_died(self) -> bool:
+        """Between heartbeats, whether the fence says a process died (where asking is a
+        read), so that its claims are taken over at once."""
+        others = [node for node in self.timing.live_nodes if node != self.node]
+        return bool(others) and self.store.fence.died_lately(others, self.clock(),
+                                                            self.lease.silent_for())
+
+    def _leases_trusted(self, now: float) -> bool:
+        """False for a lease after the wall clock was stepped: the others' heartbeats
+        are in the old time until they beat again, and would all look stale."""
+        tick = self.monotonic()
+        if self._last_tick is not None:
+            wall_then, tick_then = self._last_tick
+            if abs((now - wall_then) - (tick - tick_then)) > self.clock_step:
+                log.warning("the wall clock was stepped by %.1f s; trusting no heartbeat "
+                            "lease for %g s", (now - wall_then) - (tick - tick_then),
+                            self.lease.lease)
+                self._leases_trusted_from = tick + self.lease.lease
+        self._last_tick = (now, tick)
+        return tick >= self._leases_trusted_from
+
+    def take_over(self, takeover: Takeover, generation: int) -> None:
+        """Start what processes taken for dead left to this one (their unstarted
+        claims and retries at their time, the follow-ups they owed), and log it."""
+        for death in takeover.deaths:
+            log.warning("node %s taken for dead (%s): %d run(s) it had claimed and not "
+                        "started taken over to run here, %d recorded '%s' (%d of them "
+                        "retried here), %d chain(s) of follow-ups it owed finished here",
+                        death.node, death.how, death.taken_over, death.failed, NODE_DIED,
+                        death.retried, death.followups)
+        for run_id, job_id in takeover.failed:
+            log.info("job %s: run %s failed: the process running it died", job_id, run_id)
+        for claim in takeover.runs:
+            claim.generation = generation
+            log.info("job %s: running run %s that a dead process left", claim.job.id,
+                     claim.run_id)
+        self.starter.on_time(takeover.runs, self.clock())  # one claimed ahead keeps its time
+        for claim, success in takeover.followups:
+            log.info("job %s: running what follows run %s, which a dead process left",
+                     claim.job.id, claim.run_id)
+            self.completion.follow_up(claim, success)
+
+
+class Timing:
+    """Every job's timer: followed from the database (what any process created,
+    changed, claimed or deleted), and claimed a little ahead of its time, a batch at
+    a time. Several processes time every job; the claim decides which one runs an
+    occurrence, the preferred one by hash trying first."""
+
+    def __init__(self, store: Store, node: str, lease: Lease, starter: Starter,
+                 metrics: SchedulerMetrics, clock: Callable[[], float],
+                 monotonic: Callable[[], float], skipped: Callable[..., None], *,
+                 late_grace: float, claim_ahead: float, claim_batch: float,
+                 handoff: float = HANDOFF_DELAY):
+        self.store, self.node, self.lease, self.starter = store, node, lease, starter
+        self.metrics, self.clock, self.monotonic, self._skipped = metrics, clock, monotonic, skipped
+        self.late_grace, self.claim_ahead, self.claim_batch = late_grace, claim_ahead, claim_batch
+        self.handoff = handoff
+        self.heap = TimerHeap()
+        #: The processes heard from within a lease (maintenance sets it), this one's included.
+        self.live_nodes = [node]
+        self._synced_version = 0
+        self._sync_lock = threading.Lock()
+
+    def sync(self) -> None:
+        """Follow jobs created, changed or claimed by any process since the last look."""
+        with self._sync_lock:  # what it read is applied before a deletion here is
+            self._synced_version, changes = self.store.timer_changes(self._synced_version)
+            self.heap.cancel(timer.job_id for timer in changes if timer.when is None)
+            self._set((timer for timer in changes if timer.when is not None), read=True)
+
+    def jobs_deleted(self, job_ids: Optional[List[str]] = None) -> None:
+        """Drop the timers of jobs deleted through this process (None: every job), after
+        any sync that read them before their deletion was committed."""
+        with self._sync_lock:
+            self.heap.cancel(self.heap.job_ids() if job_ids is None else job_ids)
+
+    def job_changed(self, job: Job) -> None:
+        """Time a job that was created, edited or enabled through this process."""
+        if not job.disabled and not job.is_done and job.next_run_at is not None:
+            self._set([Timer(job.id, job.next_run_at, job.cursor)], read=True)
+
+    def _set(self, timers: Iterable[Timer], read: bool = False) -> None:
+        self.heap.push((Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
+                              timer.cursor) for timer in timers), read)
+
+    def _claim_time(self, timer: Timer) -> float:
+        """When this process tries to claim an occurrence: at once if it is the
+        preferred process by hash of (job, occurrence), else a little later."""
+        nodes = self.live_nodes
+        if len(nodes) < 2:
+            return timer.when
+        preferred = nodes[zlib.crc32(f"{timer.job_id}@{timer.cursor}".encode()) % len(nodes)]
+        return timer.when if preferred == self.node else timer.when + self.handoff
+
+    def run_due(self, now: Optional[float] = None) -> List[Claim]:
+        """Claim every occurrence due at ``now`` (or within the claim batch after
+        it) and queue the claims to start at their time."""
+        with self.lease.confirming() as generation:
+            now = self.clock() if now is None else now
+            due = self.heap.pop_due(now + self.claim_batch)
+            if not due:
+                return []
+            try:
+                claiming = self.monotonic()
+                claims, timers = self.store.claim_occurrences(
+                    due, now, self.node, self.late_grace, self.claim_ahead + self.claim_batch,
+                    note_skipped=self._skipped)
+                self.metrics.claimed(len(claims), self.monotonic() - claiming)
+            except Exception:
+                self.heap.push(Timer(job_id, now, cursor) for job_id, cursor in due)
+                raise
+        for claim in claims:
+            claim.generation = generation
+        self._set(timers)
+        self.starter.on_time(claims, now)
+        return claims
+
+
 class Scheduler:
-    """Claims due occurrences in the store and runs them.
+    """Claims due occurrences in the store and runs them, in parts with one job each.
 
     How a scheduled run goes: the timer thread claims each occurrence a little
-    ahead of its time (``run_due``); the starter thread takes a --workers slot and
-    starts the command at its time (``start_due``); the follower (a
-    CommandWatcher, or CommandThreads) calls ``_attempted`` when it has ended;
-    ``_finished`` gives the slot back and hands the result to the store's writer.
-    What blocks instead (a remote request, retries) runs in a pool worker
-    (``_run_in_worker``), which ends the same way. Manual starts and dependent
-    jobs run with ``execute`` in the thread that asked.
+    ahead of its time (Timing); the starter thread starts it at its time within
+    --workers, after the fence noted its start and the lease allows it (Starter,
+    Lease); the follower follows its command, or a pool worker makes its attempts
+    (RunAttempts); Completion records its result and starts what follows it;
+    Maintenance heartbeats and settles what dead processes left. A manual start,
+    a child and a failure job are claimed where they arise and go through the same
+    start queue.
 
     Time comes from ``clock`` only; a test passes a fake clock and calls
-    ``run_due()`` itself instead of calling ``start()``. Several schedulers (in
-    several processes) may share one database: each times every job, and the
-    claim in the store decides which one runs an occurrence.
+    ``run_due()`` itself instead of calling ``start()`` (``workers=0`` runs
+    everything inline). Several schedulers (in several processes) may share one
+    database: each times every job, and the claim in the store decides which one
+    runs an occurrence.
     """
 
     def __init__(self, store: Store, runner: Optional[CommandRunner] = None, *,
@@ -4622,48 +5843,40 @@ class Scheduler:
                  workers: int = DEFAULT_WORKERS, late_grace: float = LATE_GRACE,
                  lease: float = NODE_LEASE, jobstat_ttl: Optional[float] = None,
                  keep_runs: int = KEEP_RUNS, claim_ahead: float = CLAIM_AHEAD,
-                 claim_batch: Optional[float] = None,
+                 claim_batch: Optional[float] = None, replace_grace: float = REPLACE_GRACE,
+                 heartbeat_interval: float = HEARTBEAT_INTERVAL,
                  on_maintained: Callable[[], None] = lambda: None):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
-        self.clock = clock
-        self.monotonic = monotonic
-        self.late_grace = late_grace
-        self.lease = lease
-        self.jobstat_ttl = jobstat_ttl          # seconds; None keeps stats forever
-        self.history = HistoryBound(keep_runs)  # 0 keeps every run
-        self.claim_ahead = claim_ahead
-        self.claim_batch = store.claim_batch if claim_batch is None else claim_batch
+        self.clock, self.monotonic = clock, monotonic
+        self.heartbeat_interval = heartbeat_interval
         #: Called after each maintenance round that went through: a watchdog's ping
         #: (systemd's), which stops when the scheduler hangs.
         self.on_maintained = on_maintained
-        self.timers = TimerHeap()
-        self.starts = StartQueue(store.start_mark_ahead)
-        self.replaceable = ReplaceableCommands(monotonic)
         self.metrics = SchedulerMetrics()
-        store.observe_commit = self.metrics.commit_seconds.observe
+        self.history = HistoryBound(keep_runs)  # 0 keeps every run
         self.pool = WorkerPool(workers)
-        #: What follows running commands: a CommandWatcher, or CommandThreads where
-        #: there is no epoll or pidfd; None when the runner is not a CommandRunner
-        #: or runs are inline (workers=0), and then every attempt waits in a worker.
-        self.follower: Optional[Union[CommandWatcher, CommandThreads]] = None
-        self._slots = threading.Semaphore(max(1, workers))
-        self._live_nodes = [self.node]
-        # Fencing: when this process last heard from the database that it is alive
-        # (monotonic), and a generation bumped whenever it went longer than half a
-        # lease without hearing so; claims from an older generation are confirmed
-        # in the database before they start.
-        self._confirmed_at = -math.inf
-        self._generation = 0
-        self._fence_lock = threading.Lock()
-        self._last_tick: Optional[Tuple[float, float]] = None   # (wall, monotonic)
-        self._leases_trusted_from = -math.inf                  # monotonic
-        self._synced_version = 0
-        self._claims_uncertain = threading.Event()
-        self._sync_lock = threading.Lock()
+        self.starts = StartQueue(store.fence.mark_ahead)
+        self.replaceable = ReplaceableCommands(monotonic, replace_grace)
         self._stop = threading.Event()
         self._claiming_over = threading.Event()
+        self.fencing = Lease(store, self.node, lease, clock, monotonic)
+        self.attempts = RunAttempts(store, self.node, self.runner, self.fencing, self.starts,
+                                    self.replaceable, self.metrics, clock, self._stop)
+        self.starter = Starter(store, self.node, self.fencing, self.attempts, self.pool,
+                               self.starts, self.replaceable, workers, clock)
+        self.completion = Completion(store, self.node, self.pool, self.metrics, self.history,
+                                     self._stop, self._claim_run, self.starter.on_time, clock)
+        self.starter.completion = self.completion
+        self.timing = Timing(store, self.node, self.fencing, self.starter, self.metrics, clock,
+                             monotonic, self._skipped, late_grace=late_grace,
+                             claim_ahead=claim_ahead,
+                             claim_batch=store.claim_batch if claim_batch is None else claim_batch)
+        self.maintenance = Maintenance(store, self.node, self.fencing, self.timing, self.starter,
+                                       self.completion, self.history, clock, monotonic,
+                                       jobstat_ttl)
+        self.timers = self.timing.heap
         # Those that claim (a due occurrence, a dead process's run) come before the
         # one that starts what they claimed: stop() ends them in this order.
         self._threads = [threading.Thread(target=self._timer_loop, name="kala-timer", daemon=True),
@@ -4672,22 +5885,52 @@ class Scheduler:
                          threading.Thread(target=self._start_loop, name="kala-starter",
                                           daemon=True)]
 
+    # The parts' doings that the API, the command line and tests call.
+
+    def run_due(self, now: Optional[float] = None) -> List[Claim]:
+        return self.timing.run_due(now)
+
+    def start_due(self, now: Optional[float] = None) -> None:
+        self.starter.start_due(now)
+
+    def maintain(self, now: Optional[float] = None) -> None:
+        self.maintenance.maintain(now)
+
+    def sync_timers(self) -> None:
+        self.timing.sync()
+
+    def job_changed(self, job: Job) -> None:
+        self.timing.job_changed(job)
+
+    def jobs_deleted(self, job_ids: Optional[List[str]] = None) -> None:
+        self.timing.jobs_deleted(job_ids)
+
+    @property
+    def follower(self) -> Optional[Union[CommandWatcher, CommandThreads]]:
+        return self.starter.follower
+
+    @property
+    def jobstat_ttl(self) -> Optional[float]:
+        return self.maintenance.jobstat_ttl
+
+    @jobstat_ttl.setter
+    def jobstat_ttl(self, seconds: Optional[float]) -> None:
+        self.maintenance.jobstat_ttl = seconds
+
     # --- life cycle -------------------------------------------------------------
 
     def start(self) -> None:
-        """Take this process's node lock, register, and start timing every job."""
-        inherited = self.store.hold_node(self.node)
+        """Take this process's place in the fence, register, and start timing every job."""
+        self.store.fence.hold(self.node)
         if self.pool.size and isinstance(self.runner, CommandRunner):
-            self.follower = (CommandWatcher(self.runner.output_limit)
-                             if CommandWatcher.supported() else CommandThreads(self.runner))
-            self.follower.start()
+            self.starter.follower = (CommandWatcher(self.runner.output_limit)
+                                     if CommandWatcher.supported()
+                                     else CommandThreads(self.runner))
+            self.starter.follower.start()
         self.pool.start()
-        with self._confirming() as generation:
-            left = self.store.join(
-                self.node, self.clock(),
-                never_started=lambda node, run_id: NodeLock.never_started(inherited, run_id),
-                note_claimed=self._note_claimed)
-        self._take_over(left, generation)
+        with self.fencing.confirming() as generation:
+            left = self.store.join(self.node, self.clock())
+        self.maintenance.take_over(left, generation)
         self.maintain()
         for thread in self._threads:
             thread.start()
@@ -4715,7 +5958,7 @@ class Scheduler:
         except StoreUnavailable as exc:
             log.warning("could not say goodbye to the database (%s): the others take this "
                         "process for dead once its lock is free", exc)
-        self.store.release_node()
+        self.store.fence.release()
 
     def health(self) -> Dict[str, bool]:
         """Whether each of the scheduler's threads is alive (GET /healthz)."""
@@ -4728,13 +5971,13 @@ class Scheduler:
         """Why this process should not be given work now (GET /readyz); empty when
         it is ready. Cheap: it reads what the threads keep, and asks nothing."""
         reasons = []
-        silent = self.monotonic() - self._confirmed_at
+        silent, lease = self.fencing.silent_for(), self.fencing.lease
         if silent > READY_WRITE_SILENCE:
             reasons.append(f"the database has taken no write from this process for "
-                           f"{silent:.1f} s (it heartbeats every {HEARTBEAT_INTERVAL:g} s)")
-        if silent > self.lease / 2:
+                           f"{silent:.1f} s (it heartbeats every {self.heartbeat_interval:g} s)")
+        if silent > lease / 2:
             reasons.append(f"this process does not hold its lease: it starts no claim before "
-                           f"the database confirms it (lease {self.lease:g} s)")
+                           f"the database confirms it (lease {lease:g} s)")
         now = self.clock()
         for name, queue_ in (("timer", self.timers), ("starter", self.starts)):
             first = queue_.earliest()
@@ -4774,8 +6017,8 @@ class Scheduler:
             if self._stop.is_set():
                 break
             try:
-                if self.monotonic() >= next_heartbeat or self._someone_died():
-                    next_heartbeat = self.monotonic() + HEARTBEAT_INTERVAL
+                if self.monotonic() >= next_heartbeat or self.maintenance.someone_died():
+                    next_heartbeat = self.monotonic() + self.heartbeat_interval
                     self.maintain()
                 else:
                     self.sync_timers()
@@ -4790,358 +6033,15 @@ class Scheduler:
             self.replaceable.replace(self.store.replaced_runs(self.node))
         self.replaceable.kill_overdue()
 
-    def _someone_died(self) -> bool:
-        """Between heartbeats, whether a process's presence says it died (where asking
-        costs a read: PostgreSQL), so that its claims are taken over at once."""
-        if not self.store.presence_watchable:
-            return False
-        others = [node for node in self._live_nodes if node != self.node]
-        return bool(others) and bool(self.store.dead_nodes(
-            others, self.clock(), self.monotonic() - self._confirmed_at))
-
-    def maintain(self, now: Optional[float] = None) -> None:
-        """Heartbeat, fail the runs of dead processes, prune old stats, sync timers."""
-        if self._claims_uncertain.is_set():
-            self._claims_uncertain.clear()  # before the read: a later uncertain claim sets it again
-            try:
-                claims = self.store.unstarted_runs(self.node)
-            except Exception:
-                self._claims_uncertain.set()  # looked for again at the next maintenance
-                raise
-            log.warning("a claim's commit was uncertain: %d unstarted run(s) of this process "
-                        "are queued again (each starts once)", len(claims))
-            self._start_on_time(claims, self.clock())
-        with self._confirming() as generation:
-            now = self.clock() if now is None else now
-            others = [node for node, _ in self.store.nodes() if node != self.node]
-            ledgers = self.store.dead_nodes(  # of the processes known dead: locks free
-                others, now, self.monotonic() - self._confirmed_at)
-            lease = self.lease if self._leases_trusted(now) else math.inf
-            reaped = self.store.reap_nodes(list(ledgers), now, lease, self.node,
-                                           never_started=functools.partial(self._never_started,
-                                                                           ledgers),
-                                           note_claimed=self._note_claimed)
-        self._take_over(reaped, generation)
-        self._live_nodes = sorted(node for node, beat in self.store.nodes()
-                                  if beat >= now - self.lease)
-        if self.jobstat_ttl is not None:
-            self.store.prune_stats(now - self.jobstat_ttl)
-        for job_id in self.history.due():
-            self.store.prune_history(job_id, self.history.keep)
-        self.store.checkpoint()
-        self.sync_timers()
-
-    def _leases_trusted(self, now: float) -> bool:
-        """False for a lease after the wall clock was stepped: the others' heartbeats
-        are in the old time until they beat again, and would all look stale."""
-        tick = self.monotonic()
-        if self._last_tick is not None:
-            wall_then, tick_then = self._last_tick
-            if abs((now - wall_then) - (tick - tick_then)) > CLOCK_STEP:
-                log.warning("the wall clock was stepped by %.1f s; trusting no heartbeat "
-                            "lease for %g s", (now - wall_then) - (tick - tick_then), self.lease)
-                self._leases_trusted_from = tick + self.lease
-        self._last_tick = (now, tick)
-        return tick >= self._leases_trusted_from
-
-    def _never_started(self, ledgers: Dict[str, Optional[bytes]], node: str, run_id: int) -> bool:
-        """Whether ``node``'s ledger shows ``run_id`` claimed and not started. A process
-        whose lock is still held but whose heartbeat is too old (stopped, hung) is read
-        too: it checks with the database before it starts anything (``_may_fork``)."""
-        if node not in ledgers:
-            ledgers[node] = self.store.silent_node_ledger(node)
-        return NodeLock.never_started(ledgers.get(node), run_id)
-
-    # --- fencing: a paused process starts nothing it no longer owns -----------------
-
-    @contextmanager
-    def _confirming(self):
-        """Around a store call that heartbeats this process (claims, maintenance):
-        yields the lease generation that claims made by the call belong to."""
-        before = self.monotonic()  # before the caller reads the wall clock it beats with
-        with self._fence_lock:
-            generation = self._generation_at(before)
-        try:
-            yield generation
-        except CommitUncertain:
-            self._claims_uncertain.set()  # the next maintenance finds what was claimed
-            raise
-        with self._fence_lock:
-            self._confirmed_at = max(self._confirmed_at, before)
-
-    def _generation_at(self, now: float) -> int:
-        """The lease generation at monotonic ``now``: a new one once half a lease went
-        by without a confirmed heartbeat (call with the fence lock held)."""
-        if now - self._confirmed_at > self.lease / 2:
-            self._generation += 1
-        return self._generation
-
-    def _note_claimed(self, run_ids: List[int]) -> None:
-        self.store.note_claimed(run_ids)
-
-    def _may_fork(self, claim: Claim) -> bool:
-        """Whether this process may start ``claim`` now, asked right before its command
-        is forked (or its request sent): the start is noted in the ledger first (a
-        no-op where starts are marked in the database), then the lease is checked.
-
-        Another process takes this one for dead only after a whole lease of silence,
-        and then reads its ledger, or the run's start mark: a claim not noted or
-        marked as started is run by that process instead, one that was is recorded
-        ``node died``. So a claim may start here only if no half lease went by
-        without a heartbeat since it was claimed or last confirmed (the lease
-        generation is unchanged); after such a gap (SIGSTOP, a frozen VM, a writer
-        that held the database, a connection that hung) the database is asked. This
-        holds after a start mark made ahead too (PostgreSQL): a run marked, then
-        paused past half a lease, is not started when it is continued. What remains
-        is the moment between this check and the fork. Raises StoreUnavailable when
-        the database cannot say.
-        """
-        self.store.note_started(claim.run_id)
-        with self._fence_lock:
-            if claim.generation == self._generation_at(self.monotonic()):
-                return True
-        with self._confirming() as generation:
-            owned = self.store.confirm_claims([claim.run_id], self.node, self.clock())
-        if owned:
-            claim.generation = generation
-            return True
-        log.warning("job %s: not starting run %s: this process was silent for over half a "
-                    "lease and another one has taken the run over (or recorded it '%s')",
-                    claim.job.id, claim.run_id, NODE_DIED)
-        return False
-
-    def _take_over(self, takeover: Takeover, generation: int) -> None:
-        """Start what processes taken for dead left to this one (their unstarted
-        claims and retries at their time, the follow-ups they owed), and log it."""
-        for death in takeover.deaths:
-            log.warning("node %s taken for dead (%s): %d run(s) it had claimed and not "
-                        "started taken over to run here, %d recorded '%s' (%d of them "
-                        "retried here), %d chain(s) of follow-ups it owed finished here",
-                        death.node, death.how, death.taken_over, death.failed, NODE_DIED,
-                        death.retried, death.followups)
-        for run_id, job_id in takeover.failed:
-            log.info("job %s: run %s failed: the process running it died", job_id, run_id)
-        for claim in takeover.runs:
-            claim.generation = generation
-            log.info("job %s: running run %s that a dead process left", claim.job.id,
-                     claim.run_id)
-        self._start_on_time(takeover.runs, self.clock())  # one claimed ahead keeps its time
-        for claim, success in takeover.followups:
-            log.info("job %s: running what follows run %s, which a dead process left",
-                     claim.job.id, claim.run_id)
-            self._follow_up(claim, success)
-
-    # --- timing -------------------------------------------------------------------
-
-    def sync_timers(self) -> None:
-        """Follow jobs created, changed or claimed by any process since the last look."""
-        with self._sync_lock:  # what it read is applied before a deletion here is
-            self._synced_version, changes = self.store.timer_changes(self._synced_version)
-            self.timers.cancel(timer.job_id for timer in changes if timer.when is None)
-            self._set_timers((timer for timer in changes if timer.when is not None), read=True)
-
-    def jobs_deleted(self, job_ids: Optional[List[str]] = None) -> None:
-        """Drop the timers of jobs deleted through this process (None: every job), after
-        any sync that read them before their deletion was committed."""
-        with self._sync_lock:
-            self.timers.cancel(self.timers.job_ids() if job_ids is None else job_ids)
-
-    def job_changed(self, job: Job) -> None:
-        """Time a job that was created, edited or enabled through this process."""
-        if not job.disabled and not job.is_done and job.next_run_at is not None:
-            self._set_timers([Timer(job.id, job.next_run_at, job.cursor)], read=True)
-
-    def _set_timers(self, timers: Iterable[Timer], read: bool = False) -> None:
-        self.timers.push((Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
-                                timer.cursor) for timer in timers), read)
-
-    def _claim_time(self, timer: Timer) -> float:
-        """When this process tries to claim an occurrence: at once if it is the
-        preferred process by hash of (job, occurrence), else a little later."""
-        nodes = self._live_nodes
-        if len(nodes) < 2:
-            return timer.when
-        preferred = nodes[zlib.crc32(f"{timer.job_id}@{timer.cursor}".encode()) % len(nodes)]
-        return timer.when if preferred == self.node else timer.when + HANDOFF_DELAY
-
-    def run_due(self, now: Optional[float] = None) -> List[Claim]:
-        """Claim every occurrence due at ``now`` (or within the claim batch after
-        it) and hand the claims to the workers."""
-        with self._confirming() as generation:
-            now = self.clock() if now is None else now
-            due = self.timers.pop_due(now + self.claim_batch)
-            if not due:
-                return []
-            try:
-                claiming = self.monotonic()
-                claims, timers = self.store.claim_occurrences(
-                    due, now, self.node, self.late_grace, self.claim_ahead + self.claim_batch,
-                    note_claimed=self._note_claimed,
-                    note_skipped=self._skipped)
-                self.metrics.claimed(len(claims), self.monotonic() - claiming)
-            except Exception:
-                self.timers.push(Timer(job_id, now, cursor) for job_id, cursor in due)
-                raise
-        for claim in claims:
-            claim.generation = generation
-        self._set_timers(timers)
-        self._start_on_time(claims, now)
-        return claims
-
-    # --- starting -------------------------------------------------------------------
-
-    def _start_on_time(self, claims: List[Claim], now: float) -> None:
-        """Queue claims to start at their time: every run starts through the start
-        queue, whatever claimed it (a timer, a manual start, a parent, a takeover)."""
-        self.starts.push(claims)   # wakes the starter thread
-        if not self.pool.size:
-            self.start_due(now)
-
-    def start_due(self, now: Optional[float] = None) -> None:
-        """Start the claimed runs whose start time has come (at most ``workers`` at once).
-
-        Where starts are marked in the database, a run whose start is to be marked
-        comes out of the queue ``start_mark_ahead`` before its time: it is marked
-        with the others coming due next in one statement (``_mark_early``) and
-        waits for its time again."""
-        now = self.clock() if now is None else now
-        due = self.starts.pop_due(now)
-        early = [claim for claim in due if claim.start_time > now]
-        if early and self.store.starts_in_database:
-            due = [claim for claim in due if claim.start_time <= now]
-            self._mark_early(early + self.starts.pop_due(now + self.starts.mark_ahead))
-        while due:
-            self._slots.acquire()  # given back when the run has ended, or it waits again
-            batch = [due.pop(0)]
-            while due and self._slots.acquire(blocking=False):
-                batch.append(due.pop(0))
-            for claim in self._ready(batch):
-                if self.follower is None or claim.job.type == REMOTE_JOB:
-                    self.pool.submit(self._run_in_worker, claim)
-                else:
-                    self._start_command(claim)
-
-    def _ready(self, batch: List[Claim]) -> List[Claim]:
-        """Those of ``batch`` (each holding a --workers slot) whose start may go ahead:
-        a waiting retry is first taken back out of a survivor's reach, and where
-        starts are marked in the database each is marked. One the database cannot
-        answer for now waits a second and tries again; one another process took
-        over is settled as not started here."""
-        ready = []
-        for claim in batch:
-            if claim.retry_at is not None:
-                try:
-                    if not self.store.retry_starting(claim, self.node):
-                        log.warning("job %s: not starting the retry of run %s: another "
-                                    "process has taken it over", claim.job.id, claim.run_id)
-                        self._not_started(claim)
-                        continue
-                except StoreUnavailable as exc:
-                    self._try_again(claim, exc)
-                    continue
-                claim.retry_at = None
-            ready.append(claim)
-        if not self.store.starts_in_database:
-            return ready
-        unmarked = [claim for claim in ready if claim.start_marked is None]
-        if unmarked and not self._mark_started(unmarked):  # they wait a second and try again
-            for _ in unmarked:
-                self._slots.release()
-        marked = []
-        for claim in ready:
-            if claim.start_marked:
-                marked.append(claim)
-            elif claim.start_marked is False:
-                log.warning("job %s: not starting run %s: it was started already, or another "
-                            "process has taken it over", claim.job.id, claim.run_id)
-                self._not_started(claim)
-        return marked
-
-    def _mark_early(self, claims: List[Claim]) -> None:
-        """Mark the starts of runs coming due, together, while --workers slots are
-        free for them; the others are marked at their time, once they have a slot
-        (a run waiting for one stays a claim that a survivor would run)."""
-        free = [claim for claim in claims
-                if claim.start_marked is None and self._slots.acquire(blocking=False)]
-        for _ in free:
-            self._slots.release()
-        if free and not self._mark_started(free):  # those wait a second and try again
-            retried = {claim.run_id for claim in free}
-            claims = [claim for claim in claims if claim.run_id not in retried]
-        self.starts.push(claims, early=False)
-
-    def _mark_started(self, claims: List[Claim]) -> bool:
-        """Mark the runs about to start in the database; False when it cannot answer:
-        they wait a second in the queue and try again (each keeps its claim, which a
-        process taking this one for dead would take over). A mark is no heartbeat:
-        the lease is checked at the fork (``_may_fork``)."""
-        try:
-            owned = set()
-            now = self.clock()
-            for claim in claims:
-                claim.start_stamp = claim.start_stamp or now
-            for stamp in sorted({claim.start_stamp for claim in claims}):
-                owned.update(self.store.mark_started(
-                    [claim.run_id for claim in claims if claim.start_stamp == stamp],
-                    self.node, stamp))
-        except StoreUnavailable as exc:
-            log.warning("cannot mark %d run(s) started (%s); trying again in a second",
-                        len(claims), exc)
-            self.starts.push(claims, when=self.clock() + 1.0)
-            return False
-        for claim in claims:
-            claim.start_marked = claim.run_id in owned
-        return True
-
-    def _try_again(self, claim: Claim, exc: StoreUnavailable) -> None:
-        """A claim holding a slot whose start cannot go ahead now (the database cannot
-        say whether it is still this process's): it gives the slot back and waits a
-        second in the queue, a claim not started (which a survivor would run)."""
-        log.warning("job %s: run %s cannot start now (%s); trying again in a second",
-                    claim.job.id, claim.run_id, exc)
-        self.store.note_claimed([claim.run_id])
-        self._slots.release()
-        self.starts.push([claim], when=self.clock() + 1.0)
-
-    def _not_started(self, claim: Claim) -> None:
-        """A claim holding a slot that another process took over before it started here."""
-        self._slots.release()
-        self._settle(claim, Outcome.NOT_STARTED)
-
-    def _start_command(self, claim: Claim) -> None:
-        """Start a claimed local command; the follower calls ``_attempted`` at its end."""
-        ran_at = self.clock()
-        try:
-            environment = self.run_environment(claim)
-            if not self._may_fork(claim):
-                self._not_started(claim)
-                return
-        except StoreUnavailable as exc:
-            self._try_again(claim, exc)
-            return
-        try:
-            started = self.runner.start(claim.job, environment)
-            if not isinstance(started, Attempt):
-                self._note_lag(claim, ran_at)
-                self.replaceable.add(claim, started)
-                self.follower.follow(started, claim.job.timeout,
-                                     functools.partial(self._attempted, claim, ran_at,
-                                                       environment))
-                return
-        except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
-            log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
-            started = Attempt(False, error=f"could not start: {exc}")
-        self._attempted(claim, ran_at, environment, started)
-
-    # --- running ------------------------------------------------------------------
+    # --- runs started through the API, and follow-ups ------------------------------
 
     def start_job(self, job_id: str) -> Optional[RunResult]:
         """Run a job now (the API's start route): returns once its run has finished
         and its result is recorded (None if another process took it over before it
         could start here)."""
-        claim = self._claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", allow_disabled=True)
+        claim = self._claim_run(job_id, ClaimKey.manual(), "manual", allow_disabled=True)
         claim.settled = threading.Event()
-        self._start_on_time([claim], self.clock())
+        self.starter.on_time([claim], self.clock())
         while not claim.settled.wait(1.0):
             if self._claiming_over.is_set() and not self._threads[-1].is_alive():
                 return None  # stopped before it could start: a survivor runs it
@@ -5150,278 +6050,25 @@ class Scheduler:
     def start_job_soon(self, job_id: str) -> int:
         """Claim a run of a job now and queue it to start (the start route with
         ``?wait=false``); returns the run's id at once."""
-        claim = self._claim_run(job_id, f"manual:{uuid.uuid4()}", "manual", allow_disabled=True)
-        self._start_on_time([claim], self.clock())
+        claim = self._claim_run(job_id, ClaimKey.manual(), "manual", allow_disabled=True)
+        self.starter.on_time([claim], self.clock())
         return claim.run_id
 
-    def _attempted(self, claim: Claim, ran_at: float, environment: Dict[str, str],
-                   attempt: Attempt) -> None:
-        """The first attempt of a followed command has ended (in the follower's
-        thread, which must not wait): retries wait in a worker."""
-        attempt = self.replaceable.ended(claim, attempt)
-        if (not attempt.success and claim.prior_attempts < claim.job.retries
-                and not self.replaceable.replaced(claim.run_id)):
-            self.pool.submit(self._run_in_worker, claim, ran_at, attempt, environment)
-            return
-        self._finished(claim, self._result(
-            claim, claim.first_ran_at or ran_at, claim.prior_attempts + (not attempt.success),
-            attempt, claim.earlier), wait=False)
-
-    def _run_in_worker(self, claim: Claim, ran_at: Optional[float] = None,
-                       attempt: Optional[Attempt] = None,
-                       environment: Optional[Dict[str, str]] = None) -> None:
-        """A run's attempts that block: a remote request, retries, or any attempt
-        where nothing follows commands (``attempt``: a first one already made)."""
-        if attempt is None:
-            try:
-                environment = self.run_environment(claim)
-                if not self._may_fork(claim):
-                    self._not_started(claim)
-                    return
-            except StoreUnavailable as exc:
-                self._try_again(claim, exc)
-                return
-        try:
-            result = self._attempts(claim, environment, ran_at, attempt)
-        except Exception as exc:  # a bug: the run is recorded as failed, never dropped
-            log.exception("job %s: run %s failed in kala.py", claim.job.id, claim.run_id)
-            result = self._result(claim, claim.first_ran_at or ran_at or self.clock(),
-                                  claim.prior_attempts + 1,
-                                  Attempt(False, error=f"kala.py failed running it: {exc}"))
-        self._finished(claim, result)
-
-    def _finished(self, claim: Claim, result: Union[RunResult, "Outcome"],
-                  wait: bool = True) -> None:
-        """Where every run that started ends: its --workers slot is given back and its
-        result recorded (``Outcome.DEFERRED``: a retry waits for its time in the start
-        queue). A worker waits for the commit; the follower's thread hands it to the
-        store's writer instead (which writes again while the database is away)."""
-        self._slots.release()
-        if result is Outcome.DEFERRED:
-            return
-        if not wait:
-            self.store.finish_run_later(claim, self.node, result,
-                                        functools.partial(self._recorded, claim, result))
-            return
-        try:
-            recorded = self.store.finish_run(claim, self.node, result)
-        except Exception as exc:
-            recorded = exc
-        self._recorded(claim, result, recorded)
-
-    def _recorded(self, claim: Claim, result: RunResult, recorded) -> None:
-        """A run's result is committed (True), refused (False: its claim was gone) or
-        could not be written (the exception, once the writer gave up): log it and
-        settle the run."""
-        if isinstance(recorded, Exception):
-            log.error("job %s: recording run %s failed: %s", claim.job.id, claim.run_id,
-                      recorded)
-            self._settle(claim, Outcome.NOT_RECORDED, result)
-            return
-        self._log_result(claim, result, recorded)
-        self.history.recorded(claim.job.id)
-        self._settle(claim, Outcome.RECORDED if recorded else Outcome.CLAIM_LOST, result)
-
-    def _settle(self, claim: Claim, outcome: "Outcome",
-                result: Optional[RunResult] = None) -> None:
-        """A claimed run's fate here is known: its follow-ups (a recorded run's children
-        or failure job) are started, the chain it is part of goes on, and whoever
-        waits for it is told."""
-        claim.outcome, claim.result = outcome, result
-        if outcome is Outcome.RECORDED and result.followups_owed:
-            self._follow_up(claim, result.success)
-        elif claim.chain is not None:
-            self.pool.submit(self._advance, claim.chain)
-        if claim.settled is not None:
-            claim.settled.set()
-
-    def _follow_up(self, claim: Claim, success: bool) -> None:
-        """Run what a finished run owes (``success``: its children, else its failure
-        job), before what its own chain holds next."""
-        chain = claim.chain or FollowUps()
-        chain.owe(claim, success)
-        self.pool.submit(self._advance, chain)
-
-    def _advance(self, chain: "FollowUps") -> None:
-        """Claim and queue the next follow-up of ``chain``; it goes on once that one has
-        settled. While the database is away it tries again every second."""
-        while True:
-            try:
-                step = chain.next_step(self.store, self.node)
-                if step is None:
-                    return
-                job_id, key, trigger = step
-                try:
-                    follower = self._claim_run(job_id, key, trigger)
-                except JobNotFound:
-                    follower = None  # deleted meanwhile
-            except StoreUnavailable as exc:
-                log.warning("follow-ups wait for the database (%s); trying again in a second",
-                            exc)
-                if self._stop.wait(1.0):
-                    return  # the run still owes them: a survivor takes them over
-                continue
-            chain.claimed()
-            if follower is not None:
-                follower.chain = chain
-                self._start_on_time([follower], self.clock())
-                return
-
-    def _attempts(self, claim: Claim, environment: Dict[str, str], ran_at: Optional[float] = None,
-                  attempt: Optional[Attempt] = None) -> Union[RunResult, "Outcome"]:
-        """Make a claimed run's attempts, retries included; ``attempt`` is a first one
-        already made, started at ``ran_at``. ``Outcome.DEFERRED`` when the next
-        attempt waits for its retry_delay in the start queue."""
-        job = claim.job
-        if attempt is None:
-            self._note_lag(claim, self.clock())
-        ran_at = claim.first_ran_at or (self.clock() if ran_at is None else ran_at)
-        failures = claim.prior_attempts
-        earlier: List[Attempt] = list(claim.earlier)
-        while True:
-            if attempt is None:
-                try:
-                    attempt = self._attempt(claim, environment)
-                except Exception as exc:  # whatever it is, the run fails, not the thread
-                    log.exception("job %s: run %s could not start", job.id, claim.run_id)
-                    attempt = Attempt(False, error=f"could not start: {exc}")
-            if attempt.success:
-                break
-            failures += 1
-            if failures > job.retries or self.replaceable.replaced(claim.run_id):
-                break
-            if too_late(job, claim.scheduled_for, self.clock()):
-                break  # too late to retry: Kala's epsilon
-            if job.retry_delay:
-                if self._persistently(self._wait_for_retry, claim, ran_at, failures,
-                                      [*earlier, attempt]):
-                    return Outcome.DEFERRED  # the retry waits in the start queue, as a claim
-                break  # it would start too late (epsilon), or the claim was lost
-            if not self._persistently(self._record_retry, claim, failures):
-                break  # taken for dead meanwhile: another process owns the run now
-            earlier.append(attempt)
-            attempt = None
-        return self._result(claim, ran_at, failures, attempt, earlier)
-
-    def _persistently(self, write: Callable[..., bool], *args) -> bool:
-        """``write(*args)``, written again every second while the database is away: a
-        retry is not made before the database knows of it (a process taking this
-        one for dead must not make it too). False when stopping meanwhile."""
-        while True:
-            try:
-                return write(*args)
-            except StoreUnavailable as exc:
-                log.warning("a retry waits for the database (%s); trying again in a second",
-                            exc)
-                if self._stop.wait(1.0):
-                    return False
-
-    def _record_retry(self, claim: Claim, failures: int) -> bool:
-        with self._confirming():
-            return self.store.record_retry(claim, self.node, failures, self.clock())
-
-    def _wait_for_retry(self, claim: Claim, ran_at: float, failures: int,
-                        attempts: List[Attempt]) -> bool:
-        """Queue the next attempt of a run after its retry_delay, holding no thread or
-        slot: the run waits in the database as a claim due then (so it survives this
-        process) and in the start queue. False when it is not to be retried: too
-        late (epsilon) or the claim was lost."""
-        now = self.clock()
-        retry_at = now + claim.job.retry_wait(failures)
-        if too_late(claim.job, claim.scheduled_for, retry_at):
-            return False
-        with self._confirming():
-            owned = self.store.wait_for_retry(claim, self.node, failures, now, retry_at)
-        if not owned:
-            return False
-        log.info("job %s: run %s failed (attempt %d); retrying at %s", claim.job.id,
-                 claim.run_id, failures, format_time(retry_at))
-        claim.uncounted_failures += failures - claim.prior_attempts
-        claim.prior_attempts, claim.retry_at = failures, retry_at
-        claim.first_ran_at, claim.earlier = ran_at, attempts
-        claim.start_marked = claim.start_stamp = None
-        self.starts.push([claim])
-        return True
-
-    def _attempt(self, claim: Claim, environment: Dict[str, str]) -> Attempt:
-        """One attempt made here and now; a concurrency replace job's command is
-        kept where a newer run can end it."""
-        job = claim.job
-        if (job.concurrency != "replace" or job.type != LOCAL_JOB
-                or not isinstance(self.runner, CommandRunner)):
-            return self.runner.attempt(job, environment)
-        started = self.runner.start(job, environment)
-        if isinstance(started, Attempt):
-            return started
-        self.replaceable.add(claim, started)
-        return self.replaceable.ended(claim, self.runner.follow(started, job.timeout))
-
-    def _result(self, claim: Claim, ran_at: float, failures: int, last: Attempt,
-                earlier: Sequence[Attempt] = ()) -> RunResult:
-        """A run's result from its last attempt and its ``failures`` (those of a
-        dead process that ran it before included); the output of each attempt
-        made here is kept."""
-        self.replaceable.forget(claim.run_id)
-        output, dropped = attempts_output(
-            [*earlier, last], getattr(self.runner, "output_limit", OUTPUT_TAIL_BYTES))
-        return RunResult(last.success, ran_at, self.clock(),
-                         retries=failures if last.success else failures - 1,
-                         failures=failures - claim.prior_attempts + claim.uncounted_failures,
-                         output=output,
-                         error=last.error, output_dropped=dropped)
+    def _claim_run(self, job_id: str, key: str, trigger: str,
+                   allow_disabled: bool = False) -> Optional[Claim]:
+        with self.fencing.confirming() as generation:
+            claim = self.store.claim_run(
+                job_id, key, trigger, self.node, self.clock(), allow_disabled=allow_disabled,
+                note_skipped=functools.partial(self._skipped, trigger=trigger))
+        if claim is not None:
+            claim.generation = generation
+        return claim
 
     def _skipped(self, reason: str, job_id: str, trigger: str = "schedule") -> None:
         """An occurrence was skipped; a concurrency skip is kept in the job's history."""
         self.metrics.occurrence_skipped(reason, trigger)
         if reason == "concurrency":
             self.history.recorded(job_id)
-
-    def _note_lag(self, claim: Claim, started_at: float) -> None:
-        if claim.trigger == "schedule" and claim.first_ran_at is None:  # not a retry
-            self.metrics.lag_seconds.observe(max(0.0, started_at - claim.scheduled_for))
-
-    def _log_result(self, claim: Claim, result: RunResult, recorded: bool) -> None:
-        self.metrics.run_finished(claim.trigger, result.success, result.retries,
-                                  result.duration_ns / 1e9)
-        if not recorded:
-            log.warning("job %s: run %s finished but its claim was gone (job deleted, or "
-                        "this process was taken for dead)", claim.job.id, claim.run_id)
-        # One line a finished run; with --log-format json its fields are the record's.
-        outcome = "succeeded" if result.success else "failed"
-        duration = result.duration_ns / 1e9
-        log.log(logging.INFO if result.success else logging.WARNING,
-                "job %s (%s): run %s (%s) %s in %.3f s after %d attempt(s)%s", claim.job.id,
-                claim.job.name, claim.run_id, claim.trigger, outcome, duration,
-                result.retries + 1, f": {result.error}" if result.error else "",
-                extra={"run": {"job_id": claim.job.id, "job_name": claim.job.name,
-                               "run_id": claim.run_id, "trigger": claim.trigger,
-                               "result": outcome, "duration_s": round(duration, 6),
-                               "attempts": result.retries + 1, "error": result.error}})
-
-    def run_environment(self, claim: Claim) -> Dict[str, str]:
-        """What a run's command learns about itself, in environment variables; a
-        failure job also learns what failed."""
-        environment = {"KALA_JOB_ID": claim.job.id, "KALA_JOB_NAME": claim.job.name,
-                       "KALA_RUN_ID": str(claim.run_id), "KALA_TRIGGER": claim.trigger,
-                       "KALA_SCHEDULED_FOR": format_time(claim.scheduled_for),
-                       "KALA_NODE": self.node}
-        failed_run = claim.key[:-1]  # a failure job's claim key: "{failed run id}!"
-        if claim.trigger == "failure" and claim.key.endswith("!") and failed_run.isdigit():
-            job_id, name, error = self.store.failed_run(int(failed_run))
-            environment.update(KALA_FAILED_JOB_ID=job_id, KALA_FAILED_JOB_NAME=name,
-                               KALA_FAILED_RUN_ID=failed_run, KALA_FAILED_ERROR=error)
-        return environment
-
-    def _claim_run(self, job_id: str, key: str, trigger: str,
-                   allow_disabled: bool = False) -> Optional[Claim]:
-        with self._confirming() as generation:
-            claim = self.store.claim_run(
-                job_id, key, trigger, self.node, self.clock(), allow_disabled=allow_disabled,
-                note_claimed=self._note_claimed,
-                note_skipped=functools.partial(self._skipped, trigger=trigger))
-        if claim is not None:
-            claim.generation = generation
-        return claim
 
 
 # =============================================================================
@@ -6001,7 +6648,8 @@ class KalaApp:
         return HTTPStatus.OK, PlainText(metrics_exposition(
             scheduler.metrics, counts, node=scheduler.node,
             running=self.store.runs_held(scheduler.node),
-            heartbeat_age=self.clock() - beats[0] if beats else math.inf), METRICS_CONTENT_TYPE)
+            heartbeat_age=self.clock() - beats[0] if beats else math.inf,
+            commit_seconds=self.store.commit_seconds), METRICS_CONTENT_TYPE)
 
     def openapi(self, body, query):
         """The OpenAPI 3.1 description of every route (schemathesis checks it)."""
@@ -7232,11 +7880,13 @@ _PAGE_HEADERS = {
 # =============================================================================
 
 DEFAULT_DB = "./kala.db"
-#: Kala's serve flags for its networked databases (kala.py's is PostgreSQL).
+#: Kala's serve flags for its networked databases (kala.py's: PostgreSQL, MySQL).
 JOBDB_CONNECTION_FLAGS = ("jobdb-address", "jobdb-username", "jobdb-password",
                           "jobdb-tls-capath", "jobdb-tls-certpath", "jobdb-tls-keypath",
                           "jobdb-tls-servername")
-_KALA_BACKENDS = ("redis", "mongo", "consul", "mysql", "mariadb")
+_KALA_BACKENDS = ("redis", "mongo", "consul")
+#: Kala's --jobdb names of the database servers kala.py has a store for.
+_SERVER_JOBDBS = ("postgres", "mysql", "mariadb")
 
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad option in one line, without the usage block."""
@@ -7363,10 +8013,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-i", "--interface", default=_env("INTERFACE", None),
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--db", default=_env("DB", None), metavar="FILE_OR_URL",
-                       help=f"SQLite database file (default {DEFAULT_DB}), or a PostgreSQL "
-                            f"database shared by several machines: postgresql://USER@HOST/DB "
-                            f"(needs psycopg; a password is better in KALA_DB or ~/.pgpass "
-                            f"than here, where ps shows it)")
+                       help=f"SQLite database file (default {DEFAULT_DB}), or a database "
+                            f"several machines share: postgresql://USER@HOST/DB (needs "
+                            f"psycopg) or mysql://USER@HOST/DB (MySQL or MariaDB, needs "
+                            f"PyMySQL); a password is better in KALA_DB than here, where ps "
+                            f"shows it")
     serve.add_argument("-n", "--no-persist", action="store_true", default=_env_flag("NO_PERSIST"),
                        help="keep everything in memory; nothing survives a restart")
     serve.add_argument("-o", "--default-owner", default=_env("DEFAULT_OWNER", ""),
@@ -7414,12 +8065,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "log shippers")
     kala = serve.add_argument_group(
         "Kala's own flags", "accepted so that a Kala service file starts kala.py unchanged; "
-                            "--jobdb postgres with --jobdb-address HOST:PORT/DB, "
-                            "--jobdb-username, --jobdb-password and --jobdb-tls-capath, "
-                            "-certpath, -keypath is kala.py's PostgreSQL store")
+                            "--jobdb postgres|mysql|mariadb with --jobdb-address HOST:PORT/DB "
+                            "(for MySQL also tcp(HOST:PORT)/DB), --jobdb-username, "
+                            "--jobdb-password and --jobdb-tls-capath, -certpath, -keypath is "
+                            "kala.py's PostgreSQL or MySQL store")
     kala.add_argument("--jobdb", default=_env("JOBDB", "boltdb"), metavar="NAME",
-                      help="boltdb (the default) means kala.py's SQLite file, postgres its "
-                           "PostgreSQL store; Kala's other databases are not supported")
+                      help="boltdb (the default) means kala.py's SQLite file, postgres, mysql "
+                           "and mariadb its stores on those servers; Kala's other databases "
+                           "are not supported")
     kala.add_argument("--bolt-path", default=_env("BOLT_PATH", None), metavar="DIR",
                       help="the folder of the database file: DIR/kala.db, kala.py's SQLite "
                            "file (Kala's own jobdb.db is not read)")
@@ -7455,8 +8108,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="replace jobs that exist already (by default: refuse, import nothing)")
     for command in (export, load):
         command.add_argument("--db", default=_env("DB", DEFAULT_DB), metavar="FILE_OR_URL",
-                             help=f"the database: a SQLite file (default {DEFAULT_DB}) or a "
-                                  f"postgresql:// URL")
+                             help=f"the database: a SQLite file (default {DEFAULT_DB}), or a "
+                                  f"postgresql:// or mysql:// URL")
     for command in (serve, run):
         command.add_argument(
             "--pass-env", action="append", metavar="NAME", type=_variable_name,
@@ -7499,9 +8152,13 @@ def _run_command(args) -> int:
     return 1
 
 
+def _is_server_url(target: Optional[str]) -> bool:
+    return is_postgres_url(target) or is_mysql_url(target)
+
+
 def _store_for_moving(target: str) -> Store:
     """The store export or import works on; a SQLite file that is not there is refused."""
-    if not is_postgres_url(target) and not os.path.exists(target):
+    if not _is_server_url(target) and not os.path.exists(target):
         raise KalaError(f"database {target!r} does not exist")
     try:
         return open_store(target)
@@ -7535,7 +8192,7 @@ def _import(args) -> int:
     except (OSError, ValueError) as exc:
         raise KalaError(f"cannot read {args.file}: {exc}") from None
     imported = jobs_from_export(document)
-    if not is_postgres_url(args.db) and not os.path.exists(args.db):
+    if not _is_server_url(args.db) and not os.path.exists(args.db):
         open_store(args.db).close()  # a new SQLite file
     store = _store_for_moving(args.db)
     try:
@@ -7578,24 +8235,25 @@ class SystemdNotifier:
 
 def _settle_kala_flags(args) -> None:
     """Kala's serve flags and forms, turned into kala.py's own (or refused in one line)."""
-    if args.jobdb not in ("boltdb", "postgres"):
+    if args.jobdb not in ("boltdb",) + _SERVER_JOBDBS:
         if args.jobdb in _KALA_BACKENDS:
             raise KalaError(f"--jobdb {args.jobdb}: kala.py keeps its jobs in a SQLite file "
-                            "(--jobdb boltdb, the default) or in PostgreSQL (--jobdb postgres) "
-                            f"and has no {args.jobdb} backend")
+                            "(--jobdb boltdb, the default), PostgreSQL (--jobdb postgres) or "
+                            f"MySQL (--jobdb mysql or mariadb) and has no {args.jobdb} backend")
         raise KalaError(f"--jobdb {args.jobdb!r} is unknown: kala.py has boltdb (its SQLite "
-                        "file, the default) and postgres")
+                        "file, the default), postgres, mysql and mariadb")
     given = [f"--{name}" for name in JOBDB_CONNECTION_FLAGS
              if getattr(args, name.replace("-", "_"))]
-    if args.jobdb == "postgres":
+    if args.jobdb in _SERVER_JOBDBS:
         if args.db or args.bolt_path:
-            raise KalaError("--jobdb postgres takes --jobdb-address HOST:PORT/DB, not --db or "
-                            "--bolt-path (or give --db postgresql://... alone)")
-        args.db = kala_postgres_url(args)
+            raise KalaError(f"--jobdb {args.jobdb} takes --jobdb-address HOST:PORT/DB, not --db "
+                            f"or --bolt-path (or give --db {args.jobdb}://... alone)")
+        args.db = (kala_postgres_url(args) if args.jobdb == "postgres"
+                   else kala_mysql_url(args))
     elif given:
         raise KalaError(f"{', '.join(given)}: these are for Kala's networked databases; "
                         "kala.py's file database takes --db FILE or --bolt-path DIR "
-                        "(its PostgreSQL store: --jobdb postgres)")
+                        "(its database servers: --jobdb postgres, mysql or mariadb)")
     if args.bolt_path and args.db:
         raise KalaError("give --db FILE or --bolt-path DIR (Kala's name for its folder), not both")
     if args.bolt_path and not os.path.isdir(args.bolt_path):
@@ -7637,11 +8295,35 @@ def kala_postgres_url(args) -> str:
             f"{urllib.parse.quote(database, safe='')}{query}")
 
 
+def kala_mysql_url(args) -> str:
+    """The URL that Kala's --jobdb-* flags for MySQL or MariaDB describe: its address is
+    the end of a Go DSN, ``tcp(HOST:PORT)/DBNAME``, or ``HOST:PORT/DBNAME``."""
+    address = args.jobdb_address or ""
+    match = re.fullmatch(r"(?:tcp\()?([^()/]*?)\)?/([^/?]+)(?:\?.*)?", address)
+    if not match or not match.group(1):
+        raise KalaError(f"--jobdb {args.jobdb} needs --jobdb-address tcp(HOST:PORT)/DBNAME or "
+                        f"HOST:PORT/DBNAME")
+    if args.jobdb_tls_servername:
+        raise KalaError("--jobdb-tls-servername: kala.py checks the host name of "
+                        "--jobdb-address itself (with --jobdb-tls-capath)")
+    user = urllib.parse.quote(args.jobdb_username or "", safe="")
+    if args.jobdb_password:
+        user += ":" + urllib.parse.quote(args.jobdb_password, safe="")
+    tls = {name: value for name, value in (("ssl_ca", args.jobdb_tls_capath),
+                                            ("ssl_cert", args.jobdb_tls_certpath),
+                                            ("ssl_key", args.jobdb_tls_keypath)) if value}
+    if args.jobdb_tls_capath:
+        tls["ssl_verify_identity"] = "true"
+    query = "?" + urllib.parse.urlencode(tls) if tls else ""
+    return (f"{args.jobdb}://{user + '@' if user else ''}{match.group(1)}/"
+            f"{urllib.parse.quote(match.group(2), safe='')}{query}")
+
+
 def _open_store(args) -> Store:
     if args.no_persist:
         return Store(None)
-    if is_postgres_url(args.db):
-        return PostgresStore(args.db, application=f"kala.py {args.node_id or ''}".strip())
+    if _is_server_url(args.db):
+        return open_store(args.db, application=f"kala.py {args.node_id or ''}".strip())
     try:
         return Store(args.db)
     except (sqlite3.Error, OSError) as exc:
@@ -7712,7 +8394,7 @@ def _serve(args) -> int:
             cleanup.callback(systemd.notify, "STOPPING=1",
                              "STATUS=stopping: running jobs get up to 10 s")
             database = ("in memory" if args.no_persist else
-                        f"PostgreSQL {store.where}" if isinstance(store, PostgresStore)
+                        f"{store._KIND} {store.where}" if isinstance(store, ServerStore)
                         else os.path.abspath(args.db))
             log.info("kala.py %s listening on %s (database %s, node %s%s)", __version__,
                      server.url, database, scheduler.node,

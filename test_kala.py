@@ -874,7 +874,7 @@ def end_presence(store):
     if isinstance(store, kala.PostgresStore):
         store._presence.drop()
     else:
-        os.close(store._node_lock._fd)
+        os.close(store.fence._lock._fd)
 
 
 def create(store, clock=None, **fields):
@@ -889,7 +889,7 @@ def create(store, clock=None, **fields):
 def start_run(store, job_id, key, node, now):
     """A run claimed by ``node`` and started (its command is running there)."""
     claim = store.claim_run(job_id, key, "manual", node, now)
-    assert store.mark_started([claim.run_id], node, now) == [claim.run_id]
+    assert store.fence.starting([claim.run_id], node, now) == [claim.run_id]
     return claim
 
 
@@ -1054,20 +1054,19 @@ class TestStore:
         assert not store.record_retry(claim, "dead", 2, T0 + 1)
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0, T0, 0, 0))
         # No retries left after this one: a second death is final.
-        assert store.mark_started([retry.run_id], "me", T0 + 1) == [retry.run_id]
+        assert store.fence.starting([retry.run_id], "me", T0 + 1) == [retry.run_id]
         _, again, _, _ = store.reap_nodes(["me"], T0 + 2, lease=10, reaper="other")
         assert again == []
 
     def test_a_claim_a_dead_node_never_started_is_taken_over_not_failed(self, database):
-        store = open_store(database)
+        store, dead = open_store(database), open_store(database)
+        dead.fence.hold("dead")  # its claims are noted as not started (SQLite's ledger)
         job = create(store, schedule=f"R0/{iso(T0 + 1)}/", epsilon="PT5S")
-        [claim], _ = store.claim_occurrences([(job.id, 0)], T0 + 0.9, "dead", 60, ahead=0.2)
+        [claim], _ = dead.claim_occurrences([(job.id, 0)], T0 + 0.9, "dead", 60, ahead=0.2)
         late = create(store, name="late", schedule=f"R0/{iso(T0 + 1)}/", epsilon="PT0.5S")
-        [late_claim], _ = store.claim_occurrences([(late.id, 0)], T0 + 0.9, "dead", 60,
-                                                  ahead=0.2)
-        never_started = lambda node, run_id: node == "dead"  # noqa: E731
-        failed, [taken], _, deaths = store.reap_nodes(["dead"], T0 + 2, lease=10, reaper="me",
-                                                      never_started=never_started)
+        [late_claim], _ = dead.claim_occurrences([(late.id, 0)], T0 + 0.9, "dead", 60,
+                                                 ahead=0.2)
+        failed, [taken], _, deaths = store.reap_nodes(["dead"], T0 + 2, lease=10, reaper="me")
         assert failed == [(late_claim.run_id, late.id)]  # past its epsilon: not run late
         assert deaths == [kala.NodeDeath("dead", "its lock was freed", taken_over=1, failed=1)]
         assert (taken.run_id, taken.key, taken.scheduled_for) == (claim.run_id, claim.key, T0 + 1)
@@ -1075,22 +1074,25 @@ class TestStore:
         assert store.finish_run(taken, "me", kala.RunResult(True, T0 + 2, T0 + 2, 0, 0))
         assert not store.finish_run(claim, "dead", kala.RunResult(True, T0 + 2, T0 + 2, 0, 0))
 
-    def test_claims_are_noted_inside_their_transaction_late_ones_too(self, database):
+    def test_claims_are_noted_inside_their_transaction_late_ones_too(self, database,
+                                                                     monkeypatch):
         store = open_store(database)
         job = create(store, schedule=f"R0/{iso(T0 + 1)}/")
         noted = []
-        [claim], _ = store.claim_occurrences([(job.id, 0)], T0 + 5, "me", 60,
-                                             note_claimed=noted.extend)  # 4 s late
+        monkeypatch.setattr(store.fence, "claimed", noted.extend)
+        [claim], _ = store.claim_occurrences([(job.id, 0)], T0 + 5, "me", 60)  # 4 s late
         assert noted == [claim.run_id]
 
         def killed(run_ids):
             raise KeyboardInterrupt  # as if the process died before the commit
+        monkeypatch.setattr(store.fence, "claimed", killed)
         other = create(store, schedule=f"R0/{iso(T0 + 1)}/")
         with pytest.raises(KeyboardInterrupt):
-            store.claim_occurrences([(other.id, 0)], T0 + 5, "me", 60, note_claimed=killed)
+            store.claim_occurrences([(other.id, 0)], T0 + 5, "me", 60)
         assert store.get_job(other.id).cursor == 0  # nothing was claimed
         with pytest.raises(KeyboardInterrupt):
-            store.claim_run(other.id, "k", "manual", "me", T0, note_claimed=killed)
+            store.claim_run(other.id, "k", "manual", "me", T0)
+        monkeypatch.undo()
         assert store.claim_run(other.id, "k", "manual", "me", T0) is not None
 
     def test_a_reaper_that_could_not_beat_itself_reaps_nobody_for_it(self, database):
@@ -1647,8 +1649,8 @@ class Harness:
 
     def hold_node_lock(self):
         """Take the node's lock file (and start ledger) as ``Scheduler.start`` does."""
-        self.store.hold_node(self.scheduler.node)
-        return self.store._node_lock
+        self.store.fence.hold(self.scheduler.node)
+        return getattr(self.store.fence, "_lock", None)
 
     def add(self, **fields):
         job = create(self.store, self.clock, **fields)
@@ -1713,9 +1715,8 @@ class TestScheduler:
         harness = Harness(path=database)
         job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
         dead = open_store(database)
-        dead.hold_node("dead")
-        [claim], _ = dead.claim_occurrences([(job.id, 0)], T0 + 9.9, "dead", 60, ahead=0.1,
-                                            note_claimed=dead.note_claimed)
+        dead.fence.hold("dead")
+        [claim], _ = dead.claim_occurrences([(job.id, 0)], T0 + 9.9, "dead", 60, ahead=0.1)
         end_presence(dead)  # killed: the lock is free, the ledger stays
         if isinstance(dead, kala.PostgresStore):
             # A free lock on PostgreSQL counts once the rest heartbeat a grace after
@@ -1737,7 +1738,7 @@ class TestScheduler:
         victim = Harness(path=database, node="victim")
         lock = victim.hold_node_lock()
         job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
-        victim.scheduler.start_due = lambda now=None: None  # killed right after the claim
+        victim.scheduler.starter.start_due = lambda now=None: None  # killed after the claim
         [claim] = victim.run_at(T0 + 12)  # claimed 2 s late
         end_presence(victim.store)  # the kill frees the lock; the ledger stays
         survivor = Harness(path=database, node="survivor", clock=victim.clock)
@@ -1989,7 +1990,7 @@ class TestScheduler:
     def test_a_hung_process_is_reaped_after_its_lease(self, harness):
         job = harness.add(schedule=f"R0/{iso(T0 + 3600)}/")
         hung = open_store(harness.database)
-        hung.hold_node("hung")  # alive, and silent
+        hung.fence.hold("hung")  # alive, and silent
         start_run(hung, job.id, "k", "hung", T0)
         harness.clock.now = T0 + 5
         harness.scheduler.maintain()
@@ -2005,7 +2006,7 @@ class TestScheduler:
                               claim_ahead=0.0, claim_batch=0.0)  # one claim per run_due
         job = create(store)
         other = open_store(database)
-        other.hold_node("other")
+        other.fence.hold("other")
         start_run(other, job.id, "k", "other", T0)  # other heartbeats at T0
         scheduler.maintain()
         wall.advance(3600)   # NTP steps the wall clock an hour ahead...
@@ -2156,7 +2157,9 @@ def server_in_thread(store=None, **options):
 @pytest.fixture
 def api(database):
     with server_in_thread(open_store(database)) as server:
-        yield Client(server.server_address[1])
+        client = Client(server.server_address[1])
+        client.scheduler = server.app.scheduler  # for the tests that tune it
+        yield client
 
 
 class TestApi:
@@ -2724,7 +2727,7 @@ class TestConcurrency:
 
     def test_replace_ends_the_run_going_gracefully_then_forcibly(self, api, tmp_path,
                                                                  monkeypatch):
-        monkeypatch.setattr(kala, "REPLACE_GRACE", 0.5)
+        api.scheduler.replaceable.grace = 0.5
         out, end = tmp_path / "out", tmp_path / "end"
         wait = f"i=0; while [ ! -e {end} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done"
         graceful = api.create(name="graceful", concurrency="replace", trigger_only=True,
@@ -3756,30 +3759,30 @@ class TestPostgresStore:
     def test_runs_that_cannot_be_marked_started_wait_and_start_later(self, postgres,
                                                                       monkeypatch):
         harness = Harness(path=postgres, claim_ahead=0.1, claim_batch=0.1)
-        harness.scheduler._slots = threading.Semaphore(1)  # one run per batch
+        harness.scheduler.starter.slots = threading.Semaphore(1)  # one run per batch
         for name in ("a", "b"):
             harness.add(name=name, schedule=f"R0/{iso(T0 + 10)}/")
         assert len(harness.run_at(T0 + 9.9)) == 2
-        real = harness.store.mark_started
-        monkeypatch.setattr(harness.store, "mark_started", lambda *args: (_ for _ in ()).throw(
+        real = harness.store.fence.starting
+        monkeypatch.setattr(harness.store.fence, "starting", lambda *args: (_ for _ in ()).throw(
             kala.StoreUnavailable("the database is away")))
         harness.scheduler.start_due(T0 + 10)
         assert harness.runner.jobs == [] and len(harness.scheduler.starts) == 2
-        monkeypatch.setattr(harness.store, "mark_started", real)
+        monkeypatch.setattr(harness.store.fence, "starting", real)
         harness.scheduler.start_due(T0 + 11)
         assert sorted(harness.runner.jobs) == ["a", "b"]
 
     def test_starts_coming_due_are_marked_together_ahead_and_start_on_time(self, postgres,
                                                                           monkeypatch):
         harness = Harness(path=postgres, claim_ahead=0.1, claim_batch=0.1)
-        harness.scheduler._slots = threading.Semaphore(4)  # a slot free for each
+        harness.scheduler.starter.slots = threading.Semaphore(4)  # a slot free for each
         for name, offset in (("a", 0.0), ("b", 0.004), ("c", 0.008), ("later", 0.05)):
             harness.add(name=name, schedule=f"R0/{iso(T0 + 10 + offset)}/")
         assert len(harness.run_at(T0 + 9.9)) == 4
-        marks, real = [], harness.store.mark_started
-        monkeypatch.setattr(harness.store, "mark_started",
+        marks, real = [], harness.store.fence.starting
+        monkeypatch.setattr(harness.store.fence, "starting",
                             lambda ids, *args: marks.append(len(ids)) or real(ids, *args))
-        ahead = harness.store.start_mark_ahead
+        ahead = harness.store.fence.mark_ahead
         harness.scheduler.start_due(T0 + 10 - ahead)  # the first comes out to be marked
         assert marks == [3] and harness.runner.jobs == []  # with those due next, not "later"
         harness.scheduler.start_due(T0 + 10.005)
@@ -3805,10 +3808,10 @@ class TestPostgresStore:
     def test_deployments_in_two_schemas_keep_apart(self, postgres, postgres_server):
         with postgres_database(postgres_server) as other:
             first, second = open_store(postgres), open_store(other)
-            first.hold_node("n")
-            second.hold_node("n")  # the same node id, in another deployment
+            first.fence.hold("n")
+            second.fence.hold("n")  # the same node id, in another deployment
             create(first, name="one")
-            assert second.list_jobs() == [] and second.dead_nodes(["n"]) == {}
+            assert second.list_jobs() == [] and second.fence.dead(["n"]) == []
             second.close()
             first.close()
 
@@ -3822,14 +3825,14 @@ class TestPostgresStore:
 
     def test_a_free_lock_counts_as_death_only_after_a_silence(self, postgres):
         alive, other = open_store(postgres), open_store(postgres)
-        alive.hold_node("a")
+        alive.fence.hold("a")
         alive.join("a", T0)
         other.join("b", T0)
         end_presence(alive)  # the server ended its session: it takes the lock again soon
-        assert other.dead_nodes(["a"], T0 + 0.5) == {}
-        assert other.dead_nodes(["a"], T0 + kala.PRESENCE_GRACE + 0.1) == {"a": None}
+        assert other.fence.dead(["a"], T0 + 0.5) == []
+        assert other.fence.dead(["a"], T0 + kala.PRESENCE_GRACE + 0.1) == ["a"]
         # A reaper that was cut off itself for as long judges nobody yet.
-        assert other.dead_nodes(["a"], T0 + 5, silent_for=kala.PRESENCE_GRACE + 0.1) == {}
+        assert other.fence.dead(["a"], T0 + 5, silent_for=kala.PRESENCE_GRACE + 0.1) == []
         alive.close()
         other.close()
 
@@ -5225,7 +5228,8 @@ class TestCommandLine:
         (["serve"], {"KALA_WORKERS": "0"}, "KALA_WORKERS"),
         (["serve", "-p", ":eighty"], {}, "is not a port number"),
         (["serve", "--jobdb", "redis"], {}, "has no redis backend"),
-        (["serve", "--jobdb=mysql"], {}, "has no mysql backend"),
+        (["serve", "--jobdb=mysql"], {}, "--jobdb mysql needs --jobdb-address tcp(HOST:PORT)"),
+        (["serve", "--jobdb", "mongo"], {}, "has no mongo backend"),
         (["serve", "--jobdb", "postgres"], {}, "needs --jobdb-address HOST:PORT/DBNAME"),
         (["serve", "--jobdb", "postgres", "--db", "x.db", "--jobdb-address", "h/d"], {},
          "not --db"),
