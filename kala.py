@@ -2517,7 +2517,7 @@ class _NodeRecords:
             self._register(db, reaper, now)
             stale = [(row[0], row[1]) for row in db.execute(
                 "SELECT id, heartbeat FROM nodes WHERE heartbeat < ? AND id != ?",
-                (heard_until - lease, reaper))]
+                (heard_until - lease, reaper))] if math.isfinite(lease) else []
             gone = [row[0] for row in db.execute(
                 "SELECT DISTINCT node FROM runs WHERE state = ? AND node NOT IN "
                 "(SELECT id FROM nodes)", (_RUNNING,))]
@@ -4107,29 +4107,19 @@ class MysqlStore(ServerStore):
         return held
 
     def _mark_started(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
-        """Marked and read back in one short transaction of its own, not in the
-        writers' turn: the row locks order it against a takeover."""
+        """Marked in one statement (its own transaction, not in the writers' turn: the
+        row locks order it against a takeover), then read back: a run marked with
+        ``stamp`` is no longer one a survivor would take over, so it stays this
+        node's until a survivor fails it (which the read leaves out)."""
         marks = ", ".join("?" * len(run_ids))
         with self._start_lock, self._errors_explained(self._starts):
-            session = self._starts
-            session.execute("BEGIN")
-            try:
-                session.execute(
-                    f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
-                    f"AND state = ? AND (started_at IS NULL OR started_at = ?)",
-                    (stamp, *run_ids, node, _RUNNING, stamp))
-                owned = [row[0] for row in session.execute(
-                    f"SELECT id FROM runs WHERE id IN ({marks}) AND node = ? AND state = ? "
-                    f"AND started_at = ?", (*run_ids, node, _RUNNING, stamp))]
-                session.execute("COMMIT")
-            except BaseException:
-                if session.in_transaction:
-                    try:
-                        session.execute("ROLLBACK")
-                    except self._driver.MySQLError:
-                        session.drop()
-                raise
-            return owned
+            self._starts.execute(
+                f"UPDATE runs SET started_at = ? WHERE id IN ({marks}) AND node = ? "
+                f"AND state = ? AND (started_at IS NULL OR started_at = ?)",
+                (stamp, *run_ids, node, _RUNNING, stamp))
+            return [row[0] for row in self._starts.execute(
+                f"SELECT id FROM runs WHERE id IN ({marks}) AND node = ? AND state = ? "
+                f"AND started_at = ?", (*run_ids, node, _RUNNING, stamp))]
 
 
 def open_store(target: Optional[str], *, application: str = "kala.py") -> Store:

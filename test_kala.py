@@ -839,14 +839,61 @@ def postgres_database(server):
         server.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path, postgres_server):
-    """A database for the test: a SQLite file, or a PostgreSQL database of its own.
-    Every behaviour that touches a store runs on both, so the two cannot drift."""
+#: Where the MySQL tests create their databases (MariaDB here; CI makes them required).
+MYSQL_SERVER = os.environ.get("KALA_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
+
+
+@pytest.fixture(scope="session")
+def mysql_server():
+    """An admin connection to the MySQL (or MariaDB) server, or why there is none."""
+    try:
+        import pymysql
+    except ImportError:
+        yield "MySQL tests need PyMySQL: .venv/bin/pip install pymysql"
+        return
+    parts = urllib.parse.urlsplit(MYSQL_SERVER)
+    try:
+        admin = pymysql.connect(host=parts.hostname, port=parts.port or 3306,
+                                user=parts.username or "root", password=parts.password or "",
+                                autocommit=True, connect_timeout=5)
+    except pymysql.MySQLError as exc:
+        yield f"MySQL tests need a server at {MYSQL_SERVER}: {exc}"
+        return
+    with admin:
+        yield admin
+
+
+@contextlib.contextmanager
+def mysql_database(server):
+    """A URL for a database of its own on the MySQL server; every session that used it
+    is ended afterwards (stores a test left open included), and it is dropped."""
+    if isinstance(server, str):
+        _without_postgres(server)
+    name = f"kala_t{os.getpid()}_{random.randrange(10 ** 9)}"
+    with server.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{MYSQL_SERVER}/{name}"
+    finally:
+        with server.cursor() as cursor:
+            cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (name,))
+            for (connection,) in cursor.fetchall():
+                with contextlib.suppress(Exception):
+                    cursor.execute(f"KILL {int(connection)}")
+            cursor.execute(f"DROP DATABASE {name}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def database(request, tmp_path):
+    """A database for the test: a SQLite file, or a PostgreSQL or MySQL database of its
+    own. Every behaviour that touches a store runs on all three, so they cannot drift."""
     if request.param == "sqlite":
         yield str(tmp_path / "kala.db")
+    elif request.param == "postgresql":
+        with postgres_database(request.getfixturevalue("postgres_server")) as url:
+            yield url
     else:
-        with postgres_database(postgres_server) as url:
+        with mysql_database(request.getfixturevalue("mysql_server")) as url:
             yield url
 
 
@@ -859,19 +906,37 @@ def psycopg_session(database):
 
 
 def query_database(database, sql, params=()):
-    """Rows read straight from a SQLite file or a PostgreSQL database."""
+    """Rows read straight from a SQLite file, or a PostgreSQL or MySQL database."""
     if database.startswith("postgresql://"):
         import psycopg
         with psycopg.connect(database, autocommit=True) as db:
             return db.execute(sql.replace("?", "%s"), params).fetchall()
+    if database.startswith("mysql://"):
+        with mysql_session(database) as db:
+            db.execute(sql.replace("?", "%s"), params)
+            return [tuple(row) for row in db.fetchall()]
     with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
         return db.execute(sql, params).fetchall()
+
+
+@contextlib.contextmanager
+def mysql_session(database):
+    """A cursor of the test's own on a MySQL database (autocommit, ANSI quotes)."""
+    import pymysql
+    parts = urllib.parse.urlsplit(database)
+    with pymysql.connect(host=parts.hostname, port=parts.port or 3306,
+                         user=parts.username or "root", password=parts.password or "",
+                         database=parts.path.lstrip("/"), autocommit=True) as db:
+        with db.cursor() as cursor:
+            cursor.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), "
+                           "'ANSI_QUOTES')")
+            yield cursor
 
 
 def end_presence(store):
     """What a kill -9 does to a process's presence: its lock is free (the SQLite
     file's flock; the PostgreSQL session ends), its start ledger stays."""
-    if isinstance(store, kala.PostgresStore):
+    if isinstance(store, kala.ServerStore):
         store._presence.drop()
     else:
         os.close(store.fence._lock._fd)
@@ -1718,7 +1783,7 @@ class TestScheduler:
         dead.fence.hold("dead")
         [claim], _ = dead.claim_occurrences([(job.id, 0)], T0 + 9.9, "dead", 60, ahead=0.1)
         end_presence(dead)  # killed: the lock is free, the ledger stays
-        if isinstance(dead, kala.PostgresStore):
+        if isinstance(dead, kala.ServerStore):
             # A free lock on PostgreSQL counts once the rest heartbeat a grace after
             # its last beat (a live node whose session the server ended takes its
             # lock again meanwhile): the takeover comes that much later.
@@ -1742,7 +1807,7 @@ class TestScheduler:
         [claim] = victim.run_at(T0 + 12)  # claimed 2 s late
         end_presence(victim.store)  # the kill frees the lock; the ledger stays
         survivor = Harness(path=database, node="survivor", clock=victim.clock)
-        if isinstance(victim.store, kala.PostgresStore):
+        if isinstance(victim.store, kala.ServerStore):
             victim.clock.advance(kala.PRESENCE_GRACE / 2)
             survivor.scheduler.maintain()  # the victim's lock is free, but not for long
             assert survivor.runner.jobs == []
@@ -3689,13 +3754,168 @@ class TcpProxy:
 
 @pytest.fixture
 def postgres(postgres_server):
-    """A PostgreSQL database (a schema of its own) for tests of several machines."""
+    """A PostgreSQL database (a schema of its own) for what only that store does."""
     with postgres_database(postgres_server) as url:
         yield url
 
 
-class TestPostgresStore:
-    """What only the PostgreSQL store does: its connections, and their loss."""
+@pytest.fixture(params=["postgresql", "mysql"])
+def server_database(request):
+    """A database of its own on a PostgreSQL or a MySQL server, for what the stores on
+    a server do (and SQLite does not): their sessions, and their loss."""
+    if request.param == "postgresql":
+        with postgres_database(request.getfixturevalue("postgres_server")) as url:
+            yield url
+    else:
+        with mysql_database(request.getfixturevalue("mysql_server")) as url:
+            yield url
+
+
+#: Refuses a run's start mark in the first 0.7 s after the run was claimed or its
+#: retry queued (as a database that cannot be reached for a moment would): the
+#: claims and retries commit, their marks fail at first.
+REFUSE_EARLY_MARKS = {
+    "postgresql": (
+        "CREATE TABLE released (run_id BIGINT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
+        """CREATE FUNCTION note_release() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+             INSERT INTO released VALUES (NEW.id, extract(epoch FROM clock_timestamp()))
+             ON CONFLICT (run_id) DO UPDATE SET at = excluded.at;
+             RETURN NEW; END $$""",
+        "CREATE TRIGGER note_claim AFTER INSERT ON runs FOR EACH ROW "
+        "EXECUTE FUNCTION note_release()",
+        "CREATE TRIGGER note_retry AFTER UPDATE OF retry_at ON runs FOR EACH ROW "
+        "WHEN (NEW.retry_at IS NOT NULL) EXECUTE FUNCTION note_release()",
+        """CREATE FUNCTION refuse_early_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+             IF NEW.started_at IS NOT NULL AND extract(epoch FROM clock_timestamp())
+                 - (SELECT at FROM released WHERE run_id = NEW.id) < 0.7 THEN
+               RAISE EXCEPTION 'test: run % may not be marked yet', NEW.id;
+             END IF;
+             RETURN NEW; END $$""",
+        "CREATE TRIGGER refuse_early_mark BEFORE UPDATE OF started_at ON runs FOR EACH ROW "
+        "EXECUTE FUNCTION refuse_early_mark()"),
+    "mysql": (
+        "CREATE TABLE released (run_id BIGINT PRIMARY KEY, at DOUBLE NOT NULL)",
+        "CREATE TRIGGER note_claim AFTER INSERT ON runs FOR EACH ROW INSERT INTO released "
+        "VALUES (NEW.id, UNIX_TIMESTAMP(SYSDATE(6))) ON DUPLICATE KEY UPDATE at = VALUES(at)",
+        """CREATE TRIGGER note_retry AFTER UPDATE ON runs FOR EACH ROW BEGIN
+             IF NEW.retry_at IS NOT NULL AND NOT (OLD.retry_at <=> NEW.retry_at) THEN
+               INSERT INTO released VALUES (NEW.id, UNIX_TIMESTAMP(SYSDATE(6)))
+               ON DUPLICATE KEY UPDATE at = VALUES(at);
+             END IF; END""",
+        """CREATE TRIGGER refuse_early_mark BEFORE UPDATE ON runs FOR EACH ROW BEGIN
+             IF NEW.started_at IS NOT NULL AND NOT (OLD.started_at <=> NEW.started_at)
+                 AND UNIX_TIMESTAMP(SYSDATE(6))
+                     - (SELECT at FROM released WHERE run_id = NEW.id) < 0.7 THEN
+               SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'test: the run may not be marked yet';
+             END IF; END"""),
+}
+
+
+class OutsideView:
+    """What the tests do to a server database from outside kala.py: run SQL on it, end
+    the sessions kala.py has there (as a restart or an admin would), and hold the
+    start marks of one node at a gate, so that the node is caught between a mark and
+    its fork."""
+
+    GATE = 7_777_001   # PostgreSQL's advisory lock key; MySQL's lock is named per database
+
+    def __init__(self, url):
+        self.url = url
+        self.kind = "mysql" if url.startswith("mysql://") else "postgresql"
+        parts = urllib.parse.urlsplit(url)
+        self.upstream = (parts.hostname, parts.port or (3306 if self.kind == "mysql" else 5432))
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        self.application = query.get("application_name")
+        self.database = parts.path.lstrip("/")
+        self.gate_lock = f"kala-test-gate-{self.database}"
+        self._gatekeeper = None
+
+    @contextlib.contextmanager
+    def _session(self):
+        if self.kind == "mysql":
+            with mysql_session(self.url) as cursor:
+                yield cursor
+        else:
+            with psycopg_session(self.url) as db:
+                yield db.cursor()
+
+    def run(self, *statements):
+        with self._session() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    def end_sessions(self):
+        """End every session kala.py has on this database; how many there were."""
+        with self._session() as cursor:
+            if self.kind == "postgresql":
+                cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE application_name = %s AND pid != pg_backend_pid()",
+                               (self.application,))
+                return cursor.fetchone()[0]
+            cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s "
+                           "AND id != CONNECTION_ID()", (self.database,))
+            ended = [row[0] for row in cursor.fetchall()]
+            for connection in ended:
+                with contextlib.suppress(Exception):
+                    cursor.execute(f"KILL {int(connection)}")
+            return len(ended)
+
+    def refuse_early_marks(self):
+        self.run(*REFUSE_EARLY_MARKS[self.kind])
+
+    def install_gate(self):
+        """The gate: a trigger that holds the start marks of the node named in ``gate``
+        for as long as the gatekeeper holds its lock."""
+        if self.kind == "postgresql":
+            wait = f"PERFORM pg_advisory_xact_lock_shared({self.GATE});"
+            self.run("CREATE TABLE gate (node TEXT)", "INSERT INTO gate VALUES ('')",
+                     f"""CREATE FUNCTION hold_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                           IF NEW.started_at IS NOT NULL AND NEW.node = (SELECT node FROM gate)
+                           THEN {wait} END IF;
+                           RETURN NEW; END $$""",
+                     "CREATE TRIGGER hold_mark BEFORE UPDATE OF started_at ON runs FOR EACH ROW "
+                     "EXECUTE FUNCTION hold_mark()")
+        else:
+            self.run("CREATE TABLE gate (node VARCHAR(255))", "INSERT INTO gate VALUES ('')",
+                     f"""CREATE TRIGGER hold_mark BEFORE UPDATE ON runs FOR EACH ROW BEGIN
+                           IF NEW.started_at IS NOT NULL AND NEW.node = (SELECT node FROM gate)
+                           THEN SET @gate = GET_LOCK('{self.gate_lock}', 60);
+                                SET @gate = RELEASE_LOCK('{self.gate_lock}');
+                           END IF; END""")
+        self._gatekeeper = contextlib.ExitStack()
+        self._keeper = self._gatekeeper.enter_context(self._session())
+
+    def close_gate(self, node):
+        """From now on, ``node``'s start marks wait at the gate."""
+        self._keeper.execute("UPDATE gate SET node = %s", (node,))
+        self._keeper.execute("SELECT pg_advisory_lock(%s)" if self.kind == "postgresql"
+                             else "SELECT GET_LOCK(%s, 0)",
+                             (self.GATE if self.kind == "postgresql" else self.gate_lock,))
+
+    def open_gate(self):
+        self._keeper.execute("UPDATE gate SET node = ''")
+        self._keeper.execute("SELECT pg_advisory_unlock(%s)" if self.kind == "postgresql"
+                             else "SELECT RELEASE_LOCK(%s)",
+                             (self.GATE if self.kind == "postgresql" else self.gate_lock,))
+
+    def marks_held(self):
+        """How many start marks wait at the gate."""
+        if self.kind == "postgresql":
+            self._keeper.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                 "AND NOT granted AND objid = %s", (self.GATE,))
+        else:
+            self._keeper.execute("SELECT COUNT(*) FROM information_schema.processlist "
+                                 "WHERE state = 'User lock' AND db = %s", (self.database,))
+        return self._keeper.fetchone()[0]
+
+    def close(self):
+        if self._gatekeeper is not None:
+            self._gatekeeper.close()
+
+
+class TestServerStores:
+    """What the stores on a database server (PostgreSQL, MySQL) do and SQLite does not:
+    their connections, and their loss."""
 
     @staticmethod
     def failing_commit(store, monkeypatch, commit_first):
@@ -3712,9 +3932,9 @@ class TestPostgresStore:
         monkeypatch.setattr(session, "execute", execute)
 
     @pytest.mark.parametrize("committed", [True, False], ids=["committed", "not committed"])
-    def test_a_commit_whose_answer_was_lost_is_asked_about(self, postgres, monkeypatch,
+    def test_a_commit_whose_answer_was_lost_is_asked_about(self, server_database, monkeypatch,
                                                              committed):
-        store = open_store(postgres)
+        store = open_store(server_database)
         self.failing_commit(store, monkeypatch, committed)
         job = job_from_request({"name": "j", "command": "true"}, now=T0)
         if committed:
@@ -3725,8 +3945,8 @@ class TestPostgresStore:
         assert [j.id for j in store.list_jobs()] == ([job.id] if committed else [])
         store.close()
 
-    def test_an_uncertain_claim_is_found_and_started_once(self, postgres, monkeypatch):
-        harness = Harness(path=postgres)
+    def test_an_uncertain_claim_is_found_and_started_once(self, server_database, monkeypatch):
+        harness = Harness(path=server_database)
         job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
         monkeypatch.setattr(harness.store, "_commit_status", lambda session, xid: None)
         self.failing_commit(harness.store, monkeypatch, commit_first=True)
@@ -3738,9 +3958,9 @@ class TestPostgresStore:
         assert harness.runner.jobs == ["job"]
         assert [s.success for s in harness.store.job_stats(job.id)] == [True]
 
-    def test_an_uncertain_claim_is_looked_for_until_the_database_answers(self, postgres,
+    def test_an_uncertain_claim_is_looked_for_until_the_database_answers(self, server_database,
                                                                           monkeypatch):
-        harness = Harness(path=postgres)
+        harness = Harness(path=server_database)
         job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
         monkeypatch.setattr(harness.store, "_commit_status", lambda session, xid: None)
         self.failing_commit(harness.store, monkeypatch, commit_first=True)
@@ -3756,9 +3976,9 @@ class TestPostgresStore:
         assert harness.runner.jobs == ["job"]
         assert [s.success for s in harness.store.job_stats(job.id)] == [True]
 
-    def test_runs_that_cannot_be_marked_started_wait_and_start_later(self, postgres,
+    def test_runs_that_cannot_be_marked_started_wait_and_start_later(self, server_database,
                                                                       monkeypatch):
-        harness = Harness(path=postgres, claim_ahead=0.1, claim_batch=0.1)
+        harness = Harness(path=server_database, claim_ahead=0.1, claim_batch=0.1)
         harness.scheduler.starter.slots = threading.Semaphore(1)  # one run per batch
         for name in ("a", "b"):
             harness.add(name=name, schedule=f"R0/{iso(T0 + 10)}/")
@@ -3772,9 +3992,9 @@ class TestPostgresStore:
         harness.scheduler.start_due(T0 + 11)
         assert sorted(harness.runner.jobs) == ["a", "b"]
 
-    def test_starts_coming_due_are_marked_together_ahead_and_start_on_time(self, postgres,
+    def test_starts_coming_due_are_marked_together_ahead_and_start_on_time(self, server_database,
                                                                           monkeypatch):
-        harness = Harness(path=postgres, claim_ahead=0.1, claim_batch=0.1)
+        harness = Harness(path=server_database, claim_ahead=0.1, claim_batch=0.1)
         harness.scheduler.starter.slots = threading.Semaphore(4)  # a slot free for each
         for name, offset in (("a", 0.0), ("b", 0.004), ("c", 0.008), ("later", 0.05)):
             harness.add(name=name, schedule=f"R0/{iso(T0 + 10 + offset)}/")
@@ -3790,9 +4010,9 @@ class TestPostgresStore:
         harness.scheduler.start_due(T0 + 10.05)
         assert harness.runner.jobs == ["a", "b", "c", "later"] and marks == [3, 1]
 
-    def test_a_lost_database_is_retried_with_growing_waits(self, postgres):
-        proxy = TcpProxy(("127.0.0.1", 5432))
-        store = open_store(proxy.url(postgres))
+    def test_a_lost_database_is_retried_with_growing_waits(self, server_database):
+        proxy = TcpProxy(OutsideView(server_database).upstream)
+        store = open_store(proxy.url(server_database))
         create(store, name="before")
         proxy.cut()
         with pytest.raises(kala.StoreUnavailable, match="cannot be"):
@@ -3805,9 +4025,12 @@ class TestPostgresStore:
         store.close()
         proxy.close()
 
-    def test_deployments_in_two_schemas_keep_apart(self, postgres, postgres_server):
-        with postgres_database(postgres_server) as other:
-            first, second = open_store(postgres), open_store(other)
+    def test_deployments_in_two_schemas_keep_apart(self, server_database, request):
+        """Two schemas of one PostgreSQL database, two databases of one MySQL server."""
+        kind = OutsideView(server_database).kind
+        with (postgres_database(request.getfixturevalue("postgres_server")) if kind ==
+              "postgresql" else mysql_database(request.getfixturevalue("mysql_server"))) as other:
+            first, second = open_store(server_database), open_store(other)
             first.fence.hold("n")
             second.fence.hold("n")  # the same node id, in another deployment
             create(first, name="one")
@@ -3815,16 +4038,8 @@ class TestPostgresStore:
             second.close()
             first.close()
 
-    def test_text_with_nul_is_kept_readable(self, postgres):
-        store = open_store(postgres)
-        job = create(store)
-        claim = store.claim_run(job.id, "k", "manual", "n", T0)
-        store.finish_run(claim, "n", kala.RunResult(True, T0, T0, 0, 0, output="a\x00b"))
-        assert store.job_stats(job.id)[0].output == "a\ufffdb"
-        store.close()
-
-    def test_a_free_lock_counts_as_death_only_after_a_silence(self, postgres):
-        alive, other = open_store(postgres), open_store(postgres)
+    def test_a_free_lock_counts_as_death_only_after_a_silence(self, server_database):
+        alive, other = open_store(server_database), open_store(server_database)
         alive.fence.hold("a")
         alive.join("a", T0)
         other.join("b", T0)
@@ -3835,6 +4050,17 @@ class TestPostgresStore:
         assert other.fence.dead(["a"], T0 + 5, silent_for=kala.PRESENCE_GRACE + 0.1) == []
         alive.close()
         other.close()
+
+class TestPostgresStore:
+    """What only the PostgreSQL store does."""
+
+    def test_text_with_nul_is_kept_readable(self, postgres):
+        store = open_store(postgres)
+        job = create(store)
+        claim = store.claim_run(job.id, "k", "manual", "n", T0)
+        store.finish_run(claim, "n", kala.RunResult(True, T0, T0, 0, 0, output="a\x00b"))
+        assert store.job_stats(job.id)[0].output == "a\ufffdb"
+        store.close()
 
     def test_without_psycopg_serve_says_how_to_install_it(self):
         code = ("import sys; sys.modules['psycopg'] = None; import kala; "
@@ -3859,7 +4085,7 @@ class TestPostgresStore:
         assert any("database PostgreSQL 127.0.0.1:5432/" in line for line in process.log)
         assert job_id in process.client.jobs()
 
-    def test_a_bad_url_is_one_line(self, postgres):
+    def test_a_bad_url_is_one_line(self):
         done = kala_cli("serve", "-p", "0", "--db", "postgresql://u@[bad/kala")
         assert done.returncode == 2
         assert done.stderr.startswith("kala.py: not a usable PostgreSQL URL: ")
@@ -3875,65 +4101,72 @@ class TestPostgresStore:
             "sslrootcert=%2Fetc%2Fca.pem&sslmode=verify-full")
 
 
-def install_sql(database, statements):
-    """Run test-only SQL (triggers, gates) in a test's PostgreSQL database."""
-    with psycopg_session(database) as db:
-        for statement in statements:
-            db.execute(statement)
+class TestMysqlStore:
+    """What only the MySQL store does: Kala's flags, its driver, its URLs."""
 
+    def test_without_pymysql_serve_says_how_to_install_it(self):
+        code = ("import sys; sys.modules['pymysql'] = None; import kala; "
+                "sys.exit(kala.main(sys.argv[1:]))")
+        done = subprocess.run([sys.executable, "-c", code, "serve", "--db",
+                               "mysql://u@127.0.0.1/kala"], capture_output=True, text=True,
+                              cwd=os.path.dirname(KALA), timeout=30)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "kala.py: a MySQL or MariaDB database needs the PyMySQL driver: python3 -m pip "
+            "install pymysql (or: apt install python3-pymysql)"]
 
-#: Refuses a run's start mark in the first 0.7 s after the run was claimed or its
-#: retry queued (as a database that cannot be reached for a moment would): the
-#: claims and retries commit, their marks fail at first.
-REFUSE_EARLY_MARKS = (
-    "CREATE TABLE released (run_id BIGINT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
-    """CREATE FUNCTION note_release() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-         INSERT INTO released VALUES (NEW.id, extract(epoch FROM clock_timestamp()))
-         ON CONFLICT (run_id) DO UPDATE SET at = excluded.at;
-         RETURN NEW; END $$""",
-    "CREATE TRIGGER note_claim AFTER INSERT ON runs FOR EACH ROW EXECUTE FUNCTION note_release()",
-    "CREATE TRIGGER note_retry AFTER UPDATE OF retry_at ON runs FOR EACH ROW "
-    "WHEN (NEW.retry_at IS NOT NULL) EXECUTE FUNCTION note_release()",
-    """CREATE FUNCTION refuse_early_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-         IF NEW.started_at IS NOT NULL AND extract(epoch FROM clock_timestamp())
-             - (SELECT at FROM released WHERE run_id = NEW.id) < 0.7 THEN
-           RAISE EXCEPTION 'test: run % may not be marked yet', NEW.id;
-         END IF;
-         RETURN NEW; END $$""",
-    "CREATE TRIGGER refuse_early_mark BEFORE UPDATE OF started_at ON runs FOR EACH ROW "
-    "EXECUTE FUNCTION refuse_early_mark()",
-)
-#: Holds the start marks of the node named in ``gate`` until the test frees the
-#: advisory lock MARK_GATE: the node is then between a mark and its fork.
-MARK_GATE = 7_777_001
-HOLD_MARKS = (
-    "CREATE TABLE gate (node TEXT)",
-    "INSERT INTO gate VALUES ('')",
-    f"""CREATE FUNCTION hold_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-         IF NEW.started_at IS NOT NULL AND NEW.node = (SELECT node FROM gate) THEN
-           PERFORM pg_advisory_xact_lock_shared({MARK_GATE});
-         END IF;
-         RETURN NEW; END $$""",
-    "CREATE TRIGGER hold_mark BEFORE UPDATE OF started_at ON runs FOR EACH ROW "
-    "EXECUTE FUNCTION hold_mark()",
-)
+    @pytest.mark.parametrize("jobdb, address", [("mysql", "tcp(127.0.0.1:3306)/{}"),
+                                                ("mariadb", "127.0.0.1:3306/{}")])
+    def test_kalas_own_mysql_flags(self, serve, mysql_server, jobdb, address):
+        with mysql_database(mysql_server) as url:
+            name = urllib.parse.urlsplit(url).path.lstrip("/")
+            process = serve("--jobdb", jobdb, "--jobdb-address", address.format(name),
+                            "--jobdb-username", "root")
+            job_id = process.client.create(name="kept")
+            store = open_store(url)
+            assert [j.name for j in store.list_jobs()] == ["kept"]
+            store.close()
+            kind = "MariaDB" if jobdb == "mariadb" else "MySQL"
+            assert any(f"database {kind} 127.0.0.1:3306/{name}," in line for line in process.log)
+            assert job_id in process.client.jobs()
+            process.stop()
 
+    @pytest.mark.parametrize("url, words", [
+        ("mysql://u@127.0.0.1:3306/", "not a usable MySQL URL"),
+        ("mysql://u@127.0.0.1:99999/kala", "not a usable MySQL URL"),
+        ("mysql://u@127.0.0.1/kala?sslmode=on", "MySQL URL option 'sslmode' is unknown"),
+    ])
+    def test_a_bad_url_is_one_line(self, url, words):
+        done = kala_cli("serve", "-p", "0", "--db", url)
+        assert done.returncode == 2
+        assert done.stderr.startswith(f"kala.py: {words}"), done.stderr
+        assert len(done.stderr.splitlines()) == 1
 
-def marks_held(server):
-    """How many start marks wait at the gate (HOLD_MARKS)."""
-    return server.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                          "AND NOT granted AND objid = %s", (MARK_GATE,)).fetchone()[0]
+    def test_kala_mysql_flags_make_a_url(self):
+        args = kala.build_parser().parse_args([
+            "serve", "--jobdb", "mysql", "--jobdb-address", "tcp(db.example:3307)/kala",
+            "--jobdb-username", "ops", "--jobdb-password", "p@ss/word",
+            "--jobdb-tls-capath", "/etc/ca.pem", "--jobdb-tls-certpath", "/etc/c.pem",
+            "--jobdb-tls-keypath", "/etc/k.pem"])
+        assert kala.kala_mysql_url(args) == (
+            "mysql://ops:p%40ss%2Fword@db.example:3307/kala?ssl_ca=%2Fetc%2Fca.pem&"
+            "ssl_cert=%2Fetc%2Fc.pem&ssl_key=%2Fetc%2Fk.pem&ssl_verify_identity=true")
+        settings, where = kala.mysql_settings(kala.kala_mysql_url(args), "kala.py")
+        assert where == "db.example:3307/kala" and settings["password"] == "p@ss/word"
+        assert settings["ssl"] == {"ca": "/etc/ca.pem", "cert": "/etc/c.pem", "key": "/etc/k.pem",
+                                   "verify_identity": True}
 
 
 class TestStartsMarkedInTheDatabase:
-    """Where a run's start is marked in its row (PostgreSQL), a start the database
-    refuses is tried again until it runs, and a mark is no licence to fork late."""
+    """Where a run's start is marked in its row (PostgreSQL, MySQL), a start the
+    database refuses is tried again until it runs, and a mark is no licence to fork
+    late."""
 
     def test_refused_starts_are_tried_again_on_every_path_and_each_runs_once(
-            self, serve, postgres, tmp_path):
+            self, serve, server_database, tmp_path):
         out = tmp_path / "out"
-        process = serve("--db", postgres)
-        install_sql(postgres, REFUSE_EARLY_MARKS)
+        process = serve("--db", server_database)
+        OutsideView(server_database).refuse_early_marks()
         api = process.client
         record = f"sh -c 'echo $KALA_JOB_ID@$KALA_RUN_ID >> {out}'"
         handler = api.create(name="handler", trigger_only=True, command=record)
@@ -3963,24 +4196,26 @@ class TestStartsMarkedInTheDatabase:
         assert len([line for line in process.log if "cannot mark" in line]) >= 4
 
     def test_a_run_marked_then_paused_past_half_a_lease_is_not_started(
-            self, serve, postgres, postgres_server, tmp_path):
+            self, serve, server_database, tmp_path):
         out = tmp_path / "out"
-        victim, survivor = (serve("--db", postgres, "--node-lease", "1.5", "--node-id", node,
-                                  wait=False) for node in ("victim", "survivor"))
+        victim, survivor = (serve("--db", server_database, "--node-lease", "1.5", "--node-id",
+                                  node, wait=False) for node in ("victim", "survivor"))
         victim.ready()
         survivor.ready()
-        install_sql(postgres, HOLD_MARKS)
+        outside = OutsideView(server_database)
+        outside.install_gate()
         job_id = victim.client.create(trigger_only=True, command=f"sh -c 'echo ran >> {out}'")
-        with psycopg_session(postgres) as gatekeeper:
-            gatekeeper.execute("UPDATE gate SET node = 'victim'")
-            gatekeeper.execute("SELECT pg_advisory_lock(%s)", (MARK_GATE,))
+        try:
+            outside.close_gate("victim")
             run_id = victim.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1][
                 "run_id"]
-            wait_for(lambda: marks_held(postgres_server), message="the mark to wait at the gate")
+            wait_for(outside.marks_held, message="the mark to wait at the gate")
             victim.process.send_signal(signal.SIGSTOP)  # between the mark and the fork
-            gatekeeper.execute("SELECT pg_advisory_unlock(%s)", (MARK_GATE,))
+            outside.open_gate()
             [stat] = wait_for(lambda: survivor.client.stats(job_id),
                               message="the survivor to take the victim for dead")
+        finally:
+            outside.close()
         assert (stat["run_id"], stat["error"], stat["node"]) == (run_id, kala.NODE_DIED,
                                                                  "victim")
         victim.process.send_signal(signal.SIGCONT)
@@ -3991,20 +4226,21 @@ class TestStartsMarkedInTheDatabase:
 
 
 class TestSeveralMachines:
-    """serve processes on "machines" that share nothing but a PostgreSQL database,
-    each reaching it through a relay the test can cut, hang, slow and heal."""
+    """serve processes on "machines" that share nothing but a PostgreSQL or MySQL
+    database, each reaching it through a relay the test can cut, hang, slow and heal."""
 
     LEASE = "1.5"
 
     @pytest.fixture
-    def machines(self, serve, postgres):
+    def machines(self, serve, server_database):
         proxies = []
 
         def start(count, *extra):
             started = []
             for _ in range(count):
-                proxies.append(TcpProxy(("127.0.0.1", 5432)))
-                process = serve("--db", proxies[-1].url(postgres), "--node-lease", self.LEASE,
+                proxies.append(TcpProxy(OutsideView(server_database).upstream))
+                process = serve("--db", proxies[-1].url(server_database), "--node-lease",
+                                self.LEASE,
                                 *extra, wait=False)
                 process.proxy = proxies[-1]
                 started.append(process)
@@ -4073,7 +4309,7 @@ class TestSeveralMachines:
                            schedule=f"R4/{iso(soon)}/PT0.2S")
         node.proxy.cut()  # the database restarts, say: every session is lost
         status, body, _ = api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"})
-        assert status == 503 and "PostgreSQL database" in body["error"]
+        assert status == 503 and " database 127.0.0.1:" in body["error"]
         assert api.call("GET", "/healthz")[0] == 200
         wait_for(lambda: "long" in out.read_text() if out.exists() else False,
                  message="long to finish while the database is away")
@@ -4104,18 +4340,16 @@ class TestSeveralMachines:
         assert any("could not say goodbye" in line for line in node.log)
 
     def test_sessions_ended_by_the_server_leave_each_occurrence_run_once(
-            self, machines, postgres_server, tmp_path):
+            self, machines, server_database, tmp_path):
         out = tmp_path / "out"
         processes = machines(2)
         checks = TestSeveralProcesses()
         ids, start = checks.schedule_jobs(processes[0].client, out, jobs=4, count=15)
+        outside = OutsideView(server_database)
         for at in (0.7, 1.5, 2.1):
             wait_for(lambda: time.time() > start + at, interval=0.005, message="the moment")
-            ended = postgres_server.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND application_name LIKE 'kala_%' "
-                "AND pid != pg_backend_pid()").fetchone()[0]
-            assert ended >= 2 * len(processes)  # each has a presence and a writer session
+            # Each has a presence and a writer session.
+            assert outside.end_sessions() >= 2 * len(processes)
         checks.wait_until_done(processes[1].client, ids, 15)
         checks.check_exactly_once(processes[0].client, ids, out, start, 0.2, 15)
 
@@ -4125,7 +4359,7 @@ class TestSeveralMachines:
 class TestChaos:
     """Five serve processes on one database, killed (-9), stopped past their lease,
     stopped then killed, and restarted at random while jobs run every second or two
-    (on SQLite: 150 jobs at PT1S and PT2S; on PostgreSQL: 200 at PT1S, and each
+    (on SQLite: 150 jobs at PT1S and PT2S; on PostgreSQL and MySQL: 200 at PT1S, and each
     process, on its own "machine", is also cut off and hung by its relay, has its
     sessions ended by the server, and is stopped right between a start mark and its
     fork). Ten more jobs are concurrency forbid (0.3 s runs, every second), and runs
@@ -4139,34 +4373,32 @@ class TestChaos:
     NETWORK_ACTIONS = ("cut off", "hang", "end sessions", "stop between mark and fork")
     FORBID_JOBS, MANUAL_JOBS = 10, 5
 
-    def test_every_occurrence_runs_exactly_once(self, database, postgres_server, tmp_path):
+    def test_every_occurrence_runs_exactly_once(self, database, tmp_path):
         seconds = float(os.environ.get("KALA_CHAOS_SECONDS", "150"))
         seed = int(os.environ.get("KALA_CHAOS_SEED", str(int(time.time()))))
         chaos = random.Random(seed)
         out, forbid_out, manual_out = tmp_path / "out", tmp_path / "forbid", tmp_path / "manual"
-        on_postgres = database.startswith("postgresql://")
+        on_server = not database.endswith(".db")
+        outside = OutsideView(database) if on_server else None
         proxies, launched = [], itertools.count()
-        # The gate between a start mark and its fork (HOLD_MARKS) is in the test's schema.
-        schema = (urllib.parse.parse_qs(urllib.parse.urlsplit(database).query)["options"][0]
-                  .split("=")[1] if on_postgres else None)
 
         def launch():
             target = database
-            if on_postgres:
-                proxies.append(TcpProxy(("127.0.0.1", 5432)))
+            if on_server:
+                proxies.append(TcpProxy(outside.upstream))
                 target = proxies[-1].url(database)
             node = f"chaos-{next(launched)}"
             process = ServeProcess("--db", target, "--node-lease", str(self.LEASE),
                                    "--node-id", node)
-            process.node_id, process.schema = node, schema
-            process.proxy = proxies[-1] if on_postgres else None
+            process.node_id = node
+            process.proxy = proxies[-1] if on_server else None
             return process
 
         processes = [launch() for _ in range(self.PROCESSES)]
-        if on_postgres:
-            install_sql(database, HOLD_MARKS)
+        if on_server:
+            outside.install_gate()
         client = processes[0].client
-        count, intervals = (200, (1,)) if on_postgres else (150, (1, 2))
+        count, intervals = (200, (1,)) if on_server else (150, (1, 2))
         start = time.time() + 3 + (count + self.FORBID_JOBS + self.MANUAL_JOBS) * 0.03
         jobs = {client.create(name=f"j{i}", command=TestSeveralProcesses.recorder(out),
                               schedule=f"R/{iso(start)}/PT{intervals[i % len(intervals)]}S"):
@@ -4179,11 +4411,11 @@ class TestChaos:
         manual = [client.create(name=f"m{i}", trigger_only=True,
                                 command=f"sh -c 'echo $KALA_RUN_ID >> {manual_out}'")
                   for i in range(self.MANUAL_JOBS)]
-        actions = dict.fromkeys(self.ACTIONS + (self.NETWORK_ACTIONS if on_postgres else ()), 0)
+        actions = dict.fromkeys(self.ACTIONS + (self.NETWORK_ACTIONS if on_server else ()), 0)
         started = {}  # run id -> job id, of the starts answered 202
         try:
             ended = self.wreak_havoc(processes, chaos, start + seconds, actions, launch,
-                                     postgres_server, manual, started)
+                                     outside, manual, started)
             client = processes[0].client
             expected = {(job_id, round(start + k * interval, 3))
                         for job_id, interval in {**jobs, **forbid}.items()
@@ -4200,6 +4432,8 @@ class TestChaos:
                     process.kill()
             for proxy in proxies:
                 proxy.close()
+            if outside is not None:
+                outside.close()
         forbid_lines = [line.split("@") for line in forbid_out.read_text().split()]
         ran = collections.Counter(
             (line.split("@")[0], round(utc(line.split("@")[1]), 3))
@@ -4217,7 +4451,7 @@ class TestChaos:
                                           if manual_out.exists() else []))
         manual_recorded = collections.Counter(s["run_id"] for s in manual_stats)
         report = {
-            "store": "postgresql" if on_postgres else "sqlite",
+            "store": outside.kind if on_server else "sqlite",
             "seed": seed, "seconds": seconds, "actions": actions,
             "occurrences": len(expected), "executions": sum(ran[key] for key in expected),
             "duplicate executions": sum(n - 1 for n in ran.values() if n > 1),
@@ -4243,8 +4477,7 @@ class TestChaos:
                        "manual runs executed twice"):
             assert report[figure] == 0, report
 
-    def wreak_havoc(self, processes, chaos, until, actions, launch, postgres_server, manual,
-                    started):
+    def wreak_havoc(self, processes, chaos, until, actions, launch, outside, manual, started):
         """Random kills, stops, partitions and restarts until ``until``, with manual
         starts between them; returns when it ended, with every process running (and
         reachable) again."""
@@ -4266,12 +4499,9 @@ class TestChaos:
                 time.sleep(chaos.uniform(0.5, self.LEASE + 3.0))
                 victim.proxy.heal()
             elif action == "end sessions":
-                postgres_server.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                    "datname = current_database() AND pid != pg_backend_pid() AND "
-                    "application_name LIKE 'kala_%'")
+                outside.end_sessions()
             elif action == "stop between mark and fork":
-                if not self.stop_between_mark_and_fork(victim, postgres_server):
+                if not self.stop_between_mark_and_fork(victim, outside):
                     actions[action] -= 1  # no mark came to the gate in time
                     continue
                 time.sleep(self.LEASE + chaos.uniform(0.5, 3.0))
@@ -4292,23 +4522,20 @@ class TestChaos:
         return time.time()
 
     @staticmethod
-    def stop_between_mark_and_fork(victim, postgres_server):
-        """SIGSTOP ``victim`` while a start mark of its waits at the gate (HOLD_MARKS),
-        then let the mark through: it is marked, and stopped before the fork."""
-        gate, schema = postgres_server, victim.schema  # a session in the test run's database
-        gate.execute(f"UPDATE {schema}.gate SET node = %s", (victim.node_id,))
-        gate.execute("SELECT pg_advisory_lock(%s)", (MARK_GATE,))
+    def stop_between_mark_and_fork(victim, outside):
+        """SIGSTOP ``victim`` while a start mark of its waits at the gate, then let the
+        mark through: it is marked, and stopped before the fork."""
+        outside.close_gate(victim.node_id)
         try:
             deadline = time.monotonic() + 3.0
-            while not marks_held(gate):
+            while not outside.marks_held():
                 if time.monotonic() > deadline:
                     return False
                 time.sleep(0.005)
             victim.process.send_signal(signal.SIGSTOP)
             return True
         finally:
-            gate.execute(f"UPDATE {schema}.gate SET node = ''")
-            gate.execute("SELECT pg_advisory_unlock(%s)", (MARK_GATE,))
+            outside.open_gate()
 
     @staticmethod
     def start_one(process, job_id, started):
@@ -5090,12 +5317,16 @@ class TestExportImport:
     """kala.py export and import move jobs between any two stores."""
 
     @pytest.fixture
-    def other(self, database, postgres_server, tmp_path):
-        """The other kind of store than ``database``."""
+    def other(self, database, request, tmp_path):
+        """The next kind of store after ``database``'s, in a circle: SQLite, then
+        PostgreSQL, then MySQL, then SQLite again (each test moves there and back)."""
         if database.startswith("postgresql://"):
+            with mysql_database(request.getfixturevalue("mysql_server")) as url:
+                yield url
+        elif database.startswith("mysql://"):
             yield str(tmp_path / "other.db")
         else:
-            with postgres_database(postgres_server) as url:
+            with postgres_database(request.getfixturevalue("postgres_server")) as url:
                 yield url
 
     def test_jobs_counters_positions_and_history_move_and_back(self, serve, database, other,
