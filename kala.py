@@ -54,7 +54,8 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import (Callable, ClassVar, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
 
 try:
     import zoneinfo
@@ -127,7 +128,7 @@ class CommitUncertain(StoreUnavailable):
 
 
 # =============================================================================
-# ISO 8601: durations, repeating intervals and occurrence arithmetic
+# Schedules: ISO 8601 repeating intervals, cron expressions, occurrence arithmetic
 # =============================================================================
 
 #: How Kala (and Go) write "never".
@@ -700,7 +701,7 @@ def format_time(when: Optional[float]) -> str:
 
 
 # =============================================================================
-# The job model: validation and Kala's JSON (field names live here only)
+# The job model: its fields, their validation, what runs when, and Kala's JSON
 # =============================================================================
 
 LOCAL_JOB, REMOTE_JOB = 0, 1
@@ -733,6 +734,154 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")   # RFC 9110's token
 _HEADER_BREAK = re.compile(r"[\x00\r\n]")
 
 
+# --- reading a request's fields ------------------------------------------------
+
+def _expect(body: dict, key: str, kinds, default, what: str, within: str = ""):
+    """``body[key]`` if it is one of ``kinds`` (``default`` if absent); ``within``
+    names the object it is in, e.g. remote_properties."""
+    value = body.get(key, default)
+    if value is None:
+        return default
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        name = f"{within}.{key}" if within else key
+        raise InvalidInput(f"field {name!r} must be {what}, got {json.dumps(value)[:80]}")
+    return value
+
+
+def _nonnegative_int(body: dict, key: str, default: int = 0) -> int:
+    value = _expect(body, key, int, default, "a non-negative integer")
+    if value < 0:
+        raise InvalidInput(f"field {key!r} must be a non-negative integer, got {value}")
+    return value
+
+
+def _seconds_field(body: dict, key: str) -> float:
+    value = _expect(body, key, (int, float), 0, "a number of seconds")
+    if not 0 <= value <= 10 ** 9:  # also false for NaN (json.loads accepts NaN)
+        raise InvalidInput(f"field {key!r} must be a number of seconds from 0 (none) to "
+                           f"10^9, got {value}")
+    return float(value)
+
+
+def _id_list(body: dict, key: str) -> List[str]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInput(
+            f"field {key!r} must be a list of job ids or null, got {json.dumps(value)[:80]}")
+    if len(set(value)) != len(value):
+        raise InvalidInput(f"field {key!r} names a job twice: {value}")
+    return value
+
+
+def _environment(body: dict, key: str = "environment") -> Dict[str, str]:
+    value = _expect(body, key, dict, {}, 'an object of strings, e.g. {"LANG": "C"}')
+    for name, text in value.items():
+        if not _ENV_NAME.fullmatch(name) or not isinstance(text, str) or "\0" in text:
+            raise InvalidInput(f"environment variable {name!r}: {json.dumps(text)[:80]} is not "
+                               'a NAME (letters, digits, _) with a string value, e.g. {"LANG": "C"}')
+        if name.startswith("KALA_"):
+            raise InvalidInput(f"environment variable {name!r}: names starting with KALA_ are "
+                               "set by kala.py for each run")
+    return value
+
+
+def _remote_properties(body: dict) -> "RemoteProperties":
+    props = body.get("remote_properties", body.get("remote_proporties"))  # Kala's old typo
+    if not isinstance(props, dict):
+        raise InvalidInput("a remote job (type 1) needs remote_properties with a url, "
+                           'e.g. {"url": "http://127.0.0.1:9000/ping"}')
+    field = functools.partial(_expect, props, within="remote_properties")
+    url = field("url", str, "", "a string")
+    method = field("method", str, "", "a string").upper() or "GET"
+    if method not in _HTTP_METHODS:
+        raise InvalidInput(f"remote_properties.method {method!r} is not one of "
+                           f"{', '.join(_HTTP_METHODS)}")
+    headers = {}
+    for name, values in field("headers", dict, {}, "an object").items():
+        values = [values] if isinstance(values, str) else values
+        if (not _HEADER_NAME.fullmatch(name) or not isinstance(values, list)
+                or not all(isinstance(v, str) and not _HEADER_BREAK.search(v) for v in values)):
+            raise InvalidInput(f"remote_properties.headers[{name!r}] must be a header name with "
+                               "a list of one-line strings, e.g. "
+                               '{"Accept": ["application/json"]}')
+        headers[name] = values
+    timeout = field("timeout", int, 30, "a whole number of seconds") or 30
+    codes = field("expected_response_codes", list, [200], "a list of HTTP status codes")
+    if not codes or not all(isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599
+                            for c in codes):
+        raise InvalidInput("remote_properties.expected_response_codes must be a non-empty list "
+                           f"of HTTP status codes, got {json.dumps(codes)[:80]}")
+    if not 0 <= timeout <= 10 ** 9:
+        raise InvalidInput(f"remote_properties.timeout must be a number of seconds from 1 to "
+                           f"10^9 (0: the default, 30), got {timeout}")
+    return RemoteProperties(url, method, field("body", str, "", "a string"),
+                            headers, timeout, codes)
+
+
+def _text(what: str = "a string", strip: bool = False, default: str = ""):
+    """A reader of a string field (stripped of surrounding space if ``strip``)."""
+    def read(body: dict, key: str) -> str:
+        value = _expect(body, key, str, default, what)
+        return value.strip() if strip else value
+    return read
+
+
+def _flag(body: dict, key: str) -> bool:
+    return _expect(body, key, bool, False, "true or false")
+
+
+def _job_type(body: dict, key: str) -> int:
+    job_type = _expect(body, key, int, LOCAL_JOB, "0 (local command) or 1 (remote request)")
+    if job_type not in (LOCAL_JOB, REMOTE_JOB):
+        raise InvalidInput(f"field {key!r} must be 0 (local command) or 1 (remote request), "
+                           f"got {job_type}")
+    return job_type
+
+
+def _factor(body: dict, key: str) -> float:
+    return float(_expect(body, key, (int, float), 1, "a number"))
+
+
+def _delimiters(body: dict, key: str) -> str:
+    """Kala's TemplateDelimiters, or kala.py's own name for it."""
+    return _expect(body, key, str, body.get("template_delimiters") or "",
+                   "a string like \"{{ }}\"").strip()
+
+
+# --- a job's fields, declared once -------------------------------------------------
+
+_TEXT_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_DURATION = {"type": "string", "description": "ISO 8601 duration, e.g. PT30S; empty: none"}
+_REMOTE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string"}, "method": {"type": "string"}, "body": {"type": "string"},
+        "headers": {"type": ["object", "null"],
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "timeout": {"type": "number", "minimum": 0},
+        "expected_response_codes": {"type": ["array", "null"], "items": {"type": "integer"}},
+    },
+}
+
+
+def _definition(default=None, *, read: Optional[Callable], schema: dict, form: Optional[str],
+                json_name: Optional[str] = None, write: Callable = lambda value: value,
+                factory: Optional[Callable] = None):
+    """A field of a job's definition, declared once: kept in the job's stored spec,
+    read from a request body by ``read(body, key)`` (None: the job is given it),
+    written to Kala's JSON as ``json_name`` (its own name by default) by ``write``,
+    described to OpenAPI by ``schema``, and edited in the web page's form as ``form``
+    (text, lines, number, flag, choice, job, map, remote; None: not in the form)."""
+    metadata = {"definition": True, "read": read, "schema": schema, "form": form,
+                "json": json_name, "write": write}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 @dataclasses.dataclass
 class RemoteProperties:
     """What a remote job (type 1) sends and which answers count as success."""
@@ -745,33 +894,70 @@ class RemoteProperties:
     expected_response_codes: List[int] = dataclasses.field(default_factory=lambda: [200])
 
 
+def _remote_json(remote: Optional[RemoteProperties]) -> dict:
+    if remote is None:  # what Go's zero value looks like, for local jobs
+        return {"url": "", "method": "", "body": "", "headers": None, "timeout": 0,
+                "expected_response_codes": None}
+    return dataclasses.asdict(remote)
+
+
 @dataclasses.dataclass
 class Job:
-    """A job's definition (fixed at creation) and its state (counters, cursor)."""
+    """A job's definition (what a request says, fixed until an edit) and its state
+    (counters, its place in the schedule), which the store keeps."""
 
     id: str
-    name: str
-    command: str = ""
-    owner: str = ""
-    type: int = LOCAL_JOB
-    schedule: str = ""
-    timezone: str = ""
-    retries: int = 0
-    epsilon: str = ""
-    timeout: float = 0.0
-    on_failure_job: str = ""
-    remote: Optional[RemoteProperties] = None
-    resume_at_next_scheduled_time: bool = False
-    template_delimiters: str = ""
-    environment: Dict[str, str] = dataclasses.field(default_factory=dict)
-    created_at: float = 0.0
-    trigger_only: bool = False    # runs only when started: by hand, by a parent, on failure
-    cwd: str = ""                 # its command's working directory ("": serve --workdir)
-    concurrency: str = "allow"    # a run due while one goes: allow, forbid (skip), replace
-    retry_delay: str = ""         # ISO 8601 duration before the first retry ("": at once)
-    retry_backoff: float = 1.0    # each further retry waits this many times longer
-    retry_delay_max: str = ""     # the longest wait, however far the backoff grows
-    revision: int = 0             # edits so far; in its claim keys after the first
+    name: str = _definition("", read=_text(strip=True), form="text",
+                            schema={"type": "string", "minLength": 1})
+    command: str = _definition("", read=_text(), form="lines", schema={
+        "type": "string", "description": "a local job's command (type 0)"})
+    owner: str = _definition("", read=_text(), form="text", schema={"type": "string"})
+    type: int = _definition(LOCAL_JOB, read=_job_type, form="choice",
+                            schema={"type": "integer", "enum": [LOCAL_JOB, REMOTE_JOB]})
+    schedule: str = _definition("", read=_text(strip=True), form="text", schema={
+        "type": "string", "description": "R[n]/<start>/<interval>, R/PT5M, a cron "
+                                         "expression or @every 5m"})
+    timezone: str = _definition("", read=_text(), form="text", schema={
+        "type": "string", "description": "IANA zone, e.g. Europe/Berlin"})
+    retries: int = _definition(0, read=_nonnegative_int, form="number",
+                               schema={"type": "integer", "minimum": 0})
+    epsilon: str = _definition("", read=_text(strip=True), form="text", schema=_DURATION)
+    timeout: float = _definition(0.0, read=_seconds_field, form="number",
+                                 schema={"type": "number", "minimum": 0, "maximum": 10 ** 9})
+    on_failure_job: str = _definition("", read=_text("a job id string"), form="job",
+                                      schema={"type": "string"})
+    remote: Optional[RemoteProperties] = _definition(  # read with the type (_check_job)
+        None, read=None, form="remote", json_name="remote_properties", write=_remote_json,
+        schema=_REMOTE_SCHEMA)
+    resume_at_next_scheduled_time: bool = _definition(False, read=_flag, form="flag",
+                                                      schema={"type": "boolean"})
+    template_delimiters: str = _definition(
+        "", read=_delimiters, form="text", json_name="TemplateDelimiters",
+        schema={"type": "string", "examples": ["{{ }}"]})
+    environment: Dict[str, str] = _definition(read=_environment, form="map", factory=dict,
+                                              schema=_TEXT_MAP)
+    created_at: float = dataclasses.field(default=0.0, metadata={"stored": True})
+    # runs only when started: by hand, by a parent, on failure
+    trigger_only: bool = _definition(False, read=_flag, form="flag", schema={"type": "boolean"})
+    # its command's working directory ("": serve --workdir)
+    cwd: str = _definition("", read=_text("an absolute path string"), form="text",
+                           schema={"type": "string", "description": "an absolute path"})
+    # a run due while one goes: allow, forbid (skip), replace
+    concurrency: str = _definition("allow", read=_text("allow, forbid or replace",
+                                                       default="allow"),
+                                   form="choice", schema={"type": "string",
+                                                          "enum": list(CONCURRENCY_POLICIES)})
+    # ISO 8601 duration before the first retry ("": at once)
+    retry_delay: str = _definition("", read=_text("an ISO 8601 duration", strip=True),
+                                   form="text", schema=_DURATION)
+    # each further retry waits this many times longer
+    retry_backoff: float = _definition(1.0, read=_factor, form="number",
+                                       schema={"type": "number", "minimum": 1, "maximum": 1000})
+    # the longest wait, however far the backoff grows
+    retry_delay_max: str = _definition("", read=_text("an ISO 8601 duration", strip=True),
+                                       form="text", schema=_DURATION)
+    # edits so far; in its claim keys after the first
+    revision: int = dataclasses.field(default=0, metadata={"stored": True})
     # State, kept by the store:
     disabled: bool = False
     parent_jobs: List[str] = dataclasses.field(default_factory=list)
@@ -786,11 +972,9 @@ class Job:
     last_attempted_run: Optional[float] = None
     finished_runs: int = 0
 
-    #: The definition fields, stored as one JSON document per job.
-    SPEC_FIELDS = ("name", "command", "owner", "type", "schedule", "timezone", "retries",
-                   "epsilon", "timeout", "on_failure_job", "resume_at_next_scheduled_time",
-                   "template_delimiters", "environment", "created_at", "trigger_only", "cwd",
-                   "revision", "concurrency", "retry_delay", "retry_backoff", "retry_delay_max")
+    #: The fields stored as the job's one JSON document (its spec): the definition
+    #: and what the server gives it (created_at, revision); remote goes as a dict.
+    SPEC_FIELDS: ClassVar[Tuple[str, ...]] = ()
 
     def spec(self) -> dict:
         spec = {name: getattr(self, name) for name in self.SPEC_FIELDS}
@@ -846,6 +1030,19 @@ class Job:
         return _template_pattern(self.template_delimiters).sub(value, text)
 
 
+#: A job's definition fields (dataclasses.Field, their metadata saying how each is
+#: read, written and shown), in the order Job declares them.
+DEFINITION_FIELDS = tuple(f for f in dataclasses.fields(Job) if f.metadata.get("definition"))
+Job.SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(Job)
+                        if f.name != "remote" and (f.metadata.get("definition")
+                                                   or f.metadata.get("stored")))
+
+
+def json_name(field: dataclasses.Field) -> str:
+    """What Kala's JSON (and a request) calls a definition field."""
+    return field.metadata["json"] or field.name
+
+
 @functools.lru_cache(maxsize=4096)
 def _job_schedule(text: str, zone_name: str, anchor: float) -> ScheduleKind:
     """A job's parsed schedule; kept, as jobs are planned again at every claim."""
@@ -885,6 +1082,8 @@ def _go_text(value) -> str:
         return str(int(value))
     return str(value)
 
+
+# --- what runs when: a job's occurrences, a dead process's runs ----------------------
 
 @dataclasses.dataclass(frozen=True)
 class OccurrencePlan:
@@ -977,135 +1176,24 @@ def resume_cursor(job: Job, now: float) -> Tuple[int, Optional[float]]:
     return cursor, (timing.occurrence(cursor) if timing.has_index(cursor) else None)
 
 
-# --- request validation -------------------------------------------------------
-
-def _expect(body: dict, key: str, kinds, default, what: str, within: str = ""):
-    """``body[key]`` if it is one of ``kinds`` (``default`` if absent); ``within``
-    names the object it is in, e.g. remote_properties."""
-    value = body.get(key, default)
-    if value is None:
-        return default
-    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        name = f"{within}.{key}" if within else key
-        raise InvalidInput(f"field {name!r} must be {what}, got {json.dumps(value)[:80]}")
-    return value
-
-
-def _nonnegative_int(body: dict, key: str, default: int = 0) -> int:
-    value = _expect(body, key, int, default, "a non-negative integer")
-    if value < 0:
-        raise InvalidInput(f"field {key!r} must be a non-negative integer, got {value}")
-    return value
-
-
-def _seconds_field(body: dict, key: str) -> float:
-    value = _expect(body, key, (int, float), 0, "a number of seconds")
-    if not 0 <= value <= 10 ** 9:  # also false for NaN (json.loads accepts NaN)
-        raise InvalidInput(f"field {key!r} must be a number of seconds from 0 (none) to "
-                           f"10^9, got {value}")
-    return float(value)
-
-
-def _id_list(body: dict, key: str) -> List[str]:
-    value = body.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise InvalidInput(
-            f"field {key!r} must be a list of job ids or null, got {json.dumps(value)[:80]}")
-    if len(set(value)) != len(value):
-        raise InvalidInput(f"field {key!r} names a job twice: {value}")
-    return value
-
-
-def _environment(body: dict) -> Dict[str, str]:
-    value = _expect(body, "environment", dict, {}, 'an object of strings, e.g. {"LANG": "C"}')
-    for name, text in value.items():
-        if not _ENV_NAME.fullmatch(name) or not isinstance(text, str) or "\0" in text:
-            raise InvalidInput(f"environment variable {name!r}: {json.dumps(text)[:80]} is not "
-                               'a NAME (letters, digits, _) with a string value, e.g. {"LANG": "C"}')
-        if name.startswith("KALA_"):
-            raise InvalidInput(f"environment variable {name!r}: names starting with KALA_ are "
-                               "set by kala.py for each run")
-    return value
-
-
-def _remote_properties(body: dict) -> RemoteProperties:
-    props = body.get("remote_properties", body.get("remote_proporties"))  # Kala's old typo
-    if not isinstance(props, dict):
-        raise InvalidInput("a remote job (type 1) needs remote_properties with a url, "
-                           'e.g. {"url": "http://127.0.0.1:9000/ping"}')
-    field = functools.partial(_expect, props, within="remote_properties")
-    url = field("url", str, "", "a string")
-    method = field("method", str, "", "a string").upper() or "GET"
-    if method not in _HTTP_METHODS:
-        raise InvalidInput(f"remote_properties.method {method!r} is not one of "
-                           f"{', '.join(_HTTP_METHODS)}")
-    headers = {}
-    for name, values in field("headers", dict, {}, "an object").items():
-        values = [values] if isinstance(values, str) else values
-        if (not _HEADER_NAME.fullmatch(name) or not isinstance(values, list)
-                or not all(isinstance(v, str) and not _HEADER_BREAK.search(v) for v in values)):
-            raise InvalidInput(f"remote_properties.headers[{name!r}] must be a header name with "
-                               "a list of one-line strings, e.g. "
-                               '{"Accept": ["application/json"]}')
-        headers[name] = values
-    timeout = field("timeout", int, 30, "a whole number of seconds") or 30
-    codes = field("expected_response_codes", list, [200], "a list of HTTP status codes")
-    if not codes or not all(isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599
-                            for c in codes):
-        raise InvalidInput("remote_properties.expected_response_codes must be a non-empty list "
-                           f"of HTTP status codes, got {json.dumps(codes)[:80]}")
-    if not 0 <= timeout <= 10 ** 9:
-        raise InvalidInput(f"remote_properties.timeout must be a number of seconds from 1 to "
-                           f"10^9 (0: the default, 30), got {timeout}")
-    return RemoteProperties(url, method, field("body", str, "", "a string"),
-                            headers, timeout, codes)
-
+# --- a job from a request, checked ------------------------------------------------
 
 def job_from_request(body, *, now: float, default_owner: str = "", edit: bool = False) -> Job:
     """Validate a create-job (or, ``edit``, a replace-job) request body and build the
-    Job it describes. An edit may keep a schedule whose start has passed.
+    Job it describes, each definition field read as Job declares it. An edit may
+    keep a schedule whose start has passed.
 
     Unknown fields are ignored (Kala clients send ids, stats and zero times);
     anything malformed raises InvalidInput naming the field and the valid form.
     """
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object describing a job")
-    job_type = _expect(body, "type", int, LOCAL_JOB, "0 (local command) or 1 (remote request)")
-    if job_type not in (LOCAL_JOB, REMOTE_JOB):
-        raise InvalidInput(f"field 'type' must be 0 (local command) or 1 (remote request), "
-                           f"got {job_type}")
-    job = Job(
-        id=str(uuid.uuid4()),
-        name=_expect(body, "name", str, "", "a string").strip(),
-        command=_expect(body, "command", str, "", "a string"),
-        owner=_expect(body, "owner", str, "", "a string") or default_owner,
-        type=job_type,
-        schedule=_expect(body, "schedule", str, "", "a string").strip(),
-        timezone=_expect(body, "timezone", str, "", "a string"),
-        retries=_nonnegative_int(body, "retries"),
-        epsilon=_expect(body, "epsilon", str, "", "a string").strip(),
-        timeout=_seconds_field(body, "timeout"),
-        on_failure_job=_expect(body, "on_failure_job", str, "", "a job id string"),
-        resume_at_next_scheduled_time=_expect(
-            body, "resume_at_next_scheduled_time", bool, False, "true or false"),
-        template_delimiters=_expect(
-            body, "TemplateDelimiters", str,
-            body.get("template_delimiters") or "", "a string like \"{{ }}\"").strip(),
-        environment=_environment(body),
-        created_at=now,
-        disabled=_expect(body, "disabled", bool, False, "true or false"),
-        parent_jobs=_id_list(body, "parent_jobs"),
-        trigger_only=_expect(body, "trigger_only", bool, False, "true or false"),
-        cwd=_expect(body, "cwd", str, "", "an absolute path string"),
-        concurrency=_expect(body, "concurrency", str, "allow", "allow, forbid or replace"),
-        retry_delay=_expect(body, "retry_delay", str, "", "an ISO 8601 duration").strip(),
-        retry_backoff=float(_expect(body, "retry_backoff", (int, float), 1, "a number")),
-        retry_delay_max=_expect(body, "retry_delay_max", str, "",
-                                "an ISO 8601 duration").strip(),
-    )
+    definition = {field.name: field.metadata["read"](body, json_name(field))
+                  for field in DEFINITION_FIELDS if field.metadata["read"] is not None}
+    definition["owner"] = definition["owner"] or default_owner
+    job = Job(id=str(uuid.uuid4()), created_at=now, **definition,
+              disabled=_expect(body, "disabled", bool, False, "true or false"),
+              parent_jobs=_id_list(body, "parent_jobs"))
     _check_job(job, body, now, edit)
     return job
 
@@ -1179,14 +1267,9 @@ def _check_templates(job: Job) -> None:
 
 # --- Kala's JSON shapes ---------------------------------------------------------
 
-def _remote_json(remote: Optional[RemoteProperties]) -> dict:
-    if remote is None:  # what Go's zero value looks like, for local jobs
-        return {"url": "", "method": "", "body": "", "headers": None, "timeout": 0,
-                "expected_response_codes": None}
-    return dataclasses.asdict(remote)
-
-
 def job_to_json(job: Job) -> dict:
+    """Kala's JSON of a job: its definition as Job declares it, its state, and the
+    counters twice (flat, the seed's shape, and in ``metadata``, Kala's)."""
     metadata = {
         "success_count": job.success_count,
         "last_success": format_time(job.last_success),
@@ -1198,15 +1281,11 @@ def job_to_json(job: Job) -> dict:
     return {
         "name": job.name,
         "id": job.id,
-        "command": job.command,
-        "owner": job.owner,
+        **{json_name(field): field.metadata["write"](getattr(job, field.name))
+           for field in DEFINITION_FIELDS},
         "disabled": job.disabled,
         "dependent_jobs": job.dependent_jobs or None,
         "parent_jobs": job.parent_jobs or None,
-        "on_failure_job": job.on_failure_job,
-        "schedule": job.schedule,
-        "retries": job.retries,
-        "epsilon": job.epsilon,
         "next_run_at": format_time(job.next_run_at),
         "success_count": job.success_count,
         "last_success": metadata["last_success"],
@@ -1214,21 +1293,8 @@ def job_to_json(job: Job) -> dict:
         "last_error": metadata["last_error"],
         "last_attempted_run": metadata["last_attempted_run"],
         "is_done": job.is_done,
-        "type": job.type,
-        "remote_properties": _remote_json(job.remote),
-        "resume_at_next_scheduled_time": job.resume_at_next_scheduled_time,
         "metadata": metadata,
-        "timezone": job.timezone,
-        "timeout": job.timeout,
-        "TemplateDelimiters": job.template_delimiters,
-        "environment": job.environment,
         "created_at": format_time(job.created_at),
-        "trigger_only": job.trigger_only,
-        "cwd": job.cwd,
-        "concurrency": job.concurrency,
-        "retry_delay": job.retry_delay,
-        "retry_backoff": job.retry_backoff,
-        "retry_delay_max": job.retry_delay_max,
     }
 
 
@@ -1676,6 +1742,8 @@ def _metric_number(value: float) -> str:
     return "+Inf" if value == math.inf else repr(float(value)) if value % 1 else str(int(value))
 
 
+# --- writing in batches ---------------------------------------------------------
+
 class _GroupCommit:
     """Writes what several threads submit at about the same time in one transaction.
 
@@ -1826,6 +1894,8 @@ class _WriteBehind:
                 except Exception:  # the writer must outlive any one caller
                     log.exception("after writing %r", entry)
 
+
+# --- the core every database shares: jobs, claims, history, nodes -------------------
 
 class _JobRecords:
     """The store's jobs, their dependencies and their timers (part of Store)."""
@@ -2722,6 +2792,8 @@ class Store(_JobRecords, _ClaimRecords, _RunHistory, _NodeRecords):
                    + (f" WHERE {condition}" if condition else ""))
 
 
+# --- SQLite: one file, which serve processes on one host share ------------------------
+
 class NodeLock:
     """A lock file held by a serve process for as long as it lives.
 
@@ -3269,8 +3341,9 @@ class RowFence:
     #: died" without having run them.
     mark_ahead = 0.01
 
-    def __init__(self, store: "ServerStore"):
+    def __init__(self, store: "ServerStore", grace: float = PRESENCE_GRACE):
         self._store = store
+        self.grace = grace
 
     def hold(self, node: str) -> None:
         self._store._hold_presence(node)
@@ -3288,14 +3361,14 @@ class RowFence:
 
     def dead(self, nodes: List[str], now: float = math.inf,
              silent_for: float = 0.0) -> List[str]:
-        """Nodes whose presence lock is free and that have not beaten for
-        PRESENCE_GRACE: a session the server ended (a restart, a terminated backend)
+        """Nodes whose presence lock is free and that have not beaten for ``grace``
+        (PRESENCE_GRACE): a session the server ended (a restart, a terminated backend)
         frees a live node's lock until it takes it again, within milliseconds. A
         reaper that was cut off itself for that long (``silent_for``) judges nobody:
         the others may still be reconnecting."""
-        if not nodes or silent_for > PRESENCE_GRACE:
+        if not nodes or silent_for > self.grace:
             return []
-        return self._store._presence_gone(nodes, now - PRESENCE_GRACE)
+        return self._store._presence_gone(nodes, now - self.grace)
 
     def died_lately(self, nodes: List[str], now: float, silent_for: float) -> bool:
         """Between heartbeats, whether a process died: a read, so asked every tick."""
@@ -5835,12 +5908,13 @@ class Scheduler:
                  keep_runs: int = KEEP_RUNS, claim_ahead: float = CLAIM_AHEAD,
                  claim_batch: Optional[float] = None, replace_grace: float = REPLACE_GRACE,
                  heartbeat_interval: float = HEARTBEAT_INTERVAL,
+                 sync_interval: float = SYNC_INTERVAL,
                  on_maintained: Callable[[], None] = lambda: None):
         self.store = store
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
         self.clock, self.monotonic = clock, monotonic
-        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_interval, self.sync_interval = heartbeat_interval, sync_interval
         #: Called after each maintenance round that went through: a watchdog's ping
         #: (systemd's), which stops when the scheduler hangs.
         self.on_maintained = on_maintained
@@ -6000,10 +6074,10 @@ class Scheduler:
         next_heartbeat = -math.inf
         while not self._stop.is_set():
             try:
-                self.store.wait_for_changes(SYNC_INTERVAL, self._stop)
+                self.store.wait_for_changes(self.sync_interval, self._stop)
             except Exception:  # the loop must outlive any one failure
                 log.exception("waiting for changes failed")
-                self._stop.wait(SYNC_INTERVAL)
+                self._stop.wait(self.sync_interval)
             if self._stop.is_set():
                 break
             try:
@@ -6108,6 +6182,8 @@ def _host_name(netloc: str) -> str:
         return netloc[1:].split("]", 1)[0]
     return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
 
+
+# --- who may use the API ----------------------------------------------------------
 
 class AccessPolicy:
     """Who may use the API, decided from a request's headers before its body is read.
@@ -6253,21 +6329,10 @@ class RouteNotFound(KalaError, LookupError):
 
 _TIME = {"type": "string", "description": "RFC 3339 in UTC; 0001-01-01T00:00:00Z is never",
          "examples": ["2030-06-04T19:25:16.828696Z"]}
-_TEXT_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
-_DURATION = {"type": "string", "description": "ISO 8601 duration, e.g. PT30S; empty: none"}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
-_REMOTE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "url": {"type": "string"}, "method": {"type": "string"}, "body": {"type": "string"},
-        "headers": {"type": ["object", "null"],
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-        "timeout": {"type": "number", "minimum": 0},
-        "expected_response_codes": {"type": ["array", "null"], "items": {"type": "integer"}},
-    },
-}
-#: A job as created or replaced; the server checks more than this says (a schedule's
-#: grammar, that a local job has a command, that named jobs exist): those get a 400.
+#: A job as created or replaced (its fields as Job declares them); the server checks
+#: more than this says (a schedule's grammar, that a local job has a command, that
+#: named jobs exist): those get a 400.
 _JOB_REQUEST_SCHEMA = {
     "type": "object",
     "required": ["name"],
@@ -6275,29 +6340,9 @@ _JOB_REQUEST_SCHEMA = {
     "then": {"required": ["remote_properties"]},
     "else": {"required": ["command"]},
     "properties": {
-        "name": {"type": "string", "minLength": 1},
-        "command": {"type": "string", "description": "a local job's command (type 0)"},
-        "owner": {"type": "string"},
-        "type": {"type": "integer", "enum": [LOCAL_JOB, REMOTE_JOB]},
-        "schedule": {"type": "string", "description": "R[n]/<start>/<interval>, R/PT5M, a "
-                                                      "cron expression or @every 5m"},
-        "timezone": {"type": "string", "description": "IANA zone, e.g. Europe/Berlin"},
-        "retries": {"type": "integer", "minimum": 0},
-        "epsilon": _DURATION,
-        "timeout": {"type": "number", "minimum": 0, "maximum": 10 ** 9},
-        "on_failure_job": {"type": "string"},
-        "resume_at_next_scheduled_time": {"type": "boolean"},
-        "TemplateDelimiters": {"type": "string", "examples": ["{{ }}"]},
-        "environment": _TEXT_MAP,
+        **{json_name(field): field.metadata["schema"] for field in DEFINITION_FIELDS},
         "disabled": {"type": "boolean"},
         "parent_jobs": {"type": "array", "items": {"type": "string"}},
-        "trigger_only": {"type": "boolean"},
-        "cwd": {"type": "string", "description": "an absolute path"},
-        "concurrency": {"type": "string", "enum": list(CONCURRENCY_POLICIES)},
-        "retry_delay": _DURATION,
-        "retry_backoff": {"type": "number", "minimum": 1, "maximum": 1000},
-        "retry_delay_max": _DURATION,
-        "remote_properties": _REMOTE_SCHEMA,
     },
 }
 _JOB_SCHEMA = {
@@ -6404,6 +6449,8 @@ def openapi_document(routes: Sequence[Tuple[str, Dict[str, "Route"]]]) -> dict:
             "token": {"type": "http", "scheme": "bearer"}}},
     }
 
+
+# --- the routes: what each request does ---------------------------------------------
 
 class PlainText(NamedTuple):
     """An answer that is text of its own type rather than JSON (the metrics)."""
@@ -6649,6 +6696,8 @@ class KalaApp:
         return HTTPStatus.OK, WEB_PAGE
 
 
+
+# --- the HTTP server: connections, requests, answers ---------------------------------
 
 class _RequestHandler(BaseHTTPRequestHandler):
     """Turns HTTP/1.1 requests into KalaApp calls; every answer is one buffered write."""
@@ -7171,7 +7220,7 @@ _PAGE_BODY = r"""
 <label class="wide" data-kind="0">Environment <span>one variable a line: NAME=value</span>
 <textarea name="environment" rows="2" placeholder="e.g. LANG=C"></textarea></label>
 <label>Template delimiters <span>e.g. {{ }}: then {{.Name}} in the command is the job's name; empty: none</span>
-<input type="text" name="delimiters"></label>
+<input type="text" name="TemplateDelimiters"></label>
 <label class="wide" data-kind="1" hidden>URL <input type="text" name="url" placeholder="https://example.com/hook"></label>
 <label data-kind="1" hidden>Method <select name="method"><option>GET</option><option>POST</option><option>PUT</option><option>PATCH</option><option>DELETE</option><option>HEAD</option></select></label>
 <label data-kind="1" hidden>Timeout (s) <input type="number" name="remote_timeout" min="1" value="30"></label>
@@ -7201,10 +7250,10 @@ _PAGE_BODY = r"""
 </div></fieldset>
 <fieldset><legend>Relations</legend><div class="grid">
 <label>Runs after <span id="parents-note">parents; a child has no schedule of its own</span><select name="parents" multiple size="4"></select></label>
-<label>On failure run <select name="on_failure"><option value="">nothing</option></select></label>
+<label>On failure run <select name="on_failure_job"><option value="">nothing</option></select></label>
 <label><input type="checkbox" name="trigger_only"> Runs only when started (by hand, by a parent, on failure)</label>
 <label><input type="checkbox" name="disabled"> Disabled</label>
-<label><input type="checkbox" name="resume"> After downtime, wait for the next occurrence</label>
+<label><input type="checkbox" name="resume_at_next_scheduled_time"> After downtime, wait for the next occurrence</label>
 </div></fieldset>
 <p id="form-error" role="alert"></p>
 <div class="actions"><button type="submit" id="form-submit">Create job</button></div>
@@ -7605,8 +7654,8 @@ function fillRelations() {
                                                   job.name + " (" + job.id.slice(0, 8) + ")"));
   const parents = [...form.elements.parents.selectedOptions].map(o => o.value);
   form.elements.parents.replaceChildren(...options(parents));
-  const failure = form.elements.on_failure.value;
-  form.elements.on_failure.replaceChildren(el("option", { value: "" }, "nothing"), ...options([failure]));
+  const failure = form.elements.on_failure_job.value;
+  form.elements.on_failure_job.replaceChildren(el("option", { value: "" }, "nothing"), ...options([failure]));
 }
 
 function headersFrom(text) {
@@ -7632,27 +7681,41 @@ function environmentFrom(text) {
   return environment;
 }
 
-// The job's whole definition, every field the form shows: an edit replaces the
+// The job's fields as kala.py declares them: [name, kind, default] each. The form has
+// an input of each name and sends the job's whole definition: an edit replaces the
 // whole job, so a field left out would be reset.
+const JOB_FIELDS = JSON.parse(document.getElementById("job-fields-declared").textContent);
+
+function remoteFromForm() {
+  const f = form.elements;
+  return {
+    url: f.url.value.trim(), method: f.method.value, body: f.body.value,
+    headers: headersFrom(f.headers.value), timeout: Number(f.remote_timeout.value) || 30,
+    expected_response_codes: f.codes.value.split(/[ ,]+/).filter(Boolean).map(Number),
+  };
+}
+
+function fillRemote(remote) {
+  const f = form.elements;
+  f.url.value = remote.url || "";
+  f.method.value = remote.method || "GET";
+  f.body.value = remote.body || "";
+  f.remote_timeout.value = remote.timeout || 30;
+  f.codes.value = (remote.expected_response_codes || [200]).join(", ");
+  f.headers.value = Object.entries(remote.headers || {})
+    .flatMap(([name, values]) => values.map(value => name + ": " + value)).join("\n");
+}
+
 function jobFromForm() {
   const f = form.elements;
-  const job = {
-    name: f.name.value.trim(), owner: f.owner.value, type: Number(f.type.value),
-    command: f.command.value, cwd: f.cwd.value, environment: environmentFrom(f.environment.value),
-    TemplateDelimiters: f.delimiters.value.trim(), schedule: f.schedule.value.trim(),
-    timezone: f.timezone.value.trim(), epsilon: f.epsilon.value.trim(),
-    timeout: Number(f.timeout.value) || 0, concurrency: f.concurrency.value,
-    retries: Number(f.retries.value) || 0, retry_delay: f.retry_delay.value.trim(),
-    retry_backoff: Number(f.retry_backoff.value) || 1, retry_delay_max: f.retry_delay_max.value.trim(),
-    on_failure_job: f.on_failure.value, trigger_only: f.trigger_only.checked,
-    disabled: f.disabled.checked, resume_at_next_scheduled_time: f.resume.checked,
-  };
-  if (job.type === 1) {
-    job.remote_properties = {
-      url: f.url.value.trim(), method: f.method.value, body: f.body.value,
-      headers: headersFrom(f.headers.value), timeout: Number(f.remote_timeout.value) || 30,
-      expected_response_codes: f.codes.value.split(/[ ,]+/).filter(Boolean).map(Number),
-    };
+  const job = { disabled: f.disabled.checked };
+  for (const [name, kind, fallback] of JOB_FIELDS) {
+    const input = f[name];
+    if (kind === "flag") job[name] = input.checked;
+    else if (kind === "map") job[name] = environmentFrom(input.value);
+    else if (kind === "remote") { if (f.type.value === "1") job[name] = remoteFromForm(); }
+    else if (typeof fallback === "number") job[name] = input.value === "" ? fallback : Number(input.value);
+    else job[name] = input.value;
   }
   // An edit keeps the job's parents (the API refuses to move a job in a chain).
   const parents = [...f.parents.selectedOptions].map(o => o.value);
@@ -7664,43 +7727,25 @@ function jobFromForm() {
 function fillForm(job) {
   const f = form.elements;
   form.reset();
-  f.name.value = job.name;
-  f.owner.value = job.owner;
-  f.type.value = String(job.type);
-  f.command.value = job.command;
-  f.cwd.value = job.cwd || "";
-  f.environment.value = Object.entries(job.environment || {}).map(([name, value]) => name + "=" + value).join("\n");
-  f.delimiters.value = job.TemplateDelimiters || "";
-  f.concurrency.value = job.concurrency || "allow";
-  f.retry_delay.value = job.retry_delay || "";
-  f.retry_backoff.value = job.retry_backoff || 1;
-  f.retry_delay_max.value = job.retry_delay_max || "";
-  const remote = job.remote_properties || {};
-  f.url.value = remote.url || "";
-  f.method.value = remote.method || "GET";
-  f.body.value = remote.body || "";
-  f.remote_timeout.value = remote.timeout || 30;
-  f.codes.value = (remote.expected_response_codes || [200]).join(", ");
-  f.headers.value = Object.entries(remote.headers || {})
-    .flatMap(([name, values]) => values.map(value => name + ": " + value)).join("\n");
-  f.schedule.value = job.schedule;
-  f.timezone.value = job.timezone || "";
-  f.epsilon.value = job.epsilon;
-  f.retries.value = job.retries;
-  f.timeout.value = job.timeout;
-  f.trigger_only.checked = job.trigger_only;
-  f.disabled.checked = job.disabled;
-  f.resume.checked = job.resume_at_next_scheduled_time;
   fillRelations();
-  for (const id of job.parent_jobs || []) {  // even before the list of jobs has come
+  for (const [name, kind] of JOB_FIELDS) {
+    const input = f[name], value = job[name];
+    if (kind === "flag") input.checked = Boolean(value);
+    else if (kind === "map") input.value = Object.entries(value || {}).map(([k, v]) => k + "=" + v).join("\n");
+    else if (kind === "remote") fillRemote(value || {});
+    else {
+      if (kind === "job" && value && ![...input.options].some(o => o.value === value)) {
+        input.append(el("option", { value }, value));  // even before the list of jobs has come
+      }
+      input.value = value === null || value === undefined ? "" : String(value);
+    }
+  }
+  f.disabled.checked = job.disabled;
+  for (const id of job.parent_jobs || []) {
     if (![...f.parents.options].some(o => o.value === id)) f.parents.append(el("option", { value: id }, id));
   }
   for (const option of f.parents.options) option.selected = (job.parent_jobs || []).includes(option.value);
   f.parents.disabled = true;  // an edit keeps them
-  if (job.on_failure_job && ![...f.on_failure.options].some(o => o.value === job.on_failure_job)) {
-    f.on_failure.append(el("option", { value: job.on_failure_job }, job.on_failure_job));
-  }
-  f.on_failure.value = job.on_failure_job;
   showKind();
 }
 
@@ -7829,24 +7874,18 @@ route();
 """
 
 #: The web page at / and /webui/: one document, no external files (servers are often offline).
+#: The job's fields the form edits, as Job declares them: [name, kind, default] each,
+#: given to the script as data (not run: no CSP hash needed).
+_FORM_FIELDS = json.dumps([
+    [json_name(field), field.metadata["form"],
+     None if field.default is dataclasses.MISSING else field.default]
+    for field in DEFINITION_FIELDS if field.metadata["form"]]).replace("</", "<\\/")
 WEB_PAGE = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             '<title>kala.py</title><link rel="icon" href="data:,">\n'
             f"<style>{_PAGE_STYLE}</style></head>\n<body>{_PAGE_BODY}"
+            f'<script type="application/json" id="job-fields-declared">{_FORM_FIELDS}</script>\n'
             f"<script>{_PAGE_SCRIPT}</script>\n</body></html>\n")
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object a line (--log-format json): time, level, message, and the
-    fields of a finished run (job_id, run_id, result, duration_s...)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": format_time(record.created), "level": record.levelname,
-                 "message": record.getMessage()}
-        entry.update(getattr(record, "run", None) or {})
-        if record.exc_info:
-            entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
 
 
 def _csp_source(text: str) -> str:
@@ -7877,6 +7916,19 @@ JOBDB_CONNECTION_FLAGS = ("jobdb-address", "jobdb-username", "jobdb-password",
 _KALA_BACKENDS = ("redis", "mongo", "consul")
 #: Kala's --jobdb names of the database servers kala.py has a store for.
 _SERVER_JOBDBS = ("postgres", "mysql", "mariadb")
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line (--log-format json): time, level, message, and the
+    fields of a finished run (job_id, run_id, result, duration_s...)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": format_time(record.created), "level": record.levelname,
+                 "message": record.getMessage()}
+        entry.update(getattr(record, "run", None) or {})
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
 
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad option in one line, without the usage block."""

@@ -770,6 +770,48 @@ class TestJobRequests:
         assert fields["dependent_jobs"] is None and fields["parent_jobs"] is None
         assert fields["last_success"] == "0001-01-01T00:00:00Z"
 
+    #: Every definition field set to something other than its default, over two jobs
+    #: (a trigger-only job has no schedule).
+    EVERY_FIELD = ({
+        "name": "every field", "owner": "ops", "type": 1, "command": "echo {{.Name}}",
+        "schedule": "R/2030-06-04T19:25:16Z/PT1H", "timezone": "Europe/Berlin", "retries": 2,
+        "epsilon": "PT1M", "timeout": 5.5, "resume_at_next_scheduled_time": True,
+        "TemplateDelimiters": "{{ }}", "environment": {"A": "1"}, "cwd": "/tmp",
+        "concurrency": "forbid", "retry_delay": "PT30S", "retry_backoff": 2.0,
+        "retry_delay_max": "PT10M", "remote_properties": {
+            "url": "http://127.0.0.1:9/{{.Owner}}", "method": "PUT", "body": "b",
+            "headers": {"X-A": ["1"]}, "timeout": 7, "expected_response_codes": [204]}},
+        {"name": "trigger only", "command": "true", "trigger_only": True})
+
+    def test_job_fields_are_declared_once_and_everything_agrees(self):
+        """Each field Job declares is read from a request, stored, written to JSON under
+        its name, described to OpenAPI and edited in the web page's form."""
+        store = Store()
+        handler = create(store, name="handler")
+        page_inputs = set(re.findall(r' name="([A-Za-z_]+)"', kala.WEB_PAGE))
+        form_fields = {name for name, _, _ in json.loads(kala._FORM_FIELDS)}
+        request = kala._JOB_REQUEST_SCHEMA["properties"]
+        written = {}
+        for body in self.EVERY_FIELD:
+            job = job_from_request({**body, "on_failure_job": handler.id}, now=T0 - 3600)
+            store.create_job(job)
+            written.update({name: value for name, value in job_to_json(
+                store.get_job(job.id)).items() if name in body})
+        for field in kala.DEFINITION_FIELDS:
+            name = kala.json_name(field)
+            assert name in request, name
+            assert field.name in Job.SPEC_FIELDS or field.name == "remote", name
+            assert name in form_fields, name
+            inputs = ({"url", "method", "body", "headers", "remote_timeout", "codes"}
+                      if name == "remote_properties" else {name})
+            assert inputs <= page_inputs, name
+            if name != "on_failure_job":
+                expected = [body[name] for body in self.EVERY_FIELD if name in body]
+                assert written.get(name) in expected, name  # read, stored and written back
+        assert set(request) == {kala.json_name(f) for f in kala.DEFINITION_FIELDS} | {
+            "disabled", "parent_jobs"}
+        store.close()
+
 
 # =============================================================================
 # Storage
@@ -5093,7 +5135,7 @@ class TestWebPage:
         assert page.locator("[name=command]").is_hidden()
         tab.fill(url="http://127.0.0.1:9/hook", method="POST", body='{"hello": 1}',
                  headers="X-Token: abc\nAccept: application/json", codes="200, 204",
-                 on_failure=job_id)
+                 on_failure_job=job_id)
         page.check("input[name=disabled]")
         page.click("button[type=submit] >> text=Create job")
         page.wait_for_url(re.compile(r"#/job/(?!" + re.escape(job_id) + ")"))
@@ -5119,7 +5161,7 @@ class TestWebPage:
         # The form opens with the job's values, the failure job among them.
         page.wait_for_function("document.querySelector('input[name=name]').value === 'report'")
         assert page.input_value("[name=command]") == "echo v1"
-        assert page.input_value("select[name=on_failure]") == handler
+        assert page.input_value("select[name=on_failure_job]") == handler
         assert page.is_checked("input[name=trigger_only]")
         page.fill("[name=command]", "echo <b>v2</b>")
         page.fill("input[name=cwd]", str(tmp_path))
