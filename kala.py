@@ -25,6 +25,7 @@ import hashlib
 import heapq
 import hmac
 import http.client
+import importlib
 import io
 import ipaddress
 import itertools
@@ -3210,6 +3211,20 @@ PRESENCE_GRACE = 0.75
 SERVER_RECONNECT = (0.1, 2.0)
 
 
+def import_driver(module: str, missing: str):
+    """The driver ``module``, imported only for a database that needs it; KalaError
+    ``missing`` (saying how to install it) where it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise KalaError(missing) from None
+
+
+def url_scheme(target: Optional[str]) -> str:
+    """What a database URL starts with (``postgresql``...); empty for a file name."""
+    return target.split("://", 1)[0] if target and "://" in target else ""
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
@@ -3396,6 +3411,10 @@ class ServerStore(Store):
     _LOCK_ROWS = " FOR UPDATE"   # a run's start is marked without the writers' turn
     #: What the messages call this database.
     _KIND = "server"
+    #: SQL naming the schema (or database) the tables are in, and joining a column's
+    #: values of several rows with commas, in the order of their ``seq``.
+    _SCHEMA = ""
+    _JOINED = ""
 
     def __init__(self, url: str, where: str):
         self.url, self.where = url, where
@@ -3421,6 +3440,15 @@ class ServerStore(Store):
                 session.close()
 
     # --- transactions -------------------------------------------------------------
+
+    def _columns(self, db, table: str) -> List[str]:
+        return [row[0] for row in db.execute(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_schema = {self._SCHEMA} AND table_name = ?", (table,))]
+
+    def _joined_ids(self, column: str, key: str) -> str:
+        return (f"(SELECT {self._JOINED.format(column=column)} FROM dependencies "
+                f"WHERE {key} = jobs.id)")
 
     def _begin_writing(self, session: ServerSession):
         """Take the writers' turn in the open transaction; returns what tells later
@@ -3530,6 +3558,30 @@ class ServerStore(Store):
     def _mark_started(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
         raise NotImplementedError
 
+    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait ``timeout`` seconds, or less when another process announces a change,
+        on the presence session: one that was lost is taken again (a process that
+        took this one for dead meanwhile has taken its runs over, and the fencing
+        stops it from starting them)."""
+        if self._node is not None:
+            with self._presence_lock:
+                if self._keep_presence():
+                    try:
+                        announced = self._await_announcement(timeout, stop)
+                        if announced is not None:
+                            return announced
+                    except self._driver.Error as exc:
+                        self._presence.drop()
+                        log.warning("lost this node's presence session on %s (%s); taking "
+                                    "it again", self.where, _first_line(exc))
+        stop.wait(timeout)
+        return False
+
+    def _await_announcement(self, timeout: float, stop: threading.Event) -> Optional[bool]:
+        """Wait up to ``timeout`` on the presence session for an announcement (True), or
+        none (False); None: the database makes none, the caller waits."""
+        raise NotImplementedError
+
     def _hold_presence(self, node: str) -> None:
         self._node = node
         with self._presence_lock:
@@ -3583,16 +3635,12 @@ _POSTGRES_CHANNEL = "kala_jobs"
 
 def postgres_driver():
     """psycopg (version 3), imported only for a PostgreSQL database."""
-    try:
-        import psycopg
-    except ImportError:
-        raise KalaError("a PostgreSQL database needs the psycopg driver (version 3.2 or "
-                        "newer): python3 -m pip install 'psycopg[binary]'") from None
-    return psycopg
+    return import_driver("psycopg", "a PostgreSQL database needs the psycopg driver (version "
+                                    "3.2 or newer): python3 -m pip install 'psycopg[binary]'")
 
 
 def is_postgres_url(target: Optional[str]) -> bool:
-    return bool(target) and target.split("://", 1)[0] in ("postgres", "postgresql")
+    return url_scheme(target) in ("postgres", "postgresql")
 
 
 def postgres_conninfo(driver, url: str, application: str) -> Tuple[str, str]:
@@ -3679,6 +3727,8 @@ class PostgresStore(ServerStore):
     """
 
     _KIND = "PostgreSQL"
+    _SCHEMA = "current_schema()"
+    _JOINED = "string_agg({column}, ',' ORDER BY seq)"
     _TYPES = {"key": "TEXT", "text": "TEXT", "time": "DOUBLE PRECISION", "count": "BIGINT",
               "flag": "INTEGER", "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
               "order": "BIGINT GENERATED ALWAYS AS IDENTITY"}
@@ -3719,15 +3769,6 @@ class PostgresStore(ServerStore):
         super()._create_schema(db)
         db.execute("CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)")
 
-    def _columns(self, db, table: str) -> List[str]:
-        return [row[0] for row in db.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = ?", (table,))]
-
-    def _joined_ids(self, column: str, key: str) -> str:
-        return (f"(SELECT string_agg({column}, ',' ORDER BY seq) FROM dependencies "
-                f"WHERE {key} = jobs.id)")
-
     def _begin_writing(self, session: ServerSession) -> str:
         # The transaction's id: if the connection is lost while it commits, the
         # server can still tell whether it did.
@@ -3748,28 +3789,15 @@ class PostgresStore(ServerStore):
     def _announce(self, db) -> None:
         db.execute("SELECT pg_notify(?, ?)", (_POSTGRES_CHANNEL, self.schema))
 
-    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
-        """Wait on the presence session for another process's announcement; a lost
-        session is taken again."""
-        if self._node is None:
-            return super().wait_for_changes(timeout, stop)
-        with self._presence_lock:
-            if self._keep_presence():
-                try:
-                    deadline = time.monotonic() + timeout
-                    while not stop.is_set() and time.monotonic() < deadline:
-                        # In short waits, so that a stopping scheduler is not kept waiting.
-                        wait = min(0.05, max(0.0, deadline - time.monotonic()))
-                        for notice in self._presence.connection().notifies(timeout=wait,
-                                                                           stop_after=1):
-                            if notice.payload == self.schema:
-                                return True
-                    return False
-                except self._driver.Error as exc:
-                    self._presence.drop()
-                    log.warning("lost this node's presence session on %s (%s); taking it "
-                                "again", self.where, _first_line(exc))
-        stop.wait(timeout)
+    def _await_announcement(self, timeout: float, stop: threading.Event) -> Optional[bool]:
+        """Listen on the presence session for another process's NOTIFY."""
+        deadline = time.monotonic() + timeout
+        while not stop.is_set() and time.monotonic() < deadline:
+            # In short waits, so that a stopping scheduler is not kept waiting.
+            wait = min(0.05, max(0.0, deadline - time.monotonic()))
+            for notice in self._presence.connection().notifies(timeout=wait, stop_after=1):
+                if notice.payload == self.schema:
+                    return True
         return False
 
     def _lock_presence(self, session: ServerSession, node: str) -> bool:
@@ -3923,16 +3951,13 @@ _MYSQL_FULL_ERRORS = (1021, 1041, 1114)
 
 def mysql_driver():
     """PyMySQL, imported only for a MySQL or MariaDB database."""
-    try:
-        import pymysql
-    except ImportError:
-        raise KalaError("a MySQL or MariaDB database needs the PyMySQL driver: python3 -m pip "
-                        "install pymysql (or: apt install python3-pymysql)") from None
-    return pymysql
+    return import_driver("pymysql", "a MySQL or MariaDB database needs the PyMySQL driver: "
+                                    "python3 -m pip install pymysql (or: apt install "
+                                    "python3-pymysql)")
 
 
 def is_mysql_url(target: Optional[str]) -> bool:
-    return bool(target) and target.split("://", 1)[0] in ("mysql", "mariadb")
+    return url_scheme(target) in ("mysql", "mariadb")
 
 
 def mysql_settings(url: str, application: str) -> Tuple[dict, str]:
@@ -3969,20 +3994,33 @@ def mysql_settings(url: str, application: str) -> Tuple[dict, str]:
 
 
 class MysqlSession(ServerSession):
-    """A session with MySQL or MariaDB (PyMySQL), in autocommit mode; ``setup`` are the
-    statements that make its settings, said again after each reconnection."""
+    """A session with MySQL or MariaDB (PyMySQL), in autocommit mode, for ``purpose``
+    (writes, reads, starts or presence); its settings are made again after each
+    reconnection, as the server it reached takes them (its handshake says which)."""
 
-    def __init__(self, driver, settings: dict, name: str, setup: Sequence[str] = ()):
+    def __init__(self, driver, settings: dict, name: str, purpose: str = "reads"):
         super().__init__(name)
-        self._driver, self._settings, self._setup = driver, settings, tuple(setup)
+        self._driver, self._settings, self.purpose = driver, settings, purpose
         self.connection_id: Optional[int] = None
+
+    def _setup(self, mariadb: bool) -> List[str]:
+        setup = ["SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'ANSI_QUOTES')",
+                 f"SET SESSION innodb_lock_wait_timeout = {int(SERVER_LOCK_TIMEOUT)}",
+                 "SET SESSION group_concat_max_len = 1048576",
+                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"]
+        if mariadb:
+            setup += [f"SET SESSION idle_transaction_timeout = {int(SERVER_IDLE_IN_TRANSACTION)}",
+                      f"SET SESSION max_statement_time = {SERVER_STATEMENT_TIMEOUT:g}"]
+        elif self.purpose in ("writes", "starts"):  # MySQL ends nothing idle in a transaction
+            setup.append(f"SET SESSION wait_timeout = {int(SERVER_IDLE_IN_TRANSACTION)}")
+        return setup
 
     def _open(self):
         raw = self._driver.connect(client_flag=self._driver.constants.CLIENT.FOUND_ROWS,
                                    **self._settings)
         try:
             with raw.cursor() as cursor:
-                for statement in self._setup:
+                for statement in self._setup("mariadb" in raw.get_server_info().lower()):
                     cursor.execute(statement)
         except BaseException:
             raw.close()
@@ -4038,13 +4076,18 @@ class MysqlStore(ServerStore):
     after 2 s of any idleness (and reconnect when next used).
     """
 
-    _KIND = "MySQL"
+    # Tables: InnoDB (transactions, row locks), text in UTF-8 compared byte by byte
+    # (job ids are case-sensitive), ids short enough to index.
     _TYPES = {"key": "VARCHAR(255)", "text": "MEDIUMTEXT", "time": "DOUBLE", "count": "BIGINT",
               "flag": "INTEGER", "serial": "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
               "order": "BIGINT NOT NULL AUTO_INCREMENT UNIQUE"}
     _TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-    _NO_LIMIT = 18446744073709551615
+    # SQL of its own.
     _SNAPSHOT = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+    _NO_LIMIT = 18446744073709551615
+    _SCHEMA = "DATABASE()"
+    _JOINED = "GROUP_CONCAT({column} ORDER BY seq SEPARATOR ',')"
+    _KIND = "MySQL"
     #: How long the commit markers are kept (a commit's fate is asked within seconds).
     MARKER_MEMORY = 600.0
 
@@ -4053,35 +4096,14 @@ class MysqlStore(ServerStore):
         self._settings, where = mysql_settings(url, application)
         self._KIND = "MariaDB" if url.startswith("mariadb") else "MySQL"
         self._namespace = self._settings["database"]
-        probe = MysqlSession(self._driver, self._settings, f"the {self._KIND} database {where}")
-        try:
-            version = probe.execute("SELECT VERSION()").fetchone()[0]
-        except StoreUnavailable as exc:
-            raise StoreUnavailable(f"the {self._KIND} database {where} cannot be used now: "
-                                   f"{exc}") from None
-        except self._driver.MySQLError as exc:
-            raise StoreUnavailable(f"the {self._KIND} database {where} cannot be used now: "
-                                   f"{_first_line(exc)}") from None
-        finally:
-            probe.close()
-        self._mariadb = "mariadb" in version.lower()
         self._markers_pruned_at = -math.inf
         super().__init__(url, where)
 
-    def _session(self, purpose: str = "writes") -> ServerSession:
-        setup = ["SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'ANSI_QUOTES')",
-                 f"SET SESSION innodb_lock_wait_timeout = {int(SERVER_LOCK_TIMEOUT)}",
-                 "SET SESSION group_concat_max_len = 1048576",
-                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"]
-        if self._mariadb:
-            setup += [f"SET SESSION idle_transaction_timeout = {int(SERVER_IDLE_IN_TRANSACTION)}",
-                      f"SET SESSION max_statement_time = {SERVER_STATEMENT_TIMEOUT:g}"]
-        elif purpose == "writes":  # MySQL ends nothing idle in a transaction by itself
-            setup.append(f"SET SESSION wait_timeout = {int(SERVER_IDLE_IN_TRANSACTION)}")
+    def _session(self, purpose: str) -> ServerSession:
         timeout = SERVER_CUTOFF if purpose == "presence" else SERVER_STATEMENT_TIMEOUT + 5
         return MysqlSession(self._driver, {**self._settings, "read_timeout": int(timeout),
                                            "write_timeout": int(timeout)},
-                            f"the {self._KIND} database {self.where}", setup)
+                            f"the {self._KIND} database {self.where}", purpose)
 
     def _make_schema(self) -> None:
         """Under a named lock, as DDL commits by itself here (no transaction holds it)."""
@@ -4112,15 +4134,6 @@ class MysqlStore(ServerStore):
                           (table, name)).fetchone():
             db.execute(f"CREATE INDEX {name} ON {table} ({unconditional or columns})")
 
-    def _columns(self, db, table: str) -> List[str]:
-        return [row[0] for row in db.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = DATABASE() AND table_name = ?", (table,))]
-
-    def _joined_ids(self, column: str, key: str) -> str:
-        return (f"(SELECT GROUP_CONCAT({column} ORDER BY seq SEPARATOR ',') FROM dependencies "
-                f"WHERE {key} = jobs.id)")
-
     def _begin_writing(self, session: ServerSession) -> Tuple[str, Optional[int]]:
         marker = uuid.uuid4().hex
         session.execute("INSERT INTO commits (id, at) SELECT ?, ? FROM counters "
@@ -4147,20 +4160,11 @@ class MysqlStore(ServerStore):
                 db.execute("DELETE FROM commits WHERE at < ?", (now - self.MARKER_MEMORY,))
             self._markers_pruned_at = now
 
-    def wait_for_changes(self, timeout: float, stop: threading.Event) -> bool:
-        """No announcements here: wait, after making sure the presence session (and its
-        lock) is there; a lost one is taken again."""
-        if self._node is not None:
-            with self._presence_lock:
-                if self._keep_presence():
-                    try:
-                        self._presence.execute("SELECT 1")
-                    except self._driver.MySQLError as exc:
-                        self._presence.drop()
-                        log.warning("lost this node's presence session on %s (%s); taking it "
-                                    "again", self.where, _first_line(exc))
-        stop.wait(timeout)
-        return False
+    def _await_announcement(self, timeout: float, stop: threading.Event) -> Optional[bool]:
+        """No announcements here: only a look that the presence session (and with it the
+        lock) is still there; the caller waits."""
+        self._presence.execute("SELECT 1")
+        return None
 
     def _lock_name(self, name: str) -> str:
         """A named lock of kala.py's in this database (MySQL takes 64 characters)."""
@@ -5545,16 +5549,24 @@ class Starter:
         self.slots.release()
         self.completion.settle(claim, Outcome.NOT_STARTED)
 
+    def _cleared(self, claim: Claim) -> Optional[Dict[str, str]]:
+        """Right before a run's fork: its environment when the lease lets it start; None
+        when it may not (another process took it over: settled) or the database cannot
+        say (it waits a second)."""
+        try:
+            environment = self.attempts.environment(claim)
+            if self.lease.may_fork(claim):
+                return environment
+            self._not_started(claim)
+        except StoreUnavailable as exc:
+            self._try_again(claim, exc)
+        return None
+
     def _start_command(self, claim: Claim) -> None:
         """Start a claimed local command; the follower calls ``_attempted`` at its end."""
         ran_at = self.clock()
-        try:
-            environment = self.attempts.environment(claim)
-            if not self.lease.may_fork(claim):
-                self._not_started(claim)
-                return
-        except StoreUnavailable as exc:
-            self._try_again(claim, exc)
+        environment = self._cleared(claim)
+        if environment is None:
             return
         try:
             started = self.attempts.runner.start(claim.job, environment)
@@ -5588,13 +5600,8 @@ class Starter:
         """A run's attempts that block, in a pool worker (``attempt``: a first one
         already made, followed)."""
         if attempt is None:
-            try:
-                environment = self.attempts.environment(claim)
-                if not self.lease.may_fork(claim):
-                    self._not_started(claim)
-                    return
-            except StoreUnavailable as exc:
-                self._try_again(claim, exc)
+            environment = self._cleared(claim)
+            if environment is None:
                 return
         try:
             result = self.attempts.make(claim, environment, ran_at, attempt)
@@ -7909,6 +7916,8 @@ _PAGE_HEADERS = {
 # =============================================================================
 
 DEFAULT_DB = "./kala.db"
+#: How long serve's stop waits for running jobs and their results (--stop-timeout).
+STOP_TIMEOUT = 10.0
 #: Kala's serve flags for its networked databases (kala.py's: PostgreSQL, MySQL).
 JOBDB_CONNECTION_FLAGS = ("jobdb-address", "jobdb-username", "jobdb-password",
                           "jobdb-tls-capath", "jobdb-tls-certpath", "jobdb-tls-keypath",
@@ -8081,6 +8090,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--node-id", default=_env("NODE_ID", None),
                        help="this process's name among those sharing the database "
                             "(default HOST:PID; must be unique)")
+    serve.add_argument("--stop-timeout", type=_seconds, metavar="SECONDS",
+                       default=_env("STOP_TIMEOUT", STOP_TIMEOUT, _seconds),
+                       help=f"how long SIGTERM (or Ctrl-C) waits in all for running jobs to end "
+                            f"and their results to be written (default {STOP_TIMEOUT:g})")
     serve.add_argument("--node-lease", type=_seconds,
                        default=_env("NODE_LEASE", NODE_LEASE, _seconds),
                        metavar="SECONDS",
@@ -8290,8 +8303,7 @@ def _settle_kala_flags(args) -> None:
         if args.db or args.bolt_path:
             raise KalaError(f"--jobdb {args.jobdb} takes --jobdb-address HOST:PORT/DB, not --db "
                             f"or --bolt-path (or give --db {args.jobdb}://... alone)")
-        args.db = (kala_postgres_url(args) if args.jobdb == "postgres"
-                   else kala_mysql_url(args))
+        args.db = kala_database_url(args)
     elif given:
         raise KalaError(f"{', '.join(given)}: these are for Kala's networked databases; "
                         "kala.py's file database takes --db FILE or --bolt-path DIR "
@@ -8315,49 +8327,35 @@ def _settle_kala_flags(args) -> None:
                  "has no pprof)", ", ".join(ignored))
 
 
-def kala_postgres_url(args) -> str:
-    """The URL that Kala's --jobdb-* flags for PostgreSQL describe."""
-    address = args.jobdb_address
-    if not address or "/" not in address:
-        raise KalaError("--jobdb postgres needs --jobdb-address HOST:PORT/DBNAME")
-    if args.jobdb_tls_servername:
-        raise KalaError("--jobdb-tls-servername: PostgreSQL checks the host name of "
-                        "--jobdb-address itself")
-    host, database = address.split("/", 1)
-    user = urllib.parse.quote(args.jobdb_username or "", safe="")
-    if args.jobdb_password:
-        user += ":" + urllib.parse.quote(args.jobdb_password, safe="")
-    tls = {name: value for name, value in (("sslrootcert", args.jobdb_tls_capath),
-                                            ("sslcert", args.jobdb_tls_certpath),
-                                            ("sslkey", args.jobdb_tls_keypath)) if value}
-    if args.jobdb_tls_capath:
-        tls["sslmode"] = "verify-full"
-    query = "?" + urllib.parse.urlencode(tls) if tls else ""
-    return (f"postgresql://{user + '@' if user else ''}{host}/"
-            f"{urllib.parse.quote(database, safe='')}{query}")
+#: What Kala's --jobdb-tls-capath, -certpath and -keypath are called in the URL of
+#: each server's store, and the setting that has it check the server's name.
+_KALA_TLS = {"postgres": (("sslrootcert", "sslcert", "sslkey"), ("sslmode", "verify-full")),
+             "mysql": (("ssl_ca", "ssl_cert", "ssl_key"), ("ssl_verify_identity", "true"))}
 
 
-def kala_mysql_url(args) -> str:
-    """The URL that Kala's --jobdb-* flags for MySQL or MariaDB describe: its address is
-    the end of a Go DSN, ``tcp(HOST:PORT)/DBNAME``, or ``HOST:PORT/DBNAME``."""
-    address = args.jobdb_address or ""
-    match = re.fullmatch(r"(?:tcp\()?([^()/]*?)\)?/([^/?]+)(?:\?.*)?", address)
-    if not match or not match.group(1):
-        raise KalaError(f"--jobdb {args.jobdb} needs --jobdb-address tcp(HOST:PORT)/DBNAME or "
-                        f"HOST:PORT/DBNAME")
+def kala_database_url(args) -> str:
+    """The URL that Kala's --jobdb postgres|mysql|mariadb and --jobdb-* flags describe:
+    the address is HOST:PORT/DBNAME (for MySQL also the end of a Go DSN, Kala's
+    ``tcp(HOST:PORT)/DBNAME``)."""
+    match = re.fullmatch(r"(?:tcp\()?([^()/]+?)\)?/([^/?]+)(?:\?.*)?", args.jobdb_address or "")
+    if not match:
+        raise KalaError(f"--jobdb {args.jobdb} needs --jobdb-address HOST:PORT/DBNAME"
+                        + (" (or tcp(HOST:PORT)/DBNAME)" if args.jobdb != "postgres" else ""))
     if args.jobdb_tls_servername:
         raise KalaError("--jobdb-tls-servername: kala.py checks the host name of "
                         "--jobdb-address itself (with --jobdb-tls-capath)")
     user = urllib.parse.quote(args.jobdb_username or "", safe="")
     if args.jobdb_password:
         user += ":" + urllib.parse.quote(args.jobdb_password, safe="")
-    tls = {name: value for name, value in (("ssl_ca", args.jobdb_tls_capath),
-                                            ("ssl_cert", args.jobdb_tls_certpath),
-                                            ("ssl_key", args.jobdb_tls_keypath)) if value}
+    names, verify = _KALA_TLS["postgres" if args.jobdb == "postgres" else "mysql"]
+    tls = {name: value for name, value in zip(names, (args.jobdb_tls_capath,
+                                                      args.jobdb_tls_certpath,
+                                                      args.jobdb_tls_keypath)) if value}
     if args.jobdb_tls_capath:
-        tls["ssl_verify_identity"] = "true"
+        tls[verify[0]] = verify[1]
     query = "?" + urllib.parse.urlencode(tls) if tls else ""
-    return (f"{args.jobdb}://{user + '@' if user else ''}{match.group(1)}/"
+    scheme = "postgresql" if args.jobdb == "postgres" else args.jobdb
+    return (f"{scheme}://{user + '@' if user else ''}{match.group(1)}/"
             f"{urllib.parse.quote(match.group(2), safe='')}{query}")
 
 
@@ -8432,9 +8430,9 @@ def _serve(args) -> int:
                                            metrics_public=args.metrics_public))
             cleanup.callback(server.server_close)
             scheduler.start()
-            cleanup.callback(scheduler.stop)
+            cleanup.callback(scheduler.stop, args.stop_timeout)
             cleanup.callback(systemd.notify, "STOPPING=1",
-                             "STATUS=stopping: running jobs get up to 10 s")
+                             f"STATUS=stopping: running jobs get up to {args.stop_timeout:g} s")
             database = ("in memory" if args.no_persist else
                         f"{store._KIND} {store.where}" if isinstance(store, ServerStore)
                         else os.path.abspath(args.db))

@@ -12,6 +12,8 @@ import hashlib
 import http.client
 import http.server
 import importlib
+import io
+import inspect
 import itertools
 import json
 import math
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -826,8 +829,8 @@ def db_path(tmp_path):
 POSTGRES_SERVER = os.environ.get("KALA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 
-def _without_postgres(reason):
-    _missing(reason, "KALA_POSTGRES_TESTS")
+def _without_server(reason):
+    _missing(reason, "KALA_SERVER_TESTS")
 
 
 def _missing(reason, variable):
@@ -868,7 +871,7 @@ def postgres_database(server):
     """A URL for a schema of its own in the test run's database; every session
     that used it is ended afterwards (stores a test left open included)."""
     if isinstance(server, str):
-        _without_postgres(server)
+        _without_server(server)
     schema = f"t{random.randrange(10 ** 9)}"
     server.execute(f"CREATE SCHEMA {schema}")
     database = server.info.dbname
@@ -902,6 +905,7 @@ def mysql_server():
         yield f"MySQL tests need a server at {MYSQL_SERVER}: {exc}"
         return
     with admin:
+        admin.lock = threading.Lock()  # PyMySQL's connections are not for several threads
         yield admin
 
 
@@ -910,14 +914,14 @@ def mysql_database(server):
     """A URL for a database of its own on the MySQL server; every session that used it
     is ended afterwards (stores a test left open included), and it is dropped."""
     if isinstance(server, str):
-        _without_postgres(server)
+        _without_server(server)
     name = f"kala_t{os.getpid()}_{random.randrange(10 ** 9)}"
-    with server.cursor() as cursor:
+    with server.lock, server.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE {name}")
     try:
         yield f"{MYSQL_SERVER}/{name}"
     finally:
-        with server.cursor() as cursor:
+        with server.lock, server.cursor() as cursor:
             cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (name,))
             for (connection,) in cursor.fetchall():
                 with contextlib.suppress(Exception):
@@ -998,6 +1002,164 @@ def start_run(store, job_id, key, node, now):
     claim = store.claim_run(job_id, key, "manual", node, now)
     assert store.fence.starting([claim.run_id], node, now) == [claim.run_id]
     return claim
+
+
+#: The stores every store behaviour is tested on.
+STORES = ("sqlite", "postgresql", "mysql")
+
+
+class StoreContext:
+    """One store's share of a test run on every store at once (``at_once``): its
+    database, its folder, its serve processes (killed at the end) and its clients."""
+
+    def __init__(self, store, database, tmp_path, cleanup):
+        self.store, self.database, self.tmp_path, self.cleanup = store, database, tmp_path, cleanup
+        self.processes = []
+        cleanup.callback(self._kill_all)
+
+    def serve(self, *args, **kwargs):
+        self.processes.append(ServeProcess(*args, **kwargs))
+        return self.processes[-1]
+
+    def api(self):
+        server = self.cleanup.enter_context(server_in_thread(open_store(self.database)))
+        client = Client(server.server_address[1])
+        client.scheduler = server.app.scheduler
+        return client
+
+    def _kill_all(self):
+        for process in self.processes:
+            if process.process.poll() is None:
+                process.process.send_signal(signal.SIGCONT)
+                process.kill()
+
+
+class StoreRuns:
+    """A real-time test running on several stores at once, a thread a store, each with
+    its own database, folder, processes and clients (StoreContext); ``report()``
+    waits for them and raises what failed, naming the store."""
+
+    def __init__(self, test, instance, kwargs, asked, stores, servers, folder):
+        self.failures, self.missing = {}, {}
+        self.threads = [threading.Thread(
+            target=self._one, args=(test, instance, kwargs, asked, store, servers, folder),
+            daemon=True) for store in stores]
+        for thread in self.threads:
+            thread.start()
+
+    def _one(self, test, instance, kwargs, asked, store, servers, folder):
+        with contextlib.ExitStack() as cleanup:
+            try:
+                database = (str(folder / store / "kala.db") if store == "sqlite" else
+                            cleanup.enter_context((postgres_database if store == "postgresql"
+                                                   else mysql_database)(servers[store])))
+            except (pytest.skip.Exception, pytest.fail.Exception) as exc:
+                self.missing[store] = str(exc)
+                return
+            (folder / store).mkdir(exist_ok=True)
+            context = StoreContext(store, database, folder / store, cleanup)
+            given = {"database": database, "server_database": database,
+                     "tmp_path": context.tmp_path, "serve": context.serve}
+            try:
+                arguments = {name: given[name] if name in given else
+                             context.api() if name == "api" else getattr(instance, name)(context)
+                             for name in asked}
+                test(instance, **arguments, **kwargs)
+            except BaseException:
+                self.failures[store] = traceback.format_exc()
+
+    def report(self):
+        for thread in self.threads:
+            thread.join()
+        if self.failures:
+            raise AssertionError("\n".join(f"--- on {store}:\n{text}"
+                                           for store, text in self.failures.items()))
+        if self.missing:
+            _missing("; ".join(self.missing.values()),
+                     "KALA_TEST_PACKAGES" if any("pip" in text for text in self.missing.values())
+                     else "KALA_SERVER_TESTS")
+
+
+class RealTimeAhead:
+    """Real-time tests started before their turn: while one runs on its stores, the next
+    ones (up to DEPTH, as long as they are real-time tests too) already run beside it,
+    so that their waits overlap; each still reports under its own name, in its turn."""
+
+    def __init__(self, servers, tmp_path_factory):
+        self.servers, self.tmp_path_factory = servers, tmp_path_factory
+        self.started = {}   # test id -> StoreRuns
+
+    def start(self, item, instance, kwargs, folder):
+        test, stores, asked, _ = item.function.at_once
+        return StoreRuns(test, instance, kwargs, asked, stores, self.servers, folder)
+
+    #: How many real-time tests run ahead of the one whose turn it is.
+    DEPTH = 2
+
+    def start_next(self, item):
+        """Start the tests right after ``item`` that are real-time tests whose parameters
+        are all known already (one asking for another fixture waits for its turn)."""
+        items = item.session.items
+        position = items.index(item)
+        for following in items[position + 1:position + 1 + self.DEPTH]:
+            spec = getattr(getattr(following, "function", None), "at_once", None)
+            params = getattr(getattr(following, "callspec", None), "params", {})
+            if spec is None or any(name not in params for name in spec[3]):
+                return
+            if following.nodeid not in self.started:
+                folder = self.tmp_path_factory.mktemp(re.sub(r"\W", "_", following.name)[:30])
+                self.started[following.nodeid] = self.start(
+                    following, following.cls(), {name: params[name] for name in spec[3]},
+                    folder)
+
+    def close(self):
+        for runs in self.started.values():  # started, and not reported: let them clean up
+            for thread in runs.threads:
+                thread.join(60)
+
+
+@pytest.fixture(scope="session")
+def tests_ahead(request, tmp_path_factory):
+    servers = {store: request.getfixturevalue(
+        "postgres_server" if store == "postgresql" else "mysql_server") for store in STORES[1:]}
+    ahead = RealTimeAhead(servers, tmp_path_factory)
+    yield ahead
+    ahead.close()
+
+
+def at_once(stores=STORES):
+    """Run a real-time test (one that waits on real processes and real time) on each of
+    ``stores`` at once, each in a thread of its own with its own database, folder,
+    serve processes and clients: their waits overlap, so the three stores take about
+    as long as one (and the next such test starts beside it: RealTimeAhead). Every store
+    still runs the whole test; a failure names its store. The test asks by name for
+    ``database`` (or ``server_database``), ``tmp_path``, ``serve``, ``api``, or its
+    class's ``cluster``/``machines`` (methods taking the StoreContext); any other
+    fixture or parameter is the test's as usual."""
+    own = {"database", "server_database", "tmp_path", "serve", "api", "cluster", "machines"}
+
+    def decorate(test):
+        signature = inspect.signature(test)
+        asked = [name for name in signature.parameters if name in own]
+        rest = [name for name in list(signature.parameters)[1:] if name not in own]
+
+        def run(self, request, **kwargs):
+            ahead = request.getfixturevalue("tests_ahead")
+            runs = ahead.started.pop(request.node.nodeid, None)
+            if runs is None:
+                runs = ahead.start(request.node, self, kwargs,
+                                   request.getfixturevalue("tmp_path"))
+            ahead.start_next(request.node)
+            runs.report()
+
+        run.__name__, run.__qualname__, run.__doc__ = test.__name__, test.__qualname__, test.__doc__
+        run.__signature__ = signature.replace(parameters=[
+            *[p for name, p in signature.parameters.items() if name not in own],
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+        run.pytestmark = getattr(test, "pytestmark", [])
+        run.at_once = (test, stores, asked, rest)
+        return run
+    return decorate
 
 
 class TestStore:
@@ -1778,6 +1940,7 @@ def harness(database):
 
 
 class TestScheduler:
+
     def test_repeats_then_done(self, harness):
         job = harness.add(schedule=f"R2/{iso(T0 + 10)}/PT10S")
         assert harness.run_at(T0 + 9.999) == []
@@ -1877,94 +2040,6 @@ class TestScheduler:
         [stat] = paused.store.job_stats(job.id)
         assert (stat.success, stat.node, stat.error) == (
             True, "survivor" if taken_over else "paused", "")
-
-    def test_stop_waits_at_most_its_timeout_in_all(self, database):
-        # A command that runs on (the watcher waits for it) and a remote job that
-        # hangs (a worker waits for it): the two waits share one deadline.
-        listener = socket.create_server(("127.0.0.1", 0))
-        store, marker = open_store(database), f"30.{random.randrange(10 ** 6)}"
-        scheduler = Scheduler(store, workers=4)
-        scheduler.start()
-        try:
-            create(store, time.time, command=f"sleep {marker}")
-            create(store, time.time, type=1, remote_properties={
-                "url": f"http://127.0.0.1:{listener.getsockname()[1]}/", "timeout": 60})
-            scheduler.sync_timers()
-            wait_for(lambda: store.app_counts().last_attempted_run is not None
-                     and len(scheduler.follower) == 1, message="both runs to start")
-            connection, _ = listener.accept()  # and never answered
-            began = time.monotonic()
-            scheduler.stop(2.0)
-            assert time.monotonic() - began < 3.5  # each wait alone would take 2 s
-            connection.close()
-        finally:
-            listener.close()
-            for pid in processes_running(f"sleep\0{marker}"):  # stop left it running
-                os.kill(pid, signal.SIGKILL)
-
-    def test_stopping_still_starts_what_was_claimed_ahead(self, database):
-        store, started = open_store(database), threading.Event()
-
-        class Runner:
-            def attempt(self, job, environment=None):
-                started.set()
-                return kala.Attempt(True)
-
-        scheduler = Scheduler(store, Runner(), node="t", workers=2, claim_ahead=1.0)
-        job = create(store, time.time, schedule=f"R0/{iso(time.time() + 0.5)}/")
-        scheduler.start()
-        wait_for(lambda: store.get_job(job.id).is_done, message="the claim")
-        scheduler.stop()
-        assert started.is_set() and store.job_stats(job.id)[0].success
-
-    @pytest.mark.parametrize("watched", [True, False], ids=["watcher", "a thread each"])
-    def test_real_commands_with_retries_and_a_failure_job(self, database, tmp_path, monkeypatch, watched):
-        if not watched:  # as where there is no epoll or pidfd
-            monkeypatch.setattr(kala.CommandWatcher, "supported", staticmethod(lambda: False))
-        store, marker = open_store(database), tmp_path / "tried"
-        scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=4)
-        handler = create(store, time.time, name="handler", command="echo handled",
-                         schedule=f"R0/{iso(time.time() + 3600)}/")
-        flaky = create(store, time.time, name="flaky", retries=1,
-                       command=f"sh -c 'test -e {marker} || {{ touch {marker}; exit 1; }}'")
-        failing = create(store, time.time, name="failing", command="sh -c 'echo no; exit 2'",
-                         on_failure_job=handler.id)
-        scheduler.start()
-        try:
-            expected = (kala.CommandWatcher if watched and kala.CommandWatcher.supported()
-                        else kala.CommandThreads)
-            assert type(scheduler.follower) is expected
-            wait_for(lambda: store.job_stats(handler.id) and store.job_stats(flaky.id),
-                     message="the runs")
-        finally:
-            scheduler.stop()
-        [flaky_run] = store.job_stats(flaky.id)
-        assert (flaky_run.success, flaky_run.retries) == (True, 1)
-        [failed] = store.job_stats(failing.id)
-        assert (failed.success, failed.error, failed.output) == (False, "exit status 2", "no\n")
-        [handled] = store.job_stats(handler.id)
-        assert (handled.trigger, handled.output, handled.success) == ("failure", "handled\n", True)
-        assert store.get_job(flaky.id).error_count == 1
-
-    def test_workers_bound_how_many_commands_run_at_once(self, database, tmp_path):
-        store, running, seen = open_store(database), tmp_path / "running", tmp_path / "seen"
-        running.mkdir()
-        seen.mkdir()
-        # Each run notes how many runs it sees going, itself included.
-        command = (f"sh -c 'touch {running}/$KALA_RUN_ID; ls {running} | wc -l > "
-                   f"{seen}/$KALA_RUN_ID; sleep 0.1; rm {running}/$KALA_RUN_ID'")
-        at = time.time() + 0.5
-        jobs = [create(store, time.time, name=f"j{i}", command=command, schedule=f"R0/{iso(at)}/")
-                for i in range(8)]
-        scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=2)
-        scheduler.start()
-        try:
-            wait_for(lambda: all(store.job_stats(job.id) for job in jobs), message="the runs")
-        finally:
-            scheduler.stop()
-        assert all(store.job_stats(job.id)[0].success for job in jobs)
-        counts = [int(path.read_text()) for path in seen.iterdir()]
-        assert len(counts) == 8 and max(counts) <= 2
 
     def test_a_job_without_schedule_runs_at_once_and_only_once(self, harness):
         job = harness.add()
@@ -2134,6 +2209,98 @@ class TestScheduler:
         harness.scheduler.maintain(T0 + 61)
         assert harness.store.job_stats(job.id) == []
 
+    @at_once()
+    def test_stop_waits_at_most_its_timeout_in_all(self, database):
+        # A command that runs on (the watcher waits for it) and a remote job that
+        # hangs (a worker waits for it): the two waits share one deadline.
+        listener = socket.create_server(("127.0.0.1", 0))
+        store, marker = open_store(database), f"30.{random.randrange(10 ** 6)}"
+        scheduler = Scheduler(store, workers=4)
+        scheduler.start()
+        try:
+            create(store, time.time, command=f"sleep {marker}")
+            create(store, time.time, type=1, remote_properties={
+                "url": f"http://127.0.0.1:{listener.getsockname()[1]}/", "timeout": 60})
+            scheduler.sync_timers()
+            wait_for(lambda: store.app_counts().last_attempted_run is not None
+                     and len(scheduler.follower) == 1, message="both runs to start")
+            connection, _ = listener.accept()  # and never answered
+            began = time.monotonic()
+            scheduler.stop(2.0)
+            assert time.monotonic() - began < 3.5  # each wait alone would take 2 s
+            connection.close()
+        finally:
+            listener.close()
+            for pid in processes_running(f"sleep\0{marker}"):  # stop left it running
+                os.kill(pid, signal.SIGKILL)
+
+    @at_once()
+    def test_stopping_still_starts_what_was_claimed_ahead(self, database):
+        store, started = open_store(database), threading.Event()
+
+        class Runner:
+            def attempt(self, job, environment=None):
+                started.set()
+                return kala.Attempt(True)
+
+        scheduler = Scheduler(store, Runner(), node="t", workers=2, claim_ahead=1.0)
+        job = create(store, time.time, schedule=f"R0/{iso(time.time() + 0.5)}/")
+        scheduler.start()
+        wait_for(lambda: store.get_job(job.id).is_done, message="the claim")
+        scheduler.stop()
+        assert started.is_set() and store.job_stats(job.id)[0].success
+
+    @pytest.mark.parametrize("watched", [True, False], ids=["watcher", "a thread each"])
+    @at_once()
+    def test_real_commands_with_retries_and_a_failure_job(self, database, tmp_path, monkeypatch, watched):
+        if not watched:  # as where there is no epoll or pidfd
+            monkeypatch.setattr(kala.CommandWatcher, "supported", staticmethod(lambda: False))
+        store, marker = open_store(database), tmp_path / "tried"
+        scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=4)
+        handler = create(store, time.time, name="handler", command="echo handled",
+                         schedule=f"R0/{iso(time.time() + 3600)}/")
+        flaky = create(store, time.time, name="flaky", retries=1,
+                       command=f"sh -c 'test -e {marker} || {{ touch {marker}; exit 1; }}'")
+        failing = create(store, time.time, name="failing", command="sh -c 'echo no; exit 2'",
+                         on_failure_job=handler.id)
+        scheduler.start()
+        try:
+            expected = (kala.CommandWatcher if watched and kala.CommandWatcher.supported()
+                        else kala.CommandThreads)
+            assert type(scheduler.follower) is expected
+            wait_for(lambda: store.job_stats(handler.id) and store.job_stats(flaky.id),
+                     message="the runs")
+        finally:
+            scheduler.stop()
+        [flaky_run] = store.job_stats(flaky.id)
+        assert (flaky_run.success, flaky_run.retries) == (True, 1)
+        [failed] = store.job_stats(failing.id)
+        assert (failed.success, failed.error, failed.output) == (False, "exit status 2", "no\n")
+        [handled] = store.job_stats(handler.id)
+        assert (handled.trigger, handled.output, handled.success) == ("failure", "handled\n", True)
+        assert store.get_job(flaky.id).error_count == 1
+
+    @at_once()
+    def test_workers_bound_how_many_commands_run_at_once(self, database, tmp_path):
+        store, running, seen = open_store(database), tmp_path / "running", tmp_path / "seen"
+        running.mkdir()
+        seen.mkdir()
+        # Each run notes how many runs it sees going, itself included.
+        command = (f"sh -c 'touch {running}/$KALA_RUN_ID; ls {running} | wc -l > "
+                   f"{seen}/$KALA_RUN_ID; sleep 0.1; rm {running}/$KALA_RUN_ID'")
+        at = time.time() + 0.5
+        jobs = [create(store, time.time, name=f"j{i}", command=command, schedule=f"R0/{iso(at)}/")
+                for i in range(8)]
+        scheduler = Scheduler(store, kala.CommandRunner(), node="t", workers=2)
+        scheduler.start()
+        try:
+            wait_for(lambda: all(store.job_stats(job.id) for job in jobs), message="the runs")
+        finally:
+            scheduler.stop()
+        assert all(store.job_stats(job.id)[0].success for job in jobs)
+        counts = [int(path.read_text()) for path in seen.iterdir()]
+        assert len(counts) == 8 and max(counts) <= 2
+
 
 class TestDependentJobs:
     def family(self, harness):
@@ -2262,6 +2429,16 @@ def server_in_thread(store=None, **options):
 
 
 @pytest.fixture
+def memory_api():
+    """The API over a store in memory, for what does not depend on the store (a request
+    refused before it reaches one)."""
+    with server_in_thread(Store()) as server:
+        client = Client(server.server_address[1])
+        client.scheduler = server.app.scheduler
+        yield client
+
+
+@pytest.fixture
 def api(database):
     with server_in_thread(open_store(database)) as server:
         client = Client(server.server_address[1])
@@ -2310,20 +2487,6 @@ class TestApi:
         status, body, _ = api.call("GET", f"/api/v1/job/{job_id}/")
         assert status == 404 and job_id in body["error"]
 
-    @pytest.mark.parametrize("slash", ["", "/"])
-    def test_every_route_with_and_without_trailing_slash(self, api, slash):
-        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
-        for method, path, status in [
-                ("GET", "/api/v1/job", 200), ("GET", f"/api/v1/job/{job_id}", 200),
-                ("GET", f"/api/v1/job/stats/{job_id}", 200),
-                ("POST", f"/api/v1/job/start/{job_id}", 204),
-                ("POST", f"/api/v1/job/disable/{job_id}", 204),
-                ("POST", f"/api/v1/job/enable/{job_id}", 204),
-                ("GET", "/api/v1/stats", 200), ("GET", "/webui", 200),
-                ("DELETE", f"/api/v1/job/{job_id}", 204), ("DELETE", "/api/v1/job/all", 204)]:
-            assert api.call(method, path + slash)[0] == status, (method, path + slash)
-        assert api.call("POST", "/api/v1/job" + slash, {"name": "n", "command": "true"})[0] == 201
-
     def test_the_list_pages_with_limit_and_offset(self, api):
         ids = [api.create(name=f"j{i}", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
                for i in range(5)]
@@ -2340,6 +2503,158 @@ class TestApi:
             api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
         assert api.call("DELETE", "/api/v1/job/all/")[0] == 204
         assert api.jobs() == {}
+
+    def test_stats_page_newest_first(self, api):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        for _ in range(5):
+            assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        everything = api.stats(job_id)  # Kala's shape: oldest first
+        assert len(everything) == 5 and everything == sorted(everything,
+                                                            key=lambda s: s["ran_at"])
+        page = api.call("GET", f"/api/v1/job/stats/{job_id}/?limit=2&offset=1")[1]["job_stats"]
+        assert page == everything[::-1][1:3]
+        rest = api.call("GET", f"/api/v1/job/stats/{job_id}?offset=3")[1]["job_stats"]
+        assert rest == everything[::-1][3:]
+        status, body, _ = api.call("GET", f"/api/v1/job/stats/{job_id}/?limit=x")
+        assert status == 400 and "limit" in body["error"]
+
+    def test_a_pair_of_surrogates_is_a_character(self, api):
+        status, body, _ = api.call("POST", "/api/v1/job/",
+                                   raw=b'{"name": "\\ud83d\\ude00", "command": "true"}')
+        assert status == 201 and api.job(body["id"])["name"] == "\U0001f600"
+
+    def test_a_full_disk_is_507_and_changes_nothing(self, db_path):
+        with server_in_thread(store=Store(db_path)) as server:
+            api = Client(server.server_address[1])
+            kept = api.create(name="kept", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+            store = server.app.store
+            store._db.execute(f"PRAGMA max_page_count = "
+                              f"{store._db.execute('PRAGMA page_count').fetchone()[0]}")
+            status, body, _ = api.call("POST", "/api/v1/job/",
+                                       {"name": "big", "command": "true " + "x" * 200000})
+            assert status == 507 and "database or disk is full" in body["error"]
+            assert list(api.jobs()) == [kept]
+            store._db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+            assert api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"})[0] == 201
+
+    def test_a_run_that_cannot_start_fails_instead_of_hanging(self, api, monkeypatch):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("no more processes")
+        monkeypatch.setattr(kala.CommandRunner, "spawn", broken)
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        [stat] = api.stats(job_id)
+        assert (stat["success"], stat["error"]) == (False, "could not start: no more processes")
+
+    def test_deleted_jobs_leave_no_timers_here_or_in_other_processes(self, db_path):
+        other = Harness(path=db_path, node="other")
+        with server_in_thread(store=Store(db_path)) as server:
+            api, timers = Client(server.server_address[1]), server.app.scheduler.timers
+            later = iso(time.time() + 3600)
+            ids = [api.create(schedule=f"R/{later}/PT1H") for _ in range(300)]
+            other.scheduler.sync_timers()
+            assert len(timers) == len(other.scheduler.timers) == 300
+            for job_id in ids:
+                assert api.call("DELETE", f"/api/v1/job/{job_id}/")[0] == 204
+            other.scheduler.sync_timers()
+            assert len(timers) == len(other.scheduler.timers) == 0
+            assert timers.heap_size() <= 64 and other.scheduler.timers.heap_size() <= 64
+
+    def test_a_kala_go_client_document_is_accepted(self, api):
+        # What Kala's Go client marshals: every field, zero values included.
+        document = {
+            "name": "go", "id": "", "command": "true", "owner": "", "disabled": False,
+            "dependent_jobs": None, "parent_jobs": None, "schedule": "", "retries": 0,
+            "epsilon": "", "next_run_at": "0001-01-01T00:00:00Z", "is_done": False,
+            "metadata": {"success_count": 0, "last_success": "0001-01-01T00:00:00Z",
+                         "error_count": 0, "last_error": "0001-01-01T00:00:00Z",
+                         "last_attempted_run": "0001-01-01T00:00:00Z",
+                         "number_of_finished_runs": 0},
+            "type": 0, "remote_properties": {"url": "", "method": "", "body": "",
+                                             "headers": None, "timeout": 0,
+                                             "expected_response_codes": None},
+            "on_failure_job": "", "resume_at_next_scheduled_time": False, "stats": None,
+            "TemplateDelimiters": "",
+        }
+        status, body, _ = api.call("POST", "/api/v1/job", document,
+                                   headers={"Content-Type": "application/json"})
+        assert status == 201 and UUID4.match(body["id"])
+
+    def test_unicode_names_and_commands(self, api):
+        job_id = api.create(name="nächtlich ✓ 夜", command="echo 'héllo ✓'",
+                            schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        assert api.job(job_id)["name"] == "nächtlich ✓ 夜"
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        assert api.stats(job_id)[0]["output"] == "héllo ✓\n"
+
+    def test_a_job_without_schedule_runs_at_once(self, api, tmp_path):
+        out = tmp_path / "once"
+        job_id = api.create(command=f"sh -c 'echo x >> {out}'")
+        wait_for(lambda: api.job(job_id)["is_done"] and api.stats(job_id), message="the run")
+        assert out.read_text() == "x\n"
+        assert api.job(job_id)["success_count"] == 1
+
+    def test_a_schedule_runs_on_time_and_counts(self, api, tmp_path):
+        out = tmp_path / "ticks"
+        start = time.time() + 0.3
+        job_id = api.create(command=f"sh -c 'echo x >> {out}'", schedule=f"R2/{iso(start)}/PT0.2S")
+        job = wait_for(lambda: (lambda j: j["is_done"] and j["metadata"][
+            "number_of_finished_runs"] == 3 and j)(api.job(job_id)), message="three runs")
+        assert out.read_text() == "x\n" * 3
+        assert (job["success_count"], job["next_run_at"]) == (3, "0001-01-01T00:00:00Z")
+        scheduled = [utc(s["scheduled_for"]) for s in api.stats(job_id)]
+        assert scheduled == pytest.approx([start, start + 0.2, start + 0.4], abs=1e-5)
+
+    def test_a_chain_across_the_api(self, api, tmp_path):
+        out = tmp_path / "chain"
+        parent = api.create(name="p", command=f"sh -c 'echo p >> {out}'",
+                            schedule=f"R0/{iso(time.time() + 3600)}/")
+        child = api.create(name="c", command=f"sh -c 'echo c >> {out}'", parent_jobs=[parent])
+        assert api.job(parent)["dependent_jobs"] == [child]
+        assert api.job(child)["parent_jobs"] == [parent]
+        api.call("POST", f"/api/v1/job/start/{parent}/")
+        wait_for(lambda: api.stats(child), message="the child's run")
+        assert out.read_text() == "p\nc\n"
+        assert api.call("DELETE", f"/api/v1/job/{parent}/")[0] == 204
+        assert api.jobs() == {}
+
+    def test_remote_job_through_the_api(self, api, http_target):
+        job_id = api.create(type=1, command="", schedule=f"R0/{iso(time.time() + 3600)}/",
+                            remote_properties={"url": http_target.url + "/x", "method": "PUT",
+                                               "body": "b", "expected_response_codes": [200]})
+        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        assert http_target.requests.get(timeout=5)[:2] == ("PUT", "/x")
+        assert api.stats(job_id)[0]["success"] is True
+
+
+class TestHttp:
+    """How the server speaks HTTP: routes, methods, framing, limits, malformed requests.
+    None of it depends on the store: these run on one, in memory."""
+
+    @pytest.fixture
+    def api(self, memory_api):
+        return memory_api
+
+    @staticmethod
+    def send_raw(port, request):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(request)
+            return sock.makefile("rb").read()  # until the server closes the connection
+
+    @pytest.mark.parametrize("slash", ["", "/"])
+    def test_every_route_with_and_without_trailing_slash(self, api, slash):
+        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        for method, path, status in [
+                ("GET", "/api/v1/job", 200), ("GET", f"/api/v1/job/{job_id}", 200),
+                ("GET", f"/api/v1/job/stats/{job_id}", 200),
+                ("POST", f"/api/v1/job/start/{job_id}", 204),
+                ("POST", f"/api/v1/job/disable/{job_id}", 204),
+                ("POST", f"/api/v1/job/enable/{job_id}", 204),
+                ("GET", "/api/v1/stats", 200), ("GET", "/webui", 200),
+                ("DELETE", f"/api/v1/job/{job_id}", 204), ("DELETE", "/api/v1/job/all", 204)]:
+            assert api.call(method, path + slash)[0] == status, (method, path + slash)
+        assert api.call("POST", "/api/v1/job" + slash, {"name": "n", "command": "true"})[0] == 201
 
     @pytest.mark.parametrize("method, path, allowed", [
         ("PUT", "/api/v1/job/", "GET, POST"),
@@ -2403,31 +2718,6 @@ class TestApi:
                          f"Content-Length: {length}\r\n\r\n".encode())
             answer = sock.makefile("rb").read()
         assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
-
-    def test_stats_page_newest_first(self, api):
-        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
-        for _ in range(5):
-            assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
-        everything = api.stats(job_id)  # Kala's shape: oldest first
-        assert len(everything) == 5 and everything == sorted(everything,
-                                                            key=lambda s: s["ran_at"])
-        page = api.call("GET", f"/api/v1/job/stats/{job_id}/?limit=2&offset=1")[1]["job_stats"]
-        assert page == everything[::-1][1:3]
-        rest = api.call("GET", f"/api/v1/job/stats/{job_id}?offset=3")[1]["job_stats"]
-        assert rest == everything[::-1][3:]
-        status, body, _ = api.call("GET", f"/api/v1/job/stats/{job_id}/?limit=x")
-        assert status == 400 and "limit" in body["error"]
-
-    def test_a_pair_of_surrogates_is_a_character(self, api):
-        status, body, _ = api.call("POST", "/api/v1/job/",
-                                   raw=b'{"name": "\\ud83d\\ude00", "command": "true"}')
-        assert status == 201 and api.job(body["id"])["name"] == "\U0001f600"
-
-    @staticmethod
-    def send_raw(port, request):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(request)
-            return sock.makefile("rb").read()  # until the server closes the connection
 
     @pytest.mark.parametrize("framing", [
         b"Content-Length: 0\r\nContent-Length: %d\r\n",
@@ -2494,44 +2784,6 @@ class TestApi:
         assert head.startswith(f"HTTP/1.1 {status} ".encode()) and b'"error"' in body
         assert (f"Allow: {allow}".encode() in head) if allow else b"Allow:" not in head
 
-    def test_a_full_disk_is_507_and_changes_nothing(self, db_path):
-        with server_in_thread(store=Store(db_path)) as server:
-            api = Client(server.server_address[1])
-            kept = api.create(name="kept", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
-            store = server.app.store
-            store._db.execute(f"PRAGMA max_page_count = "
-                              f"{store._db.execute('PRAGMA page_count').fetchone()[0]}")
-            status, body, _ = api.call("POST", "/api/v1/job/",
-                                       {"name": "big", "command": "true " + "x" * 200000})
-            assert status == 507 and "database or disk is full" in body["error"]
-            assert list(api.jobs()) == [kept]
-            store._db.execute("PRAGMA max_page_count = 1073741823")  # space freed
-            assert api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"})[0] == 201
-
-    def test_a_run_that_cannot_start_fails_instead_of_hanging(self, api, monkeypatch):
-        job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
-
-        def broken(*args, **kwargs):
-            raise RuntimeError("no more processes")
-        monkeypatch.setattr(kala.CommandRunner, "spawn", broken)
-        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
-        [stat] = api.stats(job_id)
-        assert (stat["success"], stat["error"]) == (False, "could not start: no more processes")
-
-    def test_deleted_jobs_leave_no_timers_here_or_in_other_processes(self, db_path):
-        other = Harness(path=db_path, node="other")
-        with server_in_thread(store=Store(db_path)) as server:
-            api, timers = Client(server.server_address[1]), server.app.scheduler.timers
-            later = iso(time.time() + 3600)
-            ids = [api.create(schedule=f"R/{later}/PT1H") for _ in range(300)]
-            other.scheduler.sync_timers()
-            assert len(timers) == len(other.scheduler.timers) == 300
-            for job_id in ids:
-                assert api.call("DELETE", f"/api/v1/job/{job_id}/")[0] == 204
-            other.scheduler.sync_timers()
-            assert len(timers) == len(other.scheduler.timers) == 0
-            assert timers.heap_size() <= 64 and other.scheduler.timers.heap_size() <= 64
-
     def test_a_body_shorter_than_announced_gets_an_answer(self, api, monkeypatch):
         monkeypatch.setattr(kala._RequestHandler, "request_deadline", 0.3)
         with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
@@ -2560,38 +2812,11 @@ class TestApi:
         assert status == 413 and "over the limit" in body["error"]
         assert api.call("GET", "/api/v1/job/")[0] == 200
 
-    def test_a_kala_go_client_document_is_accepted(self, api):
-        # What Kala's Go client marshals: every field, zero values included.
-        document = {
-            "name": "go", "id": "", "command": "true", "owner": "", "disabled": False,
-            "dependent_jobs": None, "parent_jobs": None, "schedule": "", "retries": 0,
-            "epsilon": "", "next_run_at": "0001-01-01T00:00:00Z", "is_done": False,
-            "metadata": {"success_count": 0, "last_success": "0001-01-01T00:00:00Z",
-                         "error_count": 0, "last_error": "0001-01-01T00:00:00Z",
-                         "last_attempted_run": "0001-01-01T00:00:00Z",
-                         "number_of_finished_runs": 0},
-            "type": 0, "remote_properties": {"url": "", "method": "", "body": "",
-                                             "headers": None, "timeout": 0,
-                                             "expected_response_codes": None},
-            "on_failure_job": "", "resume_at_next_scheduled_time": False, "stats": None,
-            "TemplateDelimiters": "",
-        }
-        status, body, _ = api.call("POST", "/api/v1/job", document,
-                                   headers={"Content-Type": "application/json"})
-        assert status == 201 and UUID4.match(body["id"])
-
     def test_a_body_of_exactly_the_limit_is_read(self, api):
         body = json.dumps({"name": "n", "command": "true", "pad": ""}).encode()
         body = body[:-2] + b" " * (kala.MAX_BODY_BYTES - len(body)) + b'"}'
         assert len(body) == kala.MAX_BODY_BYTES
         assert api.call("POST", "/api/v1/job/", raw=body)[0] == 201
-
-    def test_unicode_names_and_commands(self, api):
-        job_id = api.create(name="nächtlich ✓ 夜", command="echo 'héllo ✓'",
-                            schedule=f"R/{iso(time.time() + 3600)}/PT1H")
-        assert api.job(job_id)["name"] == "nächtlich ✓ 夜"
-        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
-        assert api.stats(job_id)[0]["output"] == "héllo ✓\n"
 
     def test_keep_alive_serves_several_requests_on_one_connection(self, api):
         conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
@@ -2617,45 +2842,6 @@ class TestApi:
         assert b'{"error": ' in answer
         assert api.call("GET", "/api/v1/job/")[0] == 200
 
-    def test_a_job_without_schedule_runs_at_once(self, api, tmp_path):
-        out = tmp_path / "once"
-        job_id = api.create(command=f"sh -c 'echo x >> {out}'")
-        wait_for(lambda: api.job(job_id)["is_done"] and api.stats(job_id), message="the run")
-        assert out.read_text() == "x\n"
-        assert api.job(job_id)["success_count"] == 1
-
-    def test_a_schedule_runs_on_time_and_counts(self, api, tmp_path):
-        out = tmp_path / "ticks"
-        start = time.time() + 0.3
-        job_id = api.create(command=f"sh -c 'echo x >> {out}'", schedule=f"R2/{iso(start)}/PT0.2S")
-        job = wait_for(lambda: (lambda j: j["is_done"] and j["metadata"][
-            "number_of_finished_runs"] == 3 and j)(api.job(job_id)), message="three runs")
-        assert out.read_text() == "x\n" * 3
-        assert (job["success_count"], job["next_run_at"]) == (3, "0001-01-01T00:00:00Z")
-        scheduled = [utc(s["scheduled_for"]) for s in api.stats(job_id)]
-        assert scheduled == pytest.approx([start, start + 0.2, start + 0.4], abs=1e-5)
-
-    def test_a_chain_across_the_api(self, api, tmp_path):
-        out = tmp_path / "chain"
-        parent = api.create(name="p", command=f"sh -c 'echo p >> {out}'",
-                            schedule=f"R0/{iso(time.time() + 3600)}/")
-        child = api.create(name="c", command=f"sh -c 'echo c >> {out}'", parent_jobs=[parent])
-        assert api.job(parent)["dependent_jobs"] == [child]
-        assert api.job(child)["parent_jobs"] == [parent]
-        api.call("POST", f"/api/v1/job/start/{parent}/")
-        wait_for(lambda: api.stats(child), message="the child's run")
-        assert out.read_text() == "p\nc\n"
-        assert api.call("DELETE", f"/api/v1/job/{parent}/")[0] == 204
-        assert api.jobs() == {}
-
-    def test_remote_job_through_the_api(self, api, http_target):
-        job_id = api.create(type=1, command="", schedule=f"R0/{iso(time.time() + 3600)}/",
-                            remote_properties={"url": http_target.url + "/x", "method": "PUT",
-                                               "body": "b", "expected_response_codes": [200]})
-        assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
-        assert http_target.requests.get(timeout=5)[:2] == ("PUT", "/x")
-        assert api.stats(job_id)[0]["success"] is True
-
     def test_web_page(self, api):
         status, body, response = api.call("GET", "/")
         assert status == 200 and b"<title>kala.py</title>" in body
@@ -2677,9 +2863,13 @@ class ServeProcess:
     """``kala.py serve`` in a subprocess on a free port; its log lines are kept."""
 
     def __init__(self, *args, env=None, headers=None, tls=None, wait=True):
+        # As "python3 -m kala": kala.py's bytecode is then cached (as a script it is
+        # compiled again at every start), which halves the start of a process.
+        environment = {**os.environ, "PYTHONPATH": os.path.dirname(KALA), **(env or {})}
+        environment.pop("PYTHONDONTWRITEBYTECODE", None)
         self.process = subprocess.Popen(
-            [sys.executable, KALA, "serve", "-p", "0", *args], stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})})
+            [sys.executable, "-m", "kala", "serve", "-p", "0", *args], stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, text=True, env=environment)
         self.lines = queue.Queue()
         self.log = []
         self.headers, self.tls = headers, tls
@@ -2729,8 +2919,25 @@ def serve():
 
 
 class TestCronJobs:
+
     """Cron expressions and the schedules without a start, over the API."""
 
+    @pytest.mark.parametrize("schedule, words", [
+        ("61 * * * *", "minute '61' is not 0-59"),
+        ("* * * *", "it has 4 fields"),
+        ("@every soon", "invalid interval 'soon' after @every"),
+        ("R/P", "invalid duration 'P'"),
+        ("every day", "cron expression 'every day'"),
+    ])
+    def test_a_bad_schedule_gets_400_echoing_it_and_stores_nothing(self, memory_api, schedule,
+                                                                   words):
+        api = memory_api
+        status, body, _ = api.call("POST", "/api/v1/job/", {
+            "name": "j", "command": "true", "schedule": schedule})
+        assert status == 400 and words in body["error"] and "e.g." in body["error"]
+        assert api.call("GET", "/api/v1/job/")[1] == {"jobs": {}}
+
+    @at_once()
     def test_a_cron_job_runs_every_second_on_whole_seconds(self, api, tmp_path):
         out = tmp_path / "ticks"
         job_id = api.create(command=f"sh -c 'echo $KALA_SCHEDULED_FOR >> {out}'",
@@ -2748,6 +2955,7 @@ class TestCronJobs:
 
     @pytest.mark.parametrize("schedule, first_after_creation", [
         ("R/PT1H", 0), ("R3/PT1H", 0), ("@every 1h", 3600), ("@every PT30M", 1800)])
+    @at_once()
     def test_a_schedule_without_a_start_counts_from_the_creation(self, api, schedule,
                                                                  first_after_creation):
         before = time.time()
@@ -2762,19 +2970,7 @@ class TestCronJobs:
             assert abs(utc(api.job(job_id)["next_run_at"]) - utc(stat["scheduled_for"])
                        - 3600) < 1e-3
 
-    @pytest.mark.parametrize("schedule, words", [
-        ("61 * * * *", "minute '61' is not 0-59"),
-        ("* * * *", "it has 4 fields"),
-        ("@every soon", "invalid interval 'soon' after @every"),
-        ("R/P", "invalid duration 'P'"),
-        ("every day", "cron expression 'every day'"),
-    ])
-    def test_a_bad_schedule_gets_400_echoing_it_and_stores_nothing(self, api, schedule, words):
-        status, body, _ = api.call("POST", "/api/v1/job/", {
-            "name": "j", "command": "true", "schedule": schedule})
-        assert status == 400 and words in body["error"] and "e.g." in body["error"]
-        assert api.call("GET", "/api/v1/job/")[1] == {"jobs": {}}
-
+    @at_once()
     def test_an_edit_to_a_lower_index_runs_on_time(self, api):
         """A cron job's occurrences are numbered by their second; an ISO schedule's from
         0: after the edit the job's timer must follow the new, lower index."""
@@ -2783,6 +2979,7 @@ class TestCronJobs:
                                                   "schedule": f"R0/{iso(time.time() + 0.3)}/"})
         wait_for(lambda: api.stats(job_id), message="the edited schedule's run")
 
+    @at_once()
     def test_an_edit_to_a_cron_schedule_runs_from_its_next_occurrence(self, api):
         job_id = api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
         status, _, _ = api.call("PUT", f"/api/v1/job/{job_id}/", {
@@ -2804,6 +3001,7 @@ class TestConcurrency:
     """concurrency: allow (Kala's overlapping runs), forbid (skip while one goes),
     replace (end the one going)."""
 
+    @at_once()
     def test_forbid_skips_and_records_what_comes_due_while_a_run_goes(self, api, tmp_path):
         job_id = api.create(command=blocking(tmp_path), schedule="* * * * * *",
                             concurrency="forbid")
@@ -2824,6 +3022,7 @@ class TestConcurrency:
                  message="the next occurrence to run once the first ended")
         api.call("POST", f"/api/v1/job/disable/{job_id}/")
 
+    @at_once()
     def test_allow_lets_runs_overlap_as_kala_does(self, api, tmp_path):
         job_id = api.create(command=blocking(tmp_path), schedule="* * * * * *")
         wait_for(lambda: len((tmp_path / "ran").read_text().split()) >= 2
@@ -2832,6 +3031,7 @@ class TestConcurrency:
         (tmp_path / "release").touch()
         assert not any(stat["skipped"] for stat in api.stats(job_id))
 
+    @at_once()
     def test_replace_ends_the_run_going_gracefully_then_forcibly(self, api, tmp_path,
                                                                  monkeypatch):
         api.scheduler.replaceable.grace = 0.5
@@ -2857,6 +3057,7 @@ class TestConcurrency:
 
 
 class TestMetrics:
+
     """GET /metrics, read with prometheus_client's own parser."""
 
     @staticmethod
@@ -2869,6 +3070,15 @@ class TestMetrics:
                 for family in parser.text_string_to_metric_families(text.decode())
                 for sample in family.samples}
 
+    def test_the_token_rules_apply_unless_metrics_are_public(self, serve):
+        guarded = serve("-n", env={"KALA_TOKEN": TOKEN})
+        assert guarded.client.call("GET", "/metrics")[0] == 401
+        assert Client(guarded.client.port, BEARER).call("GET", "/metrics")[0] == 200
+        public = serve("-n", "--metrics-public", env={"KALA_TOKEN": TOKEN})
+        assert public.client.call("GET", "/metrics")[0] == 200
+        assert public.client.call("GET", "/api/v1/job/")[0] == 401
+
+    @at_once()
     def test_the_figures_move_as_runs_happen(self, api, tmp_path):
         before = self.scrape(api)
         assert before[("kala_runs_total", (("result", "succeeded"), ("trigger", "schedule")))] == 0
@@ -2895,6 +3105,7 @@ class TestMetrics:
         assert 0 <= after[("kala_heartbeat_age_seconds", ())] < 5
         assert after[("kala_runs_running", ())] == 0
 
+    @at_once()
     def test_skips_are_counted_by_reason(self, api, tmp_path):
         job_id = api.create(command=blocking(tmp_path), schedule="* * * * * *",
                             concurrency="forbid")
@@ -2904,14 +3115,6 @@ class TestMetrics:
         assert self.scrape(api)[("kala_runs_running", ())] >= 1
         api.call("POST", f"/api/v1/job/disable/{job_id}/")
         (tmp_path / "release").touch()
-
-    def test_the_token_rules_apply_unless_metrics_are_public(self, serve):
-        guarded = serve("-n", env={"KALA_TOKEN": TOKEN})
-        assert guarded.client.call("GET", "/metrics")[0] == 401
-        assert Client(guarded.client.port, BEARER).call("GET", "/metrics")[0] == 200
-        public = serve("-n", "--metrics-public", env={"KALA_TOKEN": TOKEN})
-        assert public.client.call("GET", "/metrics")[0] == 200
-        assert public.client.call("GET", "/api/v1/job/")[0] == 401
 
 
 class TestOpenApi:
@@ -2942,7 +3145,7 @@ class TestOpenApi:
 
     def test_schemathesis_finds_nothing(self, serve, tmp_path):
         """Its examples, coverage, fuzzing (positive and negative) and stateful phases,
-        every check but two, for KALA_FUZZ_SECONDS (10; CI: 30): positive_data_acceptance (a
+        every check but two, for KALA_FUZZ_SECONDS (4; CI: 30): positive_data_acceptance (a
         schema cannot say all a 400 checks: a schedule's grammar, that named jobs
         exist) and ensure_resource_availability (schemathesis 4.32 reports a job
         "just created" missing when a step between deleted it, as the server's log
@@ -2952,7 +3155,7 @@ class TestOpenApi:
         empty.mkdir()
         server = serve("-n", "--workdir", str(empty), env={"KALA_TOKEN": TOKEN,
                                                            "PATH": str(empty)})
-        seconds = os.environ.get("KALA_FUZZ_SECONDS", "10")
+        seconds = os.environ.get("KALA_FUZZ_SECONDS", "4")
         fuzz = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "run",
              f"http://127.0.0.1:{server.client.port}/api/v1/openapi.json",
@@ -2968,28 +3171,9 @@ class TestOpenApi:
 
 
 class TestRunOptions:
+
     """Starting without waiting, jobs that only run when triggered, what a failure
     job learns, a job's working directory."""
-
-    def test_retries_wait_and_survive_a_kill_of_their_process(self, serve, database,
-                                                                tmp_path):
-        tries = tmp_path / "tries"
-        first = serve("--db", database, "--node-lease", "1.5")
-        job_id = first.client.create(
-            trigger_only=True, retries=1, retry_delay="PT2S",
-            command=f"sh -c 'echo $KALA_NODE >> {tries}; [ $(wc -l < {tries}) -ge 2 ]'")
-        first.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")
-        wait_for(lambda: query_database(database, "SELECT retry_at FROM runs")[0][0],
-                 message="the retry to wait in the database")
-        first.kill()  # while the retry waits: no thread, no process holds it any more
-        second = serve("--db", database, "--node-lease", "1.5")
-        [stat] = wait_for(lambda: second.client.stats(job_id), timeout=15,
-                          message="the retry, run by the new process")
-        nodes = tries.read_text().split()
-        assert len(nodes) == 2 and nodes[0] != nodes[1] == stat["node"]
-        assert (stat["success"], stat["number_of_retries"]) == (True, 1)
-        job = second.client.job(job_id)
-        assert (job["success_count"], job["error_count"]) == (1, 1)
 
     @pytest.mark.parametrize("fields, words", [
         ({"retry_delay": "10s"}, "field 'retry_delay': invalid duration '10s'"),
@@ -2997,7 +3181,8 @@ class TestRunOptions:
         ({"retry_backoff": 0.5}, "field 'retry_backoff' must be a factor from 1"),
         ({"retry_backoff": "2"}, "retry_backoff"),
     ])
-    def test_bad_retry_timing_is_refused(self, api, fields, words):
+    def test_bad_retry_timing_is_refused(self, memory_api, fields, words):
+        api = memory_api
         status, body, _ = api.call("POST", "/api/v1/job/", {"name": "j", "command": "true",
                                                             "retries": 1, **fields})
         assert status == 400 and words in body["error"]
@@ -3060,7 +3245,8 @@ class TestRunOptions:
             f"working directory '{tmp_path / 'gone'}' does not exist (or is not a directory)")
 
     @pytest.mark.parametrize("cwd", ["reports", "./x", "/tmp/a\u0000b"])
-    def test_a_working_directory_must_be_absolute(self, api, cwd):
+    def test_a_working_directory_must_be_absolute(self, memory_api, cwd):
+        api = memory_api
         status, body, _ = api.call("POST", "/api/v1/job/", {"name": "x", "command": "pwd",
                                                              "cwd": cwd})
         assert status == 400 and "'cwd' must be an absolute path" in body["error"]
@@ -3079,6 +3265,27 @@ class TestRunOptions:
         done = kala_cli("serve", "-n", "-p", "0", "--workdir", str(tmp_path / "none"))
         assert done.returncode == 2 and "--workdir" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+    @at_once()
+    def test_retries_wait_and_survive_a_kill_of_their_process(self, serve, database,
+                                                                tmp_path):
+        tries = tmp_path / "tries"
+        first = serve("--db", database, "--node-lease", "1.5")
+        job_id = first.client.create(
+            trigger_only=True, retries=1, retry_delay="PT2S",
+            command=f"sh -c 'echo $KALA_NODE >> {tries}; [ $(wc -l < {tries}) -ge 2 ]'")
+        first.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")
+        wait_for(lambda: query_database(database, "SELECT retry_at FROM runs")[0][0],
+                 message="the retry to wait in the database")
+        first.kill()  # while the retry waits: no thread, no process holds it any more
+        second = serve("--db", database, "--node-lease", "1.5")
+        [stat] = wait_for(lambda: second.client.stats(job_id), timeout=15,
+                          message="the retry, run by the new process")
+        nodes = tries.read_text().split()
+        assert len(nodes) == 2 and nodes[0] != nodes[1] == stat["node"]
+        assert (stat["success"], stat["number_of_retries"]) == (True, 1)
+        job = second.client.job(job_id)
+        assert (job["success_count"], job["error_count"]) == (1, 1)
 
 
 class TestEditingJobs:
@@ -3126,7 +3333,8 @@ class TestEditingJobs:
         ({"parent_jobs": ["0b7f39a5-5f5e-4d36-9b2b-2cf0bdbf6a3e"]}, "an edit keeps"),
         ({"on_failure_job": "nope"}, "on_failure_job 'nope' does not exist"),
     ])
-    def test_a_refused_edit_changes_nothing(self, api, change, words):
+    def test_a_refused_edit_changes_nothing(self, memory_api, change, words):
+        api = memory_api
         job_id = api.create(name="kept", command="echo kept", trigger_only=True)
         before = api.job(job_id)
         status, body, _ = api.call("PUT", f"/api/v1/job/{job_id}/", {**before, **change})
@@ -3230,6 +3438,15 @@ class TestRunOutput:
 
 
 class TestPersistence:
+
+    def test_no_persist_keeps_nothing(self, serve, tmp_path):
+        first = serve("-n", "--db", str(tmp_path / "unused.db"))
+        first.client.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        first.kill()
+        assert serve("-n").client.jobs() == {}
+        assert not (tmp_path / "unused.db").exists()
+
+    @at_once()
     def test_everything_acknowledged_survives_kill_9(self, serve, database):
         first = serve("--db", database)
         api = first.client
@@ -3258,6 +3475,7 @@ class TestPersistence:
         assert again.call("POST", f"/api/v1/job/start/{once}/")[0] == 204
         assert again.job(once)["success_count"] == 2
 
+    @at_once()
     def test_a_job_created_just_before_kill_9_is_there_and_runs(self, serve, database, tmp_path):
         out = tmp_path / "out"
         first = serve("--db", database)
@@ -3270,6 +3488,7 @@ class TestPersistence:
                              for i in ids), message="the missed runs")
         assert sorted(out.read_text().split()) == sorted(str(i) for i in range(20))
 
+    @at_once()
     def test_missed_occurrences_after_a_restart_follow_the_catch_up_rule(self, serve, database):
         first = serve("--db", database)
         start = time.time() + 0.5
@@ -3293,13 +3512,7 @@ class TestPersistence:
         first_run = wait_for(lambda: again.stats(every), message="every's runs")[0]
         assert utc(first_run["scheduled_for"]) > restarted - 0.11
 
-    def test_no_persist_keeps_nothing(self, serve, tmp_path):
-        first = serve("-n", "--db", str(tmp_path / "unused.db"))
-        first.client.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
-        first.kill()
-        assert serve("-n").client.jobs() == {}
-        assert not (tmp_path / "unused.db").exists()
-
+    @at_once()
     def test_sigterm_stops_cleanly(self, serve, database):
         process = serve("--db", database)
         process.stop()
@@ -3308,15 +3521,17 @@ class TestPersistence:
 
 
 class TestSeveralProcesses:
+
     """Several serve processes on one database run each occurrence exactly once."""
 
     LEASE = "1.5"
 
-    @pytest.fixture
-    def cluster(self, serve, database):
+    def cluster(self, context):
+        """What a test asking for ``cluster`` gets (at_once): a starter of ``count`` serve
+        processes on its store's database, returned once each has registered."""
         def start(count, *extra):
-            processes = [serve("--db", database, "--node-lease", self.LEASE, *extra, wait=False)
-                         for _ in range(count)]
+            processes = [context.serve("--db", context.database, "--node-lease", self.LEASE,
+                                       *extra, wait=False) for _ in range(count)]
             for process in processes:
                 process.ready()
             wait_for(lambda: len(processes[0].client.call("GET", "/api/v1/stats/")[1][
@@ -3347,7 +3562,7 @@ class TestSeveralProcesses:
                     assert stat["error"] == kala.NODE_DIED
         return lines
 
-    def schedule_jobs(self, client, out, jobs=4, interval=0.2, count=10, lead=1.0):
+    def schedule_jobs(self, client, out, jobs=4, interval=0.2, count=10, lead=0.7):
         start = time.time() + lead
         ids = [client.create(name=f"j{i}", command=self.recorder(out),
                              schedule=f"R{count - 1}/{iso(start)}/PT{interval}S")
@@ -3359,6 +3574,38 @@ class TestSeveralProcesses:
         wait_for(lambda: all(client.job(i)["metadata"]["number_of_finished_runs"] == count
                              for i in ids), timeout=timeout, message="every occurrence")
 
+    def start_in_background(self, client, job_id):
+        thread = threading.Thread(target=lambda: self._start_quietly(client, job_id),
+                                  daemon=True)
+        thread.start()
+        return thread
+
+    @staticmethod
+    def _start_quietly(client, job_id):
+        try:
+            client.call("POST", f"/api/v1/job/start/{job_id}/")
+        except OSError:
+            pass  # the process serving it was killed
+
+    @staticmethod
+    def claimed_by(database, job_id):
+        """The process holding a job's run, read from the database itself."""
+        rows = query_database(database, "SELECT node FROM runs WHERE job_id = ?", (job_id,))
+        return rows[0][0] if rows else None
+
+    @pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks")
+    def test_serve_holds_its_sqlite_lock_on_the_database_file(self, serve, db_path):
+        # Closing any descriptor of a file drops the POSIX locks a process holds on
+        # it; then another process closing its connection thinks itself the last
+        # one, checkpoints and resets the WAL under the feet of the others.
+        process = serve("--db", db_path)
+        inode = os.stat(db_path).st_ino
+        with open("/proc/locks") as table:
+            held = [line for line in table
+                    if f":{inode} " in line and f" {process.process.pid} " in line]
+        assert held, "the serve process holds no lock on its database file"
+
+    @at_once()
     def test_forbid_holds_across_processes_and_a_dead_ones_run_stops_holding(
             self, serve, database, tmp_path):
         """dkron #349: a run whose process died must not keep a forbid job from ever
@@ -3368,7 +3615,7 @@ class TestSeveralProcesses:
         for process in processes:
             process.ready()
         client = processes[0].client
-        job_id = client.create(command=blocking(tmp_path), schedule="* * * * * *",
+        job_id = client.create(command=blocking(tmp_path), schedule="@every 300ms",
                                concurrency="forbid")
         [first] = wait_for(lambda: (tmp_path / "ran").exists()
                            and (tmp_path / "ran").read_text().split(), message="the first run")
@@ -3388,6 +3635,7 @@ class TestSeveralProcesses:
         assert len(runs) == len(set(runs)) and runs[1].split("@")[1] != running_on
 
     @pytest.mark.parametrize("death", ["killed", "stopped"])
+    @at_once()
     def test_a_node_taken_for_dead_is_logged_with_what_became_of_its_runs(
             self, serve, database, tmp_path, death):
         victim, survivor = (serve("--db", database, "--node-lease", self.LEASE, "--node-id",
@@ -3414,6 +3662,7 @@ class TestSeveralProcesses:
             rf"not started taken over to run here, 1 recorded 'node died' \(0 of them retried "
             rf"here\), 0 chain\(s\) of follow-ups it owed finished here$", line.rstrip()), line
 
+    @at_once()
     def test_replace_ends_a_run_going_on_another_process(self, serve, database, tmp_path):
         processes = [serve("--db", database, "--node-lease", self.LEASE, "--node-id", node,
                            wait=False) for node in ("a", "b")]
@@ -3433,13 +3682,14 @@ class TestSeveralProcesses:
         (tmp_path / "release").touch()
         wait_for(lambda: len(processes[0].client.stats(job_id)) == 2, message="the second run")
 
+    @at_once()
     def test_cron_jobs_run_each_second_once_across_processes(self, cluster, tmp_path):
         out = tmp_path / "out"
         processes = cluster(2)
         ids = [processes[i % 2].client.create(name=f"c{i}", command=self.recorder(out),
                                               schedule="* * * * * *") for i in range(4)]
-        wait_for(lambda: all(len(processes[0].client.stats(i)) >= 4 for i in ids),
-                 message="four runs of each job")
+        wait_for(lambda: all(len(processes[0].client.stats(i)) >= 3 for i in ids),
+                 message="three runs of each job")
         for job_id in ids:
             processes[1].client.call("POST", f"/api/v1/job/disable/{job_id}/")
         lines = out.read_text().split()
@@ -3451,6 +3701,7 @@ class TestSeveralProcesses:
             ran = {line.split("@", 1)[1] for line in lines if line.startswith(job_id)}
             assert {utc(t) for t in ran} <= set(scheduled)
 
+    @at_once()
     def test_three_processes_run_each_occurrence_once_and_share_the_work(self, cluster,
                                                                           tmp_path):
         out = tmp_path / "out"
@@ -3467,6 +3718,7 @@ class TestSeveralProcesses:
     # +1.2 s (after it was claimed, 0.1 s ahead), just as it starts (its runs
     # under way), or between two of them.
     @pytest.mark.parametrize("kill_at", [1.16, 1.202, 1.3], ids=["before", "during", "after"])
+    @at_once()
     def test_a_process_killed_mid_way_loses_and_repeats_nothing(self, cluster, tmp_path,
                                                                 kill_at):
         out = tmp_path / "out"
@@ -3486,20 +3738,8 @@ class TestSeveralProcesses:
         wait_for(lambda: len(processes[0].client.call("GET", "/api/v1/stats/")[1][
             "Stats"]["nodes"]) == 2, message="the killed process to be taken for dead")
 
-    def start_in_background(self, client, job_id):
-        thread = threading.Thread(target=lambda: self._start_quietly(client, job_id),
-                                  daemon=True)
-        thread.start()
-        return thread
-
-    @staticmethod
-    def _start_quietly(client, job_id):
-        try:
-            client.call("POST", f"/api/v1/job/start/{job_id}/")
-        except OSError:
-            pass  # the process serving it was killed
-
     @pytest.mark.parametrize("retries, runs", [(0, 1), (1, 2)])
+    @at_once()
     def test_a_run_killed_with_its_process_fails_and_is_retried_only_with_retries(
             self, cluster, tmp_path, retries, runs):
         out = tmp_path / "out"
@@ -3522,6 +3762,7 @@ class TestSeveralProcesses:
         wait_for(lambda: out.read_text().count("start") == runs and len(
             out.read_text().split()) == 2 * runs, message="the commands to end")
 
+    @at_once()
     def test_a_paused_process_past_its_lease_cannot_record_its_late_result(self, cluster,
                                                                            tmp_path):
         out = tmp_path / "out"
@@ -3550,14 +3791,8 @@ class TestSeveralProcesses:
         wait_for(lambda: len(other.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"])
                  == 2, message="the paused process to rejoin")
 
-    @staticmethod
-    def claimed_by(database, job_id):
-        """The process holding a job's run, read from the database itself."""
-        rows = query_database(database, "SELECT node FROM runs WHERE job_id = ?", (job_id,))
-        return rows[0][0] if rows else None
-
-    @pytest.mark.parametrize("retries", [0, 1])
-    @pytest.mark.parametrize("then", ["continued", "killed"])
+    @pytest.mark.parametrize("then, retries", [("continued", 1), ("killed", 0)])
+    @at_once()
     def test_a_process_stopped_after_claiming_leaves_the_run_to_a_survivor(
             self, serve, database, tmp_path, then, retries):
         out = tmp_path / "out"
@@ -3588,6 +3823,7 @@ class TestSeveralProcesses:
         assert survivor.client.stats(job_id) == [stat]
         assert stat["node"] != self.claimed_by(database, job_id) or survivor_node
 
+    @at_once()
     def test_a_late_claim_waiting_for_a_slot_survives_a_kill(self, serve, database, tmp_path):
         out = tmp_path / "out"
         creator = serve("--db", database)
@@ -3609,6 +3845,7 @@ class TestSeveralProcesses:
         [busy_stat] = wait_for(lambda: survivor.client.stats(busy), message="busy's stat")
         assert busy_stat["error"] == kala.NODE_DIED  # it had started: it died with its process
 
+    @at_once()
     def test_changes_through_one_process_hold_on_all(self, cluster, tmp_path):
         out = tmp_path / "out"
         a, b, c = cluster(3)
@@ -3642,6 +3879,7 @@ class TestSeveralProcesses:
         wait_for(lambda: edited.exists() and set(edited.read_text().split()) == nodes,
                  message="every process to run the edited command")
 
+    @at_once()
     def test_a_manual_start_and_a_chain_across_processes_run_once(self, cluster, tmp_path):
         out = tmp_path / "out"
         a, b, c = cluster(3)
@@ -3658,6 +3896,7 @@ class TestSeveralProcesses:
                                                                   "manual"]
         assert {s["trigger"] for s in a.client.stats(child)} == {"parent"}
 
+    @at_once()
     def test_a_chain_under_way_in_a_killed_process_is_finished_by_a_survivor(self, cluster,
                                                                              tmp_path):
         out = tmp_path / "out"
@@ -3679,18 +3918,7 @@ class TestSeveralProcesses:
         assert f"last {survivor_node}" in out.read_text()
         assert [s["error"] for s in survivor.client.stats(slow)] == [kala.NODE_DIED]
 
-    @pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks")
-    def test_serve_holds_its_sqlite_lock_on_the_database_file(self, serve, db_path):
-        # Closing any descriptor of a file drops the POSIX locks a process holds on
-        # it; then another process closing its connection thinks itself the last
-        # one, checkpoints and resets the WAL under the feet of the others.
-        process = serve("--db", db_path)
-        inode = os.stat(db_path).st_ino
-        with open("/proc/locks") as table:
-            held = [line for line in table
-                    if f":{inode} " in line and f" {process.process.pid} " in line]
-        assert held, "the serve process holds no lock on its database file"
-
+    @at_once()
     def test_a_node_id_in_use_is_refused(self, serve, database):
         serve("--db", database, "--node-id", "alpha")
         done = kala_cli("serve", "-p", "0", "--db", database, "--node-id", "alpha")
@@ -4104,16 +4332,19 @@ class TestPostgresStore:
         assert store.job_stats(job.id)[0].output == "a\ufffdb"
         store.close()
 
-    def test_without_psycopg_serve_says_how_to_install_it(self):
-        code = ("import sys; sys.modules['psycopg'] = None; import kala; "
+    @pytest.mark.parametrize("module, url, words", [
+        ("psycopg", "postgresql://u@127.0.0.1/kala", "a PostgreSQL database needs the psycopg "
+         "driver (version 3.2 or newer): python3 -m pip install 'psycopg[binary]'"),
+        ("pymysql", "mysql://u@127.0.0.1/kala", "a MySQL or MariaDB database needs the PyMySQL "
+         "driver: python3 -m pip install pymysql (or: apt install python3-pymysql)")])
+    def test_without_its_driver_serve_says_how_to_install_it(self, module, url, words):
+        code = (f"import sys; sys.modules['{module}'] = None; import kala; "
                 "sys.exit(kala.main(sys.argv[1:]))")
-        done = subprocess.run([sys.executable, "-c", code, "serve", "--db",
-                               "postgresql://u@127.0.0.1/kala"], capture_output=True, text=True,
-                              cwd=os.path.dirname(KALA), timeout=30)
+        done = subprocess.run([sys.executable, "-c", code, "serve", "--db", url],
+                              capture_output=True, text=True, cwd=os.path.dirname(KALA),
+                              timeout=30)
         assert done.returncode == 2
-        assert done.stderr.strip().splitlines() == [
-            "kala.py: a PostgreSQL database needs the psycopg driver (version 3.2 or newer): "
-            "python3 -m pip install 'psycopg[binary]'"]
+        assert done.stderr.strip().splitlines() == [f"kala.py: {words}"]
 
     def test_kalas_own_postgres_flags(self, serve, postgres):
         parts = urllib.parse.urlsplit(postgres)
@@ -4127,35 +4358,18 @@ class TestPostgresStore:
         assert any("database PostgreSQL 127.0.0.1:5432/" in line for line in process.log)
         assert job_id in process.client.jobs()
 
-    def test_a_bad_url_is_one_line(self):
-        done = kala_cli("serve", "-p", "0", "--db", "postgresql://u@[bad/kala")
-        assert done.returncode == 2
-        assert done.stderr.startswith("kala.py: not a usable PostgreSQL URL: ")
-        assert len(done.stderr.splitlines()) == 1
-
     def test_kala_postgres_flags_make_a_url(self):
         args = kala.build_parser().parse_args([
             "serve", "--jobdb", "postgres", "--jobdb-address", "db.example:5433/kala",
             "--jobdb-username", "ops", "--jobdb-password", "p@ss/word",
             "--jobdb-tls-capath", "/etc/ca.pem"])
-        assert kala.kala_postgres_url(args) == (
+        assert kala.kala_database_url(args) == (
             "postgresql://ops:p%40ss%2Fword@db.example:5433/kala?"
             "sslrootcert=%2Fetc%2Fca.pem&sslmode=verify-full")
 
 
 class TestMysqlStore:
     """What only the MySQL store does: Kala's flags, its driver, its URLs."""
-
-    def test_without_pymysql_serve_says_how_to_install_it(self):
-        code = ("import sys; sys.modules['pymysql'] = None; import kala; "
-                "sys.exit(kala.main(sys.argv[1:]))")
-        done = subprocess.run([sys.executable, "-c", code, "serve", "--db",
-                               "mysql://u@127.0.0.1/kala"], capture_output=True, text=True,
-                              cwd=os.path.dirname(KALA), timeout=30)
-        assert done.returncode == 2
-        assert done.stderr.strip().splitlines() == [
-            "kala.py: a MySQL or MariaDB database needs the PyMySQL driver: python3 -m pip "
-            "install pymysql (or: apt install python3-pymysql)"]
 
     @pytest.mark.parametrize("jobdb, address", [("mysql", "tcp(127.0.0.1:3306)/{}"),
                                                 ("mariadb", "127.0.0.1:3306/{}")])
@@ -4174,6 +4388,7 @@ class TestMysqlStore:
             process.stop()
 
     @pytest.mark.parametrize("url, words", [
+        ("postgresql://u@[bad/kala", "not a usable PostgreSQL URL: "),
         ("mysql://u@127.0.0.1:3306/", "not a usable MySQL URL"),
         ("mysql://u@127.0.0.1:99999/kala", "not a usable MySQL URL"),
         ("mysql://u@127.0.0.1/kala?sslmode=on", "MySQL URL option 'sslmode' is unknown"),
@@ -4190,10 +4405,10 @@ class TestMysqlStore:
             "--jobdb-username", "ops", "--jobdb-password", "p@ss/word",
             "--jobdb-tls-capath", "/etc/ca.pem", "--jobdb-tls-certpath", "/etc/c.pem",
             "--jobdb-tls-keypath", "/etc/k.pem"])
-        assert kala.kala_mysql_url(args) == (
+        assert kala.kala_database_url(args) == (
             "mysql://ops:p%40ss%2Fword@db.example:3307/kala?ssl_ca=%2Fetc%2Fca.pem&"
             "ssl_cert=%2Fetc%2Fc.pem&ssl_key=%2Fetc%2Fk.pem&ssl_verify_identity=true")
-        settings, where = kala.mysql_settings(kala.kala_mysql_url(args), "kala.py")
+        settings, where = kala.mysql_settings(kala.kala_database_url(args), "kala.py")
         assert where == "db.example:3307/kala" and settings["password"] == "p@ss/word"
         assert settings["ssl"] == {"ca": "/etc/ca.pem", "cert": "/etc/c.pem", "key": "/etc/k.pem",
                                    "verify_identity": True}
@@ -4204,6 +4419,7 @@ class TestStartsMarkedInTheDatabase:
     database refuses is tried again until it runs, and a mark is no licence to fork
     late."""
 
+    @at_once(("postgresql", "mysql"))
     def test_refused_starts_are_tried_again_on_every_path_and_each_runs_once(
             self, serve, server_database, tmp_path):
         out = tmp_path / "out"
@@ -4237,6 +4453,7 @@ class TestStartsMarkedInTheDatabase:
         # Each path's start was refused at first (the two manual starts may share a mark).
         assert len([line for line in process.log if "cannot mark" in line]) >= 4
 
+    @at_once(("postgresql", "mysql"))
     def test_a_run_marked_then_paused_past_half_a_lease_is_not_started(
             self, serve, server_database, tmp_path):
         out = tmp_path / "out"
@@ -4273,32 +4490,30 @@ class TestSeveralMachines:
 
     LEASE = "1.5"
 
-    @pytest.fixture
-    def machines(self, serve, server_database):
-        proxies = []
-
+    def machines(self, context):
+        """What a test asking for ``machines`` gets (at_once): a starter of ``count`` serve
+        processes, each behind a relay of its own (``process.proxy``)."""
         def start(count, *extra):
             started = []
             for _ in range(count):
-                proxies.append(TcpProxy(OutsideView(server_database).upstream))
-                process = serve("--db", proxies[-1].url(server_database), "--node-lease",
-                                self.LEASE,
-                                *extra, wait=False)
-                process.proxy = proxies[-1]
+                proxy = TcpProxy(OutsideView(context.database).upstream)
+                context.cleanup.callback(proxy.close)
+                process = context.serve("--db", proxy.url(context.database), "--node-lease",
+                                        self.LEASE, *extra, wait=False)
+                process.proxy = proxy
                 started.append(process)
             for process in started:
                 process.ready()
             wait_for(lambda: len(started[0].client.call("GET", "/api/v1/stats/")[1][
                 "Stats"]["nodes"]) == count, message="every machine to register")
             return started
-        yield start
-        for proxy in proxies:
-            proxy.close()
+        return start
 
     @staticmethod
     def node_of(process):
         return process.client.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"]
 
+    @at_once(("postgresql", "mysql"))
     def test_nodes_cut_off_hung_or_slow_run_nothing_twice_and_lose_nothing(self, machines,
                                                                             tmp_path):
         out = tmp_path / "out"
@@ -4318,6 +4533,7 @@ class TestSeveralMachines:
         wait_for(lambda: len(self.node_of(survivor)) == 4, message="both to rejoin")
         assert hung.process.poll() is None and cut.process.poll() is None
 
+    @at_once(("postgresql", "mysql"))
     def test_a_run_under_way_on_a_node_cut_off_is_failed_once_and_its_result_refused(
             self, machines, tmp_path):
         out = tmp_path / "out"
@@ -4337,15 +4553,16 @@ class TestSeveralMachines:
         assert survivor.client.stats(job_id) == [stat]
         assert out.read_text().split() == ["start", "end"]  # it ran once, and was not rerun
 
+    @at_once(("postgresql", "mysql"))
     def test_the_database_going_away_is_503_then_everything_resumes(self, machines, tmp_path):
-        out = tmp_path / "out"
+        out, marker = tmp_path / "out", f"0.5{random.randrange(10 ** 6):06d}"  # its own sleep
         [node] = machines(1)
         api = node.client
         kept = api.create(name="kept", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
         long = api.create(name="long", schedule=f"R0/{iso(time.time() + 3600)}/",
-                          command=f"sh -c 'sleep 0.5; echo long >> {out}'")
+                          command=f"sh -c 'sleep {marker}; echo long >> {out}'")
         starter = TestSeveralProcesses().start_in_background(api, long)
-        wait_for(lambda: any(p for p in processes_running("sleep 0.5")), message="long to run")
+        wait_for(lambda: processes_running(f"sleep\0{marker}"), message="long to run")
         soon = time.time() + 1.0
         every = api.create(name="every", command=TestSeveralProcesses.recorder(out),
                            schedule=f"R4/{iso(soon)}/PT0.2S")
@@ -4370,17 +4587,20 @@ class TestSeveralMachines:
         TestSeveralProcesses().wait_until_done(api, [every], 5)
         TestSeveralProcesses().check_exactly_once(api, [every], out, soon, 0.2, 5)
 
+    @at_once(("postgresql", "mysql"))
     def test_sigterm_while_the_database_is_away_stops_cleanly(self, machines, tmp_path):
-        [node] = machines(1)
+        marker = f"0.3{random.randrange(10 ** 6):06d}"  # its own sleep, among other tests' ones
+        [node] = machines(1, "--stop-timeout", "1.5")
         job_id = node.client.create(schedule=f"R0/{iso(time.time() + 3600)}/",
-                                    command="sh -c 'sleep 0.3'")
+                                    command=f"sh -c 'sleep {marker}'")
         TestSeveralProcesses().start_in_background(node.client, job_id)
-        wait_for(lambda: processes_running("sleep 0.3"), message="the run to start")
+        wait_for(lambda: processes_running(f"sleep\0{marker}"), message="the run to start")
         node.proxy.cut()
-        node.stop()  # the run's result cannot be written: it is given up, not waited for
+        node.stop()  # the run's result cannot be written: it is given up after --stop-timeout
         assert node.process.returncode == 0
         assert any("could not say goodbye" in line for line in node.log)
 
+    @at_once(("postgresql", "mysql"))
     def test_sessions_ended_by_the_server_leave_each_occurrence_run_once(
             self, machines, server_database, tmp_path):
         out = tmp_path / "out"
@@ -4641,6 +4861,11 @@ def make_certificate(directory):
 
 
 class TestSecurity:
+    @pytest.fixture
+    def api(self, memory_api):
+        """Who may use the API is decided before any store is asked: one in memory."""
+        return memory_api
+
     @pytest.fixture
     def guarded(self):
         with server_in_thread(access=kala.AccessPolicy(TOKEN)) as server:
@@ -5351,8 +5576,32 @@ class TestWebPage:
 # =============================================================================
 
 def kala_cli(*args, env=None):
+    """``kala.py ARGS`` as a real process: its exit status and what it wrote."""
     return subprocess.run([sys.executable, KALA, *args], capture_output=True, text=True,
                           timeout=30, env={**os.environ, **(env or {})})
+
+
+def run_cli(*args, env=None, stdin=""):
+    """kala.py's command line called in this process (``main(argv)``), where no real
+    process is the point: its exit status and what it wrote, as ``kala_cli`` gives
+    them. Not for tests run at_once (it swaps sys.stdout and the environment)."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_environment, saved_stdin = dict(os.environ), sys.stdin
+    saved_sigterm = signal.getsignal(signal.SIGTERM)
+    os.environ.update(env or {})
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = kala.main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        sys.stdin = saved_stdin
+        signal.signal(signal.SIGTERM, saved_sigterm)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 class TestExportImport:
@@ -5392,10 +5641,10 @@ class TestExportImport:
         first.stop()
 
         exported = tmp_path / "jobs.json"
-        done = kala_cli("export", "--db", database, "--stats", "-o", str(exported))
+        done = run_cli("export", "--db", database, "--stats", "-o", str(exported))
         assert done.returncode == 0, done.stderr
         assert done.stderr == "kala.py: exported 4 job(s)\n"
-        done = kala_cli("import", str(exported), "--db", other)
+        done = run_cli("import", str(exported), "--db", other)
         runs = sum(map(len, stats.values()))
         assert (done.returncode, done.stderr) == (
             0, f"kala.py: imported 4 job(s) and {runs} run(s)\n")
@@ -5407,7 +5656,7 @@ class TestExportImport:
         assert without_run_ids({job_id: moved.stats(job_id) for job_id in jobs}) == \
             without_run_ids(stats)
         # Exported again from there, it is the same document.
-        again = kala_cli("export", "--db", other, "--stats")
+        again = run_cli("export", "--db", other, "--stats")
         assert json.loads(again.stdout) == json.loads(exported.read_text())
 
     def test_clashing_ids_are_refused_unless_replaced(self, database, tmp_path):
@@ -5415,17 +5664,17 @@ class TestExportImport:
         job = create(store, name="original")
         store.close()
         exported = tmp_path / "jobs.json"
-        kala_cli("export", "--db", database, "-o", str(exported))
+        run_cli("export", "--db", database, "-o", str(exported))
         document = json.loads(exported.read_text())
         document["jobs"][0]["definition"]["name"] = "renamed"
         document["jobs"][0]["success_count"] = 7
         exported.write_text(json.dumps(document))
-        done = kala_cli("import", str(exported), "--db", database)
+        done = run_cli("import", str(exported), "--db", database)
         assert done.returncode == 2
         assert done.stderr == (f"kala.py: 1 job(s) exist already, e.g. {job.id}; nothing was "
                                f"imported (--replace replaces them)\n")
         assert open_store(database).get_job(job.id).name == "original"
-        assert kala_cli("import", str(exported), "--db", database, "--replace").returncode == 0
+        assert run_cli("import", str(exported), "--db", database, "--replace").returncode == 0
         replaced = open_store(database).get_job(job.id)
         assert (replaced.name, replaced.success_count) == ("renamed", 7)
 
@@ -5449,39 +5698,39 @@ class TestExportImport:
         create(store, name="child", parent_jobs=[parent.id])
         store.close()
         exported = tmp_path / "jobs.json"
-        kala_cli("export", "--db", database, "--stats", "-o", str(exported))
+        run_cli("export", "--db", database, "--stats", "-o", str(exported))
         document = json.loads(exported.read_text())
         for entry in document["jobs"]:
             entry["id"] = entry["id"].replace("-", "_")  # new ids: no clash
             entry["parent_jobs"] = [p.replace("-", "_") for p in entry["parent_jobs"]]
         change(document)
         exported.write_text(json.dumps(document))
-        done = kala_cli("import", str(exported), "--db", database)
+        done = run_cli("import", str(exported), "--db", database)
         assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
         assert message in done.stderr
         assert len(open_store(database).list_jobs()) == 2
 
     def test_a_missing_database_or_file_is_one_line(self, tmp_path):
-        done = kala_cli("export", "--db", str(tmp_path / "none.db"))
+        done = run_cli("export", "--db", str(tmp_path / "none.db"))
         assert (done.returncode, done.stderr) == (
             2, f"kala.py: database {str(tmp_path / 'none.db')!r} does not exist\n")
-        done = kala_cli("import", str(tmp_path / "none.json"), "--db", str(tmp_path / "x.db"))
+        done = run_cli("import", str(tmp_path / "none.json"), "--db", str(tmp_path / "x.db"))
         assert done.returncode == 2 and "cannot read" in done.stderr
         assert not (tmp_path / "x.db").exists()
 
 
 class TestCommandLine:
     def test_run_success(self):
-        done = kala_cli("run", "echo hello")
+        done = kala_cli("run", "echo hello")  # as a user runs it
         assert (done.returncode, done.stdout) == (0, "Command Succeeded!\nOutput: hello\n")
 
     def test_run_failure(self):
-        done = kala_cli("run", "sh -c 'echo broken; exit 3'")
+        done = run_cli("run", "sh -c 'echo broken; exit 3'")
         assert done.returncode == 1
         assert done.stderr == "Command Failed with err: exit status 3\nOutput: broken\n"
 
     def test_run_missing_program(self):
-        done = kala_cli("run", "no-such-program-x")
+        done = run_cli("run", "no-such-program-x")
         assert done.returncode == 1 and "executable file not found" in done.stderr
 
     @pytest.mark.parametrize("args, env, words", [
@@ -5501,7 +5750,7 @@ class TestCommandLine:
         (["serve"], {"KALA_WORKERS": "0"}, "KALA_WORKERS"),
         (["serve", "-p", ":eighty"], {}, "is not a port number"),
         (["serve", "--jobdb", "redis"], {}, "has no redis backend"),
-        (["serve", "--jobdb=mysql"], {}, "--jobdb mysql needs --jobdb-address tcp(HOST:PORT)"),
+        (["serve", "--jobdb=mysql"], {}, "--jobdb mysql needs --jobdb-address HOST:PORT/DBNAME"),
         (["serve", "--jobdb", "mongo"], {}, "has no mongo backend"),
         (["serve", "--jobdb", "postgres"], {}, "needs --jobdb-address HOST:PORT/DBNAME"),
         (["serve", "--jobdb", "postgres", "--db", "x.db", "--jobdb-address", "h/d"], {},
@@ -5514,7 +5763,7 @@ class TestCommandLine:
         (["serve", "-p", "10.0.0.1:80", "-i", "127.0.0.1"], {}, "give one"),
     ])
     def test_bad_options_get_one_line_and_exit_2(self, args, env, words):
-        done = kala_cli(*args, env=env)
+        done = run_cli(*args, env=env)
         assert done.returncode == 2, done.stderr
         assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "Traceback" not in done.stderr
@@ -5558,7 +5807,7 @@ class TestCommandLine:
 
     def test_a_port_in_use(self, serve, db_path):
         port = serve("--db", db_path).client.port
-        done = kala_cli("serve", "-p", str(port), "-n")
+        done = run_cli("serve", "-p", str(port), "-n")
         assert done.returncode == 2 and "cannot listen" in done.stderr
 
     def test_environment_options(self, serve, tmp_path):
@@ -5577,14 +5826,14 @@ class TestCommandLine:
         with open(db_path, "r+b") as file:
             file.seek(os.path.getsize(db_path) // 2)
             file.write(random.Random(7).randbytes(8192))
-        done = kala_cli("serve", "-p", "0", "--db", db_path)
+        done = run_cli("serve", "-p", "0", "--db", db_path)
         assert done.returncode == 2, done.stderr
         assert "is damaged" in done.stderr and len(done.stderr.strip().splitlines()) == 1
         assert "Traceback" not in done.stderr
 
     def test_version_and_help(self):
-        assert kala_cli("--version").stdout.strip() == f"kala.py {kala.__version__}"
-        helped = kala_cli("serve", "--help").stdout
+        assert run_cli("--version").stdout.strip() == f"kala.py {kala.__version__}"
+        helped = run_cli("serve", "--help").stdout
         for option in ("--port", "--interface", "--db", "--no-persist", "--default-owner",
                        "--jobstat-ttl", "--verbose", "127.0.0.1", "8000", "./kala.db"):
             assert option in helped
