@@ -55,8 +55,8 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import (Callable, ClassVar, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Callable, ClassVar, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set,
+                    Tuple, Union)
 
 try:
     import zoneinfo
@@ -1166,6 +1166,25 @@ def plan_orphan(job: Optional[Job], scheduled_for: float, attempts_before: int,
     return OrphanPlan(False, retry, not retry and bool(job.on_failure_job))
 
 
+def upcoming_occurrences(job: Job, now: float, until: float = math.inf,
+                         most: int = 10) -> List[float]:
+    """When a job will run by itself next (at most ``most`` times, until ``until``): from
+    its cursor, or for a disabled one from where it would pick up if enabled at
+    ``now``. Empty for a job that runs only when started, and for one done."""
+    timing = job.timing()
+    if timing is None or job.is_done:
+        return []
+    cursor = resume_cursor(job, now)[0] if job.disabled else job.cursor
+    times = []
+    while len(times) < most and timing.has_index(cursor):
+        when = timing.occurrence(cursor)
+        if when > until:
+            break
+        times.append(when)
+        cursor = timing.next_index(cursor)
+    return times
+
+
 def resume_cursor(job: Job, now: float) -> Tuple[int, Optional[float]]:
     """Where an enabled job picks up: occurrences that passed while it was off are dropped."""
     timing = job.timing()
@@ -1268,9 +1287,14 @@ def _check_templates(job: Job) -> None:
 
 # --- Kala's JSON shapes ---------------------------------------------------------
 
-def job_to_json(job: Job) -> dict:
+def job_to_json(job: Job, now: Optional[float] = None) -> dict:
     """Kala's JSON of a job: its definition as Job declares it, its state, and the
-    counters twice (flat, the seed's shape, and in ``metadata``, Kala's)."""
+    counters twice (flat, the seed's shape, and in ``metadata``, Kala's). Given
+    ``now``, a disabled job's ``next_run_at`` is when it would run if enabled now
+    (never a time past); without, the occurrence it stopped at."""
+    next_run_at = job.next_run_at
+    if job.disabled and now is not None:
+        next_run_at = (upcoming_occurrences(job, now, most=1) or [None])[0]
     metadata = {
         "success_count": job.success_count,
         "last_success": format_time(job.last_success),
@@ -1287,7 +1311,7 @@ def job_to_json(job: Job) -> dict:
         "disabled": job.disabled,
         "dependent_jobs": job.dependent_jobs or None,
         "parent_jobs": job.parent_jobs or None,
-        "next_run_at": format_time(job.next_run_at),
+        "next_run_at": format_time(next_run_at),
         "success_count": job.success_count,
         "last_success": metadata["last_success"],
         "error_count": job.error_count,
@@ -1347,7 +1371,8 @@ def app_stats_to_json(counts: "AppCounts", now: float) -> dict:
         "next_run_at": format_time(counts.next_run_at),
         "last_attempted_run": format_time(counts.last_attempted_run),
         "created": format_time(now),
-        "nodes": [{"id": node, "heartbeat": format_time(beat)} for node, beat in counts.nodes],
+        "nodes": [{"id": node, "heartbeat": format_time(beat), "runs_going": running,
+                   "deaths_seen": deaths} for node, beat, running, deaths in counts.nodes],
     }
 
 # --- export and import: moving jobs between stores ---------------------------
@@ -1503,7 +1528,9 @@ _TABLES = (
         ("success_count", "count", "NOT NULL DEFAULT 0"), ("last_success", "time", ""),
         ("error_count", "count", "NOT NULL DEFAULT 0"), ("last_error", "time", ""),
         ("last_attempted_run", "time", ""), ("finished_runs", "count", "NOT NULL DEFAULT 0"),
-        ("version", "count", "NOT NULL DEFAULT 0"))),
+        ("version", "count", "NOT NULL DEFAULT 0"),
+        # Copies of the spec's name, owner and command, for searching and sorting.
+        ("name", "text", ""), ("owner", "text", ""), ("command", "text", ""))),
     # One counter, bumped by every change to a job's timer, so each process can
     # fetch just what changed since it last looked.
     ("counters", (("name", "key", "PRIMARY KEY"), ("value", "count", "NOT NULL"))),
@@ -1520,19 +1547,23 @@ _TABLES = (
         ("output_dropped", "count", "NOT NULL DEFAULT 0"), ("error", "text", "NOT NULL DEFAULT ''"),
         ("owed_by", "key", ""),               # who still owes its children or failure job
         ("retry_at", "time", ""),             # a retry waiting (retry_delay): when it is due
-        ("replaced_by", "count", ""))),       # the concurrency replace run that stops it
+        ("replaced_by", "count", ""),         # the concurrency replace run that stops it
+        ("stop_requested", "time", ""))),     # when a stop of it was asked for (the API)
     # Deleted jobs, so that other processes drop their timers at once; kept for
     # DELETION_MEMORY seconds (a process paused longer drops them when they fire).
     ("deleted_jobs", (("id", "key", "NOT NULL"), ("version", "count", "NOT NULL"),
                       ("deleted_at", "time", "NOT NULL"))),
     ("nodes", (("id", "key", "PRIMARY KEY"), ("started_at", "time", "NOT NULL"),
-               ("heartbeat", "time", "NOT NULL"))),
+               ("heartbeat", "time", "NOT NULL"),
+               ("deaths", "count", "NOT NULL DEFAULT 0"))),  # processes it took for dead
 )
 #: Indexes: (name, table, columns, condition, columns where no index is partial).
 _INDEXES = (
     ("jobs_by_version", "jobs", "version", "", ""),
     ("dependencies_parent", "dependencies", "parent_id, seq", "", ""),
     ("dependencies_child", "dependencies", "child_id, seq", "", ""),
+    ("jobs_due", "jobs", "next_run_at", "disabled = 0 AND is_done = 0",
+     "disabled, is_done, next_run_at"),
     ("runs_by_job", "runs", "job_id, id", "", ""),
     ("runs_running", "runs", "node", "state = 'running'", "state, node"),
     # Finished runs whose children (or failure job) a process still owes: one
@@ -1557,6 +1588,8 @@ _JOB_COLUMNS = ", ".join(_column(name) for name in ("id", "spec") + _JOB_STATE)
 DELETION_MEMORY = 600.0
 #: The error recorded for a run whose process stopped heartbeating.
 NODE_DIED = "node died"
+#: The error recorded for a run ended through the API (POST /api/v1/job/stop/ID/).
+STOPPED_BY_REQUEST = "stopped by request"
 #: Results are committed at most once per this many seconds: those arriving
 #: meanwhile share the next commit (and its fsync). Nothing waits for them but a
 #: run started through the API.
@@ -1565,6 +1598,28 @@ RESULT_COMMIT_SPACING = 0.01
 #: seconds after the first: a thousand jobs spread over a second cost 50
 #: transactions, not 1,000.
 CLAIM_BATCH = 0.02
+
+
+class JobQuery(NamedTuple):
+    """Which jobs a list asks for, and in what order (``GET /api/v1/job/?q=&state=&sort=``)."""
+
+    text: str = ""     # words in the name, owner or command, in any case
+    state: str = ""    # one of JOB_STATES ("": any)
+    sort: str = ""     # one of JOB_SORTS, "-" before it for the reverse ("": creation order)
+
+
+#: What a job list can be sorted by: the SQL of each key (None: creation order).
+JOB_SORTS = {"created": None, "name": "lower(name)", "owner": "lower(owner)",
+             "next": "next_run_at", "last": "last_attempted_run", "errors": "error_count",
+             "successes": "success_count"}
+#: The states a job list can be limited to, as SQL.
+JOB_STATES = {
+    "active": "disabled = 0 AND is_done = 0",
+    "disabled": "disabled = 1",
+    "done": "is_done = 1",
+    "failing": "last_error IS NOT NULL AND (last_success IS NULL OR last_error > last_success)",
+    "running": "id IN (SELECT job_id FROM runs WHERE state = 'running')",
+}
 
 
 class ClaimKey:
@@ -1683,7 +1738,8 @@ class AppCounts(NamedTuple):
     successes: int
     next_run_at: Optional[float]
     last_attempted_run: Optional[float]
-    nodes: List[Tuple[str, float]]         # (node id, last heartbeat), oldest first
+    nodes: List[Tuple[str, float, int, int]]  # (node id, last heartbeat, runs going, deaths
+                                              # it found), oldest first
 
 
 @dataclasses.dataclass
@@ -1925,10 +1981,10 @@ class _JobRecords:
                 return InvalidInput(f"parent job {parent!r} does not exist")
         if job.on_failure_job and not self._exists(db, job.on_failure_job):
             return InvalidInput(f"on_failure_job {job.on_failure_job!r} does not exist")
-        db.execute('INSERT INTO jobs (id, spec, disabled, "cursor", next_run_at, version) '
-                   "VALUES (?, ?, ?, ?, ?, ?)",
+        db.execute('INSERT INTO jobs (id, spec, disabled, "cursor", next_run_at, version, name, '
+                   "owner, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (job.id, json.dumps(job.spec()), job.disabled, job.cursor, job.next_run_at,
-                    version))
+                    version, job.name, job.owner, job.command))
         db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
                        [(parent, job.id) for parent in job.parent_jobs])
         return None
@@ -1972,21 +2028,64 @@ class _JobRecords:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job
 
-    def list_jobs(self, limit: Optional[int] = None, offset: int = 0) -> List[Job]:
-        """Jobs in the order they were created; ``limit`` and ``offset`` page through them."""
-        with self._snapshot() as db:
-            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY {self._CREATION_ORDER} "
-                              "LIMIT ? OFFSET ?",
-                              (self._NO_LIMIT if limit is None else limit, offset)).fetchall()
-            edges = db.execute(
-                "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
-        parents: Dict[str, List[str]] = {}
-        children: Dict[str, List[str]] = {}
-        for parent, child in edges:
-            parents.setdefault(child, []).append(parent)
-            children.setdefault(parent, []).append(child)
-        return [self._job_from_row(row, parents.get(row["id"], ()), children.get(row["id"], ()))
-                for row in rows]
+    def list_jobs(self, limit: Optional[int] = None, offset: int = 0,
+                  query: Optional[JobQuery] = None) -> List[Job]:
+        """Jobs in the order they were created (or ``query``'s: its words, state and
+        sort); ``limit`` and ``offset`` page through them."""
+        if query is None:
+            with self._snapshot() as db:
+                rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY "
+                                  f"{self._CREATION_ORDER} LIMIT ? OFFSET ?",
+                                  (self._NO_LIMIT if limit is None else limit,
+                                   offset)).fetchall()
+                edges = db.execute(
+                    "SELECT parent_id, child_id FROM dependencies ORDER BY seq").fetchall()
+            parents: Dict[str, List[str]] = {}
+            children: Dict[str, List[str]] = {}
+            for parent, child in edges:
+                parents.setdefault(child, []).append(parent)
+                children.setdefault(parent, []).append(child)
+            return [self._job_from_row(row, parents.get(row["id"], ()),
+                                       children.get(row["id"], ())) for row in rows]
+        where, params = self._job_filter(query)
+        key = JOB_SORTS.get(query.sort.lstrip("-")) or self._CREATION_ORDER
+        order = f"({key} IS NULL), {key}{' DESC' if query.sort.startswith('-') else ''}"
+        with self._reading() as db:
+            # The page's ids first: the rest is read for those alone, not for every
+            # job the sort goes through.
+            ids = [row[0] for row in db.execute(
+                f"SELECT id FROM jobs {where} ORDER BY {order}, {self._CREATION_ORDER} "
+                "LIMIT ? OFFSET ?",
+                (*params, self._NO_LIMIT if limit is None else limit, offset)).fetchall()]
+            rows = {row["id"]: row for row in db.execute(
+                f"SELECT {_JOB_COLUMNS}, {self._joined_ids('parent_id', 'child_id')} AS parents, "
+                f"{self._joined_ids('child_id', 'parent_id')} AS children FROM jobs "
+                f"WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall()} if ids else {}
+        return [self._job_from_row(row, row["parents"].split(",") if row["parents"] else (),
+                                   row["children"].split(",") if row["children"] else ())
+                for row in map(rows.get, ids) if row is not None]
+
+    @staticmethod
+    def _job_filter(query: JobQuery) -> Tuple[str, tuple]:
+        """The WHERE clause of ``query``'s words (in the name, owner or command, any
+        case) and state."""
+        conditions, params = [], []
+        if query.text:
+            pattern = "%" + re.sub(r"([!%_])", r"!\1", query.text.lower()) + "%"
+            conditions.append("(lower(name) LIKE ? ESCAPE '!' OR lower(owner) LIKE ? "
+                              "ESCAPE '!' OR lower(command) LIKE ? ESCAPE '!')")
+            params += [pattern] * 3
+        if query.state:
+            conditions.append(JOB_STATES[query.state])
+        return (("WHERE " + " AND ".join(conditions)) if conditions else ""), tuple(params)
+
+    def jobs_due_by(self, until: float, limit: int) -> List[Job]:
+        """The enabled jobs whose next occurrence comes by ``until``, soonest first."""
+        with self._reading() as db:
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE disabled = 0 AND "
+                              "is_done = 0 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
+                              (until, limit)).fetchall()
+        return [self._job_from_row(row) for row in rows]
 
     def failed_run(self, run_id: int) -> Tuple[str, str, str]:
         """(job id, job name, error) of a finished run, for the failure job it
@@ -2087,9 +2186,10 @@ class _JobRecords:
                                        if timing.has_index(job.cursor) else None)
                     job.is_done = job.next_run_at is None
             db.execute('UPDATE jobs SET spec = ?, disabled = ?, "cursor" = ?, next_run_at = ?, '
-                       "is_done = ?, version = ? WHERE id = ?",
+                       "is_done = ?, version = ?, name = ?, owner = ?, command = ? WHERE id = ?",
                        (json.dumps(job.spec()), job.disabled, job.cursor, job.next_run_at,
-                        job.is_done, self._bump_version(db), job_id))
+                        job.is_done, self._bump_version(db), job.name, job.owner, job.command,
+                        job_id))
             self._announce(db)
             return job
 
@@ -2235,12 +2335,39 @@ class _ClaimRecords:
             return db.execute("SELECT COUNT(*) FROM runs WHERE node = ? AND state = ?",
                               (node, _RUNNING)).fetchone()[0]
 
-    def replaced_runs(self, node: str) -> Dict[int, int]:
-        """This process's runs going that a newer run replaces: run id -> the newer's."""
+    def runs_to_end(self, node: str) -> Dict[int, str]:
+        """This process's runs that are to end, and why: a newer run replaces them
+        (concurrency replace), or a stop was asked for."""
         with self._reading() as db:
-            return {row[0]: row[1] for row in db.execute(
-                "SELECT id, replaced_by FROM runs WHERE node = ? AND state = ? "
-                "AND replaced_by IS NOT NULL", (node, _RUNNING)).fetchall()}
+            return {row[0]: (STOPPED_BY_REQUEST if row[2] is not None else
+                             f"replaced by run {row[1]} (concurrency replace)")
+                    for row in db.execute(
+                        "SELECT id, replaced_by, stop_requested FROM runs WHERE node = ? AND "
+                        "state = ? AND (replaced_by IS NOT NULL OR stop_requested IS NOT NULL)",
+                        (node, _RUNNING)).fetchall()}
+
+    def request_stop(self, job_id: str, now: float, run_id: Optional[int] = None) -> List[int]:
+        """Ask for the end of a job's runs going (or of one of them), wherever they run:
+        each process ends its own (``runs_to_end``). Returns the runs asked to stop."""
+        with self._transaction() as db:
+            if not self._exists(db, job_id):
+                raise JobNotFound(f"no job with id {job_id!r}")
+            chosen = "" if run_id is None else " AND id = ?"
+            rows = [row[0] for row in db.execute(
+                f"SELECT id FROM runs WHERE job_id = ? AND state = ?{chosen}",
+                (job_id, _RUNNING, *([run_id] if run_id is not None else []))).fetchall()]
+            if rows:
+                db.execute(f"UPDATE runs SET stop_requested = ? WHERE id IN "
+                           f"({', '.join('?' * len(rows))}) AND stop_requested IS NULL",
+                           (now, *rows))
+            return rows
+
+    def write_outputs(self, outputs: List[Tuple[int, str, str]]) -> None:
+        """The output so far of runs going: (run id, node, output) each, written while
+        the run is still this node's (the API shows it, from any process)."""
+        with self._transaction() as db:
+            db.executemany("UPDATE runs SET output = ? WHERE id = ? AND node = ? AND state = ?",
+                           [(output, run_id, node, _RUNNING) for run_id, node, output in outputs])
 
     def _advance_jobs(self, db, updates: List[tuple]) -> None:
         """Move claimed jobs on: (next cursor, next run at, is done, ran, attempted at,
@@ -2435,9 +2562,47 @@ class _RunHistory:
                         r["output"], r["error"], r["id"], r["output_dropped"],
                         r["state"] == _SKIPPED) for r in rows]
 
-    def count_jobs(self) -> int:
+    def count_jobs(self, query: Optional[JobQuery] = None) -> int:
+        """How many jobs there are (that ``query`` finds)."""
+        where, params = self._job_filter(query) if query else ("", ())
         with self._reading() as db:
-            return db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+            return db.execute(f"SELECT COUNT(*) FROM jobs {where}", params).fetchone()[0]
+
+    def recent_runs(self, job_ids: List[str], count: int) -> Dict[str, List[RunStat]]:
+        """The newest ``count`` finished runs of each of ``job_ids``, oldest first, in
+        one statement (the run strips of the web page's list)."""
+        runs: Dict[str, List[RunStat]] = {job_id: [] for job_id in job_ids}
+        if not job_ids or count <= 0:
+            return runs
+        with self._reading() as db:
+            rows = db.execute(
+                'SELECT job_id, ran_at, retries, state, duration_ns, scheduled_for, "trigger", '
+                "node, error, id, output_dropped FROM (SELECT *, ROW_NUMBER() OVER "
+                "(PARTITION BY job_id ORDER BY id DESC) AS newest FROM runs WHERE job_id IN "
+                f"({', '.join('?' * len(job_ids))}) AND state != ?) AS recent "
+                "WHERE newest <= ? ORDER BY id", (*job_ids, _RUNNING, count)).fetchall()
+        for r in rows:
+            runs[r["job_id"]].append(RunStat(
+                r["job_id"], r["ran_at"], r["retries"], r["state"] == _SUCCEEDED,
+                r["duration_ns"], r["scheduled_for"], r["trigger"], r["node"], "",
+                r["error"][:200], r["id"], r["output_dropped"], r["state"] == _SKIPPED))
+        return runs
+
+    def running_runs(self, job_id: str) -> List[dict]:
+        """The runs of a job going now, on any process, with the output they wrote so
+        far (as their processes last wrote it: about every second)."""
+        with self._reading() as db:
+            if not self._exists(db, job_id):
+                raise JobNotFound(f"no job with id {job_id!r}")
+            rows = db.execute(
+                'SELECT id, node, "trigger", scheduled_for, ran_at, retries, retry_at, output, '
+                "stop_requested FROM runs WHERE job_id = ? AND state = ? ORDER BY id",
+                (job_id, _RUNNING)).fetchall()
+        return [{"run_id": r["id"], "node": r["node"], "trigger": r["trigger"],
+                 "scheduled_for": r["scheduled_for"], "claimed_at": r["ran_at"],
+                 "attempts_failed": r["retries"], "retry_at": r["retry_at"],
+                 "output": r["output"], "stop_requested": r["stop_requested"] is not None}
+                for r in rows]
 
     def app_counts(self) -> AppCounts:
         with self._snapshot() as db:
@@ -2446,7 +2611,10 @@ class _RunHistory:
                 "COALESCE(SUM(success_count), 0), "
                 "MIN(CASE WHEN disabled = 0 AND is_done = 0 THEN next_run_at END), "
                 "MAX(last_attempted_run) FROM jobs").fetchone()
-            nodes = db.execute("SELECT id, heartbeat FROM nodes ORDER BY started_at").fetchall()
+            nodes = db.execute(
+                "SELECT id, heartbeat, (SELECT COUNT(*) FROM runs WHERE runs.node = nodes.id "
+                "AND runs.state = ?), deaths FROM nodes ORDER BY started_at",
+                (_RUNNING,)).fetchall()
         jobs, disabled, errors, successes = (int(value) for value in row[:4])
         return AppCounts(jobs=jobs, disabled=disabled, active=jobs - disabled, errors=errors,
                          successes=successes, next_run_at=row[4], last_attempted_run=row[5],
@@ -2485,7 +2653,9 @@ class _RunHistory:
         ``replace`` (the existing ones, with their history, are replaced)."""
         with self._transaction() as db:
             ids = [job.id for job in imported.jobs]
-            clashes = [job_id for job_id in ids if self._exists(db, job_id)]
+            clashes = [row[0] for start in range(0, len(ids), 500) for row in db.execute(
+                f"SELECT id FROM jobs WHERE id IN ({', '.join('?' * len(ids[start:start + 500]))})",
+                ids[start:start + 500]).fetchall()]
             if clashes and not replace:
                 raise InvalidInput(f"{len(clashes)} job(s) exist already, e.g. {clashes[0]}; "
                                    f"nothing was imported (--replace replaces them)")
@@ -2494,20 +2664,19 @@ class _RunHistory:
                 db.execute("DELETE FROM runs WHERE job_id = ?", (job_id,))
                 db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             version = self._bump_version(db)
-            for job in imported.jobs:
-                db.execute(
-                    f"INSERT INTO jobs ({_JOB_COLUMNS}, version) "
-                    f"VALUES ({', '.join('?' * (len(_JOB_STATE) + 3))})",
-                    (job.id, json.dumps(job.spec()),
-                     *[getattr(job, name) for name in _JOB_STATE], version))
-                db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
-                               [(parent, job.id) for parent in job.parent_jobs])
-                db.executemany(
-                    f"INSERT INTO runs (job_id, claim_key, "
-                    f"{', '.join(map(_column, _EXPORTED_RUN))}) "
-                    f"VALUES ({', '.join('?' * (len(_EXPORTED_RUN) + 2))})",
-                    [(job.id, ClaimKey.imported(), *[run[name] for name in _EXPORTED_RUN])
-                     for run in imported.runs.get(job.id, [])])
+            jobs = imported.jobs  # parents first: each child's edges in its parents' order
+            db.executemany(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}, version, name, owner, command) "
+                f"VALUES ({', '.join('?' * (len(_JOB_STATE) + 6))})",
+                [(job.id, json.dumps(job.spec()), *[getattr(job, name) for name in _JOB_STATE],
+                  version, job.name, job.owner, job.command) for job in jobs])
+            db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
+                           [(parent, job.id) for job in jobs for parent in job.parent_jobs])
+            db.executemany(
+                f"INSERT INTO runs (job_id, claim_key, {', '.join(map(_column, _EXPORTED_RUN))}) "
+                f"VALUES ({', '.join('?' * (len(_EXPORTED_RUN) + 2))})",
+                [(job.id, ClaimKey.imported(), *[run[name] for name in _EXPORTED_RUN])
+                 for job in jobs for run in imported.runs.get(job.id, [])])
             self._announce(db)
 
     def prune_stats(self, finished_before: float) -> int:
@@ -2599,6 +2768,7 @@ class _NodeRecords:
             if not victims:
                 return Takeover([], [], [])
             db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in sorted(victims)])
+            db.execute("UPDATE nodes SET deaths = deaths + ? WHERE id = ?", (len(victims), reaper))
             takeover = self._fail_runs(db, victims, now, reaper)
         self.fence.settled(sorted(victims))
         return takeover
@@ -2779,6 +2949,12 @@ class Store(_JobRecords, _ClaimRecords, _RunHistory, _NodeRecords):
             self._create_index(db, *index)
         if db.execute("SELECT 1 FROM counters WHERE name = 'timer_version'").fetchone() is None:
             db.execute("INSERT INTO counters (name, value) VALUES ('timer_version', 0)")
+        # Jobs stored before their name, owner and command had columns of their own.
+        for row in db.execute("SELECT id, spec FROM jobs WHERE name IS NULL").fetchall():
+            spec = json.loads(row[1])
+            db.execute("UPDATE jobs SET name = ?, owner = ?, command = ? WHERE id = ?",
+                       (spec.get("name", ""), spec.get("owner", ""), spec.get("command", ""),
+                        row[0]))
 
     _TABLE_OPTIONS = ""
 
@@ -4490,11 +4666,13 @@ class CommandRunner:
         except OSError as exc:
             return Attempt(False, error=self._spawn_error(argv[0], exc))
 
-    def follow(self, process: subprocess.Popen, timeout: float = 0.0) -> Attempt:
-        """Read a started command's output until it ends; at ``timeout`` it is
-        killed (``end_timed_out``), and its output is given up OUTPUT_GRACE later."""
+    def follow(self, process: subprocess.Popen, timeout: float = 0.0,
+               tail: Optional[OutputTail] = None) -> Attempt:
+        """Read a started command's output (into ``tail``, which others may read while
+        it grows) until it ends; at ``timeout`` it is killed (``end_timed_out``), and
+        its output is given up OUTPUT_GRACE later."""
         deadline = time.monotonic() + timeout if timeout else math.inf
-        tail, timed_out = OutputTail(self.output_limit), False
+        tail, timed_out = tail or OutputTail(self.output_limit), False
         output = process.stdout.fileno()
         with process.stdout, selectors.DefaultSelector() as selector:
             selector.register(output, selectors.EVENT_READ)
@@ -4549,12 +4727,12 @@ class _FollowedCommand:
     """A started command the watcher follows: its output so far, and how far it got."""
 
     def __init__(self, process: subprocess.Popen, pidfd: int, timeout: float,
-                 done: Callable[[Attempt], None], output_limit: int):
+                 done: Callable[[Attempt], None], tail: OutputTail):
         self.process = process
         self.pidfd = pidfd
         self.timeout = timeout
         self.done = done
-        self.tail = OutputTail(output_limit)
+        self.tail = tail
         self.output_open = True
         self.running = True
         self.timed_out = False
@@ -4610,9 +4788,10 @@ class CommandWatcher:
         self._thread.start()
 
     def follow(self, process: subprocess.Popen, timeout: float,
-               done: Callable[[Attempt], None]) -> None:
-        """Follow a started command; ``done(attempt)`` is called in the watcher's
-        thread once its output is closed and it has exited."""
+               done: Callable[[Attempt], None], tail: Optional[OutputTail] = None) -> None:
+        """Follow a started command (its output into ``tail``, which others may read
+        while it grows); ``done(attempt)`` is called in the watcher's thread once its
+        output is closed and it has exited."""
         deadline = time.monotonic() + timeout if timeout else math.inf
         try:
             pidfd = os.pidfd_open(process.pid)
@@ -4621,7 +4800,8 @@ class CommandWatcher:
             process.wait()
             process.stdout.close()
             raise
-        command = _FollowedCommand(process, pidfd, timeout, done, self.output_limit)
+        command = _FollowedCommand(process, pidfd, timeout, done,
+                                   tail or OutputTail(self.output_limit))
         with self._lock:
             self._followed += 1
             if timeout:
@@ -4744,17 +4924,17 @@ class CommandThreads:
         pass  # threads start with their commands
 
     def follow(self, process: subprocess.Popen, timeout: float,
-               done: Callable[[Attempt], None]) -> None:
-        thread = threading.Thread(target=self._follow, args=(process, timeout, done),
+               done: Callable[[Attempt], None], tail: Optional[OutputTail] = None) -> None:
+        thread = threading.Thread(target=self._follow, args=(process, timeout, done, tail),
                                   name="kala-command", daemon=True)
         with self._lock:
             self._threads.add(thread)
         thread.start()
 
     def _follow(self, process: subprocess.Popen, timeout: float,
-                done: Callable[[Attempt], None]) -> None:
+                done: Callable[[Attempt], None], tail: Optional[OutputTail]) -> None:
         try:
-            done(self._runner.follow(process, timeout))
+            done(self._runner.follow(process, timeout, tail))
         except Exception:  # the run's bookkeeping failed: logged, the server goes on
             log.exception("recording the end of %s failed", process.args)
         finally:
@@ -4869,44 +5049,51 @@ class HistoryBound:
         return due
 
 
-#: How long a replaced run's command has between SIGTERM and SIGKILL.
+#: How long a replaced or stopped run's command has between SIGTERM and SIGKILL.
 REPLACE_GRACE = 5.0
+#: How often the output of a command still running is written where the API reads it.
+OUTPUT_WRITE_INTERVAL = 1.0
 
 
-class ReplaceableCommands:
-    """The commands of concurrency replace jobs running here, by run id, so that one a
-    newer run replaces (on any process) can be ended: SIGTERM to its process group,
-    then SIGKILL once ``grace`` (REPLACE_GRACE) has passed."""
+class EndableCommands:
+    """The local commands running here, by run id, with their output so far: so that
+    one a newer run replaces (concurrency replace) or a stop was asked for (on any
+    process) can be ended, SIGTERM to its process group, then SIGKILL once ``grace``
+    (REPLACE_GRACE) has passed; and so that their output can be shown while they run.
+    A claim asked to end before it started is remembered until it would start."""
 
     def __init__(self, monotonic: Callable[[], float], grace: float = REPLACE_GRACE):
         self.monotonic = monotonic
         self.grace = grace
         self._lock = threading.Lock()
-        self._running: Dict[int, subprocess.Popen] = {}
+        self._running: Dict[int, Tuple[subprocess.Popen, Optional[OutputTail]]] = {}
         self._kill_at: Dict[int, float] = {}
-        self._replaced_by: Dict[int, int] = {}
+        self._signalled: Set[int] = set()         # SIGTERM sent: not again
+        self._reasons: Dict[int, str] = {}        # why a run is ending (or ended)
+        self._written: Dict[int, Tuple[int, float]] = {}  # output size and time last written
 
-    def add(self, claim: Claim, process: subprocess.Popen) -> None:
-        if claim.job.concurrency == "replace":
-            with self._lock:
-                self._running[claim.run_id] = process
-
-    def any(self) -> bool:
-        return bool(self._running)
-
-    def replace(self, replaced: Dict[int, int]) -> None:
-        """End the commands of the runs in ``replaced`` (run id -> the newer run)."""
+    def add(self, claim: Claim, process: subprocess.Popen,
+            tail: Optional[OutputTail] = None) -> None:
         with self._lock:
-            for run_id, newer in replaced.items():
-                process = self._running.get(run_id)
-                if process is None or run_id in self._replaced_by:
+            self._running[claim.run_id] = (process, tail)
+            reason = self._reasons.get(claim.run_id)
+        if reason is not None:  # asked to end while it was starting
+            self.end({claim.run_id: reason})
+
+    def end(self, reasons: Dict[int, str]) -> None:
+        """End the runs of ``reasons`` (run id -> why): the commands running here now,
+        and those not started yet once they would start (``ending_before_start``)."""
+        with self._lock:
+            for run_id, reason in reasons.items():
+                self._reasons.setdefault(run_id, reason)
+                entry = self._running.get(run_id)
+                if entry is None or run_id in self._signalled:
                     continue
-                log.info("run %s: replaced by run %s (concurrency replace); ending it",
-                         run_id, newer)
-                self._replaced_by[run_id] = newer
+                log.info("run %s: %s; ending it", run_id, reason)
+                self._signalled.add(run_id)
                 self._kill_at[run_id] = self.monotonic() + self.grace
                 try:
-                    os.killpg(process.pid, signal.SIGTERM)
+                    os.killpg(entry[0].pid, signal.SIGTERM)
                 except OSError:
                     pass  # ended meanwhile
 
@@ -4917,25 +5104,59 @@ class ReplaceableCommands:
                 if kill_at <= now:
                     del self._kill_at[run_id]
                     if run_id in self._running:
-                        kill_group(self._running[run_id])
+                        kill_group(self._running[run_id][0])
+
+    def ending_before_start(self, run_id: int) -> Optional[str]:
+        """Why a claim about to start is to end instead (None: it may start)."""
+        with self._lock:
+            return self._reasons.get(run_id)
 
     def ended(self, claim: Claim, attempt: Attempt) -> Attempt:
-        """A command's attempt is over; a replaced one's says so."""
+        """A command's attempt is over; one that was ended says why."""
         with self._lock:
             self._running.pop(claim.run_id, None)
             self._kill_at.pop(claim.run_id, None)
-            newer = self._replaced_by.get(claim.run_id)
-        if newer is None:
+            self._signalled.discard(claim.run_id)
+            self._written.pop(claim.run_id, None)
+            reason = self._reasons.get(claim.run_id)
+        if reason is None:
             return attempt
-        return dataclasses.replace(
-            attempt, success=False, error=f"replaced by run {newer} (concurrency replace)")
+        return dataclasses.replace(attempt, success=False, error=reason)
 
-    def replaced(self, run_id: int) -> bool:
-        return run_id in self._replaced_by
+    def ending(self, run_id: int) -> bool:
+        """Whether a run is being ended (it is not retried then)."""
+        return run_id in self._reasons
 
     def forget(self, run_id: int) -> None:
         with self._lock:
-            self._replaced_by.pop(run_id, None)
+            self._reasons.pop(run_id, None)
+
+    def output(self, run_id: int) -> Optional[str]:
+        """The output so far of a command running here (None: not running here)."""
+        with self._lock:
+            entry = self._running.get(run_id)
+        if entry is None or entry[1] is None:
+            return None
+        return entry[1].text()[0]
+
+    def outputs_to_write(self) -> List[Tuple[int, str]]:
+        """(run id, output so far) of the commands whose output grew since it was last
+        written, at most once per OUTPUT_WRITE_INTERVAL each."""
+        now = self.monotonic()
+        with self._lock:
+            entries = [(run_id, tail) for run_id, (_, tail) in self._running.items()
+                       if tail is not None]
+        due = []
+        for run_id, tail in entries:
+            size = tail.dropped + len(tail.kept)
+            written_size, written_at = self._written.get(run_id, (0, -math.inf))
+            if size != written_size and now - written_at >= OUTPUT_WRITE_INTERVAL:
+                self._written[run_id] = (size, now)
+                due.append((run_id, tail.text()[0]))
+        return due
+
+    def __bool__(self) -> bool:
+        return bool(self._running or self._reasons)
 
 
 class TimerHeap(_Deadlines):
@@ -5020,6 +5241,11 @@ class StartQueue(_Deadlines):
 
     def pop_due(self, now: float) -> List["Claim"]:
         return [claim for _, _, claim in self._pop_due(now)]
+
+    def claims(self) -> List["Claim"]:
+        """The claims waiting, in no order."""
+        with self._changed:
+            return [claim for _, _, claim in self._heap]
 
 
 class WorkerPool:
@@ -5281,7 +5507,7 @@ class RunAttempts:
     a process taking this one for dead must not make it too."""
 
     def __init__(self, store: Store, node: str, runner, lease: Lease, queue: "StartQueue",
-                 replaceable: ReplaceableCommands, metrics: SchedulerMetrics,
+                 replaceable: EndableCommands, metrics: SchedulerMetrics,
                  clock: Callable[[], float], stop: threading.Event):
         self.store, self.node, self.runner, self.lease = store, node, runner, lease
         self.queue, self.replaceable, self.metrics = queue, replaceable, metrics
@@ -5305,7 +5531,7 @@ class RunAttempts:
         """Whether a first attempt that ended (followed, not made in a worker) is to be
         retried: the retries then go on in a worker."""
         return (not attempt.success and claim.prior_attempts < claim.job.retries
-                and not self.replaceable.replaced(claim.run_id))
+                and not self.replaceable.ending(claim.run_id))
 
     def make(self, claim: Claim, environment: Dict[str, str], ran_at: Optional[float] = None,
              attempt: Optional[Attempt] = None) -> Union[RunResult, "Outcome"]:
@@ -5328,7 +5554,7 @@ class RunAttempts:
             if attempt.success:
                 break
             failures += 1
-            if failures > job.retries or self.replaceable.replaced(claim.run_id):
+            if failures > job.retries or self.replaceable.ending(claim.run_id):
                 break
             if too_late(job, claim.scheduled_for, self.clock()):
                 break  # too late to retry: Kala's epsilon
@@ -5386,14 +5612,14 @@ class RunAttempts:
         """One attempt made here and now; a concurrency replace job's command is
         kept where a newer run can end it."""
         job = claim.job
-        if (job.concurrency != "replace" or job.type != LOCAL_JOB
-                or not isinstance(self.runner, CommandRunner)):
+        if job.type != LOCAL_JOB or not isinstance(self.runner, CommandRunner):
             return self.runner.attempt(job, environment)
         started = self.runner.start(job, environment)
         if isinstance(started, Attempt):
             return started
-        self.replaceable.add(claim, started)
-        return self.replaceable.ended(claim, self.runner.follow(started, job.timeout))
+        tail = OutputTail(self.runner.output_limit)
+        self.replaceable.add(claim, started, tail)
+        return self.replaceable.ended(claim, self.runner.follow(started, job.timeout, tail))
 
     def result(self, claim: Claim, ran_at: float, failures: int, last: Attempt,
                earlier: Sequence[Attempt] = ()) -> RunResult:
@@ -5427,7 +5653,7 @@ class Starter:
     """
 
     def __init__(self, store: Store, node: str, lease: Lease, attempts: RunAttempts,
-                 pool: WorkerPool, queue: StartQueue, replaceable: ReplaceableCommands,
+                 pool: WorkerPool, queue: StartQueue, replaceable: EndableCommands,
                  workers: int, clock: Callable[[], float]):
         self.store, self.node, self.lease, self.attempts = store, node, lease, attempts
         self.pool, self.queue, self.replaceable, self.clock = pool, queue, replaceable, clock
@@ -5471,6 +5697,13 @@ class Starter:
         tries again; one another process took over is settled as not started."""
         ready = []
         for claim in batch:
+            reason = self.replaceable.ending_before_start(claim.run_id)
+            if reason is not None:  # a stop was asked for before it started: it does not
+                now = self.clock()
+                self._finished(claim, self.attempts.result(
+                    claim, claim.first_ran_at or now, claim.prior_attempts + 1,
+                    Attempt(False, error=reason), claim.earlier), wait=False)
+                continue
             if claim.retry_at is not None:
                 try:
                     if not self.store.retry_starting(claim, self.node):
@@ -5572,10 +5805,11 @@ class Starter:
             started = self.attempts.runner.start(claim.job, environment)
             if not isinstance(started, Attempt):
                 self.attempts.note_lag(claim, ran_at)
-                self.replaceable.add(claim, started)
+                tail = OutputTail(self.attempts.runner.output_limit)
+                self.replaceable.add(claim, started, tail)
                 self.follower.follow(started, claim.job.timeout,
                                      functools.partial(self._attempted, claim, ran_at,
-                                                       environment))
+                                                       environment), tail)
                 return
         except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
             log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
@@ -5929,7 +6163,7 @@ class Scheduler:
         self.history = HistoryBound(keep_runs)  # 0 keeps every run
         self.pool = WorkerPool(workers)
         self.starts = StartQueue(store.fence.mark_ahead)
-        self.replaceable = ReplaceableCommands(monotonic, replace_grace)
+        self.replaceable = EndableCommands(monotonic, replace_grace)
         self._stop = threading.Event()
         self._claiming_over = threading.Event()
         self.fencing = Lease(store, self.node, lease, clock, monotonic)
@@ -6099,10 +6333,15 @@ class Scheduler:
                 log.exception("maintenance failed; retrying")
 
     def _end_replaced(self) -> None:
-        """End the commands here of runs that newer ones replace (concurrency replace)."""
-        if self.replaceable.any():
-            self.replaceable.replace(self.store.replaced_runs(self.node))
+        """End the commands here of runs that newer ones replace (concurrency replace) or
+        that a stop was asked for, and write where the API reads it the output of
+        those still running."""
+        if self.replaceable or self.starts:
+            self.replaceable.end(self.store.runs_to_end(self.node))
         self.replaceable.kill_overdue()
+        outputs = self.replaceable.outputs_to_write()
+        if outputs:
+            self.store.write_outputs([(run_id, self.node, text) for run_id, text in outputs])
 
     # --- runs started through the API, and follow-ups ------------------------------
 
@@ -6117,6 +6356,30 @@ class Scheduler:
             if self._claiming_over.is_set() and not self._threads[-1].is_alive():
                 return None  # stopped before it could start: a survivor runs it
         return claim.result if claim.outcome is not Outcome.NOT_STARTED else None
+
+    def stop_job(self, job_id: str, run_id: Optional[int] = None) -> List[int]:
+        """Ask for the end of a job's runs going (or of one), wherever they run; those
+        here end at once: SIGTERM, then SIGKILL after the grace (REPLACE_GRACE). Each
+        is recorded failed, ``stopped by request``. Returns the runs asked to stop."""
+        stopping = self.store.request_stop(job_id, self.clock(), run_id)
+        if stopping:
+            self.replaceable.end({run: STOPPED_BY_REQUEST for run in stopping
+                                  if self._runs_here(run)})
+        return stopping
+
+    def _runs_here(self, run_id: int) -> bool:
+        return self.replaceable.output(run_id) is not None or any(
+            claim.run_id == run_id for claim in self.starts.claims())
+
+    def running_runs(self, job_id: str) -> List[dict]:
+        """A job's runs going now, on any process, with their output so far (the
+        freshest for those running here)."""
+        runs = self.store.running_runs(job_id)
+        for run in runs:
+            here = self.replaceable.output(run["run_id"]) if run["node"] == self.node else None
+            if here is not None:
+                run["output"] = here
+        return runs
 
     def start_job_soon(self, job_id: str) -> int:
         """Claim a run of a job now and queue it to start (the start route with
@@ -6328,6 +6591,47 @@ def _query_flag(query: Dict[str, str], name: str, default: bool) -> bool:
     return text.lower() in ("true", "1")
 
 
+#: Query parameters that ask the job list for a page (kala.py's) instead of Kala's all.
+_LIST_PARAMETERS = frozenset(("q", "state", "sort", "limit", "offset", "runs"))
+
+
+def _job_query(query: Dict[str, str]) -> JobQuery:
+    """The JobQuery a list request asks for; InvalidInput naming the valid forms."""
+    state, sort, text = query.get("state", ""), query.get("sort", ""), query.get("q", "").strip()
+    if state and state not in JOB_STATES:
+        raise InvalidInput(f"query parameter state={state!r} must be one of "
+                           f"{', '.join(JOB_STATES)}")
+    if sort and sort.lstrip("-") not in JOB_SORTS:
+        raise InvalidInput(f"query parameter sort={sort!r} must be one of "
+                           f"{', '.join(JOB_SORTS)}, with - before it for the reverse "
+                           f"(e.g. ?sort=-last)")
+    if len(text) > 200:
+        raise InvalidInput("query parameter q must be at most 200 characters")
+    return JobQuery(text, state, sort)
+
+
+def _query_time(query: Dict[str, str], name: str, default: float) -> float:
+    text = query.get(name)
+    if text is None:
+        return default
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            raise ValueError("no offset")
+        return when.timestamp()
+    except ValueError:
+        raise InvalidInput(f"query parameter {name}={text!r} must be an RFC 3339 time with "
+                           f"an offset, e.g. 2030-06-04T19:25:16Z") from None
+
+
+def _run_mark(stat: RunStat) -> dict:
+    """A finished run as the page's run strips draw it."""
+    return {"run_id": stat.run_id, "ran_at": format_time(stat.ran_at),
+            "duration": round(stat.duration_ns / 1e9, 6),
+            "result": "skipped" if stat.skipped else "succeeded" if stat.success else "failed",
+            "trigger": stat.trigger, "node": stat.node, "error": stat.error}
+
+
 class RouteNotFound(KalaError, LookupError):
     """No route has the path asked for: answered with HTTP 404."""
 
@@ -6396,6 +6700,15 @@ _PAGE_PARAMETERS = (
                                                  "maximum": 999999999}},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0,
                                                   "maximum": 999999999}},
+)
+_LIST_QUERY = _PAGE_PARAMETERS + (
+    {"name": "q", "in": "query", "description": "words in the name, owner or command",
+     "schema": {"type": "string", "maxLength": 200}},
+    {"name": "state", "in": "query", "schema": {"type": "string", "enum": list(JOB_STATES)}},
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": [
+        prefix + key for key in JOB_SORTS for prefix in ("", "-")]}},
+    {"name": "runs", "in": "query", "description": "each job's newest N finished runs",
+     "schema": {"type": "integer", "minimum": 0, "maximum": 999999999}},
 )
 
 
@@ -6492,10 +6805,12 @@ class KalaApp:
         job_answer = _json_answer("the job", {
             "type": "object", "required": ["job"],
             "properties": {"job": {"$ref": "#/components/schemas/Job"}}})
-        jobs_answer = _json_answer("every job (a page of them with limit or offset), by id", {
+        jobs_answer = _json_answer("every job (a page of them with any of the query's "
+                                   "parameters), by id", {
             "type": "object", "required": ["jobs"], "properties": {
                 "jobs": {"type": "object",
                          "additionalProperties": {"$ref": "#/components/schemas/Job"}},
+                "order": {"type": "array", "items": {"type": "string"}},
                 "total": {"type": "integer"}}})
         done = {"description": "done"}
         conflict = _json_answer("concurrency forbid and the job is running: the run's id",
@@ -6505,7 +6820,7 @@ class KalaApp:
         self.documented_routes = [
             ("/api/v1/job/", {
                 "GET": Route(self.list_jobs, _operation(
-                    "List jobs", {200: jobs_answer}, query=_PAGE_PARAMETERS,
+                    "List jobs", {200: jobs_answer}, query=_LIST_QUERY,
                     operation_id="listJobs")),
                 "POST": Route(self.create_job, _operation(
                     "Create a job", {201: _json_answer("created", {
@@ -6535,6 +6850,37 @@ class KalaApp:
                 query=({"name": "wait", "in": "query", "schema": {
                     "type": "string", "enum": ["true", "false", "1", "0"]}},),
                 operation_id="startJob"))}),
+            ("/api/v1/job/stop/{id}/", {"POST": Route(self.stop_job, _operation(
+                "Stop a job's runs going (or one), wherever they run", {200: _json_answer(
+                    "the runs asked to stop (none going: an empty list)", {
+                        "type": "object", "required": ["stopping"], "properties": {
+                            "stopping": {"type": "array", "items": {"type": "integer"}}}})},
+                query=({"name": "run_id", "in": "query", "schema": {
+                    "type": "integer", "minimum": 0, "maximum": 999999999}},),
+                operation_id="stopJob"))}),
+            ("/api/v1/job/running/{id}/", {"GET": Route(self.running_runs, _operation(
+                "A job's runs going now, with their output so far", {200: _json_answer(
+                    "its runs going", {"type": "object", "required": ["runs"], "properties": {
+                        "runs": {"type": "array", "items": {"type": "object"}}}})},
+                operation_id="runningRuns"))}),
+            ("/api/v1/job/next/{id}/", {"GET": Route(self.next_runs, _operation(
+                "When a job runs next by itself", {200: _json_answer("its next runs", {
+                    "type": "object", "required": ["next_runs"], "properties": {
+                        "next_runs": {"type": "array", "items": _TIME}}})},
+                query=({"name": "count", "in": "query", "schema": {
+                    "type": "integer", "minimum": 0, "maximum": 999999999}},),
+                operation_id="nextRuns"))}),
+            ("/api/v1/timeline/", {"GET": Route(self.timeline, _operation(
+                "What runs when, across jobs, in a window of time", {200: _json_answer(
+                    "the jobs due in the window, soonest first, with their runs in it", {
+                        "type": "object", "required": ["jobs"], "properties": {
+                            "from": _TIME, "to": _TIME,
+                            "jobs": {"type": "array", "items": {"type": "object"}}}})},
+                query=({"name": "from", "in": "query", "schema": {"type": "string"}},
+                       {"name": "to", "in": "query", "schema": {"type": "string"}},
+                       {"name": "limit", "in": "query", "schema": {
+                           "type": "integer", "minimum": 0, "maximum": 999999999}}),
+                operation_id="timeline"))}),
             ("/api/v1/job/disable/{id}/", {"POST": Route(self.disable_job, _operation(
                 "Disable a job", {204: done}, operation_id="disableJob"))}),
             ("/api/v1/job/enable/{id}/", {"POST": Route(self.enable_job, _operation(
@@ -6600,15 +6946,27 @@ class KalaApp:
     # parameters, and returns (status, JSON-able payload or None).
 
     def list_jobs(self, body, query):
-        """Kala's shape: every job. ``?limit=N&offset=M`` pages through them in the
-        order they were created, and adds the ``total``."""
-        if "limit" not in query and "offset" not in query:
-            return HTTPStatus.OK, {"jobs": {job.id: job_to_json(job)
+        """Kala's shape: every job, in the order they were created. With any of
+        ``?q= &state= &sort= &limit= &offset= &runs=`` (kala.py's): a page of the jobs
+        whose name, owner or command hold the words of ``q``, in ``state``, in the
+        ``sort`` order, with ``total`` (how many were found) and ``order`` (their ids
+        in order); ``runs=N`` adds each one's newest N finished runs, oldest first
+        (``recent_runs``)."""
+        now = self.clock()
+        if not set(query) & _LIST_PARAMETERS:
+            return HTTPStatus.OK, {"jobs": {job.id: job_to_json(job, now)
                                             for job in self.store.list_jobs()}}
+        found = _job_query(query)
         limit, offset = _query_count(query, "limit"), _query_count(query, "offset") or 0
-        jobs = self.store.list_jobs(limit, offset)
-        return HTTPStatus.OK, {"jobs": {job.id: job_to_json(job) for job in jobs},
-                               "total": self.store.count_jobs()}
+        jobs = self.store.list_jobs(limit, offset, found)
+        answer = {job.id: job_to_json(job, now) for job in jobs}
+        runs = min(_query_count(query, "runs") or 0, 100)
+        if runs:
+            recent = self.store.recent_runs(list(answer), runs)
+            for job_id, entry in answer.items():
+                entry["recent_runs"] = [_run_mark(stat) for stat in recent[job_id]]
+        return HTTPStatus.OK, {"jobs": answer, "order": list(answer),
+                               "total": self.store.count_jobs(found)}
 
     def create_job(self, body, query):
         job = job_from_request(body, now=self.clock(), default_owner=self.default_owner)
@@ -6618,7 +6976,52 @@ class KalaApp:
         return HTTPStatus.CREATED, {"id": job.id}
 
     def get_job(self, body, query, job_id):
-        return HTTPStatus.OK, {"job": job_to_json(self.store.get_job(job_id))}
+        return HTTPStatus.OK, {"job": job_to_json(self.store.get_job(job_id), self.clock())}
+
+    def next_runs(self, body, query, job_id):
+        """When a job runs next by itself (``?count=N``, 10 by default, at most 1,000)."""
+        count = min(_query_count(query, "count") or 10, 1000)
+        job = self.store.get_job(job_id)
+        return HTTPStatus.OK, {"next_runs": [format_time(when) for when in upcoming_occurrences(
+            job, self.clock(), most=count)]}
+
+    def timeline(self, body, query):
+        """What runs when between ``from`` and ``to`` (RFC 3339; now and an hour from
+        now by default): the jobs due soonest first (at most ``limit``, 100 by
+        default), each with its occurrences in the window (at most 100 each)."""
+        now = self.clock()
+        start = _query_time(query, "from", now)
+        end = _query_time(query, "to", start + 3600.0)
+        if not start < end <= start + 31 * 86400:
+            raise InvalidInput("query parameters from and to must make a window of up to 31 "
+                               "days, to after from (e.g. ?from=2030-01-01T00:00:00Z&"
+                               "to=2030-01-01T01:00:00Z)")
+        limit = min(_query_count(query, "limit") or 100, 1000)
+        jobs = []
+        for job in self.store.jobs_due_by(end, limit):
+            times = [when for when in upcoming_occurrences(job, now, end, most=101)
+                     if when >= start]
+            if times:
+                jobs.append({"id": job.id, "name": job.name, "owner": job.owner,
+                             "runs": [format_time(when) for when in times[:100]],
+                             "more": len(times) > 100})
+        return HTTPStatus.OK, {"from": format_time(start), "to": format_time(end), "jobs": jobs}
+
+    def stop_job(self, body, query, job_id):
+        """Stop a job's runs going (or one, ``?run_id=N``), wherever they run: SIGTERM,
+        then SIGKILL after 5 s; each is recorded failed, ``stopped by request``. A claim
+        not started yet ends without starting."""
+        return HTTPStatus.OK, {"stopping": self.scheduler.stop_job(
+            job_id, _query_count(query, "run_id"))}
+
+    def running_runs(self, body, query, job_id):
+        """A job's runs going now, on any process, with their output so far (written
+        by the process running each about every second)."""
+        return HTTPStatus.OK, {"runs": [
+            {**run, "scheduled_for": format_time(run["scheduled_for"]),
+             "claimed_at": format_time(run["claimed_at"]),
+             "retry_at": format_time(run["retry_at"])}
+            for run in self.scheduler.running_runs(job_id)]}
 
     def replace_job(self, body, query, job_id):
         """An edit: the body is validated as a creation's; the job keeps its id,
@@ -6630,7 +7033,7 @@ class KalaApp:
                                      keep_parents="parent_jobs" not in body)
         self.scheduler.job_changed(job)
         log.info("job %s (%s) edited", job.id, job.name)
-        return HTTPStatus.OK, {"job": job_to_json(job)}
+        return HTTPStatus.OK, {"job": job_to_json(job, self.clock())}
 
     def delete_job(self, body, query, job_id):
         deleted = self.store.delete_job(job_id, self.clock())
@@ -6688,7 +7091,7 @@ class KalaApp:
     def metrics(self, body, query):
         """This process's figures in Prometheus's text format (for a scrape)."""
         scheduler, counts = self.scheduler, self.store.app_counts()
-        beats = [beat for node, beat in counts.nodes if node == scheduler.node]
+        beats = [beat for node, beat, _, _ in counts.nodes if node == scheduler.node]
         return HTTPStatus.OK, PlainText(metrics_exposition(
             scheduler.metrics, counts, node=scheduler.node,
             running=self.store.runs_held(scheduler.node),
@@ -7103,7 +7506,7 @@ def tls_context(cert_file: str, key_file: Optional[str] = None):
 #: Content-Security-Policy, which forbids every other script, inline event
 #: handlers and all third-party sources.
 _PAGE_STYLE = r"""
-:root { --line: #c8c8c8; --muted: #595959; --bad: #a4000f; --good: #0a5c2c; }
+:root { --line: #c8c8c8; --muted: #595959; --bad: #a4000f; --good: #0a5c2c; --ok-mark: #2e7d32; --bad-mark: #c62828; --skip-mark: #767676; --accent: #0645ad; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
 body { font: 15px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #111; background: #fff; }
@@ -7111,23 +7514,32 @@ header { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: baselin
 header h1 { font-size: 1.2rem; margin: 0; }
 header h1 a { color: inherit; text-decoration: none; }
 nav a { margin-right: 1rem; }
-main { padding: 0 1rem 2rem; max-width: 78rem; }
-a { color: #0645ad; }
-h2 { font-size: 1.1rem; margin: 1.2rem 0 .5rem; }
+nav a[aria-current=page] { font-weight: 700; color: #111; }
+main { padding: 0 1rem 2rem; max-width: 84rem; }
+a { color: var(--accent); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible, summary:focus-visible { outline: 3px solid #1a73e8; outline-offset: 1px; }
+h2 { font-size: 1.15rem; margin: 1.2rem 0 .5rem; }
+h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: .35rem .4rem; text-align: left; vertical-align: top; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
-td.num, th.num { text-align: right; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .muted { color: var(--muted); }
+.small { font-size: .85rem; }
 .bad { color: var(--bad); font-weight: 600; }
 .good { color: var(--good); }
+.badge { display: inline-block; padding: 0 .4rem; border: 1px solid currentColor; border-radius: 3px; font-size: .85rem; margin-left: .4rem; vertical-align: middle; }
 .toolbar { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .8rem 0; }
 label { display: block; font-weight: 600; }
 label span { display: block; font-weight: normal; color: var(--muted); font-size: .85rem; }
+label input, label select, label textarea { font-weight: normal; }
+td.when { white-space: nowrap; }
 input, select, textarea, button { font: inherit; }
-input[type=text], input[type=number], input[type=datetime-local], input[type=password], select, textarea { padding: .3rem; border: 1px solid #767676; border-radius: 3px; max-width: 100%; }
-textarea { width: 100%; min-height: 3.5rem; }
-button { padding: .35rem .8rem; border: 1px solid #333; border-radius: 3px; background: #f2f2f2; cursor: pointer; }
+input[type=text], input[type=search], input[type=number], input[type=datetime-local], input[type=time], input[type=password], select, textarea { padding: .3rem; border: 1px solid #767676; border-radius: 3px; max-width: 100%; }
+#filter { width: 22rem; }
+textarea { width: 100%; min-height: 3.5rem; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+button { padding: .35rem .8rem; border: 1px solid #333; border-radius: 3px; background: #f2f2f2; color: #111; cursor: pointer; }
+button:disabled { color: var(--muted); cursor: default; }
 button.danger { border-color: var(--bad); color: var(--bad); }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: .8rem 0; }
 dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
@@ -7138,26 +7550,69 @@ code { overflow-wrap: anywhere; }
 fieldset { border: 1px solid var(--line); margin: 0 0 1rem; padding: .6rem .8rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .8rem 1rem; }
 .grid .wide { grid-column: 1 / -1; }
+.grid input[type=text], .grid input[type=search], .grid input[type=number], .grid input[type=datetime-local], .grid input[type=time], .grid select { width: 100%; }
+.grid label.check { font-weight: normal; }
 [role=alert] { border: 2px solid var(--bad); padding: .5rem .7rem; margin: .8rem 0; }
 [role=alert]:empty { display: none; }
 #notice:empty { display: none; }
 #notice { border: 1px dashed #333; padding: .4rem .7rem; margin: .8rem 0; }
 .stats { display: flex; flex-wrap: wrap; gap: .2rem 1.2rem; margin: .6rem 0 0; padding: 0; list-style: none; }
 .stats b { font-variant-numeric: tabular-nums; }
+.pager { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin: .8rem 0; }
+.pager label { display: inline; font-weight: normal; }
+svg { display: block; overflow: visible; }
+svg text { font: 12px system-ui, -apple-system, "Segoe UI", sans-serif; fill: #111; }
+svg .axis { stroke: #767676; stroke-width: 1; fill: none; }
+svg text.axis-label { fill: var(--muted); }
+.succeeded { fill: var(--ok-mark); }
+.failed { fill: var(--bad-mark); }
+.skipped { fill: var(--skip-mark); }
+.strip { cursor: pointer; }
+.strip-note { display: block; font-size: .8rem; color: var(--muted); max-width: 12rem; }
+.strip-note:empty { display: none; }
+.panels { display: grid; grid-template-columns: minmax(0, 2fr) minmax(14rem, 1fr); gap: 1rem 2rem; align-items: start; }
+svg.graph, svg.durations { max-width: 100%; height: auto; }
+figure { margin: 0; }
+figcaption { font-weight: 600; margin: 1.2rem 0 .4rem; }
+ol.next { margin: 0; padding-left: 1.4rem; }
+.graph rect { fill: #f2f2f2; stroke: #555; }
+.graph rect.this { fill: #e3ecfa; stroke: var(--accent); stroke-width: 2; }
+.graph path { stroke: #555; fill: none; stroke-width: 1.5; }
+.graph path.arrow { fill: #555; stroke: none; }
+.graph path.on-failure { stroke: var(--bad-mark); stroke-dasharray: 5 4; }
+.graph a text { fill: var(--accent); text-decoration: underline; }
+.graph text.edge-label { fill: var(--bad); font-size: 11px; }
+.going { border: 1px solid var(--line); border-left: 4px solid var(--accent); padding: .4rem .7rem; margin: .5rem 0; }
+.going-head { display: flex; flex-wrap: wrap; gap: .3rem 1rem; align-items: center; }
+table.timeline td, table.timeline th { padding: .2rem .4rem; vertical-align: middle; }
+table.timeline td:first-child, table.timeline th:first-child { width: 14rem; max-width: 40vw; overflow-wrap: anywhere; }
+.axis-labels { position: relative; height: 1.2rem; font-size: .8rem; color: var(--muted); font-weight: normal; }
+.axis-labels span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
+.axis-labels span:first-child { transform: none; }
+.axis-labels span:last-child { transform: translateX(-100%); }
+.track { width: 100%; height: 18px; }
+.track rect.run { fill: var(--accent); }
+.track rect.crowd { fill: #5b6f8f; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 40rem) {
   table.cards thead { display: none; }
   table.cards tr { display: block; border: 1px solid var(--line); margin: 0 0 .6rem; padding: .3rem; }
   table.cards td { display: flex; gap: .5rem; border: 0; padding: .15rem .3rem; text-align: left; }
   table.cards td::before { content: attr(data-label); min-width: 6.5rem; font-weight: 600; }
+  table.cards td.num { text-align: left; }
   dl.fields { grid-template-columns: 1fr; }
   dl.fields dd { margin-bottom: .4rem; }
+  #filter { width: 100%; }
+  .toolbar label { flex: 1 1 100%; }
+  table.timeline td:first-child, table.timeline th:first-child { width: 6.5rem; }
+  .panels { grid-template-columns: minmax(0, 1fr); }
 }
 """
 
 _PAGE_BODY = r"""
 <header>
 <h1><a href="#/">kala.py</a></h1>
-<nav><a href="#/">Jobs</a><a href="#/new">New job</a><a href="#/status">Status</a></nav>
+<nav aria-label="Views"><a href="#/" data-view="list">Jobs</a><a href="#/timeline" data-view="timeline">Timeline</a><a href="#/new" data-view="new">New job</a><a href="#/status" data-view="status">Status</a></nav>
 <ul class="stats" id="summary" aria-label="Summary"></ul>
 </header>
 <main>
@@ -7169,14 +7624,14 @@ _PAGE_BODY = r"""
 <div class="actions"><button type="submit">Use token</button></div>
 </form>
 
-<section id="view-list" hidden>
-<div class="toolbar">
-<label>Filter <input type="text" id="filter" placeholder="name, owner or command"></label>
-<label>Status <select id="status-filter">
-<option value="all">all</option><option value="active">active</option>
-<option value="disabled">disabled</option><option value="done">done</option>
-<option value="failing">last run failed</option></select></label>
-<span id="count" class="muted"></span>
+<section id="view-list" hidden aria-labelledby="list-title">
+<h2 id="list-title" class="sr-only">Jobs</h2>
+<div class="toolbar" role="search">
+<label>Find <span>words in the name, owner or command</span><input type="search" id="filter" placeholder="e.g. backup" autocomplete="off"></label>
+<label>Show <span>which jobs</span><select id="status-filter">
+<option value="">all</option><option value="active">active</option><option value="running">running now</option>
+<option value="failing">last run failed</option><option value="disabled">disabled</option><option value="done">done</option></select></label>
+<span id="count" class="muted" role="status"></span>
 </div>
 <table class="cards" id="jobs-table"><thead><tr>
 <th><button type="button" data-sort="name">Name</button></th>
@@ -7184,17 +7639,26 @@ _PAGE_BODY = r"""
 <th>Schedule</th>
 <th><button type="button" data-sort="next">Next run</button></th>
 <th><button type="button" data-sort="last">Last run</button></th>
-<th class="num"><button type="button" data-sort="successes">Successes</button></th>
-<th class="num"><button type="button" data-sort="errors">Errors</button></th>
-<th><button type="button" data-sort="state">State</button></th>
+<th>Recent runs <span class="sr-only">(oldest to newest)</span></th>
+<th class="num"><button type="button" data-sort="successes">Succeeded</button></th>
+<th class="num"><button type="button" data-sort="errors">Failed</button></th>
+<th>State</th>
 </tr></thead><tbody id="jobs"></tbody></table>
 <p id="empty" class="muted" hidden>No jobs yet. <a href="#/new">Create one</a>.</p>
+<div class="pager" id="pager">
+<button type="button" id="page-prev">‹ Previous</button>
+<span id="page-at" class="muted"></span>
+<button type="button" id="page-next">Next ›</button>
+<label>Per page <select id="page-size"><option>25</option><option selected>50</option><option>100</option><option>200</option></select></label>
+</div>
 </section>
 
-<section id="view-job" hidden>
+<section id="view-job" hidden aria-labelledby="job-title">
 <h2 id="job-title"></h2>
+<p id="job-summary" class="muted"></p>
 <div class="actions" id="job-actions">
 <button type="button" id="run-now">Run now</button>
+<button type="button" id="stop" class="danger" hidden>Stop</button>
 <button type="button" id="edit">Edit</button>
 <button type="button" id="toggle">Disable</button>
 <button type="button" id="delete" class="danger">Delete…</button>
@@ -7205,15 +7669,37 @@ _PAGE_BODY = r"""
 <button type="button" id="delete-no">Cancel</button></div>
 </div>
 <p id="job-error" role="alert"></p>
+<section id="going" hidden aria-labelledby="going-title">
+<h3 id="going-title">Running now</h3>
+<div id="going-runs"></div>
+</section>
+<div class="panels">
+<figure><figcaption id="durations-title">Run durations</figcaption><div id="durations"></div></figure>
+<div><h3>Next runs</h3><ol class="next" id="next-runs"></ol><p id="no-next" class="muted" hidden></p></div>
+</div>
+<figure><figcaption id="graph-title">Related jobs</figcaption><div id="graph"></div></figure>
+<h3>Settings</h3>
 <dl class="fields" id="job-fields"></dl>
-<h2>Recent runs</h2>
-<table class="cards"><thead><tr><th>Started</th><th>Scheduled for</th><th class="num">Duration</th>
+<h3>Recent runs</h3>
+<table class="cards"><thead><tr><th>Started</th><th class="num">Duration</th>
 <th>Result</th><th class="num">Retries</th><th>Trigger</th><th>Process</th><th>Output</th></tr></thead>
 <tbody id="runs"></tbody></table>
 <p id="no-runs" class="muted" hidden>No runs yet.</p>
 </section>
 
-<section id="view-new" hidden>
+<section id="view-timeline" hidden aria-labelledby="timeline-title">
+<h2 id="timeline-title">Timeline</h2>
+<div class="toolbar">
+<label>Window <select id="window"><option value="3600">the next hour</option><option value="21600">the next 6 hours</option><option value="86400">the next 24 hours</option><option value="604800">the next 7 days</option></select></label>
+<label>From <span>your local time; empty: now</span><input type="datetime-local" id="window-from" step="1"></label>
+<span id="timeline-count" class="muted" role="status"></span>
+</div>
+<table class="timeline" id="timeline"><thead><tr><th scope="col">Job</th><th scope="col"><div class="axis-labels" id="axis"></div></th></tr></thead>
+<tbody id="timeline-rows"></tbody></table>
+<p id="timeline-empty" class="muted" hidden>Nothing runs by itself in this window.</p>
+</section>
+
+<section id="view-new" hidden aria-labelledby="form-title">
 <h2 id="form-title">New job</h2>
 <form id="job-form" novalidate>
 <fieldset><legend>What</legend><div class="grid">
@@ -7236,16 +7722,25 @@ _PAGE_BODY = r"""
 <label class="wide" data-kind="1" hidden>Body <textarea name="body"></textarea></label>
 </div></fieldset>
 <fieldset><legend>When</legend><div class="grid">
-<label>Start <span>your local time; empty: run once, now</span><input type="datetime-local" name="start" step="1"></label>
-<label>Repeat <select name="repeat"><option value="once">once</option><option value="times">a number of times</option><option value="forever">forever</option><option value="cron">at a time of day (cron)</option></select></label>
-<label>At <span>cron: time of day</span><input type="time" name="cron_time" value="09:00"></label>
-<label>On <span>cron: which days</span><select name="cron_days"><option value="* * *">every day</option><option value="* * 1-5">Monday to Friday</option><option value="* * 0,6">Saturday and Sunday</option><option value="* * 1">Mondays</option><option value="1 * *">the first of the month</option></select></label>
-<label>Time zone <span>IANA name; empty: UTC</span><input type="text" name="timezone" placeholder="e.g. Europe/Berlin"></label>
-<label>Repeats after the first run <input type="number" name="repeats" min="1" value="1"></label>
-<label>Every <input type="number" name="every" min="1" value="1"></label>
-<label>Unit <select name="unit"><option value="S">seconds</option><option value="M" selected>minutes</option><option value="H">hours</option><option value="D">days</option><option value="W">weeks</option><option value="MO">months</option><option value="Y">years</option></select></label>
-<label class="wide">Schedule <span>ISO 8601 or cron, built from the fields above; edit it freely (e.g. R/PT5M, */15 * * * *, @daily, @every 5m)</span><input type="text" name="schedule" placeholder="R2/2030-06-04T19:25:16Z/PT10S"></label>
-<label>Epsilon <span>how late a run may start, e.g. PT30S</span><input type="text" name="epsilon"></label>
+<label>Runs <select name="repeat">
+<option value="now">once, as soon as it is created</option>
+<option value="once">once, at a time</option>
+<option value="times">a number of times</option>
+<option value="forever" selected>over and over</option>
+<option value="cron">at a time of day (cron)</option>
+<option value="manual">only when started (by hand, by a parent, on failure)</option>
+<option value="text">by a schedule I type</option></select></label>
+<label data-when="once times forever">Start <span>your local time; empty: from when it is created</span><input type="datetime-local" name="start" step="1"></label>
+<label data-when="times">Repeats after the first run <input type="number" name="repeats" min="1" value="1"></label>
+<label data-when="times forever">Every <input type="number" name="every" min="1" value="1"></label>
+<label data-when="times forever">Unit <select name="unit"><option value="S">seconds</option><option value="M" selected>minutes</option><option value="H">hours</option><option value="D">days</option><option value="W">weeks</option><option value="MO">months</option><option value="Y">years</option></select></label>
+<label data-when="cron">At <span>time of day</span><input type="time" name="cron_time" value="09:00"></label>
+<label data-when="cron">On <span>which days</span><select name="cron_days"><option value="* * *">every day</option><option value="* * 1-5">Monday to Friday</option><option value="* * 0,6">Saturday and Sunday</option><option value="* * 1">Mondays</option><option value="1 * *">the first of the month</option></select></label>
+<label data-when="cron text">Time zone <span>IANA name; empty: UTC</span><input type="text" name="timezone" placeholder="e.g. Europe/Berlin"></label>
+<label class="wide" data-when="once times forever cron text">Schedule <span>ISO 8601 or cron, built from the fields above; edit it freely (e.g. R/PT5M, */15 * * * *, @daily, @every 5m)</span><input type="text" name="schedule" placeholder="R2/2030-06-04T19:25:16Z/PT10S"></label>
+<label class="check" hidden><input type="checkbox" name="trigger_only"> Runs only when started</label>
+<label data-when="once times forever cron text">Epsilon <span>how late a run may start, e.g. PT30S</span><input type="text" name="epsilon"></label>
+<label class="check" data-when="once times forever cron text"><input type="checkbox" name="resume_at_next_scheduled_time"> After downtime, skip what was missed and wait for the next occurrence</label>
 <label>Timeout (s) <span>local command; 0: none</span><input type="number" name="timeout" min="0" step="any" value="0"></label>
 <label>While a run goes <span>what a run due meanwhile does</span><select name="concurrency"><option value="allow">runs too (allow)</option><option value="forbid">is skipped (forbid)</option><option value="replace">replaces it (replace)</option></select></label>
 </div></fieldset>
@@ -7255,23 +7750,22 @@ _PAGE_BODY = r"""
 <label>Backoff <span>each further delay this many times longer</span><input type="number" name="retry_backoff" min="1" step="any" value="1"></label>
 <label>Longest delay <span>e.g. PT10M; empty: no bound</span><input type="text" name="retry_delay_max"></label>
 </div></fieldset>
-<fieldset><legend>Relations</legend><div class="grid">
-<label>Runs after <span id="parents-note">parents; a child has no schedule of its own</span><select name="parents" multiple size="4"></select></label>
-<label>On failure run <select name="on_failure_job"><option value="">nothing</option></select></label>
-<label><input type="checkbox" name="trigger_only"> Runs only when started (by hand, by a parent, on failure)</label>
-<label><input type="checkbox" name="disabled"> Disabled</label>
-<label><input type="checkbox" name="resume_at_next_scheduled_time"> After downtime, wait for the next occurrence</label>
+<fieldset><legend>Related jobs</legend><div class="grid">
+<label class="wide">Find jobs for the lists below <span>words in the name, owner or command; the lists show the first 100 found</span><input type="search" id="relation-filter" autocomplete="off"></label>
+<label>Parents <span id="parents-note">it runs after each of these succeeds, and has no schedule of its own</span><select name="parents" multiple size="5"></select></label>
+<label>On failure run <span>a job started when a run of this one fails</span><select name="on_failure_job"><option value="">nothing</option></select></label>
+<label class="check"><input type="checkbox" name="disabled"> Disabled</label>
 </div></fieldset>
 <p id="form-error" role="alert"></p>
 <div class="actions"><button type="submit" id="form-submit">Create job</button></div>
 </form>
 </section>
 
-<section id="view-status" hidden>
-<h2>Scheduler</h2>
+<section id="view-status" hidden aria-labelledby="status-title">
+<h2 id="status-title">Scheduler</h2>
 <dl class="fields" id="app-stats"></dl>
-<h2>Processes sharing the database</h2>
-<table class="cards"><thead><tr><th>Process</th><th>Last heartbeat</th></tr></thead><tbody id="nodes"></tbody></table>
+<h3>Processes sharing the database</h3>
+<table class="cards"><thead><tr><th>Process</th><th>Last heartbeat</th><th class="num">Runs going</th><th class="num">Processes it took for dead</th></tr></thead><tbody id="nodes"></tbody></table>
 </section>
 </main>
 """
@@ -7280,27 +7774,45 @@ _PAGE_BODY = r"""
 _PAGE_SCRIPT = r"""
 "use strict";
 const ZERO = "0001-01-01T00:00:00Z";
-const LIST_LIMIT = 2000;  // more than this is paged by the API, not drawn every 5 s
-const state = { jobs: {}, total: 0, stats: null, view: "list", jobId: null, sort: "name", desc: false,
+const STRIP_RUNS = 30;       // runs in each job's strip in the list
+const CHART_RUNS = 200;      // runs in a job's duration chart
+const SVG = "http://www.w3.org/2000/svg";
+const state = { page: [], total: 0, offset: 0, stats: null, view: "list", jobId: null, job: null,
+                sort: "name", desc: false, going: [], watchUntil: 0, skew: 0, names: new Map(),
                 token: sessionStorage.getItem("kala-token") || "", waitingForToken: false,
                 openRuns: new Set(), editing: null };
 const $ = id => document.getElementById(id);
 
-// Every piece of server text goes in as a text node: never as HTML.
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
+// Every piece of server text goes in as a text node or an attribute: never as HTML.
+function build(node, attrs, children) {
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (name === "class") node.className = value;
+    if (name === "class") node.setAttribute("class", value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child !== undefined && child !== null && child !== false) node.append(child);
   }
   return node;
 }
-const jobLink = id => el("a", { href: "#/job/" + encodeURIComponent(id) },
-                         state.jobs[id] ? state.jobs[id].name : id);
+const el = (tag, attrs, ...children) => build(document.createElement(tag), attrs, children);
+const svg = (tag, attrs, ...children) => build(document.createElementNS(SVG, tag), attrs, children);
+
+// Names of the jobs seen so far, for links to jobs that are not on the page.
+function remember(job) { state.names.set(job.id, job.name); }
+const nameOf = id => state.names.has(id) ? state.names.get(id) : id.slice(0, 8) + "…";
+const jobHref = id => "#/job/" + encodeURIComponent(id);
+const jobLink = id => el("a", { href: jobHref(id) }, nameOf(id));
+
+// Look up the names of jobs not seen yet (a parent on another page), then draw again.
+async function learnNames(ids, then) {
+  const unknown = [...new Set(ids)].filter(id => !state.names.has(id));
+  if (!unknown.length) return;
+  await Promise.all(unknown.slice(0, 20).map(id =>
+    api("GET", "/api/v1/job/" + encodeURIComponent(id) + "/").then(
+      answer => remember(answer.job), () => state.names.set(id, id))));
+  then();
+}
 
 class Unauthorized extends Error {}
 
@@ -7346,15 +7858,46 @@ $("token-form").addEventListener("submit", event => {
   route();
 });
 
-// --- words for times and schedules ---------------------------------------------
-function timeText(iso) {
-  if (!iso || iso === ZERO) return "never";
-  const when = new Date(iso);
-  if (isNaN(when)) return iso;
-  return when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+// --- words for times, durations and schedules ------------------------------------
+// The server's clock, as far as its answers tell: relative times count from it.
+const serverNow = () => Date.now() + state.skew;
+const isTime = iso => Boolean(iso) && iso !== ZERO && !isNaN(new Date(iso));
+
+// Formats made once: making one for each time drawn costs more than all the rest.
+const FORMATS = {
+  full: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" }),
+  short: new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }),
+  date: new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }),
+  clock: new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }),
+  dayClock: new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" }),
+};
+const fullTime = iso => FORMATS.full.format(new Date(iso));
+const shortTime = iso => FORMATS.short.format(new Date(iso));
+
+// "in 3 s", "2 min ago", "5 h ago", "3 days ago"; a date beyond two months.
+function relativeTime(iso) {
+  const ms = new Date(iso) - serverNow();
+  const s = Math.abs(ms) / 1000;
+  if (s < 1) return "now";
+  const text = s < 60 ? Math.round(s) + " s" : s < 3600 ? Math.round(s / 60) + " min"
+    : s < 86400 ? Math.round(s / 3600) + " h" : s < 86400 * 1.5 ? "1 day"
+    : s < 86400 * 60 ? Math.round(s / 86400) + " days" : null;
+  if (text === null) return FORMATS.date.format(new Date(iso));
+  return ms > 0 ? "in " + text : text + " ago";
 }
-const timeCell = iso => el("time", { datetime: iso && iso !== ZERO ? iso : undefined, title: iso },
-                           timeText(iso));
+
+// A time as people say it, with the full time on hover (and for screen readers).
+function timeCell(iso, never) {
+  if (!isTime(iso)) return el("span", { class: "muted" }, never || "never");
+  return el("time", { datetime: iso, title: fullTime(iso) }, relativeTime(iso));
+}
+
+function secondsText(seconds) {
+  if (seconds < 1) return (seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1) + " ms";
+  if (seconds < 120) return seconds.toFixed(seconds < 10 ? 2 : 1) + " s";
+  if (seconds < 7200) return (seconds / 60).toFixed(1) + " min";
+  return (seconds / 3600).toFixed(1) + " h";
+}
 
 const UNITS = [["year", "years"], ["month", "months"], ["week", "weeks"], ["day", "days"],
                ["h", "h"], ["min", "min"], ["s", "s"]];
@@ -7372,19 +7915,37 @@ const CRON_MACROS = { "@yearly": "yearly, on 1 January at 00:00", "@annually": "
   "@monthly": "monthly, on the first at 00:00", "@weekly": "weekly, on Sunday at 00:00",
   "@daily": "daily at 00:00", "@midnight": "daily at 00:00", "@hourly": "hourly, on the hour" };
 const CRON_DAYS = { "* * *": "daily", "* * 1-5": "Monday to Friday", "* * MON-FRI": "Monday to Friday",
-  "* * 0,6": "Saturday and Sunday", "1 * *": "on the first of the month" };
+  "* * 0,6": "Saturday and Sunday", "* * 6,0": "Saturday and Sunday", "* * SAT,SUN": "Saturday and Sunday",
+  "1 * *": "on the first of the month" };
+const NUMBER = /^[0-9]{1,2}$/;
+const two = text => text.padStart(2, "0");
 
-// Words for the common cron forms; any other expression is shown as it is.
+// Words for the common cron forms, five fields or six (seconds first); any other
+// expression is shown as it is.
 function cronWords(text) {
-  const macro = CRON_MACROS[text.toLowerCase()];
+  const macro = CRON_MACROS[text.trim().toLowerCase()];
   if (macro) return macro;
   const fields = text.trim().split(/\s+/);
-  const days = CRON_DAYS[fields.slice(2).join(" ").toUpperCase()];
-  if (fields.length === 5 && /^[0-9]{1,2}$/.test(fields[0]) && /^[0-9]{1,2}$/.test(fields[1]) && days) {
-    return days + " at " + fields[1].padStart(2, "0") + ":" + fields[0].padStart(2, "0");
+  if (fields.length !== 5 && fields.length !== 6) return "by cron";
+  const seconds = fields.length === 6 ? fields[0] : null;
+  const [minute, hour, ...rest] = fields.slice(fields.length - 5);
+  const days = CRON_DAYS[rest.join(" ").toUpperCase()];
+  const step = field => { const m = /^\*\/([0-9]+)$/.exec(field); return m ? Number(m[1]) : null; };
+  const plural = (n, one, many) => n === 1 ? one : n + " " + many;
+  if (days && NUMBER.test(minute) && NUMBER.test(hour) && (seconds === null || NUMBER.test(seconds))) {
+    return days + " at " + two(hour) + ":" + two(minute) + (seconds !== null && Number(seconds) ? ":" + two(seconds) : "");
   }
-  const step = /^\*\/([0-9]+)$/.exec(fields[0]);
-  if (fields.length === 5 && step && fields.slice(1).every(f => f === "*")) return "every " + step[1] + " minutes";
+  if (days !== "daily") return "by cron";
+  if (seconds !== null && hour === "*" && minute === "*") {
+    if (seconds === "*") return "every second";
+    if (step(seconds)) return "every " + plural(step(seconds), "second", "seconds");
+  }
+  if (seconds === null || seconds === "0") {
+    if (hour === "*" && minute === "*") return "every minute";
+    if (hour === "*" && step(minute)) return "every " + plural(step(minute), "minute", "minutes");
+    if (hour === "*" && NUMBER.test(minute)) return "hourly at :" + two(minute);
+    if (step(hour) && NUMBER.test(minute)) return "every " + plural(step(hour), "hour", "hours") + " at :" + two(minute);
+  }
   return "by cron";
 }
 
@@ -7395,9 +7956,10 @@ function everyWords(text) {
 
 function scheduleWords(job) {
   if (job.parent_jobs && job.parent_jobs.length) {
-    return "after " + job.parent_jobs.map(id => state.jobs[id] ? state.jobs[id].name : id).join(", ");
+    return "after " + job.parent_jobs.map(nameOf).join(", ");
   }
-  if (!job.schedule) return job.is_done ? "once, at creation" : "once, now";
+  if (job.trigger_only) return "only when started";
+  if (!job.schedule) return job.is_done ? "once, when it was created" : "once, as soon as it can";
   const zoneWords = job.timezone ? " (" + job.timezone + ")" : " (UTC)";
   if (job.schedule.startsWith("@every")) return "every " + everyWords(job.schedule.slice(6).trim()) + ", from creation";
   if (!/^R[0-9]*\//.test(job.schedule)) return cronWords(job.schedule) + zoneWords;
@@ -7407,7 +7969,7 @@ function scheduleWords(job) {
   }
   const [repeat, start, interval] = job.schedule.split("/");
   const zone = /[zZ]|[+-][0-9:]+$/.test(start) || !job.timezone ? "" : " (" + job.timezone + ")";
-  const at = (zone ? start.replace("T", " ") : timeText(start)) + zone;
+  const at = (zone ? start.replace("T", " ") : isTime(start) ? fullTime(start) : start) + zone;
   if (repeat === "R0" || !interval) return "once at " + at;
   const every = "every " + durationWords(interval);
   if (repeat === "R") return every + ", from " + at;
@@ -7422,50 +7984,154 @@ function lastFailed(job) {
   return job.last_error !== ZERO && (job.last_success === ZERO || job.last_error > job.last_success);
 }
 function lastRun(job) {
-  if (job.last_attempted_run === ZERO) return ["never"];
+  if (job.last_attempted_run === ZERO) return [el("span", { class: "muted" }, "never")];
   const failed = lastFailed(job);
   return [timeCell(job.last_attempted_run), " ",
           el("span", { class: failed ? "bad" : "good" }, failed ? "✗ failed" : "✓ ok")];
 }
+// When it runs next; a disabled job's time is when it would run if enabled now.
+function nextRun(job) {
+  if (!isTime(job.next_run_at)) return el("span", { class: "muted" }, "—");
+  if (job.disabled) return el("span", { class: "muted" }, "off (would be ", timeCell(job.next_run_at), ")");
+  return timeCell(job.next_run_at);
+}
 
-// --- the job list ----------------------------------------------------------------
-const SORT_KEYS = {
-  name: job => job.name.toLowerCase(), owner: job => job.owner.toLowerCase(),
-  next: job => job.next_run_at === ZERO ? "~" : job.next_run_at,
-  last: job => job.last_attempted_run, successes: job => job.success_count,
-  errors: job => job.error_count, state: jobState,
-};
+// --- pictures --------------------------------------------------------------------------
+const RESULT_WORDS = { succeeded: "✓ succeeded", failed: "✗ failed", skipped: "skipped (forbid)" };
 
-function visibleJobs() {
-  const words = $("filter").value.trim().toLowerCase();
-  const status = $("status-filter").value;
-  const key = SORT_KEYS[state.sort];
-  return Object.values(state.jobs)
-    .filter(job => !words || [job.name, job.owner, job.command, job.id]
-      .some(text => (text || "").toLowerCase().includes(words)))
-    .filter(job => status === "all" || (status === "failing" ? lastFailed(job) : jobState(job) === status))
-    .sort((a, b) => {
-      const [x, y] = [key(a), key(b)];
-      return (x < y ? -1 : x > y ? 1 : 0) * (state.desc ? -1 : 1) || a.name.localeCompare(b.name);
-    });
+function runWords(run) {
+  return [fullTime(run.ran_at) + " (" + relativeTime(run.ran_at) + ")", secondsText(run.duration),
+          RESULT_WORDS[run.result] + (run.error ? ": " + run.error : ""), run.trigger + " on " + run.node].join(" · ");
+}
+
+// A job's last runs as bars, oldest first: colour by result, height by duration (on a
+// log scale against the longest). Hovering a bar names it; a tap writes it below.
+function runStrip(runs, note) {
+  const width = 5, gap = 1, height = 22;
+  const longest = Math.max(0.001, ...runs.map(run => run.duration));
+  const failed = runs.filter(run => run.result === "failed").length;
+  const strip = svg("svg", { class: "strip", width: STRIP_RUNS * (width + gap), height, role: "img",
+                             "aria-label": runs.length ? "last " + runs.length + " runs: " + (runs.length - failed) + " ok, " + failed + " failed" : "no runs yet",
+                             viewBox: "0 0 " + STRIP_RUNS * (width + gap) + " " + height },
+    runs.map((run, i) => {
+      const h = Math.max(3, Math.round(height * Math.log1p(run.duration * 1000) / Math.log1p(longest * 1000)));
+      return svg("rect", { class: run.result, x: i * (width + gap), y: height - h, width, height: h, "data-index": i },
+                 svg("title", null, runWords(run)));
+    }),
+    runs.length ? null : svg("line", { class: "axis", x1: 0, x2: STRIP_RUNS * (width + gap), y1: height - 0.5, y2: height - 0.5 }));
+  strip.addEventListener("click", event => {
+    const index = event.target.getAttribute("data-index");
+    note.textContent = index === null ? "" : runWords(runs[Number(index)]);
+  });
+  return strip;
+}
+
+// Durations of a job's runs over time: one dot each, coloured by result.
+function durationChart(stats) {
+  const runs = stats.filter(run => isTime(run.ran_at)).slice().reverse();  // oldest first
+  if (!runs.length) return el("p", { class: "muted" }, "No runs yet.");
+  const w = Math.max(280, $("durations").clientWidth || 560), h = 160, left = 52, bottom = 20;
+  const times = runs.map(run => new Date(run.ran_at).getTime());
+  const t0 = Math.min(...times), t1 = Math.max(...times, t0 + 1);
+  const longest = Math.max(...runs.map(run => run.execution_duration / 1e9), 0.001);
+  const x = t => left + (w - left - 8) * (t - t0) / (t1 - t0);
+  const y = seconds => 6 + (h - bottom - 12) * (1 - seconds / longest);
+  const chart = svg("svg", { width: w, height: h, viewBox: "0 0 " + w + " " + h, role: "img", class: "durations",
+                             "aria-label": runs.length + " runs, the longest " + secondsText(longest) },
+    svg("path", { class: "axis", d: "M" + left + " 4V" + (h - bottom) + "H" + w }),
+    svg("text", { class: "axis-label", x: left - 6, y: 12, "text-anchor": "end" }, secondsText(longest)),
+    svg("text", { class: "axis-label", x: left - 6, y: h - bottom, "text-anchor": "end" }, "0"),
+    svg("text", { class: "axis-label", x: left, y: h - 4 }, shortTime(runs[0].ran_at)),
+    svg("text", { class: "axis-label", x: w, y: h - 4, "text-anchor": "end" }, shortTime(runs[runs.length - 1].ran_at)),
+    runs.map((run, i) => svg("circle", {
+      class: "mark " + (run.skipped ? "skipped" : run.success ? "succeeded" : "failed"),
+      cx: x(times[i]).toFixed(1), cy: y(run.execution_duration / 1e9).toFixed(1), r: 3.5 },
+      svg("title", null, fullTime(run.ran_at) + " · " + secondsText(run.execution_duration / 1e9) + " · " +
+          (run.skipped ? "skipped" : run.success ? "succeeded" : "failed: " + run.error)))));
+  return chart;
+}
+
+// The job among its parents (left), children (right) and failure job (below).
+function dependencyGraph(job) {
+  const parents = job.parent_jobs || [], children = job.dependent_jobs || [];
+  const failure = job.on_failure_job || "";
+  if (!parents.length && !children.length && !failure) {
+    return el("p", { class: "muted" }, "None: no parents, no children, no failure job.");
+  }
+  const width = Math.min(556, Math.max(300, $("graph").clientWidth || 556));
+  const boxW = Math.floor((width - 104) / 3), boxH = 28, rowH = 40, colX = [0, boxW + 50, 2 * boxW + 100];
+  const rows = Math.max(parents.length, children.length, 1);
+  const height = rows * rowH + (failure ? rowH + 10 : 0);
+  const middle = (rows * rowH - boxH) / 2;
+  const most = Math.floor((boxW - 12) / 7.5);
+  const short = text => text.length > most ? text.slice(0, most - 1) + "…" : text;
+  const box = (id, x, y, cls) => svg("a", { href: jobHref(id) },
+    svg("rect", { x, y, width: boxW, height: boxH, rx: 4, class: cls || "job" }),
+    svg("text", { x: x + 8, y: y + 18 }, short(nameOf(id))), svg("title", null, nameOf(id)));
+  const column = ids => ids.map((id, i) => (rows * rowH - ids.length * rowH) / 2 + i * rowH + 6);
+  const edge = (x1, y1, x2, y2, cls) => svg("path", { class: cls || "edge", "marker-end": "url(#arrow)",
+    d: "M" + x1 + " " + y1 + " C" + (x1 + x2) / 2 + " " + y1 + " " + (x1 + x2) / 2 + " " + y2 + " " + x2 + " " + y2 });
+  const py = column(parents), cy = column(children);
+  return svg("svg", { class: "graph", width: width, height: height + 4, viewBox: "-2 0 " + width + " " + (height + 4),
+                      role: "img", "aria-label": parents.length + " parents, " + children.length + " children" + (failure ? ", a failure job" : "") },
+    svg("defs", null, svg("marker", { id: "arrow", viewBox: "0 0 8 8", refX: 8, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto" },
+      svg("path", { d: "M0 0L8 4L0 8z", class: "arrow" }))),
+    parents.map((id, i) => [box(id, colX[0], py[i]), edge(colX[0] + boxW, py[i] + boxH / 2, colX[1], middle + boxH / 2)]),
+    children.map((id, i) => [box(id, colX[2], cy[i]), edge(colX[1] + boxW, middle + boxH / 2, colX[2], cy[i] + boxH / 2)]),
+    box(job.id, colX[1], middle, "this"),
+    failure ? [box(failure, colX[1], rows * rowH + 10),
+               svg("path", { class: "on-failure", "marker-end": "url(#arrow)",
+                             d: "M" + (colX[1] + boxW / 2) + " " + (middle + boxH) + "V" + (rows * rowH + 10) }),
+               svg("text", { class: "edge-label", x: colX[1] + boxW / 2 + 6, y: (middle + boxH + rows * rowH + 10) / 2 + 4 }, "on failure")] : null);
+}
+
+// --- the job list ----------------------------------------------------------------------
+function listPath() {
+  const size = Number($("page-size").value);
+  const query = new URLSearchParams({ limit: size, offset: state.offset, runs: STRIP_RUNS,
+                                      sort: (state.desc ? "-" : "") + state.sort });
+  const words = $("filter").value.trim();
+  if (words) query.set("q", words);
+  if ($("status-filter").value) query.set("state", $("status-filter").value);
+  return "/api/v1/job/?" + query;
+}
+
+async function loadList(asked) {
+  const path = listPath();
+  const answer = await (asked || api("GET", path));
+  if (path !== listPath()) return;  // the filter changed meanwhile: a newer answer comes
+  state.page = answer.order.map(id => answer.jobs[id]);
+  state.page.forEach(remember);
+  state.total = answer.total;
+  renderList();
+  learnNames(state.page.flatMap(job => job.parent_jobs || []), renderList);
 }
 
 function renderList() {
-  const jobs = visibleJobs();
-  $("jobs").replaceChildren(...jobs.map(job => el("tr", { "data-id": job.id },
-    el("td", { "data-label": "Name" }, jobLink(job.id)),
-    el("td", { "data-label": "Owner" }, job.owner),
-    el("td", { "data-label": "Schedule" }, scheduleWords(job)),
-    el("td", { "data-label": "Next run" }, job.next_run_at === ZERO ? "—" : timeCell(job.next_run_at)),
-    el("td", { "data-label": "Last run" }, lastRun(job)),
-    el("td", { "data-label": "Successes", class: "num" }, job.success_count),
-    el("td", { "data-label": "Errors", class: "num" }, job.error_count),
-    el("td", { "data-label": "State" }, jobState(job)))));
-  const total = Object.keys(state.jobs).length;
-  const noun = total === 1 ? " job" : " jobs";
-  $("count").textContent = (jobs.length === total ? total + noun : jobs.length + " of " + total + noun) +
-    (state.total > total ? " (the first " + total + " of " + state.total + " created; page through the rest with ?limit=&offset=)" : "");
-  $("empty").hidden = total > 0;
+  const jobs = state.page;
+  $("jobs").replaceChildren(...jobs.map(job => {
+    const note = el("span", { class: "strip-note", "aria-live": "polite" });
+    return el("tr", { "data-id": job.id },
+      el("td", { "data-label": "Name" }, jobLink(job.id)),
+      el("td", { "data-label": "Owner" }, job.owner),
+      el("td", { "data-label": "Schedule" }, scheduleWords(job)),
+      el("td", { "data-label": "Next run", class: "when" }, nextRun(job)),
+      el("td", { "data-label": "Last run", class: "when" }, lastRun(job)),
+      el("td", { "data-label": "Recent runs" }, el("div", null, runStrip(job.recent_runs || [], note), note)),
+      el("td", { "data-label": "Succeeded", class: "num" }, job.success_count),
+      el("td", { "data-label": "Failed", class: "num" }, job.error_count),
+      el("td", { "data-label": "State" }, jobState(job)));
+  }));
+  const size = Number($("page-size").value);
+  const filtered = $("filter").value.trim() || $("status-filter").value;
+  const noun = state.total === 1 ? " job" : " jobs";
+  $("count").textContent = state.total.toLocaleString() + noun + (filtered ? " found" : "");
+  $("page-at").textContent = state.total ? (state.offset + 1).toLocaleString() + "–" +
+    (state.offset + jobs.length).toLocaleString() + " of " + state.total.toLocaleString() : "";
+  $("page-prev").disabled = state.offset === 0;
+  $("page-next").disabled = state.offset + size >= state.total;
+  $("pager").hidden = state.total <= size && state.offset === 0;
+  $("empty").hidden = state.total > 0 || Boolean(filtered);
   for (const button of document.querySelectorAll("th button")) {
     const sorted = button.dataset.sort === state.sort;
     button.parentElement.setAttribute("aria-sort", sorted ? (state.desc ? "descending" : "ascending") : "none");
@@ -7473,17 +8139,34 @@ function renderList() {
   }
 }
 
+function reloadList(fromStart) {
+  if (fromStart) state.offset = 0;
+  loadList().catch(showTrouble);
+}
 for (const button of document.querySelectorAll("th button")) {
   button.addEventListener("click", () => {
     state.desc = state.sort === button.dataset.sort ? !state.desc : false;
     state.sort = button.dataset.sort;
-    renderList();
+    reloadList(true);
   });
 }
-$("filter").addEventListener("input", renderList);
-$("status-filter").addEventListener("change", renderList);
+let filterTimer = null;
+$("filter").addEventListener("input", () => {
+  clearTimeout(filterTimer);
+  filterTimer = setTimeout(() => reloadList(true), 200);
+});
+$("status-filter").addEventListener("change", () => reloadList(true));
+$("page-size").addEventListener("change", () => reloadList(true));
+$("page-prev").addEventListener("click", () => {
+  state.offset = Math.max(0, state.offset - Number($("page-size").value));
+  reloadList(false);
+});
+$("page-next").addEventListener("click", () => {
+  state.offset += Number($("page-size").value);
+  reloadList(false);
+});
 
-// --- one job ---------------------------------------------------------------------
+// --- one job ---------------------------------------------------------------------------
 function field(name, ...value) {
   return [el("dt", null, name), el("dd", null, ...value)];
 }
@@ -7502,17 +8185,18 @@ function jobFields(job) {
     ? durationWords(job.retry_delay) + (job.retry_backoff !== 1 ? ", then × " + job.retry_backoff + " each time" : "") +
       (job.retry_delay_max ? ", at most " + durationWords(job.retry_delay_max) : "")
     : "none: at once";
+  const finished = job.metadata.number_of_finished_runs;
   return [
     field("Id", el("code", null, job.id)), ...what,
     field("Owner", job.owner || "none"),
     field("Schedule", scheduleWords(job), job.schedule ? [" — ", el("code", null, job.schedule)] : null),
     job.timezone ? field("Time zone", job.timezone) : [],
-    field("Runs by itself", job.trigger_only ? "no: only when started (by hand, by a parent, on failure)" : "yes"),
-    field("Next run", job.next_run_at === ZERO ? "none" : timeCell(job.next_run_at)),
+    field("Next run", nextRun(job)),
     field("Last run", lastRun(job)),
     field("Last success", timeCell(job.last_success)),
     field("Last error", timeCell(job.last_error)),
-    field("Runs", job.success_count + " succeeded, " + job.error_count + " failed"),
+    field("Runs finished", String(finished)),
+    field("Attempts", job.success_count + " succeeded, " + job.error_count + " failed (retries count as attempts)"),
     field("State", jobState(job)),
     field("Retries", String(job.retries)),
     field("Wait before a retry", retryWait),
@@ -7521,8 +8205,8 @@ function jobFields(job) {
     field("While a run goes", { allow: "a run due meanwhile runs too (allow)", forbid: "a run due meanwhile is skipped (forbid)",
                                 replace: "a run due meanwhile replaces it (replace)" }[job.concurrency] || job.concurrency),
     job.type === 1 ? [] : field("Working directory", job.cwd || "the server's (--workdir)"),
-    field("Runs after", links(job.parent_jobs)),
-    field("Then runs", links(job.dependent_jobs)),
+    field("Parents (it runs after them)", links(job.parent_jobs)),
+    field("Children (they run after it)", links(job.dependent_jobs)),
     field("On failure runs", job.on_failure_job ? jobLink(job.on_failure_job) : "nothing"),
     field("After downtime", job.resume_at_next_scheduled_time ? "waits for the next occurrence" : "runs once to catch up"),
     field("Environment", env.length ? el("code", null, env.map(([k, v]) => k + "=" + v).join(" ")) : "none"),
@@ -7531,13 +8215,8 @@ function jobFields(job) {
   ].flat();
 }
 
-function durationText(ns) {
-  const seconds = ns / 1e9;
-  return seconds < 1 ? (seconds * 1000).toFixed(1) + " ms" : seconds.toFixed(2) + " s";
-}
-
 function runRow(run) {
-  const key = run.ran_at + "|" + run.node + "|" + run.scheduled_for;
+  const key = run.run_id;
   const output = run.output
     ? el("details", { open: state.openRuns.has(key) }, el("summary", null, run.output.length + " characters"),
          el("pre", null, run.output))
@@ -7545,11 +8224,14 @@ function runRow(run) {
   if (run.output) {
     output.addEventListener("toggle", () => output.open ? state.openRuns.add(key) : state.openRuns.delete(key));
   }
+  // When it was due, only where that says something the start does not.
+  const late = isTime(run.scheduled_for) ? (new Date(run.ran_at) - new Date(run.scheduled_for)) / 1000 : 0;
   return el("tr", null,
-    el("td", { "data-label": "Started" }, timeCell(run.ran_at)),
-    el("td", { "data-label": "Scheduled for" }, run.scheduled_for === ZERO ? "—" : timeCell(run.scheduled_for)),
-    el("td", { "data-label": "Duration", class: "num" }, durationText(run.execution_duration)),
-    el("td", { "data-label": "Result" }, run.success ? el("span", { class: "good" }, "✓ ok")
+    el("td", { "data-label": "Started" }, timeCell(run.ran_at),
+       Math.abs(late) >= 1 ? el("span", { class: "muted small" }, " (due ", timeCell(run.scheduled_for), ")") : null),
+    el("td", { "data-label": "Duration", class: "num" }, secondsText(run.execution_duration / 1e9)),
+    el("td", { "data-label": "Result" }, run.skipped ? el("span", { class: "muted" }, "skipped (forbid)")
+      : run.success ? el("span", { class: "good" }, "✓ ok")
       : [el("span", { class: "bad" }, "✗ failed"), run.error ? ": " + run.error : ""]),
     el("td", { "data-label": "Retries", class: "num" }, run.number_of_retries),
     el("td", { "data-label": "Trigger" }, run.trigger),
@@ -7557,12 +8239,52 @@ function runRow(run) {
     el("td", { "data-label": "Output" }, output));
 }
 
+// The runs going now, each with its output so far and a Stop button.
+function renderGoing() {
+  const going = state.going;
+  $("going").hidden = going.length === 0;
+  $("stop").hidden = going.length === 0;
+  $("stop").textContent = going.length > 1 ? "Stop all " + going.length + " runs" : "Stop";
+  const kept = new Map([...document.querySelectorAll("#going-runs pre")].map(pre =>
+    [pre.dataset.run, pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4]));
+  $("going-runs").replaceChildren(...going.map(run => {
+    const stop = el("button", { type: "button", class: "danger", disabled: run.stop_requested }, run.stop_requested ? "Stopping…" : "Stop this run");
+    stop.addEventListener("click", () => jobAction(stop, "POST", jobPath("stop") + "?run_id=" + run.run_id,
+                                                   () => notify("Stopping run " + run.run_id + "…")));
+    const started = isTime(run.claimed_at) ? run.claimed_at : run.scheduled_for;
+    const pre = el("pre", { "data-run": run.run_id, tabindex: 0, "aria-label": "output of run " + run.run_id },
+                   run.output || "");
+    return el("div", { class: "going", "data-run": run.run_id },
+      el("div", { class: "going-head" }, el("b", null, "Run " + run.run_id), el("span", null, run.trigger + " on " + run.node),
+         el("span", null, "started ", timeCell(started)),
+         run.attempts_failed ? el("span", { class: "bad" }, run.attempts_failed + " failed attempt(s) so far") : null, stop),
+      run.output ? pre : el("p", { class: "muted" }, "No output yet."));
+  }));
+  for (const pre of document.querySelectorAll("#going-runs pre")) {
+    if (kept.get(pre.dataset.run) !== false) pre.scrollTop = pre.scrollHeight;  // follow the tail
+  }
+}
+
+function renderNext(times, job) {
+  $("next-runs").replaceChildren(...times.map(iso => el("li", null, timeCell(iso), el("span", { class: "muted small" }, " — " + fullTime(iso)))));
+  $("no-next").hidden = times.length > 0;
+  $("no-next").textContent = job.parent_jobs && job.parent_jobs.length ? "It runs after its parents."
+    : job.trigger_only ? "It runs only when started." : "None: it has no runs left.";
+  if (job.disabled && times.length) {
+    $("no-next").hidden = false;
+    $("no-next").textContent = "It is disabled: these are the times it would run if enabled now.";
+  }
+}
+
 async function renderJob() {
-  const id = state.jobId;
-  let job, runs;
+  const id = state.jobId, path = encodeURIComponent(id);
+  let job, runs, next, going;
   try {
-    [job, runs] = await Promise.all([api("GET", "/api/v1/job/" + encodeURIComponent(id) + "/"),
-                                     api("GET", "/api/v1/job/stats/" + encodeURIComponent(id) + "/?limit=50")]);
+    [job, runs, next, going] = await Promise.all([
+      api("GET", "/api/v1/job/" + path + "/"),
+      api("GET", "/api/v1/job/stats/" + path + "/?limit=" + CHART_RUNS),
+      api("GET", "/api/v1/job/next/" + path + "/?count=5"),
+      api("GET", "/api/v1/job/running/" + path + "/")]);
   } catch (error) {
     if (error instanceof Unauthorized || state.jobId !== id) return;
     $("job-title").textContent = "Job " + id;
@@ -7573,14 +8295,47 @@ async function renderJob() {
   }
   if (state.jobId !== id) return;
   job = job.job;
-  state.jobs[id] = job;
+  remember(job);
+  state.job = job;
+  state.going = going.runs;
   $("job-actions").hidden = false;
-  $("job-title").textContent = job.name;
+  $("job-title").replaceChildren(...[job.name, job.disabled ? el("span", { class: "badge" }, "disabled") : null,
+                                      job.is_done ? el("span", { class: "badge" }, "done") : null].filter(Boolean));
+  $("job-summary").textContent = scheduleWords(job) + (job.owner ? " · " + job.owner : "");
   $("toggle").textContent = job.disabled ? "Enable" : "Disable";
   $("job-fields").replaceChildren(...jobFields(job));
-  const recent = runs.job_stats || [];  // the latest 50, newest first
-  $("runs").replaceChildren(...recent.map(runRow));
+  const recent = runs.job_stats || [];  // newest first
+  $("durations-title").textContent = "Run durations" + (recent.length ? " (the last " + recent.length + ")" : "");
+  $("durations").replaceChildren(durationChart(recent));
+  renderNext(next.next_runs, job);
+  $("graph").replaceChildren(dependencyGraph(job));
+  $("runs").replaceChildren(...recent.slice(0, 50).map(runRow));
   $("no-runs").hidden = recent.length > 0;
+  renderGoing();
+  const related = [...(job.parent_jobs || []), ...(job.dependent_jobs || []), job.on_failure_job].filter(Boolean);
+  learnNames(related, () => { if (state.jobId === id) {
+    $("graph").replaceChildren(dependencyGraph(job));
+    $("job-fields").replaceChildren(...jobFields(job));
+    $("job-summary").textContent = scheduleWords(job) + (job.owner ? " · " + job.owner : "");
+  } });
+}
+
+// While runs go (and for a few seconds after Run now), their output is fetched every
+// second, and the job drawn again once one has ended.
+async function followGoing() {
+  const watching = Date.now() < state.watchUntil;
+  if (state.view !== "job" || !(state.going.length || watching) || document.hidden || state.waitingForToken) return;
+  const id = state.jobId;
+  try {
+    if (watching) return await renderJob();
+    const going = await api("GET", "/api/v1/job/running/" + encodeURIComponent(id) + "/");
+    if (state.jobId !== id) return;
+    const ended = going.runs.some(run => !state.going.some(old => old.run_id === run.run_id)) ||
+      state.going.some(old => !going.runs.some(run => run.run_id === old.run_id));
+    state.going = going.runs;
+    renderGoing();
+    if (ended) await renderJob();
+  } catch (error) { /* the next refresh says what is wrong */ }
 }
 
 async function jobAction(button, method, path, done) {
@@ -7602,23 +8357,26 @@ $("edit").addEventListener("click", () => {
   location.hash = "#/edit/" + encodeURIComponent(state.jobId);
 });
 $("run-now").addEventListener("click", () => {
-  notify("Running " + $("job-title").textContent + "…");
-  jobAction($("run-now"), "POST", jobPath("start"), () => notify("The run has finished."));
+  notify("Started " + nameOf(state.jobId) + ".");
+  state.watchUntil = Date.now() + 5000;
+  jobAction($("run-now"), "POST", jobPath("start") + "?wait=false");
+});
+$("stop").addEventListener("click", () => {
+  jobAction($("stop"), "POST", jobPath("stop"), () => notify("Stopping the runs of " + nameOf(state.jobId) + "…"));
 });
 $("toggle").addEventListener("click", () => {
   const verb = $("toggle").textContent === "Enable" ? "enable" : "disable";
   jobAction($("toggle"), "POST", jobPath(verb));
 });
 $("delete").addEventListener("click", () => {
-  const job = state.jobs[state.jobId];
-  $("confirm-text").textContent = "Delete “" + (job ? job.name : state.jobId) +
+  $("confirm-text").textContent = "Delete “" + nameOf(state.jobId) +
     "”, its run stats, and its children that have no other parent?";
   $("confirm-delete").hidden = false;
   $("delete-no").focus();
 });
 $("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; });
 $("delete-yes").addEventListener("click", () => {
-  const name = $("job-title").textContent;
+  const name = nameOf(state.jobId);
   jobAction($("delete-yes"), "DELETE", jobPath(""), () => {
     $("confirm-delete").hidden = true;
     notify("Deleted " + name + ".");
@@ -7627,43 +8385,115 @@ $("delete-yes").addEventListener("click", () => {
   });
 });
 
-// --- the new-job form ----------------------------------------------------------------
+// --- the timeline ------------------------------------------------------------------------
+function timelineWindow() {
+  const from = $("window-from").value ? new Date($("window-from").value).getTime() : serverNow();
+  return [from, from + Number($("window").value) * 1000];
+}
+
+async function renderTimeline() {
+  const [from, to] = timelineWindow();
+  const iso = ms => new Date(ms).toISOString();
+  const answer = await api("GET", "/api/v1/timeline/?limit=200&from=" + iso(from) + "&to=" + iso(to));
+  const span = to - from;
+  const at = when => 1000 * (new Date(when) - from) / span;
+  // The axis: six times across the window.
+  const labels = Math.max(2, Math.min(6, Math.floor(($("axis").clientWidth || 600) / 110)));
+  $("axis").replaceChildren(...[...Array(labels).keys()].map(i => {
+    const label = el("span", null, (span > 86400000 ? FORMATS.dayClock : FORMATS.clock).format(
+      new Date(from + span * i / (labels - 1))));
+    label.style.left = (100 * i / (labels - 1)) + "%";
+    return label;
+  }));
+  const bucket = span / 60000;  // seconds
+  const bucketWords = bucket % 3600 === 0 ? (bucket === 3600 ? "hour" : bucket / 3600 + " h")
+    : bucket % 60 === 0 ? (bucket === 60 ? "minute" : bucket / 60 + " min") : secondsText(bucket);
+  // How many runs fall in each sixtieth of the window: where they crowd.
+  const buckets = new Array(60).fill(0);
+  for (const job of answer.jobs) for (const when of job.runs) buckets[Math.min(59, Math.floor(at(when) / 1000 * 60))]++;
+  const most = Math.max(1, ...buckets);
+  const track = (label, marks) => svg("svg", { class: "track", viewBox: "0 0 1000 18", preserveAspectRatio: "none", role: "img", "aria-label": label }, marks);
+  const crowd = track("runs in each " + bucketWords + " of the window; at most " + most, buckets.map((n, i) =>
+    n ? svg("rect", { class: "crowd", x: i * 1000 / 60 + 1, width: 1000 / 60 - 2, y: 18 - 18 * n / most, height: 18 * n / most },
+            svg("title", null, n + " run" + (n === 1 ? "" : "s") + " from " + fullTime(iso(from + span * i / 60)))) : null));
+  const rows = answer.jobs.map(job => {
+    remember(job);
+    return el("tr", { "data-id": job.id },
+      el("th", { scope: "row" }, jobLink(job.id), job.more ? el("span", { class: "muted small" }, " (the first 100 runs)") : null),
+      el("td", null, track(job.runs.length + " runs of " + job.name, job.runs.map(when =>
+        svg("rect", { class: "run", x: Math.max(0, at(when) - 1.5), width: 3, y: 2, height: 14 },
+            svg("title", null, job.name + " · " + fullTime(when) + " (" + relativeTime(when) + ")"))))));
+  });
+  $("timeline-rows").replaceChildren(
+    el("tr", { class: "crowding" }, el("th", { scope: "row" }, "All jobs ", el("span", { class: "muted small" }, "(runs per " + bucketWords + ")")), el("td", null, crowd)),
+    ...rows);
+  const total = answer.jobs.reduce((sum, job) => sum + job.runs.length, 0);
+  $("timeline-count").textContent = total + " run" + (total === 1 ? "" : "s") + " of " + answer.jobs.length + " job" +
+    (answer.jobs.length === 1 ? "" : "s") + (answer.jobs.length >= 200 ? " (the 200 due soonest)" : "");
+  $("timeline-empty").hidden = answer.jobs.length > 0;
+  $("timeline").hidden = answer.jobs.length === 0;
+}
+$("window").addEventListener("change", () => renderTimeline().catch(showTrouble));
+$("window-from").addEventListener("change", () => renderTimeline().catch(showTrouble));
+
+// --- the new-job form --------------------------------------------------------------------
 const form = $("job-form");
 
 function showKind() {
   for (const label of form.querySelectorAll("[data-kind]")) {
     label.hidden = label.dataset.kind !== form.elements.type.value;
   }
+  const when = form.elements.repeat.value;
+  for (const label of form.querySelectorAll("[data-when]")) {
+    label.hidden = !label.dataset.when.split(" ").includes(when);
+  }
+  form.elements.trigger_only.checked = when === "manual";
 }
 
 function scheduleFromPicker() {
   const f = form.elements;
-  if (f.repeat.value === "cron") {
+  const kind = f.repeat.value;
+  if (kind === "now" || kind === "manual") return "";
+  if (kind === "text") return f.schedule.value;
+  if (kind === "cron") {
     const [hour, minute] = (f.cron_time.value || "09:00").split(":").map(Number);
     return minute + " " + hour + " " + f.cron_days.value;
   }
-  if (!f.start.value) return "";
-  const start = new Date(f.start.value);
-  if (isNaN(start)) return "";
-  const iso = start.toISOString().replace(/\.000Z$/, "Z");
-  if (f.repeat.value === "once") return "R0/" + iso + "/";
+  const start = f.start.value ? new Date(f.start.value) : null;
+  if (start !== null && isNaN(start)) return "";
+  const iso = start ? start.toISOString().replace(/\.000Z$/, "Z") : "";
+  if (kind === "once") return iso ? "R0/" + iso + "/" : "";
   const count = Math.max(1, Math.floor(Number(f.every.value) || 1));
   const unit = f.unit.value;
   const interval = ["H", "M", "S"].includes(unit) ? "PT" + count + unit
     : "P" + count + (unit === "MO" ? "M" : unit);
-  const repeats = f.repeat.value === "forever" ? "" : Math.max(1, Math.floor(Number(f.repeats.value) || 1));
-  return "R" + repeats + "/" + iso + "/" + interval;
+  const repeats = kind === "forever" ? "" : Math.max(1, Math.floor(Number(f.repeats.value) || 1));
+  return "R" + repeats + "/" + (iso ? iso + "/" : "") + interval;
 }
 
-function fillRelations() {
-  const jobs = Object.values(state.jobs).sort((a, b) => a.name.localeCompare(b.name));
-  const options = selected => jobs.map(job => el("option", { value: job.id, selected: selected.includes(job.id) },
-                                                  job.name + " (" + job.id.slice(0, 8) + ")"));
-  const parents = [...form.elements.parents.selectedOptions].map(o => o.value);
-  form.elements.parents.replaceChildren(...options(parents));
-  const failure = form.elements.on_failure_job.value;
-  form.elements.on_failure_job.replaceChildren(el("option", { value: "" }, "nothing"), ...options([failure]));
+// The lists of jobs to choose parents and a failure job from: found through the API
+// (there may be any number of jobs), the chosen ones always kept.
+async function fillRelations() {
+  const words = $("relation-filter").value.trim();
+  const answer = await api("GET", "/api/v1/job/?limit=100&sort=name" + (words ? "&q=" + encodeURIComponent(words) : ""));
+  const found = answer.order.map(id => answer.jobs[id]).filter(job => job.id !== state.editing);
+  found.forEach(remember);
+  const f = form.elements;
+  const fill = (select, chosen, first) => {
+    const ids = [...new Set([...chosen, ...found.map(job => job.id)])];
+    select.replaceChildren(...first, ...ids.map(id => el("option", { value: id, selected: chosen.includes(id) },
+                                                          nameOf(id) + " (" + id.slice(0, 8) + ")")));
+  };
+  fill(f.parents, [...f.parents.selectedOptions].map(o => o.value), []);
+  const failure = f.on_failure_job.value;
+  fill(f.on_failure_job, failure ? [failure] : [], [el("option", { value: "" }, "nothing")]);
+  f.on_failure_job.value = failure;
 }
+let relationTimer = null;
+$("relation-filter").addEventListener("input", () => {
+  clearTimeout(relationTimer);
+  relationTimer = setTimeout(() => fillRelations().catch(showTrouble), 200);
+});
 
 function headersFrom(text) {
   const headers = {};
@@ -7734,7 +8564,6 @@ function jobFromForm() {
 function fillForm(job) {
   const f = form.elements;
   form.reset();
-  fillRelations();
   for (const [name, kind] of JOB_FIELDS) {
     const input = f[name], value = job[name];
     if (kind === "flag") input.checked = Boolean(value);
@@ -7742,31 +8571,45 @@ function fillForm(job) {
     else if (kind === "remote") fillRemote(value || {});
     else {
       if (kind === "job" && value && ![...input.options].some(o => o.value === value)) {
-        input.append(el("option", { value }, value));  // even before the list of jobs has come
+        input.append(el("option", { value }, nameOf(value)));  // even before the list of jobs has come
       }
       input.value = value === null || value === undefined ? "" : String(value);
     }
   }
   f.disabled.checked = job.disabled;
+  f.repeat.value = job.trigger_only ? "manual" : job.schedule ? "text" : "now";
   for (const id of job.parent_jobs || []) {
-    if (![...f.parents.options].some(o => o.value === id)) f.parents.append(el("option", { value: id }, id));
+    if (![...f.parents.options].some(o => o.value === id)) f.parents.append(el("option", { value: id }, nameOf(id)));
   }
   for (const option of f.parents.options) option.selected = (job.parent_jobs || []).includes(option.value);
   f.parents.disabled = true;  // an edit keeps them
   showKind();
+  fillRelations().catch(showTrouble);
 }
 
 function showForm() {
   form.elements.parents.disabled = Boolean(state.editing);
   $("parents-note").textContent = state.editing ? "an edit keeps a job's parents"
-    : "parents; a child has no schedule of its own";
+    : "it runs after each of these succeeds, and has no schedule of its own";
   $("form-title").textContent = state.editing ? "Edit job" : "New job";
   $("form-submit").textContent = state.editing ? "Save changes" : "Create job";
   $("form-error").textContent = "";
 }
 
+function newForm() {
+  form.reset();
+  showKind();
+  form.elements.schedule.value = scheduleFromPicker();
+  if (state.view === "new") fillRelations().catch(showTrouble);
+}
+
 form.addEventListener("change", event => {
   if (event.target.name === "type") showKind();
+  if (event.target.name === "repeat") showKind();
+  if (event.target.name === "schedule" && form.elements.repeat.value !== "text") {
+    form.elements.repeat.value = "text";  // typed by hand: kept as typed
+    showKind();
+  }
   if (["start", "repeat", "repeats", "every", "unit", "cron_time", "cron_days"].includes(event.target.name)) {
     form.elements.schedule.value = scheduleFromPicker();
   }
@@ -7783,19 +8626,18 @@ form.addEventListener("submit", async event => {
       return;
     }
     const created = await api("POST", "/api/v1/job/", jobFromForm());
-    form.reset();
-    showKind();
-    notify("Created " + created.id + ".");
+    notify("Created " + form.elements.name.value.trim() + ".");
+    newForm();
     location.hash = "#/job/" + encodeURIComponent(created.id);
   } catch (error) {
     if (!(error instanceof Unauthorized)) $("form-error").textContent = error.message;
   }
 });
 
-// --- scheduler status ------------------------------------------------------------------
+// --- scheduler status ----------------------------------------------------------------------
 function renderSummary() {
   const s = state.stats;
-  const item = (label, value) => el("li", null, label + " ", el("b", null, String(value)));
+  const item = (label, value) => el("li", null, label + " ", el("b", null, Number(value).toLocaleString()));
   $("summary").replaceChildren(item("jobs", s.jobs), item("active", s.active_jobs),
     item("disabled", s.disabled_jobs), item("successes", s.success_count), item("errors", s.error_count),
     item("processes", (s.nodes || []).length));
@@ -7805,66 +8647,84 @@ function renderStatus() {
   const s = state.stats;
   $("app-stats").replaceChildren(...[
     field("Jobs", s.jobs + " (" + s.active_jobs + " active, " + s.disabled_jobs + " disabled)"),
-    field("Runs", s.success_count + " succeeded, " + s.error_count + " failed"),
-    field("Next run", timeCell(s.next_run_at)),
+    field("Attempts", s.success_count + " succeeded, " + s.error_count + " failed"),
+    field("Next run", timeCell(s.next_run_at, "none due")),
     field("Last run", timeCell(s.last_attempted_run)),
-    field("Server time", timeCell(s.created)),
+    field("Server time", el("time", { datetime: s.created }, fullTime(s.created))),
   ].flat());
   $("nodes").replaceChildren(...(s.nodes || []).map(node => el("tr", null,
     el("td", { "data-label": "Process" }, node.id),
-    el("td", { "data-label": "Last heartbeat" }, timeCell(node.heartbeat)))));
+    el("td", { "data-label": "Last heartbeat" }, timeCell(node.heartbeat)),
+    el("td", { "data-label": "Runs going", class: "num" }, node.runs_going),
+    el("td", { "data-label": "Took for dead", class: "num" }, node.deaths_seen))));
 }
 
 // --- navigation and refresh --------------------------------------------------------------
 function notify(text) { $("notice").textContent = text; }
+function showTrouble(error) {
+  if (!(error instanceof Unauthorized)) notify("Cannot reach the server: " + error.message);
+}
 
 async function refresh() {
   if (state.waitingForToken) return;
   try {
-    const [jobs, stats] = await Promise.all([api("GET", "/api/v1/job/?limit=" + LIST_LIMIT),
-                                             api("GET", "/api/v1/stats/")]);
-    state.jobs = jobs.jobs || {};
-    state.total = jobs.total;
+    const asked = Date.now();
+    // The list is asked for at the same time: drawn once the server's clock is known.
+    const listing = state.view === "list" ? api("GET", listPath()) : null;
+    if (listing) listing.catch(() => {});  // its error comes with the await below
+    const stats = await api("GET", "/api/v1/stats/");
     state.stats = stats.Stats;
+    state.skew = new Date(state.stats.created) - (asked + Date.now()) / 2;
     renderSummary();
-    if (state.view === "list") renderList();
+    if (listing) await loadList(listing);
     if (state.view === "status") renderStatus();
-    if (state.view === "new" && !state.editing) fillRelations();
+    if (state.view === "timeline") await renderTimeline();
     if (state.view === "job") await renderJob();
   } catch (error) {
-    if (!(error instanceof Unauthorized)) notify("Cannot reach the server: " + error.message);
+    showTrouble(error);
   }
 }
 
 function route() {
   if (state.waitingForToken) return;
   const hash = location.hash || "#/";
+  const shown = state.view;
   const job = /^#\/job\/(.+)$/.exec(hash);
   const edit = /^#\/edit\/(.+)$/.exec(hash);
-  state.view = job ? "job" : hash === "#/new" || edit ? "new" : hash === "#/status" ? "status" : "list";
+  state.view = job ? "job" : hash === "#/new" || edit ? "new" : hash === "#/status" ? "status"
+    : hash === "#/timeline" ? "timeline" : "list";
   const editing = edit ? decodeURIComponent(edit[1]) : null;
   if (editing !== state.editing) {
     state.editing = editing;
-    form.reset();
-    showKind();
     if (editing) {
+      form.reset();
       api("GET", "/api/v1/job/" + encodeURIComponent(editing) + "/").then(answer => {
         if (state.editing === editing) fillForm(answer.job);
       }, error => { if (!(error instanceof Unauthorized)) $("form-error").textContent = error.message; });
+    } else {
+      newForm();
     }
+  } else if (state.view === "new" && shown !== "new") {
+    fillRelations().catch(showTrouble);  // what is half filled in stays
   }
   showForm();
   if (job && state.jobId !== decodeURIComponent(job[1])) {
     state.jobId = decodeURIComponent(job[1]);
+    state.going = [];
     state.openRuns.clear();
+    for (const id of ["job-fields", "runs", "durations", "graph", "next-runs", "going-runs"]) $(id).replaceChildren();
     $("job-title").textContent = "";
-    $("job-fields").replaceChildren();
-    $("runs").replaceChildren();
+    $("job-summary").textContent = "";
     $("job-error").textContent = "";
     $("confirm-delete").hidden = true;
+    $("going").hidden = $("stop").hidden = true;
   }
   for (const section of document.querySelectorAll("main > section")) {
     section.hidden = section.id !== "view-" + state.view;
+  }
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.dataset.view === state.view && !editing) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
   }
   refresh();
 }
@@ -7876,7 +8736,8 @@ function notifyClearLater() {
   noticeTimer = setTimeout(() => notify(""), 8000);
 }
 setInterval(() => { if (!document.hidden) refresh(); }, 5000);
-showKind();
+setInterval(followGoing, 1000);
+newForm();
 route();
 """
 

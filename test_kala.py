@@ -8,6 +8,7 @@ processes killed with SIGKILL.
 import base64
 import collections
 import contextlib
+import dataclasses
 import hashlib
 import http.client
 import http.server
@@ -655,6 +656,21 @@ class TestPlanOrphan:
 
 
 class TestJobRequests:
+    def test_a_disabled_job_names_when_it_would_run_if_enabled_never_a_time_past(self):
+        created = utc("2030-01-01T00:00:00Z")
+        job = job_from_request({"name": "n", "command": "true",
+                                "schedule": "R/2030-01-01T00:00:00Z/PT1H"}, now=created)
+        job.disabled, job.next_run_at = True, created  # as stored: its cursor's time
+        later = created + 10.5 * 3600
+        assert utc(kala.job_to_json(job, later)["next_run_at"]) == created + 11 * 3600
+        assert utc(kala.job_to_json(job)["next_run_at"]) == created  # the stored cursor
+        assert kala.upcoming_occurrences(job, later, until=created + 13 * 3600) == [
+            created + 11 * 3600, created + 12 * 3600, created + 13 * 3600]
+        job.disabled = False
+        assert utc(kala.job_to_json(job, later)["next_run_at"]) == created  # not skipped
+        trigger_only = job_from_request({"name": "n", "command": "true"}, now=created)
+        assert kala.job_to_json(trigger_only, later)["next_run_at"] == kala.ZERO_TIME
+
     def test_defaults(self):
         job = job_from_request({"name": "n", "command": "echo hi"}, now=T0, default_owner="ops")
         assert (job.owner, job.retries, job.type, job.disabled, job.schedule) == (
@@ -2543,6 +2559,81 @@ class TestApi:
             status, body, _ = api.call("GET", f"/api/v1/job/?{bad}")
             assert status == 400 and bad.split("=")[0] in body["error"]
 
+    def test_the_list_finds_sorts_and_pages_in_the_database(self, api):
+        later = iso(time.time() + 3600)
+        ids = {name: api.create(name=name, owner=owner, command=command,
+                                schedule=f"R/{later}/PT1H")
+               for name, owner, command in [("Backup db", "ops@example.com", "pg_dump x"),
+                                            ("report", "Ann", "make report"),
+                                            ("50%_off", "", "echo sale"),
+                                            ("idle", "", "true")]}
+        assert api.call("POST", f"/api/v1/job/disable/{ids['idle']}/")[0] == 204
+
+        def listed(query):
+            status, body, _ = api.call("GET", "/api/v1/job/?" + query)
+            assert status == 200, body
+            assert list(body["jobs"]) == body["order"]
+            return body
+
+        for query, found in [("q=BACKUP", ["Backup db"]), ("q=ann", ["report"]),
+                             ("q=make+rep", ["report"]), ("q=%25_", ["50%_off"]),
+                             ("q=_", ["Backup db", "50%_off"]), ("q=nothing+like+it", []),
+                             ("state=disabled", ["idle"]),
+                             ("state=active", ["Backup db", "report", "50%_off"]),
+                             ("sort=name", ["50%_off", "Backup db", "idle", "report"]),
+                             ("sort=-name", ["report", "idle", "Backup db", "50%_off"]),
+                             ("sort=owner&state=active", ["50%_off", "report", "Backup db"])]:
+            body = listed(query)
+            assert body["order"] == [ids[name] for name in found], query
+            assert body["total"] == len(found), query
+        body = listed("sort=name&limit=2&offset=1")
+        assert (body["order"], body["total"]) == ([ids["Backup db"], ids["idle"]], 4)
+        assert body["jobs"][ids["idle"]] == api.job(ids["idle"])  # Kala's job, as one GET
+        for bad, named in [("state=nope", "failing"), ("sort=size", "name"),
+                           ("q=" + "x" * 201, "200")]:
+            status, body, _ = api.call("GET", f"/api/v1/job/?{bad}")
+            assert status == 400 and named in body["error"], (bad, body)
+
+    def test_the_list_gives_each_job_its_newest_runs_and_finds_failing_ones(self, api):
+        good = api.create(name="good", trigger_only=True)
+        bad = api.create(name="bad", command="false", trigger_only=True)
+        for job_id, times in ((good, 3), (bad, 1)):
+            for _ in range(times):
+                assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        body = api.call("GET", "/api/v1/job/?runs=2")[1]
+        newest = [stat["run_id"] for stat in api.stats(good)][-2:]
+        assert [run["run_id"] for run in body["jobs"][good]["recent_runs"]] == newest
+        assert [run["result"] for run in body["jobs"][good]["recent_runs"]] == ["succeeded"] * 2
+        [failed] = body["jobs"][bad]["recent_runs"]
+        assert (failed["result"], failed["trigger"], failed["node"]) == (
+            "failed", "manual", api.stats(bad)[0]["node"])
+        assert failed["duration"] > 0 and utc(failed["ran_at"]) <= time.time()
+        assert api.call("GET", "/api/v1/job/?state=failing")[1]["order"] == [bad]
+        assert "recent_runs" not in api.call("GET", "/api/v1/job/?limit=5")[1]["jobs"][good]
+
+    def test_next_runs_and_the_timeline_say_when_jobs_run(self, api):
+        start = math.ceil(time.time()) + 3700
+        often = api.create(name="often", schedule=f"R/{iso(start)}/PT10M")
+        twice = api.create(name="twice", schedule=f"R1/{iso(start + 60)}/PT1M")
+        api.create(name="by hand", trigger_only=True)
+        api.create(name="tomorrow", schedule=f"R/{iso(start + 86400)}/PT1M")
+        status, body, _ = api.call("GET", f"/api/v1/job/next/{often}/?count=3")
+        assert status == 200 and [utc(t) for t in body["next_runs"]] == [
+            start, start + 600, start + 1200]
+        assert len(api.call("GET", f"/api/v1/job/next/{twice}/")[1]["next_runs"]) == 2
+        status, body, _ = api.call("GET", f"/api/v1/timeline/?from={iso(start)}"
+                                          f"&to={iso(start + 1800)}")
+        assert status == 200, body
+        assert [(job["id"], [utc(t) for t in job["runs"]]) for job in body["jobs"]] == [
+            (often, [start, start + 600, start + 1200, start + 1800]),
+            (twice, [start + 60, start + 120])]
+        assert api.call("GET", "/api/v1/timeline/")[1]["jobs"] == []  # none in the next hour
+        for bad in ("from=yesterday", f"from={iso(start)}&to={iso(start - 1)}",
+                    f"to={iso(start + 40 * 86400)}"):
+            status, body, _ = api.call("GET", f"/api/v1/timeline/?{bad}")
+            assert status == 400 and "from" in body["error"], bad
+        assert api.call("GET", "/api/v1/job/next/nope/")[0] == 404
+
     def test_delete_all(self, api):
         for _ in range(3):
             api.create(schedule=f"R/{iso(time.time() + 3600)}/PT1H")
@@ -2890,7 +2981,7 @@ class TestHttp:
     def test_web_page(self, api):
         status, body, response = api.call("GET", "/")
         assert status == 200 and b"<title>kala.py</title>" in body
-        assert len(body) < 40 * 1024 and not re.search(rb'(src|href)="(https?:)?//', body)
+        assert len(body) < 80 * 1024 and not re.search(rb'(src|href)="(https?:)?//', body)
         assert response.getheader("X-Content-Type-Options") == "nosniff"
         assert response.getheader("X-Frame-Options") == "DENY"
         policy = response.getheader("Content-Security-Policy")
@@ -3099,6 +3190,72 @@ class TestConcurrency:
             wait_for(lambda: len(api.stats(job_id)) == 2, message="the second run's end")
             end.unlink()
         assert "ended" in out.read_text().split()  # the graceful one had its SIGTERM
+
+
+class TestStoppingRuns:
+    """POST /api/v1/job/stop/ID/ ends a job's runs going (SIGTERM, then SIGKILL after
+    the grace), recorded failed ``stopped by request`` and not retried; GET
+    /api/v1/job/running/ID/ shows them with their output as it grows."""
+
+    @staticmethod
+    def stubborn(tmp_path):
+        """A command that notes its pid, says hello, ignores SIGTERM and runs 30 s."""
+        return (f"sh -c 'echo $$ >> {tmp_path}/pids; echo hello; trap \"\" TERM; i=0; "
+                f"while [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done'")
+
+    @staticmethod
+    def gone(pid):
+        return not os.path.exists(f"/proc/{pid}")
+
+    @at_once()
+    def test_stop_ends_every_run_of_the_job_going_and_records_it(self, api, tmp_path):
+        api.scheduler.replaceable.grace = 0.5
+        handler = api.create(name="handler", trigger_only=True)
+        job_id = api.create(command=self.stubborn(tmp_path), trigger_only=True, retries=2,
+                            on_failure_job=handler)
+        runs = sorted(api.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
+                      for _ in range(2))
+        wait_for(lambda: [(run["run_id"], run["output"]) for run in api.call(
+            "GET", f"/api/v1/job/running/{job_id}/")[1]["runs"]] == [
+            (run, "hello\n") for run in runs], message="both runs to say hello")
+        pids = [int(pid) for pid in (tmp_path / "pids").read_text().split()]
+        assert api.call("POST", f"/api/v1/job/stop/{job_id}/")[:2] == (200, {"stopping": runs})
+        stats = wait_for(lambda: len(api.stats(job_id)) == 2 and api.stats(job_id),
+                         message="both runs to end")
+        assert [(s["run_id"], s["success"], s["error"], s["number_of_retries"])
+                for s in sorted(stats, key=lambda s: s["run_id"])] == [
+            (run, False, kala.STOPPED_BY_REQUEST, 0) for run in runs]
+        assert all(self.gone(pid) for pid in pids)
+        assert len((tmp_path / "pids").read_text().split()) == 2  # neither was retried
+        assert api.call("GET", f"/api/v1/job/running/{job_id}/")[1] == {"runs": []}
+        assert api.call("POST", f"/api/v1/job/stop/{job_id}/")[:2] == (200, {"stopping": []})
+        wait_for(lambda: len(api.stats(handler)) == 2, message="the failure job, once a run")
+
+    @at_once()
+    def test_stop_of_one_run_leaves_the_others(self, api, tmp_path):
+        job_id = api.create(command=blocking(tmp_path), trigger_only=True)
+        first, second = (api.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1][
+            "run_id"] for _ in range(2))
+        wait_for(lambda: len(api.call("GET", f"/api/v1/job/running/{job_id}/")[1]["runs"]) == 2,
+                 message="both runs going")
+        assert api.call("POST", f"/api/v1/job/stop/{job_id}/?run_id={second}")[1] == {
+            "stopping": [second]}
+        [stopped] = wait_for(lambda: api.stats(job_id), message="the second run to end")
+        assert (stopped["run_id"], stopped["error"]) == (second, kala.STOPPED_BY_REQUEST)
+        [left] = api.call("GET", f"/api/v1/job/running/{job_id}/")[1]["runs"]
+        assert left["run_id"] == first and not left["stop_requested"]
+        (tmp_path / "release").touch()
+        wait_for(lambda: len(api.stats(job_id)) == 2, message="the first run to end")
+        assert {s["run_id"]: s["success"] for s in api.stats(job_id)} == {
+            first: True, second: False}
+
+    def test_stop_of_a_job_that_is_not_there_is_a_404(self, memory_api):
+        status, body, _ = memory_api.call("POST", "/api/v1/job/stop/nope/")
+        assert status == 404 and "nope" in body["error"]
+        assert memory_api.call("GET", "/api/v1/job/running/nope/")[0] == 404
+        job_id = memory_api.create(trigger_only=True)
+        status, body, _ = memory_api.call("POST", f"/api/v1/job/stop/{job_id}/?run_id=x")
+        assert status == 400 and "run_id" in body["error"]
 
 
 class TestMetrics:
@@ -3706,6 +3863,36 @@ class TestSeveralProcesses:
             rf" WARNING node victim taken for dead \({how}\): 0 run\(s\) it had claimed and "
             rf"not started taken over to run here, 1 recorded 'node died' \(0 of them retried "
             rf"here\), 0 chain\(s\) of follow-ups it owed finished here$", line.rstrip()), line
+        [seen] = [node for node in survivor.client.call("GET", "/api/v1/stats/")[1]["Stats"][
+            "nodes"] if node["id"] == "survivor"]
+        assert seen["deaths_seen"] == 1
+
+    @at_once()
+    def test_stop_reaches_a_run_going_on_another_process_and_its_output_shows(
+            self, serve, database, tmp_path):
+        a, b = (serve("--db", database, "--node-lease", self.LEASE, "--node-id", node,
+                      wait=False) for node in ("a", "b"))
+        a.ready()
+        b.ready()
+        job_id = a.client.create(trigger_only=True, command=(
+            f"sh -c 'echo $$ > {tmp_path}/pid; echo line one; i=0; "
+            f"while [ ! -e {tmp_path}/release ] && [ $i -lt 600 ]; do sleep 0.05; "
+            f"i=$((i + 1)); done'"))
+        run = a.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
+        [going] = wait_for(lambda: [r for r in b.client.call(
+            "GET", f"/api/v1/job/running/{job_id}/")[1]["runs"] if r["output"]],
+            message="the output of the run on a, seen through b")
+        assert (going["run_id"], going["node"], going["output"]) == (run, "a", "line one\n")
+        pid = int((tmp_path / "pid").read_text())
+        assert b.client.call("POST", f"/api/v1/job/stop/{job_id}/")[1] == {"stopping": [run]}
+        [stat] = wait_for(lambda: b.client.stats(job_id), message="the run on a to end")
+        assert (stat["run_id"], stat["node"], stat["success"], stat["error"]) == (
+            run, "a", False, kala.STOPPED_BY_REQUEST)
+        assert not os.path.exists(f"/proc/{pid}")
+        nodes = {node["id"]: node for node in b.client.call(
+            "GET", "/api/v1/stats/")[1]["Stats"]["nodes"]}
+        assert [(nodes[n]["runs_going"], nodes[n]["deaths_seen"]) for n in "ab"] == [
+            (0, 0), (0, 0)]
 
     @at_once()
     def test_replace_ends_a_run_going_on_another_process(self, serve, database, tmp_path):
@@ -5293,6 +5480,17 @@ def chromium():
         browser.close()
 
 
+def many_jobs(count):
+    """``count`` jobs as an import brings them in (one transaction): job N is named
+    "job N of many", runs hourly from an hour from now, and has no runs yet."""
+    template = kala.job_from_request({"name": "job", "command": "true",
+                                      "schedule": f"R/{iso(time.time() + 3600)}/PT1H"},
+                                     now=time.time())
+    jobs = [dataclasses.replace(template, id=f"many-{i}", name=f"job {i} of many")
+            for i in range(count)]
+    return kala.ImportedJobs(jobs, {job.id: [] for job in jobs})
+
+
 class WebPage:
     """A fresh browser tab (own session storage) on a serve process, recording
     console errors, uncaught exceptions and dialogs."""
@@ -5319,6 +5517,11 @@ class WebPage:
                 field.select_option(value)
             else:
                 field.fill(value)
+
+    def names_listed(self, names, message="the list"):
+        """Wait until the list shows exactly ``names``, in that order."""
+        wait_for(lambda: self.page.locator("#jobs tr td:first-child").all_inner_texts() == names,
+                 message=f"{message}: {names}")
 
     def unexpected_errors(self, *statuses):
         """Console errors other than the browser's note on an expected HTTP status."""
@@ -5351,28 +5554,26 @@ class TestWebPage:
                    schedule=f"R/{self.later()}/P1D")
         api.create(name="cleanup", owner="ops", command="true", schedule=f"R0/{self.later()}/")
         page = tab.open()
-        rows = page.locator("#jobs tr")
-        rows.first.wait_for()
-        assert rows.count() == 3
-        assert page.locator("#jobs tr td:first-child").all_inner_texts() == [
-            "backup", "cleanup", "report"]
+        tab.names_listed(["backup", "cleanup", "report"])
         backup = page.locator("#jobs tr", has_text="backup").locator("td").all_inner_texts()
         assert backup[1:3] == ["ops", "every 10 s, 3 more runs"] and backup[4] == "never"
-        assert backup[5:] == ["0", "0", "active"]
-        assert page.locator("#jobs tr", has_text="report").locator("td").nth(7).inner_text() == \
-            "disabled"
+        assert backup[3] in ("in 60 min", "in 1 h") and backup[6:] == ["0", "0", "active"]
+        report = page.locator("#jobs tr", has_text="report").locator("td")
+        assert report.nth(8).inner_text() == "disabled"
+        assert report.nth(3).inner_text() in ("off (would be in 60 min)", "off (would be in 1 h)")
         assert page.locator("#jobs tr", has_text="cleanup").locator("td").nth(2).inner_text() \
             .startswith("once at ")
         page.click("th button[data-sort=name]")  # again: descending
-        assert page.locator("#jobs tr td:first-child").all_inner_texts() == [
-            "report", "cleanup", "backup"]
-        page.fill("#filter", "ops")
-        assert page.locator("#jobs tr td:first-child").all_inner_texts() == ["cleanup", "backup"]
+        tab.names_listed(["report", "cleanup", "backup"], "descending")
+        page.fill("#filter", "OPS")
+        tab.names_listed(["cleanup", "backup"], "owner ops, found by the API")
         page.fill("#filter", "")
         page.select_option("#status-filter", "disabled")
-        assert page.locator("#jobs tr td:first-child").all_inner_texts() == ["report"]
-        assert page.locator("#count").inner_text() == "1 of 3 jobs"
-        page.select_option("#status-filter", "all")
+        tab.names_listed(["report"], "the disabled")
+        assert page.locator("#count").inner_text() == "1 job found"
+        page.select_option("#status-filter", "")
+        tab.names_listed(["report", "cleanup", "backup"], "all again")
+        assert page.locator("#pager").is_hidden()  # one page
         tab.screenshot("webui-list.png")
         # It refreshes by itself: a job created elsewhere appears.
         api.create(name="arrives-later", command="true", schedule=f"R/{self.later()}/PT1H")
@@ -5380,8 +5581,10 @@ class TestWebPage:
         page.click("nav >> text=Status")
         page.locator("#nodes tr").first.wait_for()
         node = api.call("GET", "/api/v1/stats/")[1]["Stats"]["nodes"][0]["id"]
-        assert page.locator("#nodes tr td").first.inner_text() == node
+        cells = page.locator("#nodes tr td").all_inner_texts()
+        assert cells[0] == node and cells[1].endswith(("now", "s ago")) and cells[2:] == ["0", "0"]
         assert "4 (3 active, 1 disabled)" in page.locator("#app-stats").inner_text()
+        tab.screenshot("webui-status.png")
         assert tab.unexpected_errors() == []
 
     def test_creating_jobs_through_the_form(self, server, tab):
@@ -5510,7 +5713,9 @@ class TestWebPage:
         error = page.locator("#form-error")
         error.filter(has_text="R[n]/<start>/<interval>").wait_for()
         assert "'tomorrow'" in error.inner_text()
+        assert page.input_value("select[name=repeat]") == "text"  # typed: kept as typed
         past = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        page.select_option("select[name=repeat]", "once")
         page.fill("input[name=start]", past)
         page.dispatch_event("input[name=start]", "change")
         page.click("button[type=submit] >> text=Create job")
@@ -5528,7 +5733,8 @@ class TestWebPage:
         page.locator("#runs tr").first.wait_for()
         assert len(api.stats(job_id)) == 1 and api.stats(job_id)[0]["trigger"] == "manual"
         run = page.locator("#runs tr").first.locator("td").all_inner_texts()
-        assert run[3] == "✓ ok" and run[5] == "manual" and run[6] == api.stats(job_id)[0]["node"]
+        assert run[2] == "✓ ok" and run[4] == "manual" and run[5] == api.stats(job_id)[0]["node"]
+        assert run[0] in ("now", "1 s ago", "2 s ago")  # a manual run has no "due" beside it
         page.click("#runs summary")
         assert page.locator("#runs pre").inner_text() == "pressed\n"
         tab.screenshot("webui-job.png")
@@ -5590,30 +5796,146 @@ class TestWebPage:
         other.context.close()
         assert tab.unexpected_errors(401) == [] and other.unexpected_errors(401) == []
 
-    def test_a_long_list_is_drawn_in_part_and_says_so(self, server, tab):
+    def test_the_list_pages_through_the_api(self, server, tab):
         schedule = f"R/{self.later()}/PT1H"
-        threads = [threading.Thread(target=lambda k=k: [server.client.create(
-            name=f"many-{k}-{i}", schedule=schedule) for i in range(k, 2001, 8)])
-            for k in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for i in range(120):
+            server.client.create(name=f"many-{i:03}", schedule=schedule)
         page = tab.open()
-        page.locator("#count", has_text="of 2001 created").wait_for()
-        assert page.locator("#jobs tr").count() == 2000
+        page.locator("#page-at", has_text="1–50 of 120").wait_for()
+        assert page.locator("#jobs tr").count() == 50 and page.is_disabled("#page-prev")
+        page.click("#page-next")
+        page.locator("#page-at", has_text="51–100 of 120").wait_for()
+        tab.names_listed([f"many-{i:03}" for i in range(50, 100)], "the second page")
+        page.click("#page-next")
+        tab.names_listed([f"many-{i:03}" for i in range(100, 120)], "the last page")
+        assert page.is_disabled("#page-next")
+        page.select_option("#page-size", "200")
+        tab.names_listed([f"many-{i:03}" for i in range(120)], "all on one page")
+        page.fill("#filter", "many-07")
+        tab.names_listed([f"many-{i:03}" for i in range(70, 80)], "those found")
+        assert page.locator("#count").inner_text() == "10 jobs found"
         assert tab.unexpected_errors() == []
 
-    def test_phone_width(self, server, chromium):
-        server.client.create(name="a-job-with-a-rather-long-name-for-a-phone", owner="ops",
-                             schedule=f"R/{self.later()}/PT1H")
-        tab = WebPage(chromium, server.client.port, viewport={"width": 360, "height": 720})
-        for fragment in ("", "#/new", "#/status"):
+    def test_each_picture_has_a_mark_for_each_run_it_shows(self, server, tab):
+        api = server.client
+        upstream = api.create(name="upstream", trigger_only=True)
+        handler = api.create(name="on-call", trigger_only=True)
+        good = api.create(name="good", parent_jobs=[upstream], on_failure_job=handler)
+        child = api.create(name="child", parent_jobs=[good])
+        bad = api.create(name="bad", command="false", trigger_only=True)
+        for job_id, times in ((good, 4), (bad, 2)):
+            for _ in range(times):
+                assert api.call("POST", f"/api/v1/job/start/{job_id}/")[0] == 204
+        wait_for(lambda: len(api.stats(child)) == 4, message="the child's four runs")
+        page = tab.open()
+        tab.names_listed(["bad", "child", "good", "on-call", "upstream"])
+        row = lambda job_id: page.locator(f"#jobs tr[data-id='{job_id}']")
+        strip = row(good).locator("svg.strip")
+        assert strip.locator("rect.succeeded").count() == 4
+        assert strip.locator("rect").count() == 4
+        assert row(bad).locator("svg.strip rect.failed").count() == 2
+        assert row(upstream).locator("svg.strip rect").count() == 0
+        strip.locator("rect").first.click()  # a tap names the run
+        note = row(good).locator(".strip-note").inner_text()
+        assert "✓ succeeded" in note and "manual on " in note
+        page.click(f"#jobs a[href='#/job/{good}']")
+        page.locator("#durations circle").nth(3).wait_for()
+        assert page.locator("#durations circle.succeeded").count() == 4
+        graph = page.locator("#graph svg")
+        graph.locator("text", has_text="upstream").wait_for()
+        assert graph.locator("rect").count() == 4  # upstream, good, child, on-call
+        assert sorted(graph.locator("a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))")) == sorted(
+            f"#/job/{i}" for i in (upstream, good, child, handler))
+        assert graph.locator("path.on-failure").count() == 1
+        assert page.locator("#no-next").inner_text() == "It runs after its parents."
+        tab.screenshot("webui-job.png")
+        page.click(f"#graph a[href='#/job/{child}']")
+        page.locator("#job-title", has_text="child").wait_for()
+        assert tab.unexpected_errors() == []
+
+    def test_the_timeline_shows_when_each_job_runs_in_the_window(self, server, tab):
+        api = server.client
+        soon = time.time() + 300
+        often = api.create(name="every ten minutes", schedule=f"R/{iso(soon)}/PT10M")
+        twice = api.create(name="twice", schedule=f"R1/{iso(soon + 60)}/PT1M")
+        api.create(name="tomorrow", schedule=f"R/{iso(soon + 86400)}/PT1H")
+        api.create(name="by hand", trigger_only=True)
+        page = tab.open("#/timeline")
+        rows = page.locator("#timeline-rows tr[data-id]")
+        rows.nth(1).wait_for()
+        assert rows.evaluate_all("rows => rows.map(r => r.dataset.id)") == [often, twice]
+        assert page.locator(f"tr[data-id='{often}'] rect").count() == 6
+        assert page.locator(f"tr[data-id='{twice}'] rect").count() == 2
+        crowd = page.locator("tr.crowding rect")
+        assert crowd.count() >= 6 and page.locator("#timeline-count").inner_text() == \
+            "8 runs of 2 jobs"
+        tab.screenshot("webui-timeline.png")
+        page.select_option("#window", str(7 * 86400))
+        page.locator("tr[data-id] th a", has_text="tomorrow").wait_for()
+        assert tab.unexpected_errors() == []
+
+    def test_stop_on_the_page_ends_the_command_and_records_it(self, server, tab, tmp_path):
+        api = server.client
+        job_id = api.create(name="long", trigger_only=True, command=(
+            f"sh -c 'echo $$ > {tmp_path}/pid; echo working; i=0; "
+            f"while [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done'"))
+        page = tab.open(f"#/job/{job_id}")
+        page.locator("#job-title", has_text="long").wait_for()
+        page.click("#run-now")
+        page.locator("#going-runs pre", has_text="working").wait_for()
+        pid = int((tmp_path / "pid").read_text())
+        assert os.path.exists(f"/proc/{pid}")
+        tab.screenshot("webui-running.png")
+        page.click("#going-runs button >> text=Stop this run")
+        page.locator("#runs tr", has_text=kala.STOPPED_BY_REQUEST).wait_for()
+        assert not os.path.exists(f"/proc/{pid}")
+        [stat] = api.stats(job_id)
+        assert (stat["success"], stat["error"]) == (False, kala.STOPPED_BY_REQUEST)
+        assert page.locator("#going").is_hidden() and page.locator("#stop").is_hidden()
+        assert tab.unexpected_errors() == []
+
+    def test_a_hundred_thousand_jobs_open_on_their_first_page_and_one_is_found(
+            self, serve, chromium, tmp_path):
+        db = tmp_path / "many.db"
+        with contextlib.closing(Store(str(db))) as store:
+            store.import_jobs(many_jobs(100_000))
+        server = serve("--db", str(db))
+        tab = WebPage(chromium, server.client.port)
+        page = tab.open()
+        page.locator("#page-at", has_text="1–50 of 100,000").wait_for(timeout=30_000)
+        assert page.locator("#jobs tr").count() == 50
+        page.fill("#filter", "job 77777")
+        tab.names_listed(["job 77777 of many"], "the job found by name")
+        tab.context.close()
+        assert tab.unexpected_errors() == []
+
+    @pytest.mark.parametrize("width, height", [(1280, 900), (360, 740)])
+    def test_screenshots_at_desktop_and_phone_widths(self, server, chromium, width, height,
+                                                     tmp_path):
+        """Every view drawn at a desktop's and a phone's width, without sideways
+        scrolling; the screenshots go to artifacts/ for a person to look at."""
+        api = server.client
+        handler = api.create(name="page the on-call person", trigger_only=True)
+        parent = api.create(name="nightly-database-backup-with-a-long-name", owner="ops",
+                            command="sh -c 'echo dumped; exit 0'",
+                            schedule=f"R/{iso(time.time() + 120)}/PT15M",
+                            on_failure_job=handler)
+        api.create(name="report", parent_jobs=[parent], command="true")
+        api.create(name="every minute", schedule="0 * * * * *", command="false")
+        for _ in range(5):
+            api.call("POST", f"/api/v1/job/start/{parent}/")
+        tab = WebPage(chromium, server.client.port, viewport={"width": width, "height": height})
+        kind = "desktop" if width > 600 else "phone"
+        for name, fragment, ready in [
+                ("list", "", "#jobs svg.strip rect"), ("job", f"#/job/{parent}", "#durations circle"),
+                ("timeline", "#/timeline", "#timeline-rows rect.run"),
+                ("form", "#/new", "#job-form"), ("status", "#/status", "#nodes tr")]:
             page = tab.open(fragment)
+            page.locator(ready).first.wait_for()
             page.wait_for_load_state("networkidle")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 360, fragment
-            if not fragment:
-                tab.screenshot("webui-phone.png")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+            tab.screenshot(f"webui-{kind}-{name}.png")
         tab.context.close()
         assert tab.unexpected_errors() == []
 

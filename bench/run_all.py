@@ -3,7 +3,7 @@
     python3 bench/run_all.py
 
 Runs firing_lag (with the APScheduler column), burst, several_processes,
-scale and api with the settings the README reports, printing each one's
+scale, api and page (it needs playwright and Chromium) with the settings the README reports, printing each one's
 output as it comes and how long it took.
 """
 
@@ -19,6 +19,7 @@ BENCHMARKS = [
     ("several_processes.py", "--jobs", "200", "--seconds", "3", "--claims", "300"),
     ("scale.py", "--jobs", "100000"),
     ("api.py", "--seconds", "5"),
+    ("page.py", "--rounds", "3"),
 ]
 
 
