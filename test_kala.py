@@ -4333,6 +4333,7 @@ class OutsideView:
         self.database = parts.path.lstrip("/")
         self.gate_lock = f"kala-test-gate-{self.database}"
         self._gatekeeper = None
+        self._keeper_session = -1  # the gatekeeper's session: never ended by end_sessions
 
     @contextlib.contextmanager
     def _session(self):
@@ -4353,11 +4354,12 @@ class OutsideView:
         with self._session() as cursor:
             if self.kind == "postgresql":
                 cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE application_name = %s AND pid != pg_backend_pid()",
-                               (self.application,))
+                               "WHERE application_name = %s AND pid != pg_backend_pid() "
+                               "AND pid != %s", (self.application, self._keeper_session))
                 return cursor.fetchone()[0]
             cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s "
-                           "AND id != CONNECTION_ID()", (self.database,))
+                           "AND id != CONNECTION_ID() AND id != %s",
+                           (self.database, self._keeper_session))
             ended = [row[0] for row in cursor.fetchall()]
             for connection in ended:
                 with contextlib.suppress(Exception):
@@ -4388,6 +4390,9 @@ class OutsideView:
                            END IF; END""")
         self._gatekeeper = contextlib.ExitStack()
         self._keeper = self._gatekeeper.enter_context(self._session())
+        self._keeper.execute("SELECT pg_backend_pid()" if self.kind == "postgresql"
+                             else "SELECT CONNECTION_ID()")
+        self._keeper_session = self._keeper.fetchone()[0]
 
     def close_gate(self, node):
         """From now on, ``node``'s start marks wait at the gate."""

@@ -236,14 +236,14 @@ def main():
                               f"{nodes:7d}")
             if "lag" in parts:
                 print(f"\nfiring lag, {args.lag_jobs} jobs a second on one process, 10 s")
-                print(f"{'':26}{'p50':>11}{'p99':>11}{'max':>11}{'runs':>8}{'CPU':>7}")
+                print(f"{'':26}{'p50':>11}{'p99':>11}{'max':>11}{'runs':>13}{'CPU':>7}")
                 forking = bare_spawn_lag(args.lag_jobs, 10)
                 print(f"{'bare loop forking `true`':26}"
                       + "".join(ms(v) for v in percentiles(forking)))
                 for name, fresh in stores:
                     lags, _, runs, expected, cpu = kala_lag(args.lag_jobs, 10, db=fresh())
                     p50, p99, top = percentiles(lags)
-                    print(f"{name:26}{ms(p50)}{ms(p99)}{ms(top)}{runs:>5}/{expected}"
+                    print(f"{name:26}{ms(p50)}{ms(p99)}{ms(top)}{f'{runs}/{expected}':>13}"
                           f"{sum(cpu) * 100:6.0f}%")
         if "failover" in parts:
             for kind, databases in servers.items():
