@@ -5507,10 +5507,10 @@ class RunAttempts:
     a process taking this one for dead must not make it too."""
 
     def __init__(self, store: Store, node: str, runner, lease: Lease, queue: "StartQueue",
-                 replaceable: EndableCommands, metrics: SchedulerMetrics,
+                 endable: EndableCommands, metrics: SchedulerMetrics,
                  clock: Callable[[], float], stop: threading.Event):
         self.store, self.node, self.runner, self.lease = store, node, runner, lease
-        self.queue, self.replaceable, self.metrics = queue, replaceable, metrics
+        self.queue, self.endable, self.metrics = queue, endable, metrics
         self.clock, self._stop = clock, stop
 
     def environment(self, claim: Claim) -> Dict[str, str]:
@@ -5531,7 +5531,7 @@ class RunAttempts:
         """Whether a first attempt that ended (followed, not made in a worker) is to be
         retried: the retries then go on in a worker."""
         return (not attempt.success and claim.prior_attempts < claim.job.retries
-                and not self.replaceable.ending(claim.run_id))
+                and not self.endable.ending(claim.run_id))
 
     def make(self, claim: Claim, environment: Dict[str, str], ran_at: Optional[float] = None,
              attempt: Optional[Attempt] = None) -> Union[RunResult, "Outcome"]:
@@ -5554,7 +5554,7 @@ class RunAttempts:
             if attempt.success:
                 break
             failures += 1
-            if failures > job.retries or self.replaceable.ending(claim.run_id):
+            if failures > job.retries or self.endable.ending(claim.run_id):
                 break
             if too_late(job, claim.scheduled_for, self.clock()):
                 break  # too late to retry: Kala's epsilon
@@ -5618,15 +5618,15 @@ class RunAttempts:
         if isinstance(started, Attempt):
             return started
         tail = OutputTail(self.runner.output_limit)
-        self.replaceable.add(claim, started, tail)
-        return self.replaceable.ended(claim, self.runner.follow(started, job.timeout, tail))
+        self.endable.add(claim, started, tail)
+        return self.endable.ended(claim, self.runner.follow(started, job.timeout, tail))
 
     def result(self, claim: Claim, ran_at: float, failures: int, last: Attempt,
                earlier: Sequence[Attempt] = ()) -> RunResult:
         """A run's result from its last attempt and its ``failures`` (those of a
         dead process that ran it before included); the output of each attempt
         made here is kept."""
-        self.replaceable.forget(claim.run_id)
+        self.endable.forget(claim.run_id)
         output, dropped = attempts_output(
             [*earlier, last], getattr(self.runner, "output_limit", OUTPUT_TAIL_BYTES))
         return RunResult(last.success, ran_at, self.clock(),
@@ -5653,10 +5653,10 @@ class Starter:
     """
 
     def __init__(self, store: Store, node: str, lease: Lease, attempts: RunAttempts,
-                 pool: WorkerPool, queue: StartQueue, replaceable: EndableCommands,
+                 pool: WorkerPool, queue: StartQueue, endable: EndableCommands,
                  workers: int, clock: Callable[[], float]):
         self.store, self.node, self.lease, self.attempts = store, node, lease, attempts
-        self.pool, self.queue, self.replaceable, self.clock = pool, queue, replaceable, clock
+        self.pool, self.queue, self.endable, self.clock = pool, queue, endable, clock
         self.fence = store.fence
         self.slots = threading.Semaphore(max(1, workers))
         #: What follows running commands (set at start); None: every attempt in a worker.
@@ -5697,7 +5697,7 @@ class Starter:
         tries again; one another process took over is settled as not started."""
         ready = []
         for claim in batch:
-            reason = self.replaceable.ending_before_start(claim.run_id)
+            reason = self.endable.ending_before_start(claim.run_id)
             if reason is not None:  # a stop was asked for before it started: it does not
                 now = self.clock()
                 self._finished(claim, self.attempts.result(
@@ -5806,7 +5806,7 @@ class Starter:
             if not isinstance(started, Attempt):
                 self.attempts.note_lag(claim, ran_at)
                 tail = OutputTail(self.attempts.runner.output_limit)
-                self.replaceable.add(claim, started, tail)
+                self.endable.add(claim, started, tail)
                 self.follower.follow(started, claim.job.timeout,
                                      functools.partial(self._attempted, claim, ran_at,
                                                        environment), tail)
@@ -5820,7 +5820,7 @@ class Starter:
                    attempt: Attempt) -> None:
         """The first attempt of a followed command has ended (in the follower's
         thread, which must not wait): retries go on in a worker."""
-        attempt = self.replaceable.ended(claim, attempt)
+        attempt = self.endable.ended(claim, attempt)
         if self.attempts.retried_now(claim, attempt):
             self.pool.submit(self._run_in_worker, claim, ran_at, attempt, environment)
             return
@@ -6163,14 +6163,14 @@ class Scheduler:
         self.history = HistoryBound(keep_runs)  # 0 keeps every run
         self.pool = WorkerPool(workers)
         self.starts = StartQueue(store.fence.mark_ahead)
-        self.replaceable = EndableCommands(monotonic, replace_grace)
+        self.endable = EndableCommands(monotonic, replace_grace)
         self._stop = threading.Event()
         self._claiming_over = threading.Event()
         self.fencing = Lease(store, self.node, lease, clock, monotonic)
         self.attempts = RunAttempts(store, self.node, self.runner, self.fencing, self.starts,
-                                    self.replaceable, self.metrics, clock, self._stop)
+                                    self.endable, self.metrics, clock, self._stop)
         self.starter = Starter(store, self.node, self.fencing, self.attempts, self.pool,
-                               self.starts, self.replaceable, workers, clock)
+                               self.starts, self.endable, workers, clock)
         self.completion = Completion(store, self.node, self.pool, self.metrics, self.history,
                                      self._stop, self._claim_run, self.starter.on_time, clock)
         self.starter.completion = self.completion
@@ -6327,19 +6327,19 @@ class Scheduler:
                     self.maintain()
                 else:
                     self.sync_timers()
-                self._end_replaced()
+                self._end_commands()
                 self.on_maintained()
             except Exception:
                 log.exception("maintenance failed; retrying")
 
-    def _end_replaced(self) -> None:
+    def _end_commands(self) -> None:
         """End the commands here of runs that newer ones replace (concurrency replace) or
         that a stop was asked for, and write where the API reads it the output of
         those still running."""
-        if self.replaceable or self.starts:
-            self.replaceable.end(self.store.runs_to_end(self.node))
-        self.replaceable.kill_overdue()
-        outputs = self.replaceable.outputs_to_write()
+        if self.endable or self.starts:
+            self.endable.end(self.store.runs_to_end(self.node))
+        self.endable.kill_overdue()
+        outputs = self.endable.outputs_to_write()
         if outputs:
             self.store.write_outputs([(run_id, self.node, text) for run_id, text in outputs])
 
@@ -6363,12 +6363,12 @@ class Scheduler:
         is recorded failed, ``stopped by request``. Returns the runs asked to stop."""
         stopping = self.store.request_stop(job_id, self.clock(), run_id)
         if stopping:
-            self.replaceable.end({run: STOPPED_BY_REQUEST for run in stopping
+            self.endable.end({run: STOPPED_BY_REQUEST for run in stopping
                                   if self._runs_here(run)})
         return stopping
 
     def _runs_here(self, run_id: int) -> bool:
-        return self.replaceable.output(run_id) is not None or any(
+        return self.endable.output(run_id) is not None or any(
             claim.run_id == run_id for claim in self.starts.claims())
 
     def running_runs(self, job_id: str) -> List[dict]:
@@ -6376,7 +6376,7 @@ class Scheduler:
         freshest for those running here)."""
         runs = self.store.running_runs(job_id)
         for run in runs:
-            here = self.replaceable.output(run["run_id"]) if run["node"] == self.node else None
+            here = self.endable.output(run["run_id"]) if run["node"] == self.node else None
             if here is not None:
                 run["output"] = here
         return runs
@@ -7681,7 +7681,7 @@ _PAGE_BODY = r"""
 <h3>Settings</h3>
 <dl class="fields" id="job-fields"></dl>
 <h3>Recent runs</h3>
-<table class="cards"><thead><tr><th>Started</th><th class="num">Duration</th>
+<table class="cards" id="runs-table"><thead><tr><th>Started</th><th class="num">Duration</th>
 <th>Result</th><th class="num">Retries</th><th>Trigger</th><th>Process</th><th>Output</th></tr></thead>
 <tbody id="runs"></tbody></table>
 <p id="no-runs" class="muted" hidden>No runs yet.</p>
@@ -7985,6 +7985,11 @@ function lastFailed(job) {
 }
 function lastRun(job) {
   if (job.last_attempted_run === ZERO) return [el("span", { class: "muted" }, "never")];
+  // RFC 3339 times in UTC compare as text. A run started after the last one ended is going.
+  const ended = job.last_error > job.last_success ? job.last_error : job.last_success;
+  if (job.last_attempted_run > ended) {
+    return [timeCell(job.last_attempted_run), " ", el("span", { class: "muted" }, "⋯ going")];
+  }
   const failed = lastFailed(job);
   return [timeCell(job.last_attempted_run), " ",
           el("span", { class: failed ? "bad" : "good" }, failed ? "✗ failed" : "✓ ok")];
@@ -8311,6 +8316,7 @@ async function renderJob() {
   $("graph").replaceChildren(dependencyGraph(job));
   $("runs").replaceChildren(...recent.slice(0, 50).map(runRow));
   $("no-runs").hidden = recent.length > 0;
+  $("runs-table").hidden = recent.length === 0;
   renderGoing();
   const related = [...(job.parent_jobs || []), ...(job.dependent_jobs || []), job.on_failure_job].filter(Boolean);
   learnNames(related, () => { if (state.jobId === id) {

@@ -9,6 +9,7 @@ import base64
 import collections
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import http.client
 import http.server
@@ -2995,6 +2996,21 @@ class TestHttp:
 # Real serve processes: persistence, kill -9, restarts
 # =============================================================================
 
+def pause_outside_a_write(process, database):
+    """SIGSTOP a serve process, but not in the middle of a SQLite write: stopped holding
+    the writers' flock, it would hold up every other process's writes (as the README
+    says) until it is continued."""
+    if not database.endswith(".db"):
+        process.process.send_signal(signal.SIGSTOP)
+        return
+    fd = os.open(database + "-locks/write.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        process.process.send_signal(signal.SIGSTOP)
+    finally:
+        os.close(fd)
+
+
 class ServeProcess:
     """``kala.py serve`` in a subprocess on a free port; its log lines are kept."""
 
@@ -3009,7 +3025,8 @@ class ServeProcess:
         self.lines = queue.Queue()
         self.log = []
         self.headers, self.tls = headers, tls
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
         if wait:
             self.ready()
 
@@ -3035,9 +3052,11 @@ class ServeProcess:
         self.process.wait(10)
 
     def stop(self):
+        """SIGTERM, then wait until it has exited and its last log lines are read."""
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(20)
+        self._drainer.join(10)
 
 
 @pytest.fixture
@@ -3170,7 +3189,7 @@ class TestConcurrency:
     @at_once()
     def test_replace_ends_the_run_going_gracefully_then_forcibly(self, api, tmp_path,
                                                                  monkeypatch):
-        api.scheduler.replaceable.grace = 0.5
+        api.scheduler.endable.grace = 0.5
         out, end = tmp_path / "out", tmp_path / "end"
         wait = f"i=0; while [ ! -e {end} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done"
         graceful = api.create(name="graceful", concurrency="replace", trigger_only=True,
@@ -3209,7 +3228,7 @@ class TestStoppingRuns:
 
     @at_once()
     def test_stop_ends_every_run_of_the_job_going_and_records_it(self, api, tmp_path):
-        api.scheduler.replaceable.grace = 0.5
+        api.scheduler.endable.grace = 0.5
         handler = api.create(name="handler", trigger_only=True)
         job_id = api.create(command=self.stubborn(tmp_path), trigger_only=True, retries=2,
                             on_failure_job=handler)
@@ -3851,7 +3870,7 @@ class TestSeveralProcesses:
             victim.kill()
             how = "its lock was freed"
         else:
-            victim.process.send_signal(signal.SIGSTOP)
+            pause_outside_a_write(victim, database)
             how = r"its heartbeat is [0-9.]+ s old, over its lease of 1\.5 s"
         try:
             [line] = wait_for(lambda: [line for line in survivor.log if "taken for dead" in line],
@@ -5887,11 +5906,16 @@ class TestWebPage:
             f"while [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done'"))
         page = tab.open(f"#/job/{job_id}")
         page.locator("#job-title", has_text="long").wait_for()
+        assert page.locator("#runs-table").is_hidden() and page.locator("#no-runs").is_visible()
         page.click("#run-now")
         page.locator("#going-runs pre", has_text="working").wait_for()
         pid = int((tmp_path / "pid").read_text())
         assert os.path.exists(f"/proc/{pid}")
         tab.screenshot("webui-running.png")
+        page = tab.open("#/")
+        page.locator(f"tr[data-id='{job_id}']", has_text="going").wait_for()
+        page = tab.open(f"#/job/{job_id}")
+        page.locator("#going-runs pre", has_text="working").wait_for()
         page.click("#going-runs button >> text=Stop this run")
         page.locator("#runs tr", has_text=kala.STOPPED_BY_REQUEST).wait_for()
         assert not os.path.exists(f"/proc/{pid}")
