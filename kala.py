@@ -5742,6 +5742,9 @@ class Starter:
         #: What follows running commands (set at start); None: every attempt in a worker.
         self.follower: Optional[Union[CommandWatcher, CommandThreads]] = None
         self.completion: Optional["Completion"] = None   # where runs end (set by Scheduler)
+        #: The last start stamp given: each mark's is later, so that a run marked once
+        #: can be marked again only through the claim that holds its stamp.
+        self._last_stamp = -math.inf
 
     def on_time(self, claims: List[Claim], now: float) -> None:
         """Queue claims to start at their time (wakes the starter thread)."""
@@ -5828,9 +5831,19 @@ class Starter:
         cannot answer: they wait a second in the queue and try again (each keeps its
         claim, which a process taking this one for dead would take over). A mark is
         no heartbeat: the lease is checked at the fork."""
+        # A run queued twice (read back after an uncertain commit while its claim was
+        # on its way to start) is marked through one claim: the first, unless another
+        # is waited for, followed or stamped already. Marked together, both would
+        # have been told it is theirs.
+        chosen: Dict[int, Claim] = {}
+        for claim in claims:
+            other = chosen.get(claim.run_id)
+            if other is None or (other.settled is None and other.chain is None
+                                 and other.start_stamp is None):
+                chosen[claim.run_id] = claim
         try:
             owned = set()
-            now = self.clock()
+            now = self._last_stamp = max(self.clock(), self._last_stamp + 1e-6)
             for claim in claims:
                 claim.start_stamp = claim.start_stamp or now
             for stamp in sorted({claim.start_stamp for claim in claims}):
@@ -5843,7 +5856,7 @@ class Starter:
             self.queue.push(claims, when=self.clock() + 1.0)
             return False
         for claim in claims:
-            claim.start_marked = claim.run_id in owned
+            claim.start_marked = claim.run_id in owned and chosen[claim.run_id] is claim
         return True
 
     def _try_again(self, claim: Claim, exc: StoreUnavailable) -> None:
@@ -6064,6 +6077,8 @@ class Maintenance:
             except Exception:
                 self.lease.claims_uncertain.set()  # looked for again at the next maintenance
                 raise
+            waiting = {claim.run_id for claim in self.starter.queue.claims()}
+            claims = [claim for claim in claims if claim.run_id not in waiting]
             log.warning("a claim's commit was uncertain: %d unstarted run(s) of this process "
                         "are queued again (each starts once)", len(claims))
             self.starter.on_time(claims, self.clock())
