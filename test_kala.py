@@ -3121,7 +3121,12 @@ class ServeProcess:
         match = None
         deadline = time.monotonic() + 20
         while match is None:
-            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:  # seen once in a chaos run: say what it was doing
+                self.process.kill()
+                raise AssertionError("serve did not listen within 20 s:\n" +
+                                     "".join(self.log[-60:])) from None
             assert line is not None, "serve exited:\n" + "".join(self.log)
             match = re.search(r"listening on https?://\S+:(\d+) ", line)
         self.client = Client(int(match.group(1)), self.headers, self.tls)
