@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -1727,13 +1728,33 @@ class TestFilesystems:
 # Running a job
 # =============================================================================
 
-@pytest.fixture(params=["a thread waiting", "the watcher"])
+SPAWNERS = ["posix_spawn through ctypes", "os.posix_spawn", "Popen"]
+
+
+def command_runner(spawner: str, **settings) -> kala.CommandRunner:
+    """A CommandRunner starting commands one of the three ways kala.py can."""
+    if spawner == "Popen":
+        return kala.CommandRunner(spawner=None, **settings)
+    if not (sys.platform.startswith("linux") and hasattr(os, "posix_spawn")):
+        pytest.skip("posix_spawn is used on Linux only")
+    made = kala.ProcessSpawner(native=spawner == "posix_spawn through ctypes")
+    if made.native != (spawner == "posix_spawn through ctypes"):
+        pytest.skip("the C library cannot be reached through ctypes here")
+    return kala.CommandRunner(spawner=made, **settings)
+
+
+@pytest.fixture(params=[("a thread waiting", SPAWNERS[0])]
+                + [("the watcher", spawner) for spawner in SPAWNERS],
+                ids=lambda param: f"{param[0]}, {param[1]}")
 def run_command(request):
     """Runs a command as the scheduler does: a thread blocked on it (remote jobs,
-    retries, platforms without pidfd) or the one CommandWatcher thread."""
-    if request.param == "a thread waiting":
+    retries, platforms without pidfd) or the one CommandWatcher thread, each
+    command started as the runner does (posix_spawn, or Popen for a command with
+    a working directory of its own)."""
+    follower, spawner = request.param
+    if follower == "a thread waiting":
         yield lambda command, timeout=0.0, output_limit=kala.OUTPUT_TAIL_BYTES: (
-            kala.CommandRunner(output_limit=output_limit).run_command(command, timeout))
+            command_runner(spawner, output_limit=output_limit).run_command(command, timeout))
         return
     if not kala.CommandWatcher.supported():
         pytest.skip("no epoll or pidfd here: the scheduler gives each run a thread")
@@ -1742,7 +1763,7 @@ def run_command(request):
     def run(command, timeout=0.0, output_limit=kala.OUTPUT_TAIL_BYTES):
         watchers.append(kala.CommandWatcher(output_limit))
         watchers[-1].start()
-        started = kala.CommandRunner().spawn(command)
+        started = command_runner(spawner).spawn(command)
         if isinstance(started, kala.Attempt):
             return started
         ended = queue.Queue()
@@ -1782,6 +1803,43 @@ class TestCommandRunner:
     def test_missing_program(self, run_command):
         attempt = run_command("no-such-program-here --x")
         assert not attempt.success and "executable file not found" in attempt.error
+
+    def test_a_file_that_is_no_program_says_why(self, run_command, tmp_path):
+        (tmp_path / "notes").write_text("not a program")
+        attempt = run_command(str(tmp_path / "notes"))
+        assert (attempt.success, attempt.error) == (
+            False, f'exec: "{tmp_path / "notes"}": Permission denied')
+
+    def test_signals_the_server_ignores_are_at_their_defaults(self, run_command):
+        """Python ignores SIGPIPE: a command given it ignored would not die of a closed
+        pipe (sh cannot undo an ignored signal), as with Popen's restore_signals."""
+        attempt = run_command("sh -c 'kill -PIPE $$; echo survived'")
+        assert (attempt.success, attempt.error, attempt.output) == (False, "signal: SIGPIPE", "")
+
+    def test_the_command_has_stdin_stdout_stderr_and_no_other_descriptor(self, run_command,
+                                                                         tmp_path):
+        inherited = os.open(tmp_path, os.O_RDONLY)  # as if kala.py's parent had left one open
+        os.set_inheritable(inherited, True)
+        try:
+            attempt = run_command("sh -c 'ls /proc/$$/fd; read line || echo stdin is empty'")
+        finally:
+            os.close(inherited)
+        assert attempt.output == "0\n1\n2\nstdin is empty\n"
+
+    @pytest.mark.parametrize("spawner", SPAWNERS)
+    def test_a_program_is_found_in_the_path_the_job_gives(self, tmp_path, spawner):
+        (tmp_path / "tool").write_text("#!/bin/sh\necho tool ran in $0\n")
+        (tmp_path / "tool").chmod(0o755)
+        runner = command_runner(spawner)
+        attempt = runner.run_command("tool", environment={"PATH": f"/nonexistent:{tmp_path}"})
+        assert (attempt.success, attempt.output) == (True, f"tool ran in {tmp_path}/tool\n")
+        assert "executable file not found" in runner.run_command("tool").error
+
+    @pytest.mark.parametrize("spawner", SPAWNERS)
+    def test_the_command_runs_in_a_session_of_its_own(self, spawner):
+        attempt = command_runner(spawner).run_command("sh -c 'ps -o sid= -p $$; echo $$'")
+        session, pid = attempt.output.split()
+        assert session == pid and int(session) != os.getsid(0)
 
     def test_only_the_tail_of_the_output_is_kept_from_a_line_on_and_said(self, run_command):
         attempt = run_command("sh -c 'seq 1 100000'", output_limit=1000)
@@ -1869,6 +1927,47 @@ class TestCommandWatcher:
             kala.kill_group(process)
             process.wait()
             process.stdout.close()
+
+
+class TestForkHelper:
+    @staticmethod
+    def claims(count):
+        return [types.SimpleNamespace(run_id=number, job=types.SimpleNamespace(id="job"))
+                for number in range(count)]
+
+    def test_a_batch_starts_from_two_threads_each_claim_once_all_before_it_returns(self):
+        helper, started, lock = kala.ForkHelper(), [], threading.Lock()
+        both_at_work = threading.Barrier(2, timeout=10)  # broken unless two threads start
+        waiting = {0, 1}  # the first claim of each half
+
+        def start(claim):
+            if claim.run_id in waiting:
+                waiting.discard(claim.run_id)
+                both_at_work.wait()
+            with lock:
+                started.append((claim.run_id, threading.current_thread().name))
+
+        helper.start_all(self.claims(9), start)
+        assert sorted(run_id for run_id, _ in started) == list(range(9))
+        assert {name for _, name in started} == {threading.current_thread().name, "kala-forks"}
+        helper.start_all(self.claims(1), start)  # one alone starts here
+        assert started[-1] == (0, threading.current_thread().name)
+        helper.stop()
+        assert not helper._thread.is_alive()
+
+    def test_a_start_that_raises_in_the_helper_does_not_stop_the_others(self, caplog):
+        helper, started = kala.ForkHelper(), []
+
+        def start(claim):
+            if claim.run_id == 1:
+                raise RuntimeError("a bug")
+            started.append(claim.run_id)
+
+        helper.start_all(self.claims(6), start)
+        helper.start_all(self.claims(4), start)
+        assert sorted(started) == [0, 0, 2, 2, 3, 3, 4, 5]
+        assert "starting run 1 failed" in caplog.text
+        helper.stop()
 
 
 class RecordingHTTPServer:
@@ -2819,6 +2918,71 @@ class TestHttp:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(request)
             return sock.makefile("rb").read()  # until the server closes the connection
+
+    @staticmethod
+    def read_chunked(answers):
+        """A chunked body from ``answers`` (a binary file): its chunks, or what came
+        of them before the connection closed without the last one."""
+        chunks = []
+        while True:
+            size_line = answers.readline()
+            if not size_line:
+                return chunks, False  # cut short
+            size = int(size_line, 16)
+            chunk = answers.read(size + 2)
+            if size == 0:
+                return chunks, True
+            chunks.append(chunk[:-2])
+
+    def test_the_full_list_is_written_as_it_is_made_in_chunks(self, api, monkeypatch):
+        monkeypatch.setattr(kala._RequestHandler, "CHUNK_SIZE", 2000)
+        ids = [api.create(name=f"job {i}", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+               for i in range(6)]
+        whole = api.call("GET", "/api/v1/job/?limit=100")[1]["jobs"]  # a page: one text
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+            answers = sock.makefile("rb")
+            for _ in range(2):  # the connection is kept for the next request
+                sock.sendall(b"GET /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                head = answers.readline()
+                fields = dict(line.decode().rstrip("\r\n").split(": ", 1)
+                              for line in iter(answers.readline, b"\r\n"))
+                chunks, complete = self.read_chunked(answers)
+                assert head.startswith(b"HTTP/1.1 200") and complete
+                assert fields["Transfer-Encoding"] == "chunked" and "Content-Length" not in fields
+                assert len(chunks) >= 3
+                jobs = json.loads(b"".join(chunks))["jobs"]
+                assert list(jobs) == ids and jobs == whole
+        # HTTP/1.0 has no chunks: the whole answer, with its length.
+        answer = self.send_raw(api.port, b"GET /api/v1/job/ HTTP/1.0\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"Content-Length: %d\r\n" % len(body) in head and b"chunked" not in head
+        assert json.loads(body)["jobs"] == whole
+
+    def test_a_list_that_fails_half_way_is_cut_short_not_taken_as_whole(self, api, monkeypatch,
+                                                                         caplog):
+        monkeypatch.setattr(kala._RequestHandler, "CHUNK_SIZE", 1000)
+        for i in range(5):
+            api.create(name=f"job {i}", schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        made = []
+        real = kala.StoredJob.json_text
+
+        def json_text(stored, now):
+            made.append(stored)
+            if len(made) == 4:
+                raise RuntimeError("a bug")
+            return real(stored, now)
+
+        monkeypatch.setattr(kala.StoredJob, "json_text", json_text)
+        answer = self.send_raw(api.port, b"GET /api/v1/job/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        chunks, complete = self.read_chunked(io.BytesIO(body))
+        assert head.startswith(b"HTTP/1.1 200") and chunks and not complete
+        assert "failed half-way through its answer" in caplog.text
+        # Failing before a chunk was sent, it is an answer of its own: 500.
+        made.clear()
+        monkeypatch.setattr(kala._RequestHandler, "CHUNK_SIZE", 10 ** 6)
+        status, body, _ = api.call("GET", "/api/v1/job/")
+        assert status == 500 and "a bug" in body["error"]
 
     @pytest.mark.parametrize("slash", ["", "/"])
     def test_every_route_with_and_without_trailing_slash(self, api, slash):
