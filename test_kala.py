@@ -1835,6 +1835,24 @@ class TestCommandRunner:
         assert (attempt.success, attempt.output) == (True, f"tool ran in {tmp_path}/tool\n")
         assert "executable file not found" in runner.run_command("tool").error
 
+    @pytest.mark.parametrize("libc, spawns", [
+        ("glibc 2.36", True), ("glibc 2.26", True),
+        ("glibc 2.17", False),  # no POSIX_SPAWN_SETSID: every spawn would fail
+        (None, False)])         # not glibc (os.confstr raises): Popen
+    def test_posix_spawn_only_where_the_c_library_can_start_a_session(self, monkeypatch,
+                                                                      libc, spawns):
+        if not sys.platform.startswith("linux"):
+            pytest.skip("posix_spawn is used on Linux only")
+
+        def confstr(name):
+            if libc is None:
+                raise ValueError("unrecognized configuration name")
+            return libc
+
+        monkeypatch.setattr(os, "confstr", confstr)
+        assert (kala.ProcessSpawner.for_this_system() is not None) is spawns
+        assert (kala.CommandRunner().spawner is not None) is spawns
+
     @pytest.mark.parametrize("spawner", SPAWNERS)
     def test_the_command_runs_in_a_session_of_its_own(self, spawner):
         attempt = command_runner(spawner).run_command("sh -c 'ps -o sid= -p $$; echo $$'")
@@ -1952,7 +1970,7 @@ class TestForkHelper:
         assert {name for _, name in started} == {threading.current_thread().name, "kala-forks"}
         helper.start_all(self.claims(1), start)  # one alone starts here
         assert started[-1] == (0, threading.current_thread().name)
-        helper.stop()
+        helper.stop(5.0)
         assert not helper._thread.is_alive()
 
     def test_a_start_that_raises_in_the_helper_does_not_stop_the_others(self, caplog):
@@ -1967,7 +1985,7 @@ class TestForkHelper:
         helper.start_all(self.claims(4), start)
         assert sorted(started) == [0, 0, 2, 2, 3, 3, 4, 5]
         assert "starting run 1 failed" in caplog.text
-        helper.stop()
+        helper.stop(5.0)
 
 
 class RecordingHTTPServer:
@@ -5059,25 +5077,43 @@ class TestStartsMarkedInTheDatabase:
     @at_once(("postgresql", "mysql"))
     def test_a_run_marked_then_paused_past_half_a_lease_is_not_started(
             self, serve, server_database, tmp_path):
-        out = tmp_path / "out"
         victim, survivor = (serve("--db", server_database, "--node-lease", "1.5", "--node-id",
                                   node, wait=False) for node in ("victim", "survivor"))
         victim.ready()
         survivor.ready()
         outside = OutsideView(server_database)
         outside.install_gate()
-        job_id = victim.client.create(trigger_only=True, command=f"sh -c 'echo ran >> {out}'")
+        missed = []
         try:
-            outside.close_gate("victim")
-            run_id = victim.client.call("POST", f"/api/v1/job/start/{job_id}/?wait=false")[1][
-                "run_id"]
-            wait_for(outside.marks_held, message="the mark to wait at the gate")
-            victim.process.send_signal(signal.SIGSTOP)  # between the mark and the fork
-            outside.open_gate()
+            for attempt in range(3):
+                out = tmp_path / f"out{attempt}"
+                job_id = victim.client.create(trigger_only=True,
+                                              command=f"sh -c 'echo ran >> {out}'")
+                outside.close_gate("victim")
+                run_id = victim.client.call(
+                    "POST", f"/api/v1/job/start/{job_id}/?wait=false")[1]["run_id"]
+                wait_for(outside.marks_held, message="the mark to wait at the gate")
+                victim.process.send_signal(signal.SIGSTOP)  # between the mark and the fork
+                [[marked]] = outside.rows("SELECT started_at FROM runs WHERE id = %s",
+                                          (run_id,))
+                outside.open_gate()
+                if marked is None:  # its mark waited at the gate when the stop came
+                    break
+                # Seen in 2 of about 8 full runs on one machine: the mark was through
+                # before the stop although a mark was counted at the gate (cause not
+                # found; the run then ran once, recorded 'node died'). The scenario
+                # did not happen: it is tried again, and said.
+                missed.append(run_id)
+                victim.process.send_signal(signal.SIGCONT)
+                wait_for(lambda: victim.client.stats(job_id), message="the run to end")
+            else:
+                raise AssertionError(f"the stop never came between mark and fork: {missed}")
             [stat] = wait_for(lambda: survivor.client.stats(job_id),
                               message="the survivor to take the victim for dead")
         finally:
             outside.close()
+        if missed:
+            print(f"runs {missed}: marked before the stop; tried again")
         assert (stat["run_id"], stat["error"], stat["node"]) == (run_id, kala.NODE_DIED,
                                                                  "victim")
         victim.process.send_signal(signal.SIGCONT)
