@@ -7767,9 +7767,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         its length as the others do. A failure half-way can no longer change the
         status: it is logged and the connection closed, so the client sees the
         answer cut short rather than taking it as whole."""
-        if self.request_version != "HTTP/1.1" or self.command == "HEAD":
-            self._send(status, "".join(parts).encode(), content_type)
-            return
+        whole = self.request_version != "HTTP/1.1" or self.command == "HEAD"
         parts = iter(parts)
         chunk: List[str] = []
         size = 0
@@ -7777,7 +7775,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             for part in parts:
                 chunk.append(part)
                 size += len(part)
-                if size >= self.CHUNK_SIZE:
+                if size >= self.CHUNK_SIZE and not whole:
                     break
             else:
                 self._send(status, "".join(chunk).encode(), content_type)
