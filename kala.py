@@ -7068,8 +7068,10 @@ _PAGE_PARAMETERS = (
 _LIST_QUERY = _PAGE_PARAMETERS + (
     {"name": "q", "in": "query", "description": "words in the name, owner or command",
      "schema": {"type": "string", "maxLength": 200}},
-    {"name": "state", "in": "query", "schema": {"type": "string", "enum": list(JOB_STATES)}},
-    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": [
+    # Empty (as a form leaves them) means none: every state, creation order.
+    {"name": "state", "in": "query", "schema": {"type": "string",
+                                                "enum": ["", *JOB_STATES]}},
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": [""] + [
         prefix + key for key in JOB_SORTS for prefix in ("", "-")]}},
     {"name": "runs", "in": "query", "description": "each job's newest N finished runs",
      "schema": {"type": "integer", "minimum": 0, "maximum": 999999999}},

@@ -2784,7 +2784,9 @@ class TestApi:
                              ("state=active", ["Backup db", "report", "50%_off"]),
                              ("sort=name", ["50%_off", "Backup db", "idle", "report"]),
                              ("sort=-name", ["report", "idle", "Backup db", "50%_off"]),
-                             ("sort=owner&state=active", ["50%_off", "report", "Backup db"])]:
+                             ("sort=owner&state=active", ["50%_off", "report", "Backup db"]),
+                             # empty, as a form leaves them (and as the OpenAPI says): none
+                             ("state=&sort=&q=", ["Backup db", "report", "50%_off", "idle"])]:
             body = listed(query)
             assert body["order"] == [ids[name] for name in found], query
             assert body["total"] == len(found), query
