@@ -791,17 +791,21 @@ def _environment(body: dict, key: str = "environment") -> Dict[str, str]:
     return value
 
 
-def _remote_properties(body: dict) -> "RemoteProperties":
+def _remote_properties(body: dict, remote: bool = True) -> Optional["RemoteProperties"]:
+    """The remote_properties of a remote job (``remote``), checked for use; of a local
+    job, None, after checking only that what was sent has the types its schema says
+    (a Kala client sends Go's zero value: empty strings, 0 and nulls)."""
     props = body.get("remote_properties", body.get("remote_proporties"))  # Kala's old typo
+    if not remote and props is None:
+        return None
     if not isinstance(props, dict):
         raise InvalidInput("a remote job (type 1) needs remote_properties with a url, "
-                           'e.g. {"url": "http://127.0.0.1:9000/ping"}')
+                           'e.g. {"url": "http://127.0.0.1:9000/ping"}' if remote else
+                           "field 'remote_properties' must be an object (or null), got "
+                           f"{json.dumps(props)[:80]}")
     field = functools.partial(_expect, props, within="remote_properties")
     url = field("url", str, "", "a string")
     method = field("method", str, "", "a string").upper() or "GET"
-    if method not in _HTTP_METHODS:
-        raise InvalidInput(f"remote_properties.method {method!r} is not one of "
-                           f"{', '.join(_HTTP_METHODS)}")
     headers = {}
     for name, values in field("headers", dict, {}, "an object").items():
         values = [values] if isinstance(values, str) else values
@@ -811,17 +815,25 @@ def _remote_properties(body: dict) -> "RemoteProperties":
                                "a list of one-line strings, e.g. "
                                '{"Accept": ["application/json"]}')
         headers[name] = values
-    timeout = field("timeout", int, 30, "a whole number of seconds") or 30
+    timeout = field("timeout", int, 30, "a whole number of seconds")
     codes = field("expected_response_codes", list, [200], "a list of HTTP status codes")
+    text = field("body", str, "", "a string")
+    if not 0 <= timeout <= 10 ** 9:
+        raise InvalidInput(f"remote_properties.timeout must be a number of seconds from 1 to "
+                           f"10^9 (0: the default, 30), got {timeout}")
+    if not remote:
+        if not all(isinstance(c, int) and not isinstance(c, bool) for c in codes):
+            raise InvalidInput("remote_properties.expected_response_codes must be a list of "
+                               f"HTTP status codes, got {json.dumps(codes)[:80]}")
+        return None
+    if method not in _HTTP_METHODS:
+        raise InvalidInput(f"remote_properties.method {method!r} is not one of "
+                           f"{', '.join(_HTTP_METHODS)}")
     if not codes or not all(isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599
                             for c in codes):
         raise InvalidInput("remote_properties.expected_response_codes must be a non-empty list "
                            f"of HTTP status codes, got {json.dumps(codes)[:80]}")
-    if not 0 <= timeout <= 10 ** 9:
-        raise InvalidInput(f"remote_properties.timeout must be a number of seconds from 1 to "
-                           f"10^9 (0: the default, 30), got {timeout}")
-    return RemoteProperties(url, method, field("body", str, "", "a string"),
-                            headers, timeout, codes)
+    return RemoteProperties(url, method, text, headers, timeout or 30, codes)
 
 
 def _text(what: str = "a string", strip: bool = False, default: str = ""):
@@ -862,8 +874,8 @@ _REMOTE_SCHEMA = {
     "type": "object",
     "properties": {
         "url": {"type": "string"}, "method": {"type": "string"}, "body": {"type": "string"},
-        "headers": {"type": ["object", "null"],
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "headers": {"type": ["object", "null"], "additionalProperties": {
+            "type": ["array", "string"], "items": {"type": "string"}}},
         "timeout": {"type": "number", "minimum": 0},
         "expected_response_codes": {"type": ["array", "null"], "items": {"type": "integer"}},
     },
@@ -1223,9 +1235,8 @@ def job_from_request(body, *, now: float, default_owner: str = "", edit: bool = 
 def _check_job(job: Job, body: dict, now: float, edit: bool = False) -> None:
     if not job.name:
         raise InvalidInput("field 'name' is required (a non-empty string)")
-    if job.type == REMOTE_JOB:
-        job.remote = _remote_properties(body)
-    else:
+    job.remote = _remote_properties(body, remote=job.type == REMOTE_JOB)
+    if job.type != REMOTE_JOB:
         if not job.command.strip():
             raise InvalidInput("field 'command' is required for a local job (type 0), "
                                'e.g. "echo hello"')
@@ -7008,6 +7019,24 @@ _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 #: A job as created or replaced (its fields as Job declares them); the server checks
 #: more than this says (a schedule's grammar, that a local job has a command, that
 #: named jobs exist): those get a 400.
+_JOB_FIELD_SCHEMAS = {json_name(field): field.metadata["schema"] for field in DEFINITION_FIELDS}
+
+
+def _or_null(schema: dict) -> dict:
+    """``schema`` that also allows null, and so do the properties it names: a request's
+    null is taken as the field left out (Go clients send null for an empty list)."""
+    schema = dict(schema)
+    kinds = schema.get("type", [])
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    schema["type"] = kinds + ["null"] if "null" not in kinds else kinds
+    if "enum" in schema and None not in schema["enum"]:
+        schema["enum"] = schema["enum"] + [None]
+    if "properties" in schema:
+        schema["properties"] = {name: _or_null(part)
+                                for name, part in schema["properties"].items()}
+    return schema
+
+
 _JOB_REQUEST_SCHEMA = {
     "type": "object",
     "required": ["name"],
@@ -7015,16 +7044,18 @@ _JOB_REQUEST_SCHEMA = {
     "then": {"required": ["remote_properties"]},
     "else": {"required": ["command"]},
     "properties": {
-        **{json_name(field): field.metadata["schema"] for field in DEFINITION_FIELDS},
-        "disabled": {"type": "boolean"},
-        "parent_jobs": {"type": "array", "items": {"type": "string"}},
+        **{name: _or_null(schema) for name, schema in _JOB_FIELD_SCHEMAS.items()},
+        "name": _JOB_FIELD_SCHEMAS["name"],
+        "disabled": {"type": ["boolean", "null"]},
+        "parent_jobs": {"type": ["array", "null"], "items": {"type": "string"}},
     },
 }
 _JOB_SCHEMA = {
     "type": "object",
     "required": ["id", "name", "schedule", "next_run_at", "metadata", "is_done"],
     "properties": {
-        **_JOB_REQUEST_SCHEMA["properties"],
+        **_JOB_FIELD_SCHEMAS,
+        "disabled": {"type": "boolean"},
         "name": {"type": "string"},
         "id": {"type": "string"},
         "dependent_jobs": {"type": ["array", "null"], "items": {"type": "string"}},

@@ -750,6 +750,17 @@ class TestJobRequests:
             "url": "http://x", "headers": {"A": ["x\r\nSet-Cookie: y"]}}}, "one-line"),
         ({"name": "n", "type": 1, "remote_properties": {
             "url": "http://x", "headers": {"A B": ["x"]}}}, "header name"),
+        # A local job ignores remote_properties, but not ones of the wrong types (Kala's
+        # Go decoder refuses them too; schemathesis in CI found an object of codes taken):
+        ({"name": "n", "command": "true", "remote_properties": "http://x"},
+         "'remote_properties' must be an object"),
+        ({"name": "n", "command": "true", "remote_properties": {
+            "expected_response_codes": {"a": 1}}}, "expected_response_codes"),
+        ({"name": "n", "command": "true", "remote_properties": {
+            "expected_response_codes": [None]}}, "expected_response_codes"),
+        ({"name": "n", "command": "true", "remote_properties": {"timeout": "30"}}, "timeout"),
+        ({"name": "n", "command": "true", "remote_properties": {"headers": []}}, "headers"),
+        ({"name": "n", "command": "true", "remote_properties": {"url": 5}}, "url"),
     ])
     def test_bad_input_names_what_is_wrong(self, body, words):
         with pytest.raises(InvalidInput) as caught:
@@ -809,6 +820,12 @@ class TestJobRequests:
     def test_templates_need_delimiters_to_be_set(self):
         job = job_from_request({"name": "n", "command": "echo {{name}}"}, now=T0)
         assert job.render(job.command) == "echo {{name}}"
+
+    def test_a_local_job_takes_remote_properties_of_the_right_types_and_ignores_them(self):
+        job = job_from_request({"name": "n", "command": "true", "remote_properties": {
+            "url": "", "method": "", "headers": {"A": "x"}, "timeout": 0,
+            "expected_response_codes": []}}, now=T0)
+        assert job.remote is None and job_to_json(job)["remote_properties"]["url"] == ""
 
     def test_remote_properties_defaults(self):
         job = job_from_request({"name": "n", "type": 1,
@@ -3700,6 +3717,31 @@ class TestOpenApi:
         schema = schemathesis.openapi.from_dict(document)
         assert len(list(schema.get_all_operations())) == sum(
             method != "parameters" for item in document["paths"].values() for method in item)
+
+    @pytest.mark.parametrize("base", [
+        {"name": "n", "command": "true"},
+        {"name": "n", "type": 1, "remote_properties": {"url": "http://127.0.0.1:1/x"}}],
+        ids=["local", "remote"])
+    def test_a_job_field_of_a_type_its_schema_refuses_is_refused(self, base):
+        """Each field of a job request, and of its remote_properties, given each kind of
+        JSON value: what the request schema refuses, job_from_request refuses too (the
+        fuzzer found one such case by chance in 30 s; this tries them all)."""
+        validator = needed_package("jsonschema_rs", "schemathesis").validator_for(kala._JOB_REQUEST_SCHEMA)
+        values = [None, 0, -1, 1.5, "", "x", True, [], ["x"], [1], {}, {"a": 1}, {"a": ["x"]}]
+        remote = base.get("remote_properties", {})
+        bodies = [{**base, key: value} for key in kala._JOB_REQUEST_SCHEMA["properties"]
+                  for value in values]
+        bodies += [{**base, "remote_properties": {**remote, key: value}}
+                   for key in kala._REMOTE_SCHEMA["properties"] for value in values]
+        taken = []
+        for body in bodies:
+            if not validator.is_valid(body):
+                try:
+                    job_from_request(body, now=T0)
+                    taken.append(body)
+                except InvalidInput:
+                    pass
+        assert len(bodies) > 300 and taken == []
 
     def test_schemathesis_finds_nothing(self, serve, tmp_path):
         """Its examples, coverage, fuzzing (positive and negative) and stateful phases,
