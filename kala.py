@@ -12,6 +12,30 @@ file so it survives restarts and ``kill -9``.
 Standard library only, Python 3.9 or newer.
 """
 
+import os
+import sys
+
+if __name__ == "__main__" and __spec__ is None and sys.argv[1:2] == ["serve"] \
+        and __file__.endswith(".py"):
+    # Run as a script, this file's syntax tree stays in memory until the script ends
+    # (CPython frees it when the module's code returns): 19 MB of an empty server's 49.
+    # A server runs this file again as an imported module instead, from its cached
+    # bytecode where Python may write one, in the same process (its pid, arguments,
+    # environment, interpreter flags and sys.path are kept), before any other import.
+    import subprocess
+    _SCRIPT = os.path.abspath(__file__)
+    _HOME = sys.path[0] if sys.path and sys.path[0] == os.path.dirname(_SCRIPT) else ""
+    try:
+        os.execv(sys.executable, [
+            sys.executable, *subprocess._args_from_interpreter_flags(), "-c",
+            "import importlib.util as u, sys; f, h, *a = sys.argv[1:]; "
+            "sys.path[:1] = ([h] if h else []) if sys.path[:1] == [''] else sys.path[:1]; "
+            "sys.argv = [f, *a]; s = u.spec_from_file_location('kala', f); "
+            "k = sys.modules['kala'] = u.module_from_spec(s); s.loader.exec_module(k); "
+            "sys.exit(k.main(a))", _SCRIPT, _HOME, *sys.argv[1:]])
+    except (OSError, AttributeError, TypeError):  # no interpreter to run: go on as a script
+        pass
+
 import argparse
 import base64
 import bisect
@@ -33,7 +57,6 @@ import itertools
 import json
 import logging
 import math
-import os
 import queue
 import re
 import select
@@ -45,7 +68,6 @@ import socket
 import sqlite3
 import struct
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -2287,16 +2309,17 @@ class _JobRecords:
         """Jobs whose timer changed (or that were deleted) after version ``since``:
         (latest version, their timers)."""
         with self._snapshot() as db:
-            rows = db.execute(
-                'SELECT id, next_run_at, "cursor", disabled, is_done, version FROM jobs '
-                "WHERE version > ? ORDER BY version", (since,)).fetchall()
-            deleted = db.execute("SELECT id FROM deleted_jobs WHERE version > ?",
-                                 (since,)).fetchall()
+            # Timers made row by row: all the rows at once were 18 MB more at the
+            # first look of a process with 100,000 jobs, most of it never given back.
+            timers = [Timer(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
+                            r["cursor"]) for r in db.execute(
+                'SELECT id, next_run_at, "cursor", disabled, is_done FROM jobs '
+                "WHERE version > ? ORDER BY version", (since,))]
+            timers += [Timer(r["id"], None, 0) for r in db.execute(
+                "SELECT id FROM deleted_jobs WHERE version > ?", (since,))]
             latest = db.execute(
                 "SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
-        return latest, [Timer(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
-                              r["cursor"]) for r in rows] + [Timer(r["id"], None, 0)
-                                                             for r in deleted]
+        return latest, timers
 
     def _bump_version(self, db) -> int:
         """The next timer version: every process re-reads jobs changed after its last look."""
@@ -5465,7 +5488,10 @@ class TimerHeap(_Deadlines):
 
     def __init__(self):
         super().__init__()
-        self._live: Dict[str, Tuple[float, int]] = {}
+        #: Each job's live entry, the very tuple in the heap: (when, seq, job id,
+        #: cursor); timers due together go in the order they were set. About 250
+        #: bytes a job with its id: 100,000 jobs are 25 MB.
+        self._live: Dict[str, Tuple[float, int, str, int]] = {}
 
     def __len__(self) -> int:
         return len(self._live)
@@ -5485,11 +5511,11 @@ class TimerHeap(_Deadlines):
         with self._changed:
             for job_id, when, cursor in timers:
                 live = self._live.get(job_id)
-                if live is not None and (live == (when, cursor) or (live[1] > cursor
-                                                                    and not read)):
+                if live is not None and ((live[0] == when and live[3] == cursor)
+                                         or (live[3] > cursor and not read)):
                     continue
-                self._live[job_id] = (when, cursor)
-                heapq.heappush(self._heap, (when, next(self._seq), job_id, cursor))
+                entry = self._live[job_id] = (when, next(self._seq), job_id, cursor)
+                heapq.heappush(self._heap, entry)
             self._changed.notify()
 
     def cancel(self, job_ids) -> None:
@@ -5498,7 +5524,7 @@ class TimerHeap(_Deadlines):
                 self._live.pop(job_id, None)
             if len(self._heap) > 2 * len(self._live) + 64:  # drop what was cancelled
                 self._heap = [entry for entry in self._heap
-                              if self._live.get(entry[2]) == (entry[0], entry[3])]
+                              if self._live.get(entry[2]) is entry]
                 heapq.heapify(self._heap)
 
     def pop_due(self, now: float) -> List[Tuple[str, int]]:
@@ -5506,10 +5532,9 @@ class TimerHeap(_Deadlines):
         return [(job_id, cursor) for _, _, job_id, cursor in self._pop_due(now, self._take_live)]
 
     def _take_live(self, entry: tuple) -> bool:
-        when, _, job_id, cursor = entry
-        if self._live.get(job_id) != (when, cursor):
+        if self._live.get(entry[2]) is not entry:
             return False  # replaced or cancelled since it was pushed
-        del self._live[job_id]
+        del self._live[entry[2]]
         return True
 
 
@@ -9867,6 +9892,21 @@ def _listen(args, app: KalaApp) -> KalaServer:
     return server
 
 
+def give_back_freed_memory() -> bool:
+    """Hand the C heap's free pages back to the system (glibc's malloc_trim); False
+    where there is no such call. Run as a script, kala.py is compiled at each start,
+    and what that and reading every job's timer freed stays in RSS otherwise (19 MB
+    of an empty server's 49, measured with 3.11)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # no such library or function (musl has none)
+        return False
+    return True
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
 
@@ -9880,10 +9920,16 @@ def _serve(args) -> int:
             cleanup.callback(store.close)
             ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
             systemd = SystemdNotifier(dict(os.environ))
+            first_maintenance = threading.Event()
+
+            def maintained() -> None:
+                systemd.watchdog()
+                if not first_maintenance.is_set():  # every timer has been read
+                    first_maintenance.set()
+                    give_back_freed_memory()
             scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
                                   workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
-                                  keep_runs=args.keep_runs,
-                                  on_maintained=systemd.watchdog)
+                                  keep_runs=args.keep_runs, on_maintained=maintained)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner,
                                            metrics_public=args.metrics_public))
             cleanup.callback(server.server_close)

@@ -6650,6 +6650,29 @@ class TestCommandLine:
         assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "Traceback" not in done.stderr
 
+    def test_a_server_run_as_a_script_runs_on_as_the_imported_module(self, tmp_path):
+        """``python3 kala.py serve`` executes itself again as an imported module, so the
+        script's syntax tree (19 MB) is not kept: same process, arguments, interpreter
+        flags and module path; the folder it was started in still cannot shadow a
+        module kala.py imports (a json.py there would stop it)."""
+        (tmp_path / "json.py").write_text("raise SystemExit('the json.py of the folder')\n")
+        process = subprocess.Popen(
+            [sys.executable, "-X", "utf8", KALA, "serve", "-p", "0", "--db", "k.db"],
+            cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        try:
+            line = process.stderr.readline()
+            port = int(re.search(r"listening on http://\S+:(\d+) ", line).group(1))
+            with open(f"/proc/{process.pid}/cmdline") as cmdline:
+                argv = cmdline.read().split("\0")[:-1]
+            flags = argv[1:argv.index("-c")]  # and -B where PYTHONDONTWRITEBYTECODE is set
+            assert argv[0] == sys.executable and flags[-2:] == ["-X", "utf8"]
+            assert argv[-7:] == [KALA, os.path.dirname(KALA), "serve", "-p", "0", "--db", "k.db"]
+            assert Client(port).call("GET", "/api/v1/stats/")[0] == 200
+            assert (tmp_path / "k.db").exists()
+        finally:
+            process.terminate()
+            assert process.wait(20) == 0
+
     def test_a_kala_service_line_starts_it(self, serve, tmp_path):
         # From a Kala unit file: kala serve -p :8000 --jobdb=boltdb --bolt-path=DIR -e 60 ...
         process = serve("-p", ":0", "--jobdb=boltdb", f"--bolt-path={tmp_path}", "-e", "60",

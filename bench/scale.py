@@ -87,6 +87,19 @@ def full_list(server, query=""):
     return took, len(body), len(json.loads(body)["jobs"])
 
 
+def settled_rss(server, quiet=1.0, longest=20.0):
+    """The server's RSS once it has not grown for ``quiet`` seconds: a restarted
+    server answers before it has read its timers."""
+    deadline = time.monotonic() + longest
+    last, since = server.rss_mb(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.1)
+        now = server.rss_mb()
+        if now > last + 0.2:
+            last, since = now, time.monotonic()
+    return last
+
+
 def start_to_answer(db):
     began = time.monotonic()
     server = Server(db)
@@ -115,21 +128,21 @@ def main():
         assert paged == 1000
         server.stop()
         server, restart = start_to_answer(db)
-        restarted_rss = server.rss_mb()
+        restarted_rss = settled_rss(server)
         server.stop()
     print(f"scale: {args.jobs} jobs, {args.clients} API clients")
     print(f"create through the API   {rate:8.0f} jobs/s   (bare FULL commits, 1 thread: "
-          f"{bare:.0f}/s; ratio {rate / bare:.2f}; goal >= 1000/s)")
+          f"{bare:.0f}/s; ratio {rate / bare:.2f}; goal >= 3,000/s)")
     print(f"server RSS               {rss:8.1f} MB       (empty server {empty_rss:.1f} MB; "
-          f"after restart {restarted_rss:.1f} MB; goal <= 150 MB)")
+          f"after restart {restarted_rss:.1f} MB; goal <= 80 MB)")
     print(f"GET one job              p50 {ms(gets[0])} p99 {ms(gets[1])} max {ms(gets[2])}"
           f"   (goal p99 <= 5 ms)")
     print(f"GET the full list        {took:8.2f} s        ({size / 1e6:.1f} MB of JSON; "
-          f"goal <= 2 s)")
+          f"goal <= 1 s)")
     print(f"GET a page of 1,000      {page_took:8.3f} s        ({page_size / 1e6:.1f} MB, "
           f"?limit=1000&offset={args.jobs // 2})")
     print(f"restart to first answer  {restart:8.2f} s        (empty database {empty_start:.2f} s;"
-          f" goal <= 3 s)")
+          f" goal <= 0.5 s)")
 
 
 if __name__ == "__main__":
