@@ -721,8 +721,8 @@ def format_time(when: Optional[float]) -> str:
     """RFC 3339 in UTC, or Kala's zero time for "never"."""
     if when is None or not _FIRST_TIMESTAMP <= when <= _LAST_TIMESTAMP:
         return ZERO_TIME  # also for a time no RFC 3339 text can show: no such moment
-    moment = datetime.fromtimestamp(when, timezone.utc)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(when, timezone.utc).isoformat(
+        timespec="microseconds")[:-6] + "Z"  # without its "+00:00"
 
 
 # =============================================================================
@@ -1400,28 +1400,28 @@ class StoredJob(NamedTuple):
     def json_text(self, now: float) -> str:
         """``json.dumps(job_to_json(self.job(), now), ensure_ascii=False)``, byte for
         byte, from the shown text where it is the spec's (a disabled job's next run
-        depends on ``now``: that one is built)."""
-        row = self.row
-        shown = row["shown"]
-        if (shown is None or row["disabled"]
-                or row["shown_of"] != spec_digest(row["spec"])):
+        depends on ``now``: that one is built). The row is read by position (the
+        columns of _SHOWN_COLUMNS): by name, a third of the time of a full list."""
+        (_, spec, disabled, _, next_run_at, is_done, successes, last_success, errors,
+         last_error, attempted, finished, shown, shown_of) = self.row[:14]
+        if shown is None or disabled or shown_of != spec_digest(spec):
             return json.dumps(job_to_json(self.job(), now), ensure_ascii=False)
         head, _, created = shown.partition("\n")
-        success, error = format_time(row["last_success"]), format_time(row["last_error"])
-        attempted = format_time(row["last_attempted_run"])
-        successes, errors = int(row["success_count"]), int(row["error_count"])
+        success, error = format_time(last_success), format_time(last_error)
+        attempted = format_time(attempted)
+        successes, errors = int(successes), int(errors)
         children, parents = (json.dumps(list(ids), ensure_ascii=False) if ids else "null"
                              for ids in (self.children, self.parents))
         return (f'{{{head}, "disabled": false, "dependent_jobs": {children}, '
-                f'"parent_jobs": {parents}, "next_run_at": "{format_time(row["next_run_at"])}", '
+                f'"parent_jobs": {parents}, "next_run_at": "{format_time(next_run_at)}", '
                 f'"success_count": {successes}, "last_success": "{success}", '
                 f'"error_count": {errors}, "last_error": "{error}", '
                 f'"last_attempted_run": "{attempted}", '
-                f'"is_done": {_JSON_FLAGS[bool(row["is_done"])]}, "metadata": {{'
+                f'"is_done": {_JSON_FLAGS[bool(is_done)]}, "metadata": {{'
                 f'"success_count": {successes}, "last_success": "{success}", '
                 f'"error_count": {errors}, "last_error": "{error}", '
                 f'"last_attempted_run": "{attempted}", '
-                f'"number_of_finished_runs": {int(row["finished_runs"])}}}, '
+                f'"number_of_finished_runs": {int(finished)}}}, '
                 f'"created_at": {created}}}')
 
 
@@ -7225,7 +7225,8 @@ def _jobs_object_parts(entries: Iterable[Tuple[str, str]]) -> Iterator[str]:
     yield '{"jobs": {'
     separator = ""
     for job_id, text in entries:
-        yield f"{separator}{_json_key(job_id)}: {text}"
+        yield f"{separator}{_json_key(job_id)}: "
+        yield text  # not copied behind its key: 116 MB at 100,000 jobs
         separator = ", "
     yield "}}"
 
