@@ -2144,6 +2144,27 @@ class _JobRecords:
         sort); ``limit`` and ``offset`` page through them."""
         return [stored.job() for stored in self.stored_jobs(limit, offset, query)]
 
+    def each_stored_job(self, batch: int = 1000) -> Iterator[StoredJob]:
+        """Every job as read for its JSON, in the order they were created, ``batch``
+        a read: all at once, the rows of 100,000 jobs were 150 MB, most of which the
+        process kept. Each batch is read whole; a job created or deleted between two
+        may be in the list or not, but none is in it twice."""
+        order = self._CREATION_ORDER
+        after = -(2 ** 62)
+        while True:
+            with self._reading() as db:
+                rows = db.execute(
+                    f"SELECT {_SHOWN_COLUMNS}, {self._joined_ids('parent_id', 'child_id')} "
+                    f"AS parents, {self._joined_ids('child_id', 'parent_id')} AS children, "
+                    f"{order} AS list_key FROM jobs WHERE {order} > ? ORDER BY {order} "
+                    "LIMIT ?", (after, batch)).fetchall()
+            for row in rows:
+                yield StoredJob(row, row["parents"].split(",") if row["parents"] else (),
+                                row["children"].split(",") if row["children"] else ())
+            if len(rows) < batch:
+                return
+            after = rows[-1]["list_key"]
+
     def stored_jobs(self, limit: Optional[int] = None, offset: int = 0,
                     query: Optional[JobQuery] = None) -> List[StoredJob]:
         """list_jobs's jobs as read: for their JSON."""
@@ -7431,7 +7452,8 @@ class KalaApp:
             # bytes, then the answer took a copy of 116 MB each, and the client
             # waited for all of it before the first byte.
             return HTTPStatus.OK, JsonParts(_jobs_object_parts(
-                (stored.row["id"], stored.json_text(now)) for stored in self.store.stored_jobs()))
+                (stored.row["id"], stored.json_text(now))
+                for stored in self.store.each_stored_job()))
         found = _job_query(query)
         limit, offset = _query_count(query, "limit"), _query_count(query, "offset") or 0
         answer = {stored.row["id"]: stored.json_text(now)

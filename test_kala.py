@@ -1251,6 +1251,24 @@ class TestStore:
         again = Store(db_path).get_job(job.id)
         assert job_to_json(again) == job_to_json(job)
 
+    def test_the_full_list_is_read_in_batches_each_job_once(self, database):
+        """GET /api/v1/job/ reads its jobs a batch at a time (each_stored_job): the same
+        rows, parents and children as one read, in creation order; a job created or
+        deleted between two batches is in the list at most once."""
+        store = open_store(database)
+        jobs = [create(store, name=f"job {n}") for n in range(5)]
+        child = create(store, name="child", parent_jobs=[jobs[0].id, jobs[3].id])
+        whole = [(s.row["id"], s.json_text(T0)) for s in store.stored_jobs()]
+        assert [(s.row["id"], s.json_text(T0)) for s in store.each_stored_job(batch=2)] == whole
+        assert [job_id for job_id, _ in whole] == [job.id for job in jobs] + [child.id]
+        reading = store.each_stored_job(batch=2)
+        seen = [next(reading).row["id"], next(reading).row["id"]]
+        store.delete_job(jobs[4].id, T0)
+        late = create(store, name="late")
+        seen += [stored.row["id"] for stored in reading]
+        assert seen == [job.id for job in jobs[:4]] + [child.id, late.id]
+        store.close()
+
     def test_a_jobs_json_is_written_from_its_row_byte_for_byte(self, database):
         """The API writes each job's JSON from its row's shown text (StoredJob.json_text);
         it must be json.dumps(job_to_json(job)) to the byte: every field, every state, a
