@@ -1080,6 +1080,12 @@ def json_name(field: dataclasses.Field) -> str:
     return field.metadata["json"] or field.name
 
 
+#: Each definition field's (JSON name, attribute, how it is read, how it is written),
+#: looked up once: a job's JSON and a request's reading go through them every time.
+_DEFINITION_WAYS = tuple((json_name(field), field.name, field.metadata["read"],
+                          field.metadata["write"]) for field in DEFINITION_FIELDS)
+
+
 @functools.lru_cache(maxsize=4096)
 def _job_schedule(text: str, zone_name: str, anchor: float) -> ScheduleKind:
     """A job's parsed schedule; kept, as jobs are planned again at every claim."""
@@ -1244,8 +1250,8 @@ def job_from_request(body, *, now: float, default_owner: str = "", edit: bool = 
     """
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object describing a job")
-    definition = {field.name: field.metadata["read"](body, json_name(field))
-                  for field in DEFINITION_FIELDS if field.metadata["read"] is not None}
+    definition = {name: read(body, key)
+                  for key, name, read, _ in _DEFINITION_WAYS if read is not None}
     definition["owner"] = definition["owner"] or default_owner
     job = Job(id=str(uuid.uuid4()), created_at=now, **definition,
               disabled=_expect(body, "disabled", bool, False, "true or false"),
@@ -1359,8 +1365,7 @@ def _definition_json(job: Job) -> dict:
     """The head of a job's JSON: its name, id and definition, which change only
     when the job is edited."""
     return {"name": job.name, "id": job.id,
-            **{json_name(field): field.metadata["write"](getattr(job, field.name))
-               for field in DEFINITION_FIELDS}}
+            **{key: write(getattr(job, name)) for key, name, _, write in _DEFINITION_WAYS}}
 
 
 def job_shown(job: Job) -> str:
