@@ -16,7 +16,7 @@ import os
 import sys
 
 if __name__ == "__main__" and __spec__ is None and sys.argv[1:2] == ["serve"] \
-        and __file__.endswith(".py"):
+        and __file__.endswith(".py") and sys.gettrace() is None:  # not under a debugger
     # Run as a script, this file's syntax tree stays in memory until the script ends
     # (CPython frees it when the module's code returns): 19 MB of an empty server's 49.
     # A server runs this file again as an imported module instead, from its cached

@@ -6691,6 +6691,20 @@ class TestCommandLine:
             process.terminate()
             assert process.wait(20) == 0
 
+    @pytest.mark.parametrize("traced", [False, True])
+    def test_a_traced_script_is_not_executed_again(self, traced):
+        """Under a debugger or a coverage tracer the server stays in the process that
+        traces it; otherwise the script's process is replaced (nothing after runs)."""
+        code = ("import runpy, sys\n"
+                f"if {traced}: sys.settrace(lambda *args: None)\n"
+                f"sys.argv = [{KALA!r}, 'serve', '--bogus']\n"
+                f"try: runpy.run_path({KALA!r}, run_name='__main__')\n"
+                "except SystemExit: print('the same process')\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=30)
+        assert "unrecognized arguments: --bogus" in done.stderr
+        assert ("the same process" in done.stdout) == traced
+
     def test_a_kala_service_line_starts_it(self, serve, tmp_path):
         # From a Kala unit file: kala serve -p :8000 --jobdb=boltdb --bolt-path=DIR -e 60 ...
         process = serve("-p", ":0", "--jobdb=boltdb", f"--bolt-path={tmp_path}", "-e", "60",
