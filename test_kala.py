@@ -23,6 +23,7 @@ import os
 import queue
 import random
 import re
+import select
 import shutil
 import signal
 import socket
@@ -6678,8 +6679,11 @@ class TestCommandLine:
             [sys.executable, "-X", "utf8", KALA, "serve", "-p", "0", "--db", "k.db"],
             cwd=tmp_path, stderr=subprocess.PIPE, text=True)
         try:
-            line = process.stderr.readline()
-            port = int(re.search(r"listening on http://\S+:(\d+) ", line).group(1))
+            ready, _, _ = select.select([process.stderr], [], [], 20)  # never hang CI
+            line = process.stderr.readline() if ready else "(nothing in 20 s)"
+            match = re.search(r"listening on http://\S+:(\d+) ", line)
+            assert match, line
+            port = int(match.group(1))
             with open(f"/proc/{process.pid}/cmdline") as cmdline:
                 argv = cmdline.read().split("\0")[:-1]
             flags = argv[1:argv.index("-c")]  # and -B where PYTHONDONTWRITEBYTECODE is set
