@@ -7710,25 +7710,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                                           f"(allowed: {allowed})"}, {"Allow": allowed})
                 return
             status, payload = route.handler(self._parse_json(raw, route.body), query, **params)
-        except RequestRejected as exc:
-            self.close_connection = True  # the unread body is still on the socket
-            self._send_json(exc.status, {"error": str(exc)}, exc.headers)
-            self._discard_unread_body()
-        except InvalidInput as exc:
-            self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except (JobNotFound, RouteNotFound) as exc:
-            self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
-        except JobRunning as exc:
-            self._send_json(HTTPStatus.CONFLICT, {"error": str(exc), "run_id": exc.run_id})
-        except StoreFull as exc:
-            self._send_json(HTTPStatus.INSUFFICIENT_STORAGE, {"error": str(exc)})
-        except StoreUnavailable as exc:
-            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)},
-                            {"Retry-After": "1"})
         except Exception as exc:
-            log.exception("%s %s failed", method, self.path)
-            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR,
-                            {"error": f"internal error: {type(exc).__name__}: {exc}"})
+            self._send_failure(exc)
         else:
             if isinstance(payload, str):
                 self._send(status, payload.encode(), "text/html; charset=utf-8", _PAGE_HEADERS)
@@ -7742,6 +7725,29 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._send(status, b"", None)
             else:
                 self._send_json(status, payload)
+
+    def _send_failure(self, exc: Exception) -> None:
+        """The answer to a request that failed before any of its answer was sent: what
+        the client did wrong is a 4xx, a database it cannot reach now a 503."""
+        if isinstance(exc, RequestRejected):
+            self.close_connection = True  # the unread body is still on the socket
+            self._send_json(exc.status, {"error": str(exc)}, exc.headers)
+            self._discard_unread_body()
+        elif isinstance(exc, InvalidInput):
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        elif isinstance(exc, (JobNotFound, RouteNotFound)):
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        elif isinstance(exc, JobRunning):
+            self._send_json(HTTPStatus.CONFLICT, {"error": str(exc), "run_id": exc.run_id})
+        elif isinstance(exc, StoreFull):
+            self._send_json(HTTPStatus.INSUFFICIENT_STORAGE, {"error": str(exc)})
+        elif isinstance(exc, StoreUnavailable):
+            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)},
+                            {"Retry-After": "1"})
+        else:
+            log.error("%s %s failed", self.command, self.path, exc_info=exc)
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR,
+                            {"error": f"internal error: {type(exc).__name__}: {exc}"})
 
     def _body_length(self) -> int:
         """The body's length from the headers; a request whose framing two parties
@@ -7868,10 +7874,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             else:
                 self._send(status, "".join(chunk).encode(), content_type)
                 return
-        except Exception as exc:  # nothing is sent yet: its 500 still can be
-            log.exception("%s %s failed", self.command, self.path)
-            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR,
-                            {"error": f"internal error: {type(exc).__name__}: {exc}"})
+        except Exception as exc:  # nothing is sent yet: its status still can be (503...)
+            self._send_failure(exc)
             return
         self.log_request(status)
         self.wfile.write(self._head(status, content_type, {"Transfer-Encoding": "chunked"}))

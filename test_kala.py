@@ -5285,6 +5285,9 @@ class TestSeveralMachines:
         node.proxy.cut()  # the database restarts, say: every session is lost
         status, body, _ = api.call("POST", "/api/v1/job/", {"name": "n", "command": "true"})
         assert status == 503 and " database 127.0.0.1:" in body["error"]
+        # The full list, read as it is written, too: a 503 before its first byte.
+        status, body, _ = api.call("GET", "/api/v1/job/")
+        assert status == 503 and " database 127.0.0.1:" in body["error"]
         assert api.call("GET", "/healthz")[0] == 200
         wait_for(lambda: "long" in out.read_text() if out.exists() else False,
                  message="long to finish while the database is away")
