@@ -2335,17 +2335,16 @@ class _JobRecords:
         """Jobs whose timer changed (or that were deleted) after version ``since``:
         (latest version, their timers)."""
         with self._snapshot() as db:
-            # Timers made row by row: all the rows at once were 18 MB more at the
-            # first look of a process with 100,000 jobs, most of it never given back.
-            timers = [Timer(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
-                            r["cursor"]) for r in db.execute(
-                'SELECT id, next_run_at, "cursor", disabled, is_done FROM jobs '
-                "WHERE version > ? ORDER BY version", (since,))]
-            timers += [Timer(r["id"], None, 0) for r in db.execute(
-                "SELECT id FROM deleted_jobs WHERE version > ?", (since,))]
+            rows = db.execute(
+                'SELECT id, next_run_at, "cursor", disabled, is_done, version FROM jobs '
+                "WHERE version > ? ORDER BY version", (since,)).fetchall()
+            deleted = db.execute("SELECT id FROM deleted_jobs WHERE version > ?",
+                                 (since,)).fetchall()
             latest = db.execute(
                 "SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
-        return latest, timers
+        return latest, [Timer(r["id"], None if r["disabled"] or r["is_done"] else r["next_run_at"],
+                              r["cursor"]) for r in rows] + [Timer(r["id"], None, 0)
+                                                             for r in deleted]
 
     def _bump_version(self, db) -> int:
         """The next timer version: every process re-reads jobs changed after its last look."""
@@ -5514,10 +5513,7 @@ class TimerHeap(_Deadlines):
 
     def __init__(self):
         super().__init__()
-        #: Each job's live entry, the very tuple in the heap: (when, seq, job id,
-        #: cursor); timers due together go in the order they were set. 20 MB for
-        #: 100,000 jobs, their ids aside (26 MB with a second (when, cursor) tuple).
-        self._live: Dict[str, Tuple[float, int, str, int]] = {}
+        self._live: Dict[str, Tuple[float, int]] = {}
 
     def __len__(self) -> int:
         return len(self._live)
@@ -5537,11 +5533,11 @@ class TimerHeap(_Deadlines):
         with self._changed:
             for job_id, when, cursor in timers:
                 live = self._live.get(job_id)
-                if live is not None and ((live[0] == when and live[3] == cursor)
-                                         or (live[3] > cursor and not read)):
+                if live is not None and (live == (when, cursor) or (live[1] > cursor
+                                                                    and not read)):
                     continue
-                entry = self._live[job_id] = (when, next(self._seq), job_id, cursor)
-                heapq.heappush(self._heap, entry)
+                self._live[job_id] = (when, cursor)
+                heapq.heappush(self._heap, (when, next(self._seq), job_id, cursor))
             self._changed.notify()
 
     def cancel(self, job_ids) -> None:
@@ -5550,7 +5546,7 @@ class TimerHeap(_Deadlines):
                 self._live.pop(job_id, None)
             if len(self._heap) > 2 * len(self._live) + 64:  # drop what was cancelled
                 self._heap = [entry for entry in self._heap
-                              if self._live.get(entry[2]) is entry]
+                              if self._live.get(entry[2]) == (entry[0], entry[3])]
                 heapq.heapify(self._heap)
 
     def pop_due(self, now: float) -> List[Tuple[str, int]]:
@@ -5558,9 +5554,10 @@ class TimerHeap(_Deadlines):
         return [(job_id, cursor) for _, _, job_id, cursor in self._pop_due(now, self._take_live)]
 
     def _take_live(self, entry: tuple) -> bool:
-        if self._live.get(entry[2]) is not entry:
+        when, _, job_id, cursor = entry
+        if self._live.get(job_id) != (when, cursor):
             return False  # replaced or cancelled since it was pushed
-        del self._live[entry[2]]
+        del self._live[job_id]
         return True
 
 
@@ -9926,21 +9923,6 @@ def _listen(args, app: KalaApp) -> KalaServer:
     return server
 
 
-def give_back_freed_memory() -> bool:
-    """Hand the C heap's free pages back to the system (glibc's malloc_trim); False
-    where there is no such call. What starting freed stays in RSS otherwise: where no
-    bytecode of kala.py can be cached, compiling it (an empty server kept 43 MB, 29
-    with this), and reading every job's timer."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # no such library or function (musl has none)
-        return False
-    return True
-
-
 def _interrupt(signum, frame):
     raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
 
@@ -9954,16 +9936,10 @@ def _serve(args) -> int:
             cleanup.callback(store.close)
             ttl = args.jobstat_ttl * 60.0 if args.jobstat_ttl >= 0 else None
             systemd = SystemdNotifier(dict(os.environ))
-            first_maintenance = threading.Event()
-
-            def maintained() -> None:
-                systemd.watchdog()
-                if not first_maintenance.is_set():  # every timer has been read
-                    first_maintenance.set()
-                    give_back_freed_memory()
             scheduler = Scheduler(store, _job_runner(args), node=args.node_id,
                                   workers=args.workers, jobstat_ttl=ttl, lease=args.node_lease,
-                                  keep_runs=args.keep_runs, on_maintained=maintained)
+                                  keep_runs=args.keep_runs,
+                                  on_maintained=systemd.watchdog)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner,
                                            metrics_public=args.metrics_public))
             cleanup.callback(server.server_close)
