@@ -9927,6 +9927,35 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
 
 
+#: How long past --stop-timeout a stopping server may take for its goodbyes to the
+#: database (its last writes, leaving, closing) before it exits anyway.
+STOP_MARGIN = 5.0
+
+
+class StopDeadline:
+    """Bounds a stop: once ``seconds`` have passed it prints where every thread is
+    (to find what hung) and ends the process, as a kill would. Nothing is lost that
+    a kill would not lose: the others take its runs over as from a dead process."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._timer: Optional[threading.Timer] = None
+
+    def start(self) -> None:
+        self._timer = threading.Timer(self.seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        # Straight to stderr: a thread that hung may hold logging's lock.
+        import faulthandler  # only when a stop hangs
+
+        os.write(2, f"kala.py: still stopping after {self.seconds:g} s (--stop-timeout plus "
+                    f"{STOP_MARGIN:g}): exiting now; where each thread was:\n".encode())
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(1)
+
+
 def _serve(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     _settle_kala_flags(args)
@@ -9947,6 +9976,7 @@ def _serve(args) -> int:
             cleanup.callback(scheduler.stop, args.stop_timeout)
             cleanup.callback(systemd.notify, "STOPPING=1",
                              f"STATUS=stopping: running jobs get up to {args.stop_timeout:g} s")
+            cleanup.callback(StopDeadline(args.stop_timeout + STOP_MARGIN).start)
             database = ("in memory" if args.no_persist else
                         f"{store._KIND} {store.where}" if isinstance(store, ServerStore)
                         else os.path.abspath(args.db))

@@ -3385,7 +3385,8 @@ class ServeProcess:
     def __init__(self, *args, env=None, headers=None, tls=None, wait=True):
         # As "python3 -m kala": kala.py's bytecode is then cached (as a script it is
         # compiled again at every start), which halves the start of a process.
-        environment = {**os.environ, "PYTHONPATH": os.path.dirname(KALA), **(env or {})}
+        environment = {**os.environ, "PYTHONPATH": os.path.dirname(KALA),
+                       "PYTHONFAULTHANDLER": "1", **(env or {})}
         environment.pop("PYTHONDONTWRITEBYTECODE", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kala", "serve", "-p", "0", *args], stderr=subprocess.PIPE,
@@ -3428,8 +3429,17 @@ class ServeProcess:
         """SIGTERM, then wait until it has exited and its last log lines are read."""
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(20)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:  # seen once in CI: say where it was stuck
+                self.process.send_signal(signal.SIGABRT)  # faulthandler prints every thread
+                self.process.wait(10)
+                self._drainer.join(10)
+                raise AssertionError("serve did not stop within 20 s of SIGTERM:\n" +
+                                     "".join(self.log[-200:])) from None
         self._drainer.join(10)
+        assert not any("still stopping after" in line for line in self.log), \
+            "serve's stop hung and its deadline ended it:\n" + "".join(self.log[-200:])
 
 
 @pytest.fixture
@@ -4137,6 +4147,23 @@ class TestPersistence:
         process.stop()
         assert process.process.returncode == 0
         assert any("stopped" in line for line in process.log)
+
+    def test_a_stop_that_hangs_ends_at_its_deadline_saying_where(self, serve, db_path):
+        process = serve("--db", db_path, "--stop-timeout", "0.5")
+        job_id = process.client.create(name="kept")
+        lock = os.open(db_path + "-locks/write.lock", os.O_RDWR)  # every write now waits
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            process.process.terminate()
+            assert process.process.wait(20) == 1  # after --stop-timeout plus STOP_MARGIN
+        finally:
+            os.close(lock)
+        process._drainer.join(10)
+        log = "".join(process.log)
+        assert "still stopping after 5.5 s (--stop-timeout plus 5): exiting now" in log
+        assert "_writer_turn" in log  # the thread stuck on the lock, with its stack
+        again = serve("--db", db_path)
+        assert again.client.job(job_id)["name"] == "kept"
 
 
 class TestSeveralProcesses:
