@@ -5326,6 +5326,12 @@ HANDOFF_DELAY = 0.25
 #: far behind its timers the scheduler may be, before the process is not ready.
 READY_WRITE_SILENCE = 2.0
 READY_LAG = 1.0
+#: A process whose starter is this far behind claims nothing while other live
+#: processes can (they claim what it leaves after HANDOFF_DELAY), and looks again
+#: this often: claims it could not start soon would wait in its queue, and a
+#: process taken for dead meanwhile hands them all to one survivor at once.
+LEAVE_LAG = READY_LAG
+LEAVE_PAUSE = 0.1
 
 
 class _Deadlines:
@@ -5814,6 +5820,29 @@ class Lease:
             self._generation += 1
         return self._generation
 
+    def confirm(self, claims: List[Claim]) -> None:
+        """Confirm in one round trip the claims due to start that ``may_fork`` would
+        otherwise ask the database about one by one (those of an older generation,
+        after a half lease of silence). Those still this process's join the current
+        generation; the others are asked about again, and refused, at their fork.
+        The database not answering leaves it to ``may_fork`` too."""
+        with self._lock:
+            current = self._generation_at(self.monotonic())
+        stale = [claim for claim in claims if claim.generation != current]
+        if len(stale) < 2:
+            return
+        for first in range(0, len(stale), 500):  # SQL parameters are bounded
+            chunk = stale[first:first + 500]
+            try:
+                with self.confirming() as generation:
+                    owned = set(self.store.confirm_claims([claim.run_id for claim in chunk],
+                                                          self.node, self.clock()))
+            except StoreUnavailable:
+                return
+            for claim in chunk:
+                if claim.run_id in owned:
+                    claim.generation = generation
+
     def may_fork(self, claim: Claim) -> bool:
         """Whether this process may start ``claim`` now, asked right before its command
         is forked (or its request sent), after the fence noted or marked its start.
@@ -6087,6 +6116,7 @@ class Starter:
         if early:
             due = [claim for claim in due if claim.start_time <= now]
             self._mark_early(early + self.queue.pop_due(now + self.queue.mark_ahead))
+        self.lease.confirm(due)
         while due:
             self.slots.acquire()  # given back when the run has ended, or it waits again
             batch = [due.pop(0)]
@@ -6487,6 +6517,8 @@ class Timing:
         self.heap = TimerHeap()
         #: The processes heard from within a lease (maintenance sets it), this one's included.
         self.live_nodes = [node]
+        #: Whether due occurrences are left to the others now (the starter is behind).
+        self.leaving = False
         self._synced_version = 0
         self._sync_lock = threading.Lock()
 
@@ -6512,6 +6544,24 @@ class Timing:
         self.heap.push((Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
                               timer.cursor) for timer in timers), read)
 
+    def leave_to_others(self, now: float) -> bool:
+        """Whether to leave the occurrences due now to the other live processes: this
+        one's starter is over LEAVE_LAG behind (its slots are taken, or it cannot
+        fork as fast as runs come due). A process alone claims them all: no one
+        else would run them. The timers stay: it claims what no other has once it
+        has caught up."""
+        first = self.starter.queue.earliest()
+        leaving = (len(self.live_nodes) > 1 and first is not None
+                   and now - first > LEAVE_LAG)
+        if leaving != self.leaving:
+            self.leaving = leaving
+            if leaving:
+                log.warning("the starter is %.1f s behind: leaving the occurrences coming "
+                            "due to the other processes until it catches up", now - first)
+            else:
+                log.info("the starter has caught up: claiming occurrences again")
+        return leaving
+
     def _claim_time(self, timer: Timer) -> float:
         """When this process tries to claim an occurrence: at once if it is the
         preferred process by hash of (job, occurrence), else a little later."""
@@ -6523,7 +6573,10 @@ class Timing:
 
     def run_due(self, now: Optional[float] = None) -> List[Claim]:
         """Claim every occurrence due at ``now`` (or within the claim batch after
-        it) and queue the claims to start at their time."""
+        it) and queue the claims to start at their time; none while this process
+        leaves them to the others (``leave_to_others``)."""
+        if self.leave_to_others(self.clock() if now is None else now):
+            return []
         with self.lease.confirming() as generation:
             now = self.clock() if now is None else now
             due = self.heap.pop_due(now + self.claim_batch)
@@ -6722,6 +6775,8 @@ class Scheduler:
                 break
             try:
                 self.run_due()
+                if self.timing.leaving:  # the due timers stay due: look again shortly
+                    self._stop.wait(LEAVE_PAUSE)
             except Exception:
                 log.exception("claiming due runs failed; retrying in a second")
                 self._stop.wait(1.0)

@@ -18,6 +18,7 @@ import io
 import inspect
 import itertools
 import json
+import logging
 import math
 import os
 import queue
@@ -2296,6 +2297,41 @@ class TestScheduler:
         [stat] = paused.store.job_stats(job.id)
         assert (stat.success, stat.node, stat.error) == (
             True, "survivor" if taken_over else "paused", "")
+
+    def test_a_paused_process_confirms_its_claims_together(self, database, monkeypatch):
+        """After a half lease of silence the claims about to start are confirmed in one
+        round trip, not one each: a process behind would otherwise fall further behind."""
+        clock = FakeClock()
+        paused = Harness(path=database, node="paused", claim_ahead=0.1, clock=clock)
+        paused.hold_node_lock()
+        for i in range(3):
+            paused.add(name=f"j{i}", schedule=f"R0/{iso(T0 + 10)}/")
+        paused.scheduler.maintain()
+        claims = paused.run_at(T0 + 9.9)  # claimed ahead, then SIGSTOP until T0 + 30
+        clock.now = T0 + 30
+        asked = []
+        confirm = paused.store.confirm_claims
+        monkeypatch.setattr(paused.store, "confirm_claims",
+                            lambda run_ids, *rest: asked.append(sorted(run_ids)) or
+                            confirm(run_ids, *rest))
+        paused.scheduler.start_due()  # SIGCONT: the starter wakes first
+        assert asked == [sorted(claim.run_id for claim in claims)] and len(claims) == 3
+        assert sorted(paused.runner.jobs) == ["j0", "j1", "j2"]
+
+    def test_a_process_whose_starter_is_behind_leaves_due_occurrences_to_others(
+            self, harness, caplog):
+        caplog.set_level(logging.INFO, logger="kala")
+        job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
+        timing, starts = harness.scheduler.timing, harness.scheduler.starts
+        starts.push([types.SimpleNamespace(start_time=T0 + 8.9, start_marked=True)])
+        assert not timing.leave_to_others(T0 + 10)  # alone: no one else would run it
+        timing.live_nodes = ["test", "other"]
+        assert harness.run_at(T0 + 10) == []  # a run waits since T0 + 8.9: over LEAVE_LAG
+        assert "leaving the occurrences coming due to the other processes" in caplog.text
+        starts.pop_due(T0 + 10)  # it has caught up, and no other claimed the occurrence
+        [claim] = harness.run_at(T0 + 10.1)
+        assert claim.job.id == job.id and not timing.leaving
+        assert "the starter has caught up: claiming occurrences again" in caplog.text
 
     def test_a_job_without_schedule_runs_at_once_and_only_once(self, harness):
         job = harness.add()
