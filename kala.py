@@ -6547,12 +6547,12 @@ class Timing:
     def leave_to_others(self, now: float) -> bool:
         """Whether to leave the occurrences due now to the other live processes: this
         one's starter is over LEAVE_LAG behind (its slots are taken, or it cannot
-        fork as fast as runs come due). A process alone claims them all: no one
-        else would run them. The timers stay: it claims what no other has once it
-        has caught up."""
+        fork as fast as runs come due), until it is less than half that behind. A
+        process alone claims them all: no one else would run them. The timers
+        stay: it claims what no other has once it has caught up."""
         first = self.starter.queue.earliest()
-        leaving = (len(self.live_nodes) > 1 and first is not None
-                   and now - first > LEAVE_LAG)
+        lag = LEAVE_LAG / 2 if self.leaving else LEAVE_LAG  # not a log line a look
+        leaving = len(self.live_nodes) > 1 and first is not None and now - first > lag
         if leaving != self.leaving:
             self.leaving = leaving
             if leaving:

@@ -2328,8 +2328,11 @@ class TestScheduler:
         timing.live_nodes = ["test", "other"]
         assert harness.run_at(T0 + 10) == []  # a run waits since T0 + 8.9: over LEAVE_LAG
         assert "leaving the occurrences coming due to the other processes" in caplog.text
-        starts.pop_due(T0 + 10)  # it has caught up, and no other claimed the occurrence
-        [claim] = harness.run_at(T0 + 10.1)
+        starts.pop_due(T0 + 10)
+        starts.push([types.SimpleNamespace(start_time=T0 + 9.4, start_marked=True)])
+        assert harness.run_at(T0 + 10.1) == []  # 0.7 s behind: not yet half a LEAVE_LAG
+        starts.pop_due(T0 + 10.1)  # it has caught up, and no other claimed the occurrence
+        [claim] = harness.run_at(T0 + 10.2)
         assert claim.job.id == job.id and not timing.leaving
         assert "the starter has caught up: claiming occurrences again" in caplog.text
 
