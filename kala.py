@@ -6098,7 +6098,18 @@ class Starter:
         #: The last start stamp given: each mark's is later, so that a run marked once
         #: can be marked again only through the claim that holds its stamp.
         self._last_stamp = -math.inf
+        #: The start time of the earliest claim taken out of the queue and not started
+        #: yet (waiting for a slot, its mark or its fork); None when there is none.
+        self._in_hand_since: Optional[float] = None
         self.forks = ForkHelper()
+
+    def behind_since(self) -> Optional[float]:
+        """When the earliest claim still to be started was due: in the queue, or out
+        of it and waiting for a slot or its fork (a takeover of thousands of runs
+        leaves the queue at once). None when nothing waits."""
+        times = [when for when in (self.queue.earliest(), self._in_hand_since)
+                 if when is not None]
+        return min(times) if times else None
 
     def on_time(self, claims: List[Claim], now: float) -> None:
         """Queue claims to start at their time (wakes the starter thread)."""
@@ -6117,18 +6128,22 @@ class Starter:
             due = [claim for claim in due if claim.start_time <= now]
             self._mark_early(early + self.queue.pop_due(now + self.queue.mark_ahead))
         self.lease.confirm(due)
-        while due:
-            self.slots.acquire()  # given back when the run has ended, or it waits again
-            batch = [due.pop(0)]
-            while due and len(batch) < MARK_BATCH and self.slots.acquire(blocking=False):
-                batch.append(due.pop(0))
-            commands = []
-            for claim in self._ready(batch):
-                if self.follower is None or claim.job.type == REMOTE_JOB:
-                    self.pool.submit(self._run_in_worker, claim)
-                else:
-                    commands.append(claim)
-            self.forks.start_all(commands, self._start_command)
+        try:
+            while due:
+                self._in_hand_since = due[0].start_time
+                self.slots.acquire()  # given back when the run has ended, or it waits again
+                batch = [due.pop(0)]
+                while due and len(batch) < MARK_BATCH and self.slots.acquire(blocking=False):
+                    batch.append(due.pop(0))
+                commands = []
+                for claim in self._ready(batch):
+                    if self.follower is None or claim.job.type == REMOTE_JOB:
+                        self.pool.submit(self._run_in_worker, claim)
+                    else:
+                        commands.append(claim)
+                self.forks.start_all(commands, self._start_command)
+        finally:
+            self._in_hand_since = None
 
     def _ready(self, batch: List[Claim]) -> List[Claim]:
         """Those of ``batch`` (each holding a slot) whose start may go ahead: a waiting
@@ -6550,7 +6565,7 @@ class Timing:
         fork as fast as runs come due), until it is less than half that behind. A
         process alone claims them all: no one else would run them. The timers
         stay: it claims what no other has once it has caught up."""
-        first = self.starter.queue.earliest()
+        first = self.starter.behind_since()
         lag = LEAVE_LAG / 2 if self.leaving else LEAVE_LAG  # not a log line a look
         leaving = len(self.live_nodes) > 1 and first is not None and now - first > lag
         if leaving != self.leaving:
@@ -6762,8 +6777,8 @@ class Scheduler:
             reasons.append(f"this process does not hold its lease: it starts no claim before "
                            f"the database confirms it (lease {lease:g} s)")
         now = self.clock()
-        for name, queue_ in (("timer", self.timers), ("starter", self.starts)):
-            first = queue_.earliest()
+        for name, first in (("timer", self.timers.earliest()),
+                            ("starter", self.starter.behind_since())):
             if first is not None and now - first > READY_LAG:
                 reasons.append(f"the {name} is {now - first:.1f} s behind")
         return reasons

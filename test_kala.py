@@ -2336,6 +2336,29 @@ class TestScheduler:
         assert claim.job.id == job.id and not timing.leaving
         assert "the starter has caught up: claiming occurrences again" in caplog.text
 
+    def test_claims_out_of_the_queue_waiting_for_a_slot_count_as_behind(self, harness):
+        """A takeover of thousands of runs leaves the queue at once, into the starter's
+        hands, where they wait for slots: that is behind too."""
+        harness.hold_node_lock()
+        job = harness.add(schedule=f"R0/{iso(T0 + 3600)}/")
+        scheduler, starter = harness.scheduler, harness.scheduler.starter
+        scheduler.timing.live_nodes = ["test", "other"]
+        claim = harness.store.claim_run(job.id, "k", "manual", "test", T0 + 8.9)
+        starter.slots.acquire()  # the only slot is taken by a run going on
+        harness.scheduler.starts.push([claim])
+        harness.clock.now = T0 + 10
+        waiting = threading.Thread(target=scheduler.start_due)
+        waiting.start()
+        try:
+            wait_for(lambda: not scheduler.starts, message="the claim to leave the queue")
+            assert starter.behind_since() == T0 + 8.9
+            assert scheduler.timing.leave_to_others(T0 + 10)
+            assert "the starter is 1.1 s behind" in scheduler.readiness()
+        finally:
+            starter.slots.release()
+            waiting.join(10)
+        assert harness.runner.jobs == ["job"] and starter.behind_since() is None
+
     def test_a_job_without_schedule_runs_at_once_and_only_once(self, harness):
         job = harness.add()
         assert len(harness.run_at(T0)) == 1
