@@ -44,6 +44,7 @@ import collections
 import dataclasses
 import enum
 import errno
+import faulthandler
 import fcntl
 import functools
 import hashlib
@@ -5327,10 +5328,11 @@ HANDOFF_DELAY = 0.25
 READY_WRITE_SILENCE = 2.0
 READY_LAG = 1.0
 #: A process whose starter is this far behind claims nothing while other live
-#: processes can (they claim what it leaves after HANDOFF_DELAY), and looks again
-#: this often: claims it could not start soon would wait in its queue, and a
-#: process taken for dead meanwhile hands them all to one survivor at once.
+#: processes can (they claim what it leaves after HANDOFF_DELAY): claims it could
+#: not start soon would wait in its queue, and a process taken for dead meanwhile
+#: hands them all to one survivor at once.
 LEAVE_LAG = READY_LAG
+#: How often a process leaving occurrences to the others looks whether it caught up.
 LEAVE_PAUSE = 0.1
 
 
@@ -10009,17 +10011,14 @@ class StopDeadline:
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self._timer: Optional[threading.Timer] = None
 
     def start(self) -> None:
-        self._timer = threading.Timer(self.seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        timer = threading.Timer(self.seconds, self._expire)
+        timer.daemon = True
+        timer.start()
 
     def _expire(self) -> None:
         # Straight to stderr: a thread that hung may hold logging's lock.
-        import faulthandler  # only when a stop hangs
-
         os.write(2, f"kala.py: still stopping after {self.seconds:g} s (--stop-timeout plus "
                     f"{STOP_MARGIN:g}): exiting now; where each thread was:\n".encode())
         faulthandler.dump_traceback(all_threads=True)
