@@ -3233,6 +3233,8 @@ class LedgerFence:
 
     #: How long before its time a run's start is noted (StartQueue): at its time.
     mark_ahead = 0.0
+    #: Only a process's death frees its lock: the heartbeat lease alone bounds trust.
+    trust = math.inf
 
     def __init__(self, locks_dir: Optional[str]):
         self.locks_dir = locks_dir
@@ -3681,6 +3683,10 @@ class RowFence:
     def __init__(self, store: "ServerStore", grace: float = PRESENCE_GRACE):
         self._store = store
         self.grace = grace
+        #: A live process whose presence session was ended is taken for dead after
+        #: ``grace`` of silence, before it may notice: it asks before starting
+        #: anything once two thirds of that went by without a heartbeat.
+        self.trust = grace * 2 / 3
 
     def hold(self, node: str) -> None:
         self._store._hold_presence(node)
@@ -5780,15 +5786,21 @@ def default_node_id() -> str:
 
 class Lease:
     """Fencing on this process's side: when the database last heard from it, and a
-    lease generation bumped whenever it went longer than half a lease without
-    hearing so. Every claim carries the generation it was made (or last confirmed)
-    in; one from an older generation is confirmed in the database before it starts.
+    lease generation bumped whenever it went longer than its trust (half a lease,
+    or less where the fence can find it dead sooner) without hearing so. Every
+    claim carries the generation it was made (or last confirmed) in; one from an
+    older generation is confirmed in the database before it starts.
     """
 
     def __init__(self, store: Store, node: str, lease: float, clock: Callable[[], float],
                  monotonic: Callable[[], float]):
         self.store, self.node, self.lease = store, node, lease
         self.clock, self.monotonic = clock, monotonic
+        #: How long after the database last heard from it this process starts claims
+        #: without asking: less than any silence after which another process may
+        #: take it for dead (a whole lease; on a database server, PRESENCE_GRACE with
+        #: its presence session ended, which a live process does not see at once).
+        self.trust = min(lease / 2, store.fence.trust)
         #: When this process last heard from the database that it is alive (monotonic):
         #: a heartbeat or a claim, which register it.
         self.confirmed_at = -math.inf
@@ -5816,16 +5828,16 @@ class Lease:
             self.confirmed_at = max(self.confirmed_at, before)
 
     def _generation_at(self, now: float) -> int:
-        """The generation at monotonic ``now``: a new one once half a lease went by
+        """The generation at monotonic ``now``: a new one once ``trust`` went by
         without a confirmed heartbeat (call with the lock held)."""
-        if now - self.confirmed_at > self.lease / 2:
+        if now - self.confirmed_at > self.trust:
             self._generation += 1
         return self._generation
 
     def confirm(self, claims: List[Claim]) -> None:
         """Confirm in one round trip the claims due to start that ``may_fork`` would
         otherwise ask the database about one by one (those of an older generation,
-        after a half lease of silence). Those still this process's join the current
+        after a silence over ``trust``). Those still this process's join the current
         generation; the others are asked about again, and refused, at their fork.
         The database not answering leaves it to ``may_fork`` too."""
         with self._lock:
@@ -5850,16 +5862,18 @@ class Lease:
         is forked (or its request sent), after the fence noted or marked its start.
 
         Another process takes this one for dead only after a whole lease of silence
-        (or its presence gone and silent), and then reads its ledger, or the run's
-        start mark: a claim not noted or marked as started is run by that process
-        instead, one that was is recorded ``node died``. So a claim may start here
-        only if no half lease went by without a heartbeat since it was claimed or last
-        confirmed (its generation is the current one); after such a gap (SIGSTOP, a
-        frozen VM, a writer that held the database, a connection that hung) the
-        database is asked. This holds after a start mark made ahead too: a run
-        marked, then paused past half a lease, is not started when it is continued.
-        What remains is the moment between this check and the fork. Raises
-        StoreUnavailable when the database cannot say.
+        (or its presence gone and PRESENCE_GRACE of silence), and then reads its
+        ledger, or the run's start mark: a claim not noted or marked as started is
+        run by that process instead, one that was is recorded ``node died``. So a
+        claim may start here only if no more than ``trust`` (less than either) went
+        by without a heartbeat since it was claimed or last confirmed (its
+        generation is the current one); after such a gap (SIGSTOP, a frozen VM, a
+        writer that held the database, a connection that hung, threads starved of
+        CPU) the database is asked. This holds after a start mark made ahead too: a
+        run marked, then paused past ``trust``, is not started when it is continued.
+        What remains is the moment between this check and the fork (and, across
+        machines, the difference of their clocks, within what ``trust`` leaves of
+        the grace). Raises StoreUnavailable when the database cannot say.
         """
         with self._lock:
             if claim.generation == self._generation_at(self.monotonic()):
@@ -5869,8 +5883,8 @@ class Lease:
         if owned:
             claim.generation = generation
             return True
-        log.warning("job %s: not starting run %s: this process was silent for over half a "
-                    "lease and another one has taken the run over (or recorded it '%s')",
+        log.warning("job %s: not starting run %s: this process was silent for a while and "
+                    "another one has taken the run over (or recorded it '%s')",
                     claim.job.id, claim.run_id, NODE_DIED)
         return False
 

@@ -2298,6 +2298,38 @@ class TestScheduler:
         assert (stat.success, stat.node, stat.error) == (
             True, "survivor" if taken_over else "paused", "")
 
+    def test_a_process_whose_presence_was_ended_forks_nothing_a_survivor_failed(
+            self, database, monkeypatch):
+        """A session the server ended frees a live process's presence lock, and after
+        PRESENCE_GRACE of silence another process takes it for dead: the runs it had
+        marked started are failed 'node died'. It must not fork them afterwards, though
+        half its lease has not gone by (seen under load: a forbid job's runs overlapped)."""
+        if database.endswith(".db"):
+            pytest.skip("SQLite's presence is a flock, which only a process's death frees")
+        clock = FakeClock()
+        victim = Harness(path=database, node="victim", claim_ahead=0.1, clock=clock)
+        victim.hold_node_lock()
+        survivor = Harness(path=database, node="survivor", clock=clock)
+        job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
+        victim.scheduler.maintain()
+        [claim] = victim.run_at(T0 + 9.9)
+        victim.store._presence.drop()  # the server ended its session: its lock is free
+        lease, may_fork = victim.scheduler.fencing, victim.scheduler.fencing.may_fork
+
+        def survivor_first(claim):  # between the start mark and the fork
+            assert claim.start_marked
+            clock.advance(kala.PRESENCE_GRACE + 0.05)
+            survivor.scheduler.maintain()
+            survivor.scheduler.maintain()  # (a reaper silent itself judges nobody)
+            return may_fork(claim)
+
+        monkeypatch.setattr(lease, "may_fork", survivor_first)
+        clock.now = T0 + 10
+        victim.scheduler.start_due()
+        assert victim.runner.jobs == [] and clock.now - T0 - 9.9 < kala.NODE_LEASE / 2
+        [stat] = victim.store.job_stats(job.id)
+        assert (stat.node, stat.error) == ("victim", kala.NODE_DIED)
+
     def test_a_paused_process_confirms_its_claims_together(self, database, monkeypatch):
         """After a half lease of silence the claims about to start are confirmed in one
         round trip, not one each: a process behind would otherwise fall further behind."""
