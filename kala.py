@@ -6143,7 +6143,6 @@ class Starter:
         if early:
             due = [claim for claim in due if claim.start_time <= now]
             self._mark_early(early + self.queue.pop_due(now + self.queue.mark_ahead))
-        self.lease.confirm(due)
         try:
             while due:
                 self._in_hand_since = due[0].start_time
@@ -6152,7 +6151,11 @@ class Starter:
                 while due and len(batch) < MARK_BATCH and self.slots.acquire(blocking=False):
                     batch.append(due.pop(0))
                 commands = []
-                for claim in self._ready(batch):
+                ready = self._ready(batch)
+                # After a silence (a pause, or a loop through a backlog that outlasted
+                # the lease's trust): one round trip for all still to start, not one each.
+                self.lease.confirm(ready + due)
+                for claim in ready:
                     if self.follower is None or claim.job.type == REMOTE_JOB:
                         self.pool.submit(self._run_in_worker, claim)
                     else:
