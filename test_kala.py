@@ -1291,7 +1291,8 @@ class TestStore:
                      schedule=f"R/{iso(T0 - 10)}/PT1H")
         store.set_disabled(off.id, True, T0)
         with store._transaction() as db:
-            db.execute("UPDATE jobs SET shown = NULL WHERE id = ?", (trigger.id,))
+            db.execute("UPDATE jobs SET shown = NULL, shown_of = NULL WHERE id = ?",
+                       (trigger.id,))  # as a version before both columns left it
             spec = json.loads(db.execute("SELECT spec FROM jobs WHERE id = ?",
                                          (every.id,)).fetchone()[0])
             db.execute("UPDATE jobs SET spec = ? WHERE id = ?",
@@ -1310,6 +1311,15 @@ class TestStore:
         assert texts[child.id]["parent_jobs"] == [parent.id, handler.id]
         assert texts[off.id]["next_run_at"] == format_time(T0 - 10 + 3600)
         assert texts[parent.id]["metadata"]["last_success"] == format_time(T0 + 1.25)
+
+    def test_a_start_looks_for_jobs_without_shown_text_through_an_index(self, db_path):
+        """Each start fills in the shown text of jobs an earlier version stored; it
+        finds them without reading every job (90 ms at 100,000)."""
+        Store(db_path).close()
+        with contextlib.closing(sqlite3.connect(db_path)) as db:
+            plan = db.execute("EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE shown_of IS NULL"
+                              ).fetchall()
+        assert "USING INDEX jobs_unshown" in str(plan)
 
     def test_the_file_is_private(self, db_path):
         Store(db_path).close()
@@ -4242,10 +4252,11 @@ class TestPersistence:
         assert process.process.returncode == 0
         assert any("stopped" in line for line in process.log)
 
-    def test_a_stop_that_hangs_ends_at_its_deadline_saying_where(self, serve, db_path):
-        process = serve("--db", db_path, "--stop-timeout", "0.5")
+    @at_once(("sqlite",))  # the writers' flock is SQLite's; its 5.5 s wait overlaps others
+    def test_a_stop_that_hangs_ends_at_its_deadline_saying_where(self, serve, database):
+        process = serve("--db", database, "--stop-timeout", "0.5")
         job_id = process.client.create(name="kept")
-        lock = os.open(db_path + "-locks/write.lock", os.O_RDWR)  # every write now waits
+        lock = os.open(database + "-locks/write.lock", os.O_RDWR)  # every write now waits
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             process.process.terminate()
@@ -4256,7 +4267,7 @@ class TestPersistence:
         log = "".join(process.log)
         assert "still stopping after 5.5 s (--stop-timeout plus 5): exiting now" in log
         assert "_writer_turn" in log  # the thread stuck on the lock, with its stack
-        again = serve("--db", db_path)
+        again = serve("--db", database)
         assert again.client.job(job_id)["name"] == "kept"
 
 
