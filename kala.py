@@ -2100,8 +2100,9 @@ class _JobRecords:
                    "owner, command, shown, shown_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (job.id, spec, job.disabled, job.cursor, job.next_run_at, version, job.name,
                     job.owner, job.command, job_shown(job), spec_digest(spec)))
-        db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
-                       [(parent, job.id) for parent in job.parent_jobs])
+        if job.parent_jobs:
+            db.executemany("INSERT INTO dependencies (parent_id, child_id) VALUES (?, ?)",
+                           [(parent, job.id) for parent in job.parent_jobs])
         return None
 
     @staticmethod
@@ -5549,6 +5550,7 @@ class TimerHeap(_Deadlines):
         ``read`` from the database (a sync, an edit): an edited schedule may count
         from a lower index (a stale read only costs a claim that finds the cursor moved)."""
         with self._changed:
+            earliest = self._heap[0] if self._heap else None
             for job_id, when, cursor in timers:
                 live = self._live.get(job_id)
                 if live is not None and (live == (when, cursor) or (live[1] > cursor
@@ -5556,7 +5558,10 @@ class TimerHeap(_Deadlines):
                     continue
                 self._live[job_id] = (when, cursor)
                 heapq.heappush(self._heap, (when, next(self._seq), job_id, cursor))
-            self._changed.notify()
+            if self._heap and self._heap[0] is not earliest:
+                # Only a new earliest entry changes how long the timer thread sleeps:
+                # waking it for every job created cost a thread switch a creation.
+                self._changed.notify()
 
     def cancel(self, job_ids) -> None:
         with self._changed:

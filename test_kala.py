@@ -2208,6 +2208,18 @@ def harness(database):
 
 class TestScheduler:
 
+    def test_a_timer_wakes_the_timer_thread_only_when_it_comes_first(self):
+        """The timer thread sleeps until the earliest timer: a later one (a job created
+        for tomorrow) must not wake it, as every creation did."""
+        heap, woken = kala.TimerHeap(), []
+        heap._changed.notify = lambda n=1: woken.append(n)
+        heap.push([kala.Timer("a", T0 + 100, 0)])
+        assert len(woken) == 1  # the first: the thread slept without a deadline
+        heap.push([kala.Timer("b", T0 + 200, 0), kala.Timer("c", T0 + 150, 0)])
+        assert len(woken) == 1
+        heap.push([kala.Timer("d", T0 + 300, 0), kala.Timer("e", T0 + 50, 0)])
+        assert len(woken) == 2 and heap.pop_due(T0 + 100) == [("e", 0), ("a", 0)]
+
     def test_repeats_then_done(self, harness):
         job = harness.add(schedule=f"R2/{iso(T0 + 10)}/PT10S")
         assert harness.run_at(T0 + 9.999) == []
