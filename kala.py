@@ -1913,6 +1913,25 @@ def _metric_number(value: float) -> str:
     return "+Inf" if value == math.inf else repr(float(value)) if value % 1 else str(int(value))
 
 
+# --- threads that say what they are -----------------------------------------------
+
+class KalaThread(threading.Thread):
+    """A daemon thread whose name the system shows too (``top -H``, ``ps -L -o
+    tid,comm,pcpu``, ``/proc/PID/task/TID/comm``), on Linux: which of kala.py's
+    threads uses the CPU is then one look (Python names its threads for itself only)."""
+
+    def __init__(self, target: Callable, name: str, args: tuple = ()):
+        super().__init__(target=target, name=name, args=args, daemon=True)
+
+    def run(self) -> None:
+        try:  # the kernel keeps 15 bytes of it
+            with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
+                comm.write(self.name[:15])
+        except OSError:
+            pass  # not Linux, or no /proc: the name stays Python's alone
+        super().run()
+
+
 # --- writing in batches ---------------------------------------------------------
 
 class _GroupCommit:
@@ -1982,7 +2001,7 @@ class _WriteBehind:
         self._retry = retry
         self._closing = threading.Event()
         self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._write, name=name, daemon=True)
+        self._thread = KalaThread(self._write, name)
         self._start_lock = threading.Lock()
 
     def put(self, entry, then: Callable[[object], None]) -> None:
@@ -5122,7 +5141,7 @@ class CommandWatcher:
         self._lock = threading.Lock()
         self._sleeping_until = math.inf
         self._stopping_at: Optional[float] = None
-        self._thread = threading.Thread(target=self._watch, name="kala-watcher", daemon=True)
+        self._thread = KalaThread(self._watch, "kala-watcher")
 
     @staticmethod
     def supported() -> bool:
@@ -5281,8 +5300,8 @@ class CommandThreads:
 
     def follow(self, process: subprocess.Popen, timeout: float,
                done: Callable[[Attempt], None], tail: Optional[OutputTail] = None) -> None:
-        thread = threading.Thread(target=self._follow, args=(process, timeout, done, tail),
-                                  name="kala-command", daemon=True)
+        thread = KalaThread(self._follow, "kala-command",
+                            args=(process, timeout, done, tail))
         with self._lock:
             self._threads.add(thread)
         thread.start()
@@ -5621,7 +5640,7 @@ class WorkerPool:
     def __init__(self, size: int):
         self.size = size
         self._tasks: "queue.SimpleQueue" = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"kala-worker-{i}", daemon=True)
+        self._threads = [KalaThread(self._work, f"kala-worker-{i}")
                          for i in range(size)]
 
     def start(self) -> None:
@@ -6069,7 +6088,7 @@ class ForkHelper:
                 start(claim)
             return
         if self._thread is None:
-            self._thread = threading.Thread(target=self._help, name="kala-forks", daemon=True)
+            self._thread = KalaThread(self._help, "kala-forks")
             self._thread.start()
         self._done.clear()
         self._handed.put((claims[1::2], start))
@@ -6703,11 +6722,9 @@ class Scheduler:
         self.timers = self.timing.heap
         # Those that claim (a due occurrence, a dead process's run) come before the
         # one that starts what they claimed: stop() ends them in this order.
-        self._threads = [threading.Thread(target=self._timer_loop, name="kala-timer", daemon=True),
-                         threading.Thread(target=self._maintenance_loop, name="kala-maintenance",
-                                          daemon=True),
-                         threading.Thread(target=self._start_loop, name="kala-starter",
-                                          daemon=True)]
+        self._threads = [KalaThread(self._timer_loop, "kala-timer"),
+                         KalaThread(self._maintenance_loop, "kala-maintenance"),
+                         KalaThread(self._start_loop, "kala-starter")]
 
     # The parts' doings that the API, the command line and tests call.
 

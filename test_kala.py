@@ -6820,7 +6820,8 @@ class TestCommandLine:
         """``python3 kala.py serve`` executes itself again as an imported module, so the
         script's syntax tree (19 MB) is not kept: same process, arguments, interpreter
         flags and module path; the folder it was started in still cannot shadow a
-        module kala.py imports (a json.py there would stop it)."""
+        module kala.py imports (a json.py there would stop it). Its threads have names
+        the system shows."""
         (tmp_path / "json.py").write_text("raise SystemExit('the json.py of the folder')\n")
         process = subprocess.Popen(
             [sys.executable, "-X", "utf8", KALA, "serve", "-p", "0", "--db", "k.db"],
@@ -6838,6 +6839,12 @@ class TestCommandLine:
             assert argv[-7:] == [KALA, os.path.dirname(KALA), "serve", "-p", "0", "--db", "k.db"]
             assert Client(port).call("GET", "/api/v1/stats/")[0] == 200
             assert (tmp_path / "k.db").exists()
+            # Its threads by name, as top -H and ps -L show them.
+            threads = set()
+            for task in os.listdir(f"/proc/{process.pid}/task"):
+                with open(f"/proc/{process.pid}/task/{task}/comm") as comm:
+                    threads.add(comm.read().strip())
+            assert {"kala-timer", "kala-starter", "kala-maintenanc", "kala-worker-0"} <= threads
         finally:
             process.terminate()
             assert process.wait(20) == 0

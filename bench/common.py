@@ -100,6 +100,31 @@ def cpu_split(pid):
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def thread_cpu(pid):
+    """CPU seconds (user + system) process ``pid``'s threads have used so far, by the
+    name the system shows for each (kala.py names its own; the workers are summed as
+    kala-worker, the connections' threads stay "python")."""
+    tick, used = os.sysconf("SC_CLK_TCK"), {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as stat:
+                name, _, rest = stat.read().partition(" (")[2].rpartition(") ")
+        except OSError:  # the thread ended meanwhile
+            continue
+        fields = rest.split()
+        name = re.sub(r"-\d+$", "", name)
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def thread_shares(before, after, seconds):
+    """``thread_cpu`` differences as shares of one core, largest first, as text."""
+    shares = sorted(((after[name] - before.get(name, 0.0)) / seconds, name)
+                    for name in after)
+    return ", ".join(f"{name} {share * 100:.0f}%" for share, name in reversed(shares)
+                     if share >= 0.005)
+
+
 class Server:
     """``kala.py serve`` on a free port, with a keep-alive JSON connection.
     ``KALA_SCRIPT=/path/to/other/kala.py`` serves another copy (to compare two)."""
@@ -138,6 +163,10 @@ class Server:
     def cpu_split(self):
         """(user, system) CPU seconds the server has used so far."""
         return cpu_split(self.process.pid)
+
+    def thread_cpu(self):
+        """CPU seconds the server's threads have used so far, by name."""
+        return thread_cpu(self.process.pid)
 
     def stop(self):
         self.process.terminate()

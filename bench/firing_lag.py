@@ -30,7 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (Server, iso, ms, parse, percentiles, run_like_kala,  # noqa: E402
-                    spawn_like_kala_now)
+                    spawn_like_kala_now, thread_shares)
 
 
 def bare_timer_lag(jobs, seconds):
@@ -125,10 +125,11 @@ def kala_lag(jobs, seconds, db=None):
             # Measure from the second second on: the first one warms up.
             window = (begin + 1, begin + 1 + seconds)
             time.sleep(max(0.0, window[0] - time.time()))
-            cpu_before = server.cpu_split()
+            cpu_before, threads_before = server.cpu_split(), server.thread_cpu()
             time.sleep(max(0.0, window[1] - time.time()))
             cpu = [(after - before) / seconds
                    for after, before in zip(server.cpu_split(), cpu_before)]
+            threads = thread_shares(threads_before, server.thread_cpu(), seconds)
             # Let late runs of the window start before the jobs are stopped.
             time.sleep(1.0)
             for job_id in ids:
@@ -142,7 +143,7 @@ def kala_lag(jobs, seconds, db=None):
                         lags.append(parse(stat["ran_at"]) - scheduled)
                         if stat["output"].strip():
                             printed.append(float(stat["output"]) - scheduled)
-            return lags, printed, runs, jobs * seconds, cpu
+            return lags, printed, runs, jobs * seconds, cpu, threads
         finally:
             server.stop()
 
@@ -188,7 +189,7 @@ def main():
     forking = bare_spawn_lag(args.jobs, args.seconds)
     floor = bare_spawn_cpu(args.jobs)
     spawn_floor = bare_spawn_cpu(args.jobs, spawn=spawn_like_kala_now)
-    lags, printed, runs, expected, cpu = kala_lag(args.jobs, args.seconds)
+    lags, printed, runs, expected, cpu, threads = kala_lag(args.jobs, args.seconds)
     theirs = ("skipped (--no-apscheduler)" if args.no_apscheduler
               else apscheduler_lag(args.jobs, args.seconds))
     print(f"firing lag, {args.jobs} jobs at PT1S spread over the second, {args.seconds} s")
@@ -207,6 +208,7 @@ def main():
     print(f"kala.py: {runs} of {expected} runs ({expected - runs} missed), "
           f"server CPU {sum(cpu) * 100:.0f}% of one core (user {cpu[0] * 100:.0f}%, system "
           f"{cpu[1] * 100:.0f}%; goal: p50 <= 1 ms, p99 <= 5 ms, max <= 50 ms, <= 40% CPU)")
+    print(f"  by thread: {threads}")
     print(f"a bare Python loop starting {args.jobs} `true`/s with their output read: CPU "
           f"{floor * 100:.0f}% of one core; kala.py / that: {sum(cpu) / floor:.1f}x (goal 1.5x)")
     print(f"the same loop with os.posix_spawn instead of subprocess.Popen: CPU "

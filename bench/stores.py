@@ -241,7 +241,7 @@ def main():
                 print(f"{'bare loop forking `true`':26}"
                       + "".join(ms(v) for v in percentiles(forking)))
                 for name, fresh in stores:
-                    lags, _, runs, expected, cpu = kala_lag(args.lag_jobs, 10, db=fresh())
+                    lags, _, runs, expected, cpu, _ = kala_lag(args.lag_jobs, 10, db=fresh())
                     p50, p99, top = percentiles(lags)
                     print(f"{name:26}{ms(p50)}{ms(p99)}{ms(top)}{f'{runs}/{expected}':>13}"
                           f"{sum(cpu) * 100:6.0f}%")
