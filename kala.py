@@ -2370,6 +2370,16 @@ class _JobRecords:
                               r["cursor"]) for r in rows] + [Timer(r["id"], None, 0)
                                                              for r in deleted]
 
+    def timers_due(self, before: float) -> Tuple[int, List[Timer]]:
+        """The timers of the jobs due before ``before`` (enabled, not done), with the
+        version they are as of."""
+        with self._snapshot() as db:
+            latest = db.execute(
+                "SELECT value FROM counters WHERE name = 'timer_version'").fetchone()[0]
+            rows = db.execute('SELECT id, next_run_at, "cursor" FROM jobs WHERE disabled = 0 '
+                              "AND is_done = 0 AND next_run_at < ?", (before,)).fetchall()
+        return latest, [Timer(*row) for row in rows]
+
     def _bump_version(self, db) -> int:
         """The next timer version: every process re-reads jobs changed after its last look."""
         db.execute("UPDATE counters SET value = value + 1 WHERE name = 'timer_version'")
@@ -5344,6 +5354,11 @@ NODE_LEASE = 10.0
 HEARTBEAT_INTERVAL = 0.5
 #: How often a serve process looks for jobs changed by the others.
 SYNC_INTERVAL = 0.25
+#: A process keeps the timers of the occurrences due within this many seconds and
+#: reads the next ones from the database as the window moves (every half of it):
+#: its memory follows the jobs due soon, not all of them (100,000 daily jobs held
+#: 25 MB of timers).
+TIMER_HORIZON = 600.0
 #: A wall clock that moved this much more (or less) than the monotonic clock
 #: between two heartbeats was stepped (NTP, a resumed VM).
 CLOCK_STEP = 1.0
@@ -6581,15 +6596,36 @@ class Timing:
         self.live_nodes = [node]
         #: Whether due occurrences are left to the others now (the starter is behind).
         self.leaving = False
-        self._synced_version = 0
+        self._synced_version: Optional[int] = None   # None: nothing read yet
         self._sync_lock = threading.Lock()
+        #: Timers are held for the occurrences due before this time (TIMER_HORIZON).
+        self.horizon = clock() + TIMER_HORIZON
 
     def sync(self) -> None:
         """Follow jobs created, changed or claimed by any process since the last look."""
         with self._sync_lock:  # what it read is applied before a deletion here is
+            if self._synced_version is None:
+                self._read_window(self.clock())
+                return
             self._synced_version, changes = self.store.timer_changes(self._synced_version)
             self.heap.cancel(timer.job_id for timer in changes if timer.when is None)
             self._set((timer for timer in changes if timer.when is not None), read=True)
+
+    def _read_window(self, now: float) -> None:
+        """Move the horizon to TIMER_HORIZON from ``now`` and read the timers due before
+        it (first, the version they are as of: the changes after it follow by sync).
+        The horizon moves first: a claim meanwhile sets the timer it leads to."""
+        self.horizon = now + TIMER_HORIZON
+        version, timers = self.store.timers_due(self.horizon)
+        if self._synced_version is None:
+            self._synced_version = version
+        self._set(timers, read=True)
+
+    def _look_ahead(self, now: float) -> None:
+        """Read the next timers once half the window has passed."""
+        if now + self.claim_ahead + self.claim_batch + TIMER_HORIZON / 2 >= self.horizon:
+            with self._sync_lock:
+                self._read_window(now)
 
     def jobs_deleted(self, job_ids: Optional[List[str]] = None) -> None:
         """Drop the timers of jobs deleted through this process (None: every job), after
@@ -6603,8 +6639,15 @@ class Timing:
             self._set([Timer(job.id, job.next_run_at, job.cursor)], read=True)
 
     def _set(self, timers: Iterable[Timer], read: bool = False) -> None:
+        """Set the timers due before the horizon; a later one is read again when the
+        window reaches it (one ``read`` from the database drops the job's timer)."""
+        near, later = [], []
+        for timer in timers:
+            (near if timer.when < self.horizon else later).append(timer)
+        if later and read:
+            self.heap.cancel(timer.job_id for timer in later)
         self.heap.push((Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
-                              timer.cursor) for timer in timers), read)
+                              timer.cursor) for timer in near), read)
 
     def leave_to_others(self, now: float) -> bool:
         """Whether to leave the occurrences due now to the other live processes: this
@@ -6637,6 +6680,7 @@ class Timing:
         """Claim every occurrence due at ``now`` (or within the claim batch after
         it) and queue the claims to start at their time; none while this process
         leaves them to the others (``leave_to_others``)."""
+        self._look_ahead(self.clock() if now is None else now)
         if self.leave_to_others(self.clock() if now is None else now):
             return []
         with self.lease.confirming() as generation:

@@ -8,6 +8,7 @@ processes killed with SIGKILL.
 import base64
 import collections
 import contextlib
+import copy
 import dataclasses
 import fcntl
 import hashlib
@@ -2220,6 +2221,31 @@ class TestScheduler:
         heap.push([kala.Timer("d", T0 + 300, 0), kala.Timer("e", T0 + 50, 0)])
         assert len(woken) == 2 and heap.pop_due(T0 + 100) == [("e", 0), ("a", 0)]
 
+    def test_timers_are_held_for_what_is_due_within_the_horizon(self, database):
+        """A process holds the timers of the occurrences due within TIMER_HORIZON; the
+        window moves with the clock and reads the next ones from the database, so a
+        job due tomorrow costs no memory today and still runs at its time."""
+        harness = Harness(path=database)
+        timers = harness.scheduler.timers
+        soon = harness.add(schedule=f"R0/{iso(T0 + 60)}/")
+        tomorrow = harness.add(schedule=f"R0/{iso(T0 + 86400)}/")
+        assert timers.job_ids() == [soon.id]
+        other = Harness(path=database, node="other", clock=harness.clock)
+        other.scheduler.sync_timers()  # a process's first look reads the window alone
+        assert other.scheduler.timers.job_ids() == [soon.id]
+        edit = kala.job_from_request({"name": "soon", "command": "true",
+                                      "schedule": f"R0/{iso(T0 + 7200)}/"}, now=T0)
+        harness.scheduler.job_changed(harness.store.replace_job(
+            soon.id, edit, T0, keep_disabled=True, keep_parents=True))
+        other.scheduler.sync_timers()
+        assert timers.job_ids() == other.scheduler.timers.job_ids() == []  # moved past it
+        assert harness.run_at(T0 + 7200 - kala.TIMER_HORIZON / 2) == []
+        assert timers.job_ids() == [soon.id]  # the window reached it
+        assert [c.scheduled_for for c in harness.run_at(T0 + 7200)] == [T0 + 7200]
+        assert harness.run_at(T0 + 86400 - 1) == [] and timers.job_ids() == [tomorrow.id]
+        assert [(c.job.id, c.scheduled_for) for c in harness.run_at(T0 + 86400)] == [
+            (tomorrow.id, T0 + 86400)]
+
     def test_repeats_then_done(self, harness):
         job = harness.add(schedule=f"R2/{iso(T0 + 10)}/PT10S")
         assert harness.run_at(T0 + 9.999) == []
@@ -2603,7 +2629,7 @@ class TestScheduler:
         does: the first maintenance (timers read, the dead reaped) is no longer done
         before the server listens."""
         store = open_store(database)
-        job = create(store, time.time, schedule=f"R/{iso(time.time() + 3600)}/PT1H")
+        job = create(store, time.time, schedule=f"R/{iso(time.time() + 300)}/PT1H")
         scheduler, gate, maintained = Scheduler(store, workers=2), threading.Event(), []
         real = scheduler.maintain
 
@@ -3058,7 +3084,7 @@ class TestApi:
         other = Harness(path=db_path, node="other")
         with server_in_thread(store=Store(db_path)) as server:
             api, timers = Client(server.server_address[1]), server.app.scheduler.timers
-            later = iso(time.time() + 3600)
+            later = iso(time.time() + 300)  # within TIMER_HORIZON: timed at once
             ids = [api.create(schedule=f"R/{later}/PT1H") for _ in range(300)]
             other.scheduler.sync_timers()
             assert len(timers) == len(other.scheduler.timers) == 300
@@ -3598,7 +3624,8 @@ class TestCronJobs:
                             schedule="* * * * * *", timezone="Europe/Berlin")
         next_run = utc(api.job(job_id)["next_run_at"])
         # up to 2 s away: within CLAIM_AHEAD of a second, that second is already claimed
-        assert next_run == int(next_run) and 0 < next_run - time.time() <= 2
+        # (and one a busy machine has not claimed yet may have just passed)
+        assert next_run == int(next_run) and -1 < next_run - time.time() <= 2
         stats = wait_for(lambda: len(api.stats(job_id)) >= 3 and api.stats(job_id),
                          message="three runs")
         api.call("POST", f"/api/v1/job/disable/{job_id}/")
@@ -6156,8 +6183,11 @@ def many_jobs(count):
     template = kala.job_from_request({"name": "job", "command": "true",
                                       "schedule": f"R/{iso(time.time() + 3600)}/PT1H"},
                                      now=time.time())
-    jobs = [dataclasses.replace(template, id=f"many-{i}", name=f"job {i} of many")
-            for i in range(count)]
+    jobs = []
+    for i in range(count):  # a shallow copy each (they are only read): twice as fast
+        job = copy.copy(template)  # as dataclasses.replace, which checks every field
+        job.id, job.name = f"many-{i}", f"job {i} of many"
+        jobs.append(job)
     return kala.ImportedJobs(jobs, {job.id: [] for job in jobs})
 
 
@@ -6842,8 +6872,9 @@ class TestCommandLine:
             # Its threads by name, as top -H and ps -L show them.
             threads = set()
             for task in os.listdir(f"/proc/{process.pid}/task"):
-                with open(f"/proc/{process.pid}/task/{task}/comm") as comm:
-                    threads.add(comm.read().strip())
+                with contextlib.suppress(FileNotFoundError):  # a thread that ended since
+                    with open(f"/proc/{process.pid}/task/{task}/comm") as comm:
+                        threads.add(comm.read().strip())
             assert {"kala-timer", "kala-starter", "kala-maintenanc", "kala-worker-0"} <= threads
         finally:
             process.terminate()
