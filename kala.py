@@ -6612,11 +6612,14 @@ class Timing:
             self._set((timer for timer in changes if timer.when is not None), read=True)
 
     def _read_window(self, now: float) -> None:
-        """Move the horizon to TIMER_HORIZON from ``now`` and read the timers due before
-        it (first, the version they are as of: the changes after it follow by sync).
-        The horizon moves first: a claim meanwhile sets the timer it leads to."""
-        self.horizon = now + TIMER_HORIZON
-        version, timers = self.store.timers_due(self.horizon)
+        """Read the timers due before TIMER_HORIZON from ``now`` (the first time, with
+        the version they are as of: the changes after it follow by sync), then move
+        the horizon there. A read that fails moves nothing: it is tried again. A
+        timer set past the old horizon meanwhile (a claim's, a creation's) was dropped;
+        its change moved the version, so the next sync sets it."""
+        horizon = now + TIMER_HORIZON
+        version, timers = self.store.timers_due(horizon)
+        self.horizon = horizon
         if self._synced_version is None:
             self._synced_version = version
         self._set(timers, read=True)

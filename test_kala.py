@@ -2246,6 +2246,26 @@ class TestScheduler:
         assert [(c.job.id, c.scheduled_for) for c in harness.run_at(T0 + 86400)] == [
             (tomorrow.id, T0 + 86400)]
 
+    def test_a_window_that_could_not_be_read_is_read_again(self, harness, monkeypatch):
+        """The horizon moves only once the timers before it were read: a read that fails
+        (the database away) leaves nothing unread behind it."""
+        job = harness.add(schedule=f"R0/{iso(T0 + 3600)}/")
+        real, failures = harness.store.timers_due, []
+
+        def away_once(before):
+            if not failures:
+                failures.append(before)
+                raise kala.StoreUnavailable("the database is away")
+            return real(before)
+
+        monkeypatch.setattr(harness.store, "timers_due", away_once)
+        with pytest.raises(kala.StoreUnavailable):  # the window would reach T0 + 3601
+            harness.run_at(T0 + 3600 - kala.TIMER_HORIZON / 2 + 1)
+        # Half a window has not passed since the failed read: had the horizon moved,
+        # nothing would read the job's timer now.
+        assert [(c.job.id, c.scheduled_for) for c in harness.run_at(T0 + 3600)] == [
+            (job.id, T0 + 3600)]
+
     def test_repeats_then_done(self, harness):
         job = harness.add(schedule=f"R2/{iso(T0 + 10)}/PT10S")
         assert harness.run_at(T0 + 9.999) == []
