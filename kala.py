@@ -6602,7 +6602,8 @@ class Timing:
         self.horizon = clock() + TIMER_HORIZON
 
     def sync(self) -> None:
-        """Follow jobs created, changed or claimed by any process since the last look."""
+        """Follow jobs created, changed or claimed by any process since the last look,
+        and read the next timers once half the window has passed."""
         with self._sync_lock:  # what it read is applied before a deletion here is
             if self._synced_version is None:
                 self._read_window(self.clock())
@@ -6610,6 +6611,8 @@ class Timing:
             self._synced_version, changes = self.store.timer_changes(self._synced_version)
             self.heap.cancel(timer.job_id for timer in changes if timer.when is None)
             self._set((timer for timer in changes if timer.when is not None), read=True)
+            if self._window_ending(self.clock()):
+                self._read_window(self.clock())
 
     def _read_window(self, now: float) -> None:
         """Read the timers due before TIMER_HORIZON from ``now`` (the first time, with
@@ -6624,11 +6627,17 @@ class Timing:
             self._synced_version = version
         self._set(timers, read=True)
 
+    def _window_ending(self, now: float) -> bool:
+        return now + self.claim_ahead + self.claim_batch + TIMER_HORIZON / 2 >= self.horizon
+
     def _look_ahead(self, now: float) -> None:
-        """Read the next timers once half the window has passed."""
-        if now + self.claim_ahead + self.claim_batch + TIMER_HORIZON / 2 >= self.horizon:
+        """Read the next timers once half the window has passed, if maintenance (whose
+        sync does it first, off the timer thread) has not: it is late, or the clock
+        jumped."""
+        if self._window_ending(now):
             with self._sync_lock:
-                self._read_window(now)
+                if self._window_ending(now):
+                    self._read_window(now)
 
     def jobs_deleted(self, job_ids: Optional[List[str]] = None) -> None:
         """Drop the timers of jobs deleted through this process (None: every job), after

@@ -2241,6 +2241,8 @@ class TestScheduler:
         assert timers.job_ids() == other.scheduler.timers.job_ids() == []  # moved past it
         assert harness.run_at(T0 + 7200 - kala.TIMER_HORIZON / 2) == []
         assert timers.job_ids() == [soon.id]  # the window reached it
+        other.scheduler.sync_timers()  # maintenance moves it too (off the timer thread)
+        assert other.scheduler.timers.job_ids() == [soon.id]
         assert [c.scheduled_for for c in harness.run_at(T0 + 7200)] == [T0 + 7200]
         assert harness.run_at(T0 + 86400 - 1) == [] and timers.job_ids() == [tomorrow.id]
         assert [(c.job.id, c.scheduled_for) for c in harness.run_at(T0 + 86400)] == [
