@@ -4556,6 +4556,43 @@ class TestSeveralProcesses:
         views = [p.client.jobs() for p in processes]
         assert views[0] == views[1] == views[2]
 
+    @pytest.mark.skipif(not os.environ.get("KALA_SOAK"),
+                        reason="twelve minutes of real time: set KALA_SOAK=1")
+    @at_once()
+    def test_occurrences_beyond_the_timer_window_run_once_on_time(self, cluster, serve,
+                                                                  database, tmp_path):
+        """In real time, occurrences due further ahead than TIMER_HORIZON (600 s): each
+        process's window moves every five minutes, one process is killed half-way and
+        another starts with a window of its own; each occurrence runs once, on time."""
+        out = tmp_path / "out"
+        processes = cluster(2)
+        now = time.time()
+        client = processes[0].client
+        once = {client.create(name=f"in {30 + 60 * k} s", command=self.recorder(out),
+                              schedule=f"R0/{iso(now + 30 + 60 * k)}/"): now + 30 + 60 * k
+                for k in range(12)}
+        every = client.create(name="every 97 s", command=self.recorder(out),
+                              schedule=f"R/{iso(now + 45)}/PT97S")
+        wait_for(lambda: time.time() > now + 330, timeout=400, interval=1,
+                 message="the first move of the windows")
+        processes[1].kill()
+        serve("--db", database, "--node-lease", self.LEASE)
+        end = max(once.values()) + 5
+        wait_for(lambda: time.time() > end, timeout=end - time.time() + 60, interval=1,
+                 message="the last occurrence")
+        client.call("POST", f"/api/v1/job/disable/{every}/")
+        for job_id, when in once.items():
+            [stat] = client.stats(job_id)
+            assert stat["success"], stat
+            assert abs(utc(stat["scheduled_for"]) - when) < 1e-3
+            assert 0 <= utc(stat["ran_at"]) - when < 2, stat
+        runs = client.stats(every)
+        scheduled = [utc(stat["scheduled_for"]) for stat in runs]
+        assert len(runs) >= 7 and len(set(scheduled)) == len(scheduled)
+        assert all(0 <= utc(stat["ran_at"]) - utc(stat["scheduled_for"]) < 2 for stat in runs)
+        executed = collections.Counter(out.read_text().split())
+        assert len(executed) == len(once) + len(runs) and set(executed.values()) == {1}
+
     # Occurrences fall every 0.2 s from the start: kill just before the one at
     # +1.2 s (after it was claimed, 0.1 s ahead), just as it starts (its runs
     # under way), or between two of them.
