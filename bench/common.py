@@ -1,5 +1,6 @@
 """Helpers shared by the benchmarks: a real kala.py server, times, percentiles."""
 
+import compileall
 import http.client
 import json
 import os
@@ -127,12 +128,19 @@ def thread_shares(before, after, seconds):
 
 class Server:
     """``kala.py serve`` on a free port, with a keep-alive JSON connection.
-    ``KALA_SCRIPT=/path/to/other/kala.py`` serves another copy (to compare two)."""
+    ``KALA_SCRIPT=/path/to/other/kala.py`` serves another copy (to compare two).
+    It runs as from a user's shell, where Python caches bytecode: without
+    PYTHONDONTWRITEBYTECODE (set on some machines, where it made every start compile
+    kala.py again, 0.13 s, and changed the memory figures)."""
 
     def __init__(self, db, *args):
+        script = os.environ.get("KALA_SCRIPT", KALA)
+        compileall.compile_file(script, quiet=2)  # once: the first start is not a compile
+        environment = dict(os.environ)
+        environment.pop("PYTHONDONTWRITEBYTECODE", None)
         self.process = subprocess.Popen(
-            [sys.executable, os.environ.get("KALA_SCRIPT", KALA), "serve", "-p", "0", "--db", db, *args],
-            stderr=subprocess.PIPE, text=True)
+            [sys.executable, script, "serve", "-p", "0", "--db", db, *args],
+            stderr=subprocess.PIPE, text=True, env=environment)
         for line in self.process.stderr:
             match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
             self.ready_at = time.monotonic()
