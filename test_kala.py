@@ -1190,6 +1190,9 @@ class RealTimeAhead:
             params = getattr(getattr(following, "callspec", None), "params", {})
             if spec is None or any(name not in params for name in spec[3]):
                 return
+            if any(mark.name == "skip" or (mark.name == "skipif" and any(mark.args))
+                   for mark in following.iter_markers()):
+                return  # one its turn will skip must not run ahead (a soak run would)
             if following.nodeid not in self.started:
                 folder = self.tmp_path_factory.mktemp(re.sub(r"\W", "_", following.name)[:30])
                 self.started[following.nodeid] = self.start(
