@@ -3987,6 +3987,85 @@ class ServerStore(Store):
         return [node for node in nodes
                 if node not in held and beats.get(node, -math.inf) < silent_since]
 
+    # --- batches in one statement each ------------------------------------------------
+    # Round trips are what a database server costs, each in the writers' turn: a
+    # claim's runs, the jobs it moves on and the results finishing together go in a
+    # statement each, their rows as one JSON parameter, which json writes in C and
+    # the database reads as a table (json_to_recordset, JSON_TABLE).
+
+    @staticmethod
+    def _rows(columns: str, rows) -> str:
+        """``rows`` as a JSON text of objects, ``columns`` naming the values of each
+        (booleans as integers, as SQLite stores them)."""
+        names = columns.split(", ")
+        return json.dumps([dict(zip(names, row)) for row in rows])
+
+    def _write_results(self, batch) -> List[bool]:
+        """Results finishing together in three statements, not three a result: at a
+        thousand runs a second the round trips, each in the writers' turn, held up
+        the claims. A lone result (a run started through the API, waiting for it)
+        goes row by row: a batch costs more than it saves for one row."""
+        if len(batch) == 1:
+            return super()._write_results(batch)
+        with self._transaction() as db:
+            written = self._write_together(db, self._result_rows(db, batch))
+            if written:
+                self._count_results(db, self._result_counts(batch, written))
+            for claim, node, result in batch:
+                if claim.run_id not in written and self._write_result(db, claim, node, result):
+                    written.add(claim.run_id)  # written already, by a commit whose answer was lost
+            return [claim.run_id in written for claim, _, _ in batch]
+
+    def _result_rows(self, db, batch) -> List[tuple]:
+        """The runs' rows to write, each (id, node, state, ran at, finished at, retries,
+        duration, output, error, owed by, output dropped); each result learns whether
+        it owes follow-ups (its children, or its failure job)."""
+        parents = sorted({claim.job.id for claim, _, result in batch if result.success})
+        if parents:
+            among, values = self._among(parents)
+            parents = {row[0] for row in db.execute(
+                f"SELECT DISTINCT parent_id FROM dependencies WHERE parent_id {among}", values)}
+        rows = []
+        for claim, node, result in batch:
+            result.followups_owed = (claim.job.id in parents if result.success
+                                     else bool(claim.job.on_failure_job))
+            rows.append((claim.run_id, node, _SUCCEEDED if result.success else _FAILED,
+                         result.ran_at, result.finished_at, result.retries, result.duration_ns,
+                         result.output, result.error,
+                         node if result.followups_owed else None, result.output_dropped))
+        return rows
+
+    @staticmethod
+    def _among(ids: List[str]) -> Tuple[str, list]:
+        """SQL saying a job id is one of ``ids``, and its parameters."""
+        return f"IN ({', '.join('?' * len(ids))})", ids
+
+    def _write_together(self, db, rows: List[tuple]) -> set:
+        """Write the rows (``_result_rows``) of runs still running on their node, in one
+        statement; the ids of those written."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _result_counts(batch, written: set) -> List[tuple]:
+        """What the results written add to their jobs' counters: (job id, successes,
+        last success, errors, last error, finished runs) a job."""
+        counts: Dict[str, list] = {}
+        for claim, _, result in batch:
+            if claim.run_id in written:
+                entry = counts.setdefault(claim.job.id, [0, None, 0, None, 0])
+                if result.success:  # the last one recorded sets the time, as one by one
+                    entry[0] += 1
+                    entry[1] = result.finished_at
+                if result.failures > 0:
+                    entry[2] += result.failures
+                    entry[3] = result.finished_at
+                entry[4] += 1
+        return [(job_id, *entry) for job_id, entry in counts.items()]
+
+    def _count_results(self, db, counts: List[tuple]) -> None:
+        """Add ``_result_counts`` to the jobs' counters, in one statement."""
+        raise NotImplementedError
+
 
 # --- PostgreSQL ---------------------------------------------------------------------
 
@@ -4194,13 +4273,6 @@ class PostgresStore(ServerStore):
 
     # --- batches in one statement each ------------------------------------------------
 
-    @staticmethod
-    def _rows(columns: str, rows) -> str:
-        """``rows`` as a JSON text for ``json_to_recordset``, ``columns`` naming the
-        values of each (booleans as integers, as SQLite stores them)."""
-        names = columns.split(", ")
-        return json.dumps([dict(zip(names, row)) for row in rows])
-
     def _insert_runs(self, db, runs: List[tuple]) -> List[int]:
         if not runs:
             return []
@@ -4232,35 +4304,12 @@ class PostgresStore(ServerStore):
                  for cursor, at, done, ran, *rest in updates]),
              json.dumps([update[6] for update in updates])))
 
-    def _write_results(self, batch) -> List[bool]:
-        """Results finishing together in three statements, not three a result: at a
-        thousand runs a second the round trips, each in the writers' turn, held up
-        the claims. A lone result (a run started through the API, waiting for it)
-        goes row by row: arrays cost more than they save for one row."""
-        if len(batch) == 1:
-            return super()._write_results(batch)
-        with self._transaction() as db:
-            written = self._write_together(db, batch)
-            for claim, node, result in batch:
-                if claim.run_id not in written and self._write_result(db, claim, node, result):
-                    written.add(claim.run_id)  # written already, by a commit whose answer was lost
-            return [claim.run_id in written for claim, _, _ in batch]
+    @staticmethod
+    def _among(ids: List[str]) -> Tuple[str, list]:
+        return f"= {_ANY_TEXT}", [json.dumps(ids)]  # one query text, whatever the count
 
-    def _write_together(self, db, batch) -> set:
-        parents = {claim.job.id for claim, _, result in batch if result.success}
-        if parents:
-            parents = {row[0] for row in db.execute(
-                f"SELECT DISTINCT parent_id FROM dependencies WHERE parent_id = {_ANY_TEXT}",
-                (json.dumps(sorted(parents)),))}
-        rows = []
-        for claim, node, result in batch:
-            result.followups_owed = (claim.job.id in parents if result.success
-                                     else bool(claim.job.on_failure_job))
-            rows.append((claim.run_id, node, _SUCCEEDED if result.success else _FAILED,
-                         result.ran_at, result.finished_at, result.retries, result.duration_ns,
-                         _no_nul(result.output), _no_nul(result.error),
-                         node if result.followups_owed else None, result.output_dropped))
-        written = {row[0] for row in db.execute(
+    def _write_together(self, db, rows: List[tuple]) -> set:
+        return {row[0] for row in db.execute(
             "UPDATE runs SET state = v.state, ran_at = v.ran_at, finished_at = v.finished_at, "
             "retries = v.retries, duration_ns = v.duration_ns, output = v.output, "
             "error = v.error, owed_by = v.owed_by, output_dropped = v.output_dropped "
@@ -4270,33 +4319,23 @@ class PostgresStore(ServerStore):
             "WHERE runs.id = v.id AND runs.node = v.node AND runs.state = ? "
             f"AND runs.id = {_ANY_BIGINT} RETURNING runs.id",
             (self._rows("id, node, state, ran_at, finished_at, retries, duration_ns, "
-                        "output, error, owed_by, output_dropped", rows),
+                        "output, error, owed_by, output_dropped",
+                        [(*row[:7], _no_nul(row[7]), _no_nul(row[8]), *row[9:])
+                         for row in rows]),
              _RUNNING, json.dumps([row[0] for row in rows])))}
-        counts: Dict[str, list] = {}  # job id: successes, last success, errors, last error, runs
-        for claim, _, result in batch:
-            if claim.run_id in written:
-                entry = counts.setdefault(claim.job.id, [0, None, 0, None, 0])
-                if result.success:  # the last one recorded sets the time, as one by one
-                    entry[0] += 1
-                    entry[1] = result.finished_at
-                if result.failures > 0:
-                    entry[2] += result.failures
-                    entry[3] = result.finished_at
-                entry[4] += 1
-        if counts:
-            db.execute(
-                "UPDATE jobs SET success_count = success_count + v.successes, "
-                "last_success = COALESCE(v.last_success, jobs.last_success), "
-                "error_count = error_count + v.errors, "
-                "last_error = COALESCE(v.last_error, jobs.last_error), "
-                "finished_runs = finished_runs + v.finished FROM json_to_recordset(?::json) "
-                "AS v(id text, successes bigint, last_success double precision, errors bigint, "
-                "last_error double precision, finished bigint) "
-                f"WHERE jobs.id = v.id AND jobs.id = {_ANY_TEXT}",
-                (self._rows("id, successes, last_success, errors, last_error, finished",
-                            [(job_id, *entry) for job_id, entry in counts.items()]),
-                 json.dumps(list(counts))))
-        return written
+
+    def _count_results(self, db, counts: List[tuple]) -> None:
+        db.execute(
+            "UPDATE jobs SET success_count = success_count + v.successes, "
+            "last_success = COALESCE(v.last_success, jobs.last_success), "
+            "error_count = error_count + v.errors, "
+            "last_error = COALESCE(v.last_error, jobs.last_error), "
+            "finished_runs = finished_runs + v.finished FROM json_to_recordset(?::json) "
+            "AS v(id text, successes bigint, last_success double precision, errors bigint, "
+            "last_error double precision, finished bigint) "
+            f"WHERE jobs.id = v.id AND jobs.id = {_ANY_TEXT}",
+            (self._rows("id, successes, last_success, errors, last_error, finished", counts),
+             json.dumps([count[0] for count in counts])))
 
 
 # --- MySQL and MariaDB ------------------------------------------------------------------
@@ -4432,8 +4471,8 @@ class MysqlStore(ServerStore):
     lost connection is gone from the server); a node's presence is a named lock
     (GET_LOCK) of a session of its own, which the server frees when the session
     ends; there are no announcements (each process polls, four times a second);
-    double quotes name columns (ANSI_QUOTES), as elsewhere; a batch is a statement
-    a row. On MariaDB a session idle in a transaction is ended after 2 s, as on
+    double quotes name columns (ANSI_QUOTES), as elsewhere; a batch's rows travel
+    as one JSON text, read as a table by JSON_TABLE. On MariaDB a session idle in a transaction is ended after 2 s, as on
     PostgreSQL; MySQL has no such setting, so there a writer's sessions are ended
     after 2 s of any idleness (and reconnect when next used).
     """
@@ -4544,6 +4583,84 @@ class MysqlStore(ServerStore):
                              [self._lock_name(f"node {node}") for node in chunk]).fetchone()
             held.update(node for node, owner in zip(chunk, row) if owner is not None)
         return held
+
+    # --- batches in one statement each (a lone row: as every database does) ------------
+
+    #: JSON_TABLE's column type for each kind (text compared byte by byte, as stored).
+    _ROW_TYPES = {"key": "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                  "text": "MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                  "time": "DOUBLE", "count": "BIGINT", "flag": "INTEGER"}
+
+    def _row_table(self, columns: str, rows) -> Tuple[str, str]:
+        """``rows`` as a table ``v`` (JSON_TABLE: MySQL 8, MariaDB 10.6) and the JSON
+        text it reads, its one parameter; ``columns`` names each value of a row with
+        its kind (``"id count, node key"``)."""
+        named = [column.split() for column in columns.split(", ")]
+        defined = ", ".join(f"{_column(name)} {self._ROW_TYPES[kind]} PATH '$[{i}]'"
+                            for i, (name, kind) in enumerate(named))
+        return f"JSON_TABLE(?, '$[*]' COLUMNS ({defined})) AS v", json.dumps(rows)
+
+    def _insert_runs(self, db, runs: List[tuple]) -> List[int]:
+        if len(runs) < 2:
+            return super()._insert_runs(db, runs)
+        table, rows = self._row_table("job_id key, claim_key key, trigger key, "
+                                      "scheduled_for time, node key, ran_at time", runs)
+        db.execute('INSERT INTO runs (job_id, claim_key, "trigger", scheduled_for, node, state, '
+                   'ran_at, output, error) SELECT v.job_id, v.claim_key, v."trigger", '
+                   f"v.scheduled_for, v.node, ?, v.ran_at, '', '' FROM {table}",
+                   (_RUNNING, rows))
+        among, keys = self._among([run[1] for run in runs])
+        ids = dict(db.execute(f"SELECT claim_key, id FROM runs WHERE claim_key {among}",
+                              keys).fetchall())
+        return [ids[run[1]] for run in runs]
+
+    def _advance_jobs(self, db, updates: List[tuple]) -> None:
+        if len(updates) < 2:
+            return super()._advance_jobs(db, updates)
+        table, rows = self._row_table(
+            "next_cursor count, next_run_at time, is_done flag, ran flag, attempted time, "
+            "version count, id key, cursor count",
+            [(cursor, at, int(done), int(ran), *rest) for cursor, at, done, ran, *rest in updates])
+        among, ids = self._among([update[6] for update in updates])
+        db.execute(f'UPDATE jobs JOIN {table} ON jobs.id = v.id AND jobs."cursor" = v."cursor" '
+                   'SET jobs."cursor" = v.next_cursor, jobs.next_run_at = v.next_run_at, '
+                   "jobs.is_done = v.is_done, jobs.last_attempted_run = CASE WHEN v.ran = 1 "
+                   "THEN v.attempted ELSE jobs.last_attempted_run END, jobs.version = v.version "
+                   f"WHERE jobs.id {among}", (rows, *ids))
+
+    def _write_together(self, db, rows: List[tuple]) -> set:
+        # No UPDATE ... RETURNING here: the runs still running are locked and read
+        # first (a takeover waits for the writers' turn, a start mark changes no state).
+        marks = ", ".join("?" * len(rows))
+        running = set(db.execute(f"SELECT id, node FROM runs WHERE id IN ({marks}) AND state = ?"
+                                 f"{self._LOCK_ROWS}", (*[row[0] for row in rows], _RUNNING)
+                                 ).fetchall())
+        rows = [row for row in rows if (row[0], row[1]) in running]
+        if rows:
+            table, values = self._row_table(
+                "id count, node key, state key, ran_at time, finished_at time, retries count, "
+                "duration_ns count, output text, error text, owed_by key, output_dropped count",
+                rows)
+            db.execute(f"UPDATE runs JOIN {table} ON runs.id = v.id SET runs.state = v.state, "
+                       "runs.ran_at = v.ran_at, runs.finished_at = v.finished_at, "
+                       "runs.retries = v.retries, runs.duration_ns = v.duration_ns, "
+                       "runs.output = v.output, runs.error = v.error, runs.owed_by = v.owed_by, "
+                       "runs.output_dropped = v.output_dropped "
+                       f"WHERE runs.id IN ({', '.join('?' * len(rows))})",
+                       (values, *[row[0] for row in rows]))
+        return {row[0] for row in rows}
+
+    def _count_results(self, db, counts: List[tuple]) -> None:
+        table, rows = self._row_table("id key, successes count, last_success time, errors count, "
+                                      "last_error time, finished count", counts)
+        among, ids = self._among([count[0] for count in counts])
+        db.execute(f"UPDATE jobs JOIN {table} ON jobs.id = v.id "
+                   "SET jobs.success_count = jobs.success_count + v.successes, "
+                   "jobs.last_success = COALESCE(v.last_success, jobs.last_success), "
+                   "jobs.error_count = jobs.error_count + v.errors, "
+                   "jobs.last_error = COALESCE(v.last_error, jobs.last_error), "
+                   f"jobs.finished_runs = jobs.finished_runs + v.finished WHERE jobs.id {among}",
+                   (rows, *ids))
 
     def _mark_started(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
         """Marked in one statement (its own transaction, not in the writers' turn: the

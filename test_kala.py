@@ -1414,6 +1414,60 @@ class TestStore:
         assert (counted.last_success, counted.last_error) == (T0 + 5, T0 + 3)
         assert sorted(stat.retries for stat in store.job_stats(job.id)) == [0, 0, 0, 1, 1]
 
+    def test_claims_and_results_written_together_are_each_their_own(self, database):
+        """Occurrences of several jobs claimed in one transaction, and results of several
+        jobs committed together (in one statement each on a database server), land on
+        their own rows: each claim's run id is its job's, each result's text arrives
+        as a lone result's does, a result whose claim is gone is refused, and each
+        result learns whether it owes follow-ups."""
+        store = open_store(database)
+        handler = create(store, name="handler")
+        begin = T0 + 1
+        jobs = [create(store, name=f"job {n}", schedule=f"R/{iso(begin + n * 0.001)}/PT1S",
+                       on_failure_job=handler.id if n == 1 else "")
+                for n in range(4)]
+        child = create(store, name="child", parent_jobs=[jobs[0].id])
+        claims, _ = store.claim_occurrences([(job.id, 0) for job in jobs], begin + 0.01,
+                                            "node-a", 60)
+        assert sorted((claim.job.id, claim.scheduled_for) for claim in claims) == sorted(
+            (job.id, begin + n * 0.001) for n, job in enumerate(jobs))
+        runs = dict(query_database(database, "SELECT id, job_id FROM runs"))
+        assert all(runs[claim.run_id] == claim.job.id for claim in claims)
+        assert [store.get_job(job.id).cursor for job in jobs] == [1] * 4
+        claims.sort(key=lambda claim: claim.scheduled_for)
+        text = 'é ✓ 😀 "quoted" \\ back\\slash\ttab\nline \x00 nul'
+        results = [kala.RunResult(True, begin, begin + 0.5, 0, 0, output=text),
+                   kala.RunResult(False, begin, begin + 0.6, 0, 1, output=text, error=text),
+                   kala.RunResult(True, begin, begin + 0.7, 0, 0, output=""),
+                   kala.RunResult(True, begin, begin + 0.8, 0, 0)]
+        nodes = ["node-a", "node-a", "node-a", "node-b"]  # the last one is not node-b's
+        # The writer waits in the answer of a first result while the four are put: they
+        # are written together, whenever it took that first one.
+        gate, answers = threading.Event(), []
+        first = store.claim_run(handler.id, "first", "manual", "node-a", begin)
+        store.finish_run_later(first, "node-a", kala.RunResult(True, begin, begin, 0, 0),
+                               lambda answer: gate.wait(10.0))
+        for claim, node, result in zip(claims, nodes, results):
+            store.finish_run_later(claim, node, result, answers.append)
+        gate.set()
+        assert store.flush(10.0) and answers == [True, True, True, False]
+        assert [result.followups_owed for result in results[:3]] == [True, True, False]
+        lone_job = create(store, name="lone")
+        lone = store.claim_run(lone_job.id, "lone", "manual", "node-a", begin)
+        assert store.finish_run(lone, "node-a", kala.RunResult(False, begin, begin + 1, 0, 1,
+                                                               output=text, error=text))
+        [alone] = store.job_stats(lone_job.id)
+        for job, result in zip(jobs[:2], results):
+            [stat] = store.job_stats(job.id)
+            assert (stat.output, stat.error) == (alone.output, result.error and alone.error)
+            assert (stat.ran_at, stat.duration_ns) == (result.ran_at, result.duration_ns)
+        counted = [store.get_job(job.id) for job in jobs]
+        assert [(job.success_count, job.error_count, job.last_success, job.last_error)
+                for job in counted] == [(1, 0, begin + 0.5, None), (0, 1, None, begin + 0.6),
+                                        (1, 0, begin + 0.7, None), (0, 0, None, None)]
+        assert store.get_job(child.id).success_count == 0
+        store.close()
+
     def test_pruning_history_keeps_the_newest_runs_and_the_counters(self, database):
         store = open_store(database)
         job = create(store)
