@@ -3,12 +3,12 @@
     python3 bench/scale.py [--jobs 100000] [--clients 8]
 
 Creates JOBS jobs (each daily, starting tomorrow: none runs) through the API
-from CLIENTS keep-alive connections, then measures the server's memory, a GET
-of one job (p50/p99 over 2,000 random ids), the full list, and a restart: from
-starting the process to its first answer. Baselines measured in the same run:
-bare SQLite commits (WAL, synchronous=FULL) from one thread, the ceiling for
-one-job-per-transaction creation, and the same start-to-answer time on an
-empty database.
+from CLIENTS keep-alive connections, then measures the server's memory, its
+database's files on disk, a GET of one job (p50/p99 over 2,000 random ids), the
+full list, and a restart: from starting the process to its first answer.
+Baselines measured in the same run: bare SQLite commits (WAL, synchronous=FULL)
+from one thread, the ceiling for one-job-per-transaction creation, and the same
+start-to-answer time on an empty database.
 """
 
 import argparse
@@ -87,6 +87,13 @@ def full_list(server, query=""):
     return took, len(body), len(json.loads(body)["jobs"])
 
 
+def files_mb(db):
+    """The database's files on disk (MB): all of them, and its WAL."""
+    sizes = {suffix: os.path.getsize(db + suffix) if os.path.exists(db + suffix) else 0
+             for suffix in ("", "-wal", "-shm")}
+    return sum(sizes.values()) / 1e6, sizes["-wal"] / 1e6
+
+
 def settled_rss(server, quiet=1.0, longest=20.0):
     """The server's RSS once it has not grown for ``quiet`` seconds: a restarted
     server answers before it has read its timers."""
@@ -121,6 +128,7 @@ def main():
         server = Server(db)
         ids, rate = create_jobs(server.port, args.jobs, args.clients)
         rss = server.rss_mb()
+        on_disk, wal = files_mb(db)
         gets = percentiles(get_latencies(server, ids))
         took, size, listed = full_list(server)
         assert listed == args.jobs
@@ -135,6 +143,7 @@ def main():
           f"{bare:.0f}/s; ratio {rate / bare:.2f}; goal >= 3,000/s)")
     print(f"server RSS               {rss:8.1f} MB       (empty server {empty_rss:.1f} MB; "
           f"after restart {restarted_rss:.1f} MB; goal <= 80 MB)")
+    print(f"database on disk         {on_disk:8.1f} MB       (of which the WAL {wal:.1f} MB)")
     print(f"GET one job              p50 {ms(gets[0])} p99 {ms(gets[1])} max {ms(gets[2])}"
           f"   (goal p99 <= 5 ms)")
     print(f"GET the full list        {took:8.2f} s        ({size / 1e6:.1f} MB of JSON; "
