@@ -4487,9 +4487,10 @@ class MysqlStore(ServerStore):
     (GET_LOCK) of a session of its own, which the server frees when the session
     ends; there are no announcements (each process polls, four times a second);
     double quotes name columns (ANSI_QUOTES), as elsewhere; a batch's rows travel
-    as one JSON text, read as a table by JSON_TABLE. On MariaDB a session idle in a transaction is ended after 2 s, as on
-    PostgreSQL; MySQL has no such setting, so there a writer's sessions are ended
-    after 2 s of any idleness (and reconnect when next used).
+    as one JSON text, read as a table by JSON_TABLE. On MariaDB a session idle in a
+    transaction is ended after 2 s, as on PostgreSQL; MySQL has no such setting, so
+    there a writer's sessions are ended after 2 s of any idleness (and reconnect
+    when next used).
     """
 
     # Tables: InnoDB (transactions, row locks), text in UTF-8 compared byte by byte
