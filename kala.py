@@ -4376,6 +4376,23 @@ def is_mysql_url(target: Optional[str]) -> bool:
     return url_scheme(target) in ("mysql", "mariadb")
 
 
+#: The oldest servers with all the SQL the MySQL store uses: JSON_TABLE came last.
+MYSQL_OLDEST = {"MySQL": (8, 0, 4), "MariaDB": (10, 6, 0)}
+
+
+def mysql_version_problem(version: str) -> Optional[str]:
+    """Why a server answering ``SELECT VERSION()`` with ``version`` cannot hold
+    kala.py's jobs, or None when it can."""
+    release = version.split("-")[0]
+    kind = "MariaDB" if "mariadb" in version.lower() else "MySQL"
+    numbers = tuple(int(number) for number in re.findall(r"\d+", release)[:3])
+    if numbers >= MYSQL_OLDEST[kind]:
+        return None
+    oldest = ".".join(map(str, MYSQL_OLDEST[kind]))
+    return (f"{kind} {release} is too old for kala.py, which needs {kind} {oldest} or "
+            f"newer (for JSON_TABLE)")
+
+
 def mysql_settings(url: str, application: str) -> Tuple[dict, str]:
     """PyMySQL's connection settings for ``mysql://USER:PASSWORD@HOST:PORT/DB?...`` (or
     ``mariadb://``), and HOST:PORT/DB to name it by (no password)."""
@@ -4523,9 +4540,13 @@ class MysqlStore(ServerStore):
                             f"the {self._KIND} database {self.where}", purpose)
 
     def _make_schema(self) -> None:
-        """Under a named lock, as DDL commits by itself here (no transaction holds it)."""
+        """Under a named lock, as DDL commits by itself here (no transaction holds it),
+        on a server new enough for every statement (said at once, not at a claim)."""
         with self._lock, self._errors_explained(self._db):
             db, lock = self._db, f"kala.py.schema.{self._lock_name('schema')}"
+            problem = mysql_version_problem(db.execute("SELECT VERSION()").fetchone()[0])
+            if problem is not None:
+                raise KalaError(f"the {self._KIND} database {self.where}: {problem}")
             if not db.execute("SELECT GET_LOCK(?, ?)",
                               (lock, int(SERVER_LOCK_TIMEOUT))).fetchone()[0]:
                 raise StoreUnavailable(f"the {self._KIND} database {self.where} is busy: "

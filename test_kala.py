@@ -5424,6 +5424,34 @@ class TestMysqlStore:
         assert done.stderr.startswith(f"kala.py: {words}"), done.stderr
         assert len(done.stderr.splitlines()) == 1
 
+    @pytest.mark.parametrize("version, problem", [
+        ("10.11.6-MariaDB-0+deb12u1", None),
+        ("10.6.0-MariaDB", None),
+        ("8.0.36", None),
+        ("8.4.0-commercial", None),
+        ("9.1.0", None),
+        ("10.5.23-MariaDB-0+deb11u1", "MariaDB 10.5.23 is too old for kala.py, which needs "
+                                      "MariaDB 10.6.0 or newer (for JSON_TABLE)"),
+        ("8.0.3-rc-log", "MySQL 8.0.3 is too old for kala.py, which needs MySQL 8.0.4 or "
+                         "newer (for JSON_TABLE)"),
+        ("5.7.44", "MySQL 5.7.44 is too old for kala.py, which needs MySQL 8.0.4 or newer "
+                   "(for JSON_TABLE)"),
+    ])
+    def test_a_server_too_old_for_its_statements_is_named_at_the_start(self, version, problem):
+        assert kala.mysql_version_problem(version) == problem
+
+    def test_a_server_too_old_is_refused_before_anything_is_made(self, mysql_server,
+                                                                  monkeypatch):
+        asked = []
+        monkeypatch.setattr(kala, "mysql_version_problem",
+                            lambda version: asked.append(version) or "too old (said here)")
+        with mysql_database(mysql_server) as url:
+            with pytest.raises(kala.KalaError, match=r"database .*: too old \(said here\)$"):
+                kala.MysqlStore(url)
+            assert asked == [query_database(url, "SELECT VERSION()")[0][0]]
+            assert query_database(url, "SELECT table_name FROM information_schema.tables "
+                                       "WHERE table_schema = DATABASE()") == []
+
     def test_kala_mysql_flags_make_a_url(self):
         args = kala.build_parser().parse_args([
             "serve", "--jobdb", "mysql", "--jobdb-address", "tcp(db.example:3307)/kala",
