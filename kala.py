@@ -4621,31 +4621,50 @@ class MysqlStore(ServerStore):
             held.update(node for node, owner in zip(chunk, row) if owner is not None)
         return held
 
-    # --- batches in one statement each (a lone row: as every database does) ------------
+    # --- batches in a statement each (or a part each: ROWS_PER_STATEMENT) ---------------
 
     #: JSON_TABLE's column type for each kind (text compared byte by byte, as stored).
     _ROW_TYPES = {"key": "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
                   "text": "MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
                   "time": "DOUBLE", "count": "BIGINT", "flag": "INTEGER"}
+    #: The most JSON text (bytes) one statement carries: a server refuses a statement
+    #: longer than its max_allowed_packet (MariaDB's default 16 MB, old MySQL's 4 MB),
+    #: and 300 results finishing together with 64 KB of output each made 19 MB, which
+    #: was refused, and written again, for ever.
+    ROWS_PER_STATEMENT = 2 * 1024 * 1024
 
-    def _row_table(self, columns: str, rows) -> Tuple[str, str]:
-        """``rows`` as a table ``v`` (JSON_TABLE: MySQL 8, MariaDB 10.6) and the JSON
-        text it reads, its one parameter; ``columns`` names each value of a row with
-        its kind (``"id count, node key"``)."""
+    def _row_tables(self, columns: str, rows) -> Iterator[Tuple[str, list, str]]:
+        """``rows`` as tables ``v`` (JSON_TABLE: MySQL 8.0.4, MariaDB 10.6), each with
+        its rows and the JSON text it reads, its one parameter, at most
+        ROWS_PER_STATEMENT long (a row longer than that goes alone); ``columns``
+        names each value of a row with its kind (``"id count, node key"``)."""
         named = [column.split() for column in columns.split(", ")]
         defined = ", ".join(f"{_column(name)} {self._ROW_TYPES[kind]} PATH '$[{i}]'"
                             for i, (name, kind) in enumerate(named))
-        return f"JSON_TABLE(?, '$[*]' COLUMNS ({defined})) AS v", json.dumps(rows)
+        table = f"JSON_TABLE(?, '$[*]' COLUMNS ({defined})) AS v"
+        chunk: list = []
+        texts: List[str] = []
+        size = 0
+        for row in rows:
+            text = json.dumps(row)  # ASCII: as many bytes as characters
+            if chunk and size + len(text) > self.ROWS_PER_STATEMENT:
+                yield table, chunk, f"[{', '.join(texts)}]"
+                chunk, texts, size = [], [], 0
+            chunk.append(row)
+            texts.append(text)
+            size += len(text) + 2
+        if chunk:
+            yield table, chunk, f"[{', '.join(texts)}]"
 
     def _insert_runs(self, db, runs: List[tuple]) -> List[int]:
         if len(runs) < 2:
             return super()._insert_runs(db, runs)
-        table, rows = self._row_table("job_id key, claim_key key, trigger key, "
-                                      "scheduled_for time, node key, ran_at time", runs)
-        db.execute('INSERT INTO runs (job_id, claim_key, "trigger", scheduled_for, node, state, '
-                   'ran_at, output, error) SELECT v.job_id, v.claim_key, v."trigger", '
-                   f"v.scheduled_for, v.node, ?, v.ran_at, '', '' FROM {table}",
-                   (_RUNNING, rows))
+        for table, _, rows in self._row_tables("job_id key, claim_key key, trigger key, "
+                                               "scheduled_for time, node key, ran_at time", runs):
+            db.execute('INSERT INTO runs (job_id, claim_key, "trigger", scheduled_for, node, '
+                       'state, ran_at, output, error) SELECT v.job_id, v.claim_key, v."trigger", '
+                       f"v.scheduled_for, v.node, ?, v.ran_at, '', '' FROM {table}",
+                       (_RUNNING, rows))
         among, keys = self._among([run[1] for run in runs])
         ids = dict(db.execute(f"SELECT claim_key, id FROM runs WHERE claim_key {among}",
                               keys).fetchall())
@@ -4654,16 +4673,17 @@ class MysqlStore(ServerStore):
     def _advance_jobs(self, db, updates: List[tuple]) -> None:
         if len(updates) < 2:
             return super()._advance_jobs(db, updates)
-        table, rows = self._row_table(
-            "next_cursor count, next_run_at time, is_done flag, ran flag, attempted time, "
-            "version count, id key, cursor count",
-            [(cursor, at, int(done), int(ran), *rest) for cursor, at, done, ran, *rest in updates])
-        among, ids = self._among([update[6] for update in updates])
-        db.execute(f'UPDATE jobs JOIN {table} ON jobs.id = v.id AND jobs."cursor" = v."cursor" '
-                   'SET jobs."cursor" = v.next_cursor, jobs.next_run_at = v.next_run_at, '
-                   "jobs.is_done = v.is_done, jobs.last_attempted_run = CASE WHEN v.ran = 1 "
-                   "THEN v.attempted ELSE jobs.last_attempted_run END, jobs.version = v.version "
-                   f"WHERE jobs.id {among}", (rows, *ids))
+        for table, chunk, rows in self._row_tables(
+                "next_cursor count, next_run_at time, is_done flag, ran flag, attempted time, "
+                "version count, id key, cursor count",
+                [(cursor, at, int(done), int(ran), *rest)
+                 for cursor, at, done, ran, *rest in updates]):
+            among, ids = self._among([update[6] for update in chunk])
+            db.execute(f'UPDATE jobs JOIN {table} ON jobs.id = v.id AND jobs."cursor" = '
+                       'v."cursor" SET jobs."cursor" = v.next_cursor, jobs.next_run_at = '
+                       "v.next_run_at, jobs.is_done = v.is_done, jobs.last_attempted_run = "
+                       "CASE WHEN v.ran = 1 THEN v.attempted ELSE jobs.last_attempted_run END, "
+                       f"jobs.version = v.version WHERE jobs.id {among}", (rows, *ids))
 
     def _write_together(self, db, rows: List[tuple]) -> set:
         # No UPDATE ... RETURNING here: the runs still running are locked and read
@@ -4673,31 +4693,31 @@ class MysqlStore(ServerStore):
                                  f"{self._LOCK_ROWS}", (*[row[0] for row in rows], _RUNNING)
                                  ).fetchall())
         rows = [row for row in rows if (row[0], row[1]) in running]
-        if rows:
-            table, values = self._row_table(
+        for table, chunk, values in self._row_tables(
                 "id count, node key, state key, ran_at time, finished_at time, retries count, "
                 "duration_ns count, output text, error text, owed_by key, output_dropped count",
-                rows)
+                rows):
             db.execute(f"UPDATE runs JOIN {table} ON runs.id = v.id SET runs.state = v.state, "
                        "runs.ran_at = v.ran_at, runs.finished_at = v.finished_at, "
                        "runs.retries = v.retries, runs.duration_ns = v.duration_ns, "
                        "runs.output = v.output, runs.error = v.error, runs.owed_by = v.owed_by, "
                        "runs.output_dropped = v.output_dropped "
-                       f"WHERE runs.id IN ({', '.join('?' * len(rows))})",
-                       (values, *[row[0] for row in rows]))
+                       f"WHERE runs.id IN ({', '.join('?' * len(chunk))})",
+                       (values, *[row[0] for row in chunk]))
         return {row[0] for row in rows}
 
     def _count_results(self, db, counts: List[tuple]) -> None:
-        table, rows = self._row_table("id key, successes count, last_success time, errors count, "
-                                      "last_error time, finished count", counts)
-        among, ids = self._among([count[0] for count in counts])
-        db.execute(f"UPDATE jobs JOIN {table} ON jobs.id = v.id "
-                   "SET jobs.success_count = jobs.success_count + v.successes, "
-                   "jobs.last_success = COALESCE(v.last_success, jobs.last_success), "
-                   "jobs.error_count = jobs.error_count + v.errors, "
-                   "jobs.last_error = COALESCE(v.last_error, jobs.last_error), "
-                   f"jobs.finished_runs = jobs.finished_runs + v.finished WHERE jobs.id {among}",
-                   (rows, *ids))
+        for table, chunk, rows in self._row_tables(
+                "id key, successes count, last_success time, errors count, last_error time, "
+                "finished count", counts):
+            among, ids = self._among([count[0] for count in chunk])
+            db.execute(f"UPDATE jobs JOIN {table} ON jobs.id = v.id "
+                       "SET jobs.success_count = jobs.success_count + v.successes, "
+                       "jobs.last_success = COALESCE(v.last_success, jobs.last_success), "
+                       "jobs.error_count = jobs.error_count + v.errors, "
+                       "jobs.last_error = COALESCE(v.last_error, jobs.last_error), "
+                       f"jobs.finished_runs = jobs.finished_runs + v.finished "
+                       f"WHERE jobs.id {among}", (rows, *ids))
 
     def _mark_started(self, run_ids: List[int], node: str, stamp: float) -> List[int]:
         """Marked in one statement (its own transaction, not in the writers' turn: the

@@ -1249,6 +1249,61 @@ def at_once(stores=STORES):
     return decorate
 
 
+def check_batches_land_on_their_own_rows(database):
+    """Occurrences of several jobs claimed in one transaction, and results of several
+    jobs committed together (in one statement each on a database server), land on
+    their own rows: each claim's run id is its job's, each result's text arrives
+    as a lone result's does, a result whose claim is gone is refused, and each
+    result learns whether it owes follow-ups."""
+    store = open_store(database)
+    handler = create(store, name="handler")
+    begin = T0 + 1
+    jobs = [create(store, name=f"job {n}", schedule=f"R/{iso(begin + n * 0.001)}/PT1S",
+                   on_failure_job=handler.id if n == 1 else "")
+            for n in range(4)]
+    child = create(store, name="child", parent_jobs=[jobs[0].id])
+    claims, _ = store.claim_occurrences([(job.id, 0) for job in jobs], begin + 0.01,
+                                        "node-a", 60)
+    assert sorted((claim.job.id, claim.scheduled_for) for claim in claims) == sorted(
+        (job.id, begin + n * 0.001) for n, job in enumerate(jobs))
+    runs = dict(query_database(database, "SELECT id, job_id FROM runs"))
+    assert all(runs[claim.run_id] == claim.job.id for claim in claims)
+    assert [store.get_job(job.id).cursor for job in jobs] == [1] * 4
+    claims.sort(key=lambda claim: claim.scheduled_for)
+    text = 'é ✓ 😀 "quoted" \\ back\\slash\ttab\nline \x00 nul'
+    results = [kala.RunResult(True, begin, begin + 0.5, 0, 0, output=text),
+               kala.RunResult(False, begin, begin + 0.6, 0, 1, output=text, error=text),
+               kala.RunResult(True, begin, begin + 0.7, 0, 0, output=""),
+               kala.RunResult(True, begin, begin + 0.8, 0, 0)]
+    nodes = ["node-a", "node-a", "node-a", "node-b"]  # the last one is not node-b's
+    # The writer waits in the answer of a first result while the four are put: they
+    # are written together, whenever it took that first one.
+    gate, answers = threading.Event(), []
+    first = store.claim_run(handler.id, "first", "manual", "node-a", begin)
+    store.finish_run_later(first, "node-a", kala.RunResult(True, begin, begin, 0, 0),
+                           lambda answer: gate.wait(10.0))
+    for claim, node, result in zip(claims, nodes, results):
+        store.finish_run_later(claim, node, result, answers.append)
+    gate.set()
+    assert store.flush(10.0) and answers == [True, True, True, False]
+    assert [result.followups_owed for result in results[:3]] == [True, True, False]
+    lone_job = create(store, name="lone")
+    lone = store.claim_run(lone_job.id, "lone", "manual", "node-a", begin)
+    assert store.finish_run(lone, "node-a", kala.RunResult(False, begin, begin + 1, 0, 1,
+                                                           output=text, error=text))
+    [alone] = store.job_stats(lone_job.id)
+    for job, result in zip(jobs[:2], results):
+        [stat] = store.job_stats(job.id)
+        assert (stat.output, stat.error) == (alone.output, result.error and alone.error)
+        assert (stat.ran_at, stat.duration_ns) == (result.ran_at, result.duration_ns)
+    counted = [store.get_job(job.id) for job in jobs]
+    assert [(job.success_count, job.error_count, job.last_success, job.last_error)
+            for job in counted] == [(1, 0, begin + 0.5, None), (0, 1, None, begin + 0.6),
+                                    (1, 0, begin + 0.7, None), (0, 0, None, None)]
+    assert store.get_job(child.id).success_count == 0
+    store.close()
+
+
 class TestStore:
     def test_a_job_survives_reopening_the_file(self, db_path):
         store = Store(db_path)
@@ -1415,57 +1470,30 @@ class TestStore:
         assert sorted(stat.retries for stat in store.job_stats(job.id)) == [0, 0, 0, 1, 1]
 
     def test_claims_and_results_written_together_are_each_their_own(self, database):
-        """Occurrences of several jobs claimed in one transaction, and results of several
-        jobs committed together (in one statement each on a database server), land on
-        their own rows: each claim's run id is its job's, each result's text arrives
-        as a lone result's does, a result whose claim is gone is refused, and each
-        result learns whether it owes follow-ups."""
+        check_batches_land_on_their_own_rows(database)
+
+    def test_results_finishing_together_with_their_whole_output_are_all_written(
+            self, database):
+        # 300 results of 64 KB of output each (19 MB) committed together: one statement
+        # of them was longer than MariaDB takes (max_allowed_packet, 16 MB by default),
+        # and the batch was refused and written again for ever.
         store = open_store(database)
-        handler = create(store, name="handler")
-        begin = T0 + 1
-        jobs = [create(store, name=f"job {n}", schedule=f"R/{iso(begin + n * 0.001)}/PT1S",
-                       on_failure_job=handler.id if n == 1 else "")
-                for n in range(4)]
-        child = create(store, name="child", parent_jobs=[jobs[0].id])
-        claims, _ = store.claim_occurrences([(job.id, 0) for job in jobs], begin + 0.01,
-                                            "node-a", 60)
-        assert sorted((claim.job.id, claim.scheduled_for) for claim in claims) == sorted(
-            (job.id, begin + n * 0.001) for n, job in enumerate(jobs))
-        runs = dict(query_database(database, "SELECT id, job_id FROM runs"))
-        assert all(runs[claim.run_id] == claim.job.id for claim in claims)
-        assert [store.get_job(job.id).cursor for job in jobs] == [1] * 4
-        claims.sort(key=lambda claim: claim.scheduled_for)
-        text = 'é ✓ 😀 "quoted" \\ back\\slash\ttab\nline \x00 nul'
-        results = [kala.RunResult(True, begin, begin + 0.5, 0, 0, output=text),
-                   kala.RunResult(False, begin, begin + 0.6, 0, 1, output=text, error=text),
-                   kala.RunResult(True, begin, begin + 0.7, 0, 0, output=""),
-                   kala.RunResult(True, begin, begin + 0.8, 0, 0)]
-        nodes = ["node-a", "node-a", "node-a", "node-b"]  # the last one is not node-b's
-        # The writer waits in the answer of a first result while the four are put: they
-        # are written together, whenever it took that first one.
+        job = create(store)
+        claims = [store.claim_run(job.id, f"k{i}", "manual", "node-a", T0) for i in range(300)]
+        output = "x" * kala.OUTPUT_TAIL_BYTES
         gate, answers = threading.Event(), []
-        first = store.claim_run(handler.id, "first", "manual", "node-a", begin)
-        store.finish_run_later(first, "node-a", kala.RunResult(True, begin, begin, 0, 0),
+        first = store.claim_run(job.id, "first", "manual", "node-a", T0)
+        store.finish_run_later(first, "node-a", kala.RunResult(True, T0, T0, 0, 0),
                                lambda answer: gate.wait(10.0))
-        for claim, node, result in zip(claims, nodes, results):
-            store.finish_run_later(claim, node, result, answers.append)
+        for claim in claims:
+            store.finish_run_later(claim, "node-a",
+                                   kala.RunResult(True, T0, T0 + 1, 0, 0, output=output),
+                                   answers.append)
         gate.set()
-        assert store.flush(10.0) and answers == [True, True, True, False]
-        assert [result.followups_owed for result in results[:3]] == [True, True, False]
-        lone_job = create(store, name="lone")
-        lone = store.claim_run(lone_job.id, "lone", "manual", "node-a", begin)
-        assert store.finish_run(lone, "node-a", kala.RunResult(False, begin, begin + 1, 0, 1,
-                                                               output=text, error=text))
-        [alone] = store.job_stats(lone_job.id)
-        for job, result in zip(jobs[:2], results):
-            [stat] = store.job_stats(job.id)
-            assert (stat.output, stat.error) == (alone.output, result.error and alone.error)
-            assert (stat.ran_at, stat.duration_ns) == (result.ran_at, result.duration_ns)
-        counted = [store.get_job(job.id) for job in jobs]
-        assert [(job.success_count, job.error_count, job.last_success, job.last_error)
-                for job in counted] == [(1, 0, begin + 0.5, None), (0, 1, None, begin + 0.6),
-                                        (1, 0, begin + 0.7, None), (0, 0, None, None)]
-        assert store.get_job(child.id).success_count == 0
+        assert store.flush(30.0) and answers == [True] * 300
+        assert store.get_job(job.id).success_count == 301
+        assert query_database(database, "SELECT COUNT(*) FROM runs WHERE output = ?",
+                              (output,)) == [(300,)]
         store.close()
 
     def test_pruning_history_keeps_the_newest_runs_and_the_counters(self, database):
@@ -5451,6 +5479,13 @@ class TestMysqlStore:
             assert asked == [query_database(url, "SELECT VERSION()")[0][0]]
             assert query_database(url, "SELECT table_name FROM information_schema.tables "
                                        "WHERE table_schema = DATABASE()") == []
+
+    def test_a_batch_split_a_row_a_statement_lands_on_its_own_rows(self, mysql_server,
+                                                                    monkeypatch):
+        # As a batch longer than a statement carries is split (ROWS_PER_STATEMENT).
+        monkeypatch.setattr(kala.MysqlStore, "ROWS_PER_STATEMENT", 1)
+        with mysql_database(mysql_server) as url:
+            check_batches_land_on_their_own_rows(url)
 
     def test_kala_mysql_flags_make_a_url(self):
         args = kala.build_parser().parse_args([
