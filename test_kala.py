@@ -5784,17 +5784,19 @@ class TestChaos:
                 intervals[i % len(intervals)] for i in range(count)}
         forbid = {client.create(
             name=f"f{i}", concurrency="forbid", schedule=f"R{int(seconds)}/{iso(start)}/PT1S",
-            command=f"sh -c 'echo $KALA_JOB_ID@$KALA_SCHEDULED_FOR@$(date +%s.%N)@start >> "
-                    f"{forbid_out}; sleep 0.3; echo $KALA_JOB_ID@$KALA_SCHEDULED_FOR@"
-                    f"$(date +%s.%N)@end >> {forbid_out}'"): 1 for i in range(self.FORBID_JOBS)}
+            command=f"sh -c 'echo $KALA_JOB_ID@$KALA_SCHEDULED_FOR@$(date +%s.%N)@start@"
+                    f"$KALA_NODE@$KALA_RUN_ID >> {forbid_out}; sleep 0.3; echo $KALA_JOB_ID@"
+                    f"$KALA_SCHEDULED_FOR@$(date +%s.%N)@end@$KALA_NODE@$KALA_RUN_ID >> "
+                    f"{forbid_out}'"): 1 for i in range(self.FORBID_JOBS)}
         manual = [client.create(name=f"m{i}", trigger_only=True,
                                 command=f"sh -c 'echo $KALA_RUN_ID >> {manual_out}'")
                   for i in range(self.MANUAL_JOBS)]
         actions = dict.fromkeys(self.ACTIONS + (self.NETWORK_ACTIONS if on_server else ()), 0)
         started = {}  # run id -> job id, of the starts answered 202
+        timeline = []  # (time, action, node): what the chaos did when, for a failure's report
         try:
             self.wreak_havoc(processes, chaos, start + seconds, actions, launch,
-                             outside, manual, started)
+                             outside, manual, started, timeline)
             client = processes[0].client
             expected = {(job_id, round(start + k * interval, 3))
                         for job_id, interval in {**jobs, **forbid}.items()
@@ -5822,7 +5824,7 @@ class TestChaos:
         ran = collections.Counter(
             (line.split("@")[0], round(utc(line.split("@")[1]), 3))
             for line in out.read_text().split())
-        ran.update((job_id, round(utc(when), 3)) for job_id, when, _, mark in forbid_lines
+        ran.update((job_id, round(utc(when), 3)) for job_id, when, _, mark, *_ in forbid_lines
                    if mark == "start")
         stat_keys = collections.Counter((s["job_id"], round(utc(s["scheduled_for"]), 3))
                                         for s in stats)
@@ -5845,7 +5847,7 @@ class TestChaos:
                 len([key for key in expected if key not in ran and key in died]),
             "node died stats": len(died & expected),
             "forbid skips": len(skipped & expected),
-            "forbid overlaps": self.overlaps(forbid_lines),
+            "forbid overlaps": len(self.overlapping(forbid_lines)),
             "duplicate stats": sum(n - 1 for n in stat_keys.values() if n > 1),
             "manual starts": len(started),
             "dropped manual starts": len([r for r in started if not manual_recorded[r]]),
@@ -5856,12 +5858,23 @@ class TestChaos:
                  and not manual_ran[s["run_id"]]]),
         }
         print("chaos:", json.dumps(report))
+        for earlier, later in self.overlapping(forbid_lines):
+            # Each run's span, where it ran, what its stat says, and what the chaos did
+            # around it: enough to tell a fence's hole from a late claim.
+            print("forbid overlap:", json.dumps({
+                "runs": [{**span, "stat": [{key: s[key] for key in ("run_id", "node", "error",
+                                                                   "ran_at", "scheduled_for")}
+                                           for s in stats if s["run_id"] == span["run"]]}
+                         for span in (earlier, later)],
+                "chaos": [entry for entry in timeline
+                          if earlier["start"] - 10 <= entry[0] <= later["start"] + 2]}))
         for figure in ("duplicate executions", "duplicate stats", "lost", "forbid overlaps",
                        "dropped manual starts", "manual runs recorded twice",
                        "manual runs executed twice"):
             assert report[figure] == 0, report
 
-    def wreak_havoc(self, processes, chaos, until, actions, launch, outside, manual, started):
+    def wreak_havoc(self, processes, chaos, until, actions, launch, outside, manual, started,
+                    timeline):
         """Random kills, stops, partitions and restarts until ``until``, with manual
         starts between them; returns when it ended, with every process running (and
         reachable) again."""
@@ -5874,6 +5887,11 @@ class TestChaos:
             victim = processes[index]
             action = chaos.choice(list(actions))
             actions[action] += 1
+
+            def note(what, node=victim.node_id):
+                timeline.append((round(time.time(), 3), what, node))
+
+            note(action)
             if action == "kill":
                 victim.kill()
             elif action == "terminate":
@@ -5882,15 +5900,18 @@ class TestChaos:
                 victim.proxy.cut() if action == "cut off" else victim.proxy.hang()
                 time.sleep(chaos.uniform(0.5, self.LEASE + 3.0))
                 victim.proxy.heal()
+                note("healed")
             elif action == "end sessions":
                 outside.end_sessions()
             elif action == "stop between mark and fork":
                 if not self.stop_between_mark_and_fork(victim, outside):
                     actions[action] -= 1  # no mark came to the gate in time
+                    note("no mark came")
                     continue
                 time.sleep(self.LEASE + chaos.uniform(0.5, 3.0))
-                victim.kill() if chaos.random() < 0.3 else victim.process.send_signal(
-                    signal.SIGCONT)
+                killed = chaos.random() < 0.3
+                victim.kill() if killed else victim.process.send_signal(signal.SIGCONT)
+                note("killed" if killed else "continued")
             else:
                 victim.process.send_signal(signal.SIGSTOP)
                 time.sleep(self.LEASE + chaos.uniform(0.5, 3.0))
@@ -5898,11 +5919,13 @@ class TestChaos:
                     victim.kill()
                 else:
                     victim.process.send_signal(signal.SIGCONT)
+                note("killed" if action == "stop then kill" else "continued")
             if victim.process.poll() is not None:
                 time.sleep(chaos.uniform(0, 1.5))
                 if victim.proxy is not None:
                     victim.proxy.close()
                 processes[index] = launch()
+                note("started", processes[index].node_id)
         return time.time()
 
     @staticmethod
@@ -5938,16 +5961,21 @@ class TestChaos:
             connection.close()
 
     @staticmethod
-    def overlaps(lines):
-        """How many runs of a forbid job started before the one before it ended."""
-        runs = collections.defaultdict(dict)   # job -> occurrence -> [start, end]
-        for job_id, when, moment, mark in lines:
-            runs[job_id].setdefault(when, [None, None])[mark == "end"] = float(moment)
-        found = 0
+    def overlapping(lines):
+        """The runs of a forbid job that started before the one before it ended, each
+        with that one: (earlier, later) spans, each its job, occurrence, start and end
+        (None: it never wrote its end), node and run id."""
+        runs = collections.defaultdict(dict)   # job -> occurrence -> span
+        for job_id, when, moment, mark, node, run_id in lines:
+            span = runs[job_id].setdefault(when, {"job": job_id, "scheduled_for": when,
+                                                  "start": None, "end": None})
+            span.update({mark: float(moment), "node": node, "run": int(run_id)})
+        found = []
         for occurrences in runs.values():
-            spans = sorted(span for span in occurrences.values() if span[0] is not None)
-            for (_, end), (start, _) in zip(spans, spans[1:]):
-                found += end is None or start < end
+            spans = sorted((span for span in occurrences.values() if span["start"] is not None),
+                           key=lambda span: span["start"])
+            found += [(earlier, later) for earlier, later in zip(spans, spans[1:])
+                      if earlier["end"] is None or later["start"] < earlier["end"]]
         return found
 
     @staticmethod
