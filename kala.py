@@ -6001,6 +6001,11 @@ def default_node_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+#: How many times a run about to start is confirmed when each answer comes back too late
+#: to be trusted (Lease.may_fork); then it waits a second and tries again.
+MAY_FORK_ASKS = 3
+
+
 class Lease:
     """Fencing on this process's side: when the database last heard from it, and a
     lease generation bumped whenever it went longer than its trust (half a lease,
@@ -6091,19 +6096,31 @@ class Lease:
         What remains is the moment between this check and the fork (and, across
         machines, the difference of their clocks, within what ``trust`` leaves of
         the grace). Raises StoreUnavailable when the database cannot say.
+
+        An answer that came back later than ``trust`` after the question is asked
+        again: the heartbeat the question wrote is as old as the question, and a
+        process that found it older than a lease may have failed the run meanwhile
+        (a chaos run saw one so answered after 2.7 s in the writers' queue, then
+        forked while a survivor recorded it ``node died`` and started the next run
+        of its forbid job).
         """
         with self._lock:
             if claim.generation == self._generation_at(self.monotonic()):
                 return True
-        with self.confirming() as generation:
-            owned = self.store.confirm_claims([claim.run_id], self.node, self.clock())
-        if owned:
-            claim.generation = generation
-            return True
-        log.warning("job %s: not starting run %s: this process was silent for a while and "
-                    "another one has taken the run over (or recorded it '%s')",
-                    claim.job.id, claim.run_id, NODE_DIED)
-        return False
+        for _ in range(MAY_FORK_ASKS):
+            with self.confirming() as generation:
+                owned = self.store.confirm_claims([claim.run_id], self.node, self.clock())
+            if not owned:
+                log.warning("job %s: not starting run %s: this process was silent for a "
+                            "while and another one has taken the run over (or recorded it "
+                            "'%s')", claim.job.id, claim.run_id, NODE_DIED)
+                return False
+            with self._lock:
+                if generation == self._generation_at(self.monotonic()):
+                    claim.generation = generation
+                    return True
+        raise StoreUnavailable(f"the database confirmed run {claim.run_id} too late "
+                               f"{MAY_FORK_ASKS} times (over {self.trust:g} s each)")
 
 
 class RunAttempts:

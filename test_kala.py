@@ -2529,6 +2529,62 @@ class TestScheduler:
         [stat] = victim.store.job_stats(job.id)
         assert (stat.node, stat.error) == ("victim", kala.NODE_DIED)
 
+    def test_a_confirmation_that_came_back_late_is_asked_again(self, database, monkeypatch):
+        """A process silent past its trust asks the database before it forks; when the
+        answer comes back later than a lease after the question (it waited in the
+        writers' queue), the heartbeat the question wrote is that old, and a survivor
+        may have failed the run meanwhile: the answer is not trusted, and the question
+        asked again (a chaos run saw the run forked, recorded 'node died', and the
+        next run of its forbid job started beside it)."""
+        clock = FakeClock()
+        victim = Harness(path=database, node="victim", claim_ahead=0.1, clock=clock)
+        victim.hold_node_lock()
+        survivor = Harness(path=database, node="survivor", clock=clock)
+        job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
+        victim.scheduler.maintain()
+        survivor.scheduler.maintain()
+        assert len(victim.run_at(T0 + 9.9)) == 1  # claimed ahead, then silent past trust
+        clock.now = T0 + 10 + kala.NODE_LEASE / 2
+        confirm, asked = victim.store.confirm_claims, []
+
+        def answered_late(run_ids, node, now):
+            asked.append(now)
+            owned = confirm(run_ids, node, now)
+            if len(asked) == 1:  # the answer comes back a lease later
+                clock.advance(kala.NODE_LEASE + 0.5)
+                survivor.scheduler.maintain()
+                survivor.scheduler.maintain()  # (a reaper silent itself judges nobody)
+            return owned
+
+        monkeypatch.setattr(victim.store, "confirm_claims", answered_late)
+        victim.scheduler.start_due()
+        assert victim.runner.jobs == [] and len(asked) == 2
+        [stat] = victim.store.job_stats(job.id)
+        assert (stat.node, stat.error) == ("victim", kala.NODE_DIED)
+
+    def test_a_run_whose_confirmations_all_come_back_late_waits_a_second(
+            self, database, monkeypatch, caplog):
+        harness = Harness(path=database, claim_ahead=0.1)
+        harness.hold_node_lock()
+        job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
+        harness.scheduler.maintain()
+        [claim] = harness.run_at(T0 + 9.9)  # claimed ahead
+        confirm, lease = harness.store.confirm_claims, harness.scheduler.fencing
+        harness.clock.now = T0 + 10 + lease.trust + 1  # silent past trust: it asks
+
+        def always_late(*args):
+            harness.clock.advance(lease.trust + 0.1)
+            return confirm(*args)
+
+        monkeypatch.setattr(harness.store, "confirm_claims", always_late)
+        harness.scheduler.start_due()
+        assert harness.runner.jobs == []
+        assert f"confirmed run {claim.run_id} too late {kala.MAY_FORK_ASKS} times" in caplog.text
+        monkeypatch.setattr(harness.store, "confirm_claims", confirm)
+        harness.clock.advance(1.0)
+        harness.scheduler.start_due()  # a second later, answered in time: it starts
+        assert harness.runner.jobs == [job.name]
+
     def test_a_paused_process_confirms_its_claims_together(self, database, monkeypatch):
         """After a silence (here 20 s) the claims about to start are confirmed in one
         round trip, not one each: a process behind would otherwise fall further behind."""
