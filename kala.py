@@ -6100,9 +6100,8 @@ class Lease:
         An answer that came back later than ``trust`` after the question is asked
         again: the heartbeat the question wrote is as old as the question, and a
         process that found it older than a lease may have failed the run meanwhile
-        (a chaos run saw one so answered after 2.7 s in the writers' queue, then
-        forked while a survivor recorded it ``node died`` and started the next run
-        of its forbid job).
+        (a chaos run saw a run forked 2.8 s late, recorded ``node died``, beside the
+        next run of its forbid job).
         """
         with self._lock:
             if claim.generation == self._generation_at(self.monotonic()):
