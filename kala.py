@@ -2928,6 +2928,7 @@ class _NodeRecords:
             previous = db.execute("SELECT heartbeat FROM nodes WHERE id = ?",
                                   (reaper,)).fetchone()
             heard_until = previous[0] if previous and now - previous[0] > lease else now
+            dead = self._still_dead(db, dead, now)
             self._register(db, reaper, now)
             stale = [(row[0], row[1]) for row in db.execute(
                 "SELECT id, heartbeat FROM nodes WHERE heartbeat < ? AND id != ?",
@@ -2946,6 +2947,11 @@ class _NodeRecords:
             takeover = self._fail_runs(db, victims, now, reaper)
         self.fence.settled(sorted(victims))
         return takeover
+
+    def _still_dead(self, db, nodes: List[str], now: float) -> List[str]:
+        """Of the processes the fence found dead before this transaction, those it
+        still takes for dead in it: a free lock file is a death."""
+        return nodes
 
     def _fail_runs(self, db, victims: Dict[str, str], now: float, reaper: str,
                    quiet: bool = False) -> Takeover:
@@ -3994,6 +4000,20 @@ class ServerStore(Store):
             log.warning("lost this node's presence session on %s (%s); taking it again",
                         self.where, _first_line(exc))
             return False
+
+    def _still_dead(self, db, nodes: List[str], now: float) -> List[str]:
+        """Those found dead (presence lock free, silent for the grace) before the
+        reaper's turn came that have not beaten since: one held up in the same queue
+        may have got through first, confirmed a run it owns and forked it (a MySQL
+        chaos run saw such runs recorded 'node died' beside the next run of their
+        forbid job)."""
+        if not nodes:
+            return nodes
+        marks = ", ".join("?" * len(nodes))
+        beats = dict(db.execute(f"SELECT id, heartbeat FROM nodes WHERE id IN ({marks})",
+                                nodes).fetchall())
+        return [node for node in nodes
+                if beats.get(node, -math.inf) < now - self.fence.grace]
 
     def _presence_gone(self, nodes: List[str], silent_since: float) -> List[str]:
         with self._snapshot() as db:
