@@ -2336,6 +2336,20 @@ def harness(database):
     return Harness(path=database)
 
 
+def claimed_ahead_beside_a_survivor(database, node="victim"):
+    """A process (``node``) that claimed a job's run due at T0 + 10 ahead, and another
+    ("survivor") on the same database and fake clock: (clock, the process, survivor,
+    job, its claim)."""
+    clock = FakeClock()
+    victim = Harness(path=database, node=node, claim_ahead=0.1, clock=clock)
+    victim.hold_node_lock()
+    survivor = Harness(path=database, node="survivor", clock=clock)
+    job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
+    victim.scheduler.maintain()
+    [claim] = victim.run_at(T0 + 9.9)  # claimed ahead
+    return clock, victim, survivor, job, claim
+
+
 class TestScheduler:
 
     def test_a_timer_wakes_the_timer_thread_only_when_it_comes_first(self):
@@ -2480,14 +2494,9 @@ class TestScheduler:
 
     @pytest.mark.parametrize("taken_over", [True, False], ids=["taken over", "not yet"])
     def test_a_paused_process_starts_only_what_it_still_owns(self, database, taken_over):
-        clock = FakeClock()
-        paused = Harness(path=database, node="paused", claim_ahead=0.1, clock=clock)
-        paused.hold_node_lock()
-        survivor = Harness(path=database, node="survivor", clock=clock)
-        job = paused.add(schedule=f"R0/{iso(T0 + 10)}/")
-        paused.scheduler.maintain()
-        [claim] = paused.run_at(T0 + 9.9)  # claimed ahead, then SIGSTOP until T0 + 30
-        clock.now = T0 + 30
+        clock, paused, survivor, job, claim = claimed_ahead_beside_a_survivor(database,
+                                                                              "paused")
+        clock.now = T0 + 30  # SIGSTOP after its claim, until now
         if taken_over:
             survivor.scheduler.maintain()  # the paused one's lease ran out
             assert survivor.runner.jobs == ["job"]
@@ -2505,13 +2514,7 @@ class TestScheduler:
         half its lease has not gone by (seen under load: a forbid job's runs overlapped)."""
         if database.endswith(".db"):
             pytest.skip("SQLite's presence is a flock, which only a process's death frees")
-        clock = FakeClock()
-        victim = Harness(path=database, node="victim", claim_ahead=0.1, clock=clock)
-        victim.hold_node_lock()
-        survivor = Harness(path=database, node="survivor", clock=clock)
-        job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
-        victim.scheduler.maintain()
-        assert len(victim.run_at(T0 + 9.9)) == 1  # claimed ahead
+        clock, victim, survivor, job, _ = claimed_ahead_beside_a_survivor(database)
         victim.store._presence.drop()  # the server ended its session: its lock is free
         lease, may_fork = victim.scheduler.fencing, victim.scheduler.fencing.may_fork
 
@@ -2539,13 +2542,7 @@ class TestScheduler:
         next run of their forbid job)."""
         if database.endswith(".db"):
             pytest.skip("SQLite's presence is a flock, which only a process's death frees")
-        clock = FakeClock()
-        victim = Harness(path=database, node="victim", claim_ahead=0.1, clock=clock)
-        victim.hold_node_lock()
-        survivor = Harness(path=database, node="survivor", clock=clock)
-        job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
-        victim.scheduler.maintain()
-        assert len(victim.run_at(T0 + 9.9)) == 1  # claimed ahead
+        clock, victim, survivor, job, _ = claimed_ahead_beside_a_survivor(database)
         victim.store._presence.drop()  # the server ended its session: its lock is free
         clock.now = T0 + 10 + kala.PRESENCE_GRACE
         survivor.scheduler.maintain()  # (a reaper silent itself judges nobody)
@@ -2572,14 +2569,8 @@ class TestScheduler:
         may have failed the run meanwhile: the answer is not trusted, and the question
         asked again (a chaos run saw the run forked, recorded 'node died', and the
         next run of its forbid job started beside it)."""
-        clock = FakeClock()
-        victim = Harness(path=database, node="victim", claim_ahead=0.1, clock=clock)
-        victim.hold_node_lock()
-        survivor = Harness(path=database, node="survivor", clock=clock)
-        job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
-        victim.scheduler.maintain()
-        survivor.scheduler.maintain()
-        assert len(victim.run_at(T0 + 9.9)) == 1  # claimed ahead, then silent past trust
+        clock, victim, survivor, job, _ = claimed_ahead_beside_a_survivor(database)
+        survivor.scheduler.maintain()  # then the victim is silent past its trust
         clock.now = T0 + 10 + kala.NODE_LEASE / 2
         confirm, asked = victim.store.confirm_claims, []
 
