@@ -153,6 +153,13 @@ class CommitUncertain(StoreUnavailable):
     since whether the write was made (PostgreSQL): answered with HTTP 503."""
 
 
+class LeaseLapsed(StoreUnavailable):
+    """This process went longer than its lease's trust without hearing from the
+    database between the check before a run's fork and the fork itself (it was
+    stopped, or starved of CPU): the command was not started, and the database is
+    asked again before it is (Lease.may_fork)."""
+
+
 # =============================================================================
 # Schedules: ISO 8601 repeating intervals, cron expressions, occurrence arithmetic
 # =============================================================================
@@ -4975,6 +4982,14 @@ class _BoundedHTTPSHandler(urllib.request.HTTPSHandler):
     do_open = _BoundedHTTPHandler.do_open
 
 
+def still_cleared(cleared: Optional[Callable[[], bool]]) -> None:
+    """Asked right before a run's command is forked or its request sent: LeaseLapsed
+    when ``cleared`` (the lease's last word, Lease.clearance) no longer lets it."""
+    if cleared is not None and not cleared():
+        raise LeaseLapsed("this process went past its lease's trust without hearing from "
+                          "the database right before the fork")
+
+
 class ProcessSpawner:
     """Starts a program with ``posix_spawn`` in a session of its own, stdin on
     /dev/null, stdout and stderr on one descriptor, SIGPIPE and SIGXFSZ back at
@@ -5080,10 +5095,12 @@ class ProcessSpawner:
         return libc
 
     def spawn(self, program: str, argv: List[str], environment: Dict[str, str],
-              output: int) -> int:
+              output: int, cleared: Optional[Callable[[], bool]] = None) -> int:
         """Start ``program`` (a path) with ``argv`` and ``environment``, its stdout and
-        stderr on ``output``; its pid, or OSError (no such program, not executable)."""
+        stderr on ``output``; its pid, or OSError (no such program, not executable).
+        ``cleared`` is asked last, right before the call that forks (LeaseLapsed)."""
         if self._libc is None:
+            still_cleared(cleared)
             return os.posix_spawn(
                 program, argv, environment,
                 file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
@@ -5096,14 +5113,17 @@ class ProcessSpawner:
         arguments = (ctypes.c_char_p * (len(words) + 1))(*words, None)
         pairs = (ctypes.c_char_p * (len(variables) + 1))(*variables, None)
         actions, pid = ctypes.create_string_buffer(512), ctypes.c_int()
+        path = os.fsencode(program)
         libc.posix_spawn_file_actions_init(actions)
         try:
             failed = (libc.posix_spawn_file_actions_addopen(actions, 0, os.fsencode(os.devnull),
                                                             os.O_RDONLY, 0)
                       or libc.posix_spawn_file_actions_adddup2(actions, output, 1)
-                      or libc.posix_spawn_file_actions_adddup2(actions, output, 2)
-                      or libc.posix_spawn(ctypes.byref(pid), os.fsencode(program), actions,
-                                          self._attributes, arguments, pairs))
+                      or libc.posix_spawn_file_actions_adddup2(actions, output, 2))
+            if not failed:
+                still_cleared(cleared)
+                failed = libc.posix_spawn(ctypes.byref(pid), path, actions, self._attributes,
+                                          arguments, pairs)
         finally:
             libc.posix_spawn_file_actions_destroy(actions)
         if failed:
@@ -5120,14 +5140,14 @@ class SpawnedCommand:
         self.returncode: Optional[int] = None
 
     @classmethod
-    def start(cls, spawner: ProcessSpawner, argv: List[str],
-              environment: Dict[str, str]) -> "SpawnedCommand":
+    def start(cls, spawner: ProcessSpawner, argv: List[str], environment: Dict[str, str],
+              cleared: Optional[Callable[[], bool]] = None) -> "SpawnedCommand":
         """Start ``argv`` (a bare program name is looked up in the PATH of
         ``environment``, as Popen does); OSError when it cannot start."""
         program = spawner.find(argv[0], environment.get("PATH", os.defpath))
         output, write_end = os.pipe()
         try:
-            pid = spawner.spawn(program, argv, environment, write_end)
+            pid = spawner.spawn(program, argv, environment, write_end, cleared)
         except BaseException:
             os.close(output)
             raise
@@ -5183,28 +5203,34 @@ class CommandRunner:
         self.base_environment = (job_base_environment(dict(os.environ))
                                  if base_environment is None else base_environment)
 
-    def attempt(self, job: Job, environment: Optional[Dict[str, str]] = None) -> Attempt:
+    def attempt(self, job: Job, environment: Optional[Dict[str, str]] = None,
+                cleared: Optional[Callable[[], bool]] = None) -> Attempt:
         """One try at ``job``; a local command runs with the base environment, the
-        job's own variables, then ``environment`` (what the run learns about itself)."""
+        job's own variables, then ``environment`` (what the run learns about itself).
+        ``cleared``: see ``start``."""
         if job.type == REMOTE_JOB:
+            still_cleared(cleared)
             try:
                 return self.request(job.remote,
                                     functools.partial(job.render, run=environment or {}))
             except InvalidInput as exc:
                 return Attempt(False, error=str(exc))
-        started = self.start(job, environment)
+        started = self.start(job, environment, cleared)
         if isinstance(started, Attempt):
             return started
         return self.follow(started, job.timeout)
 
     def start(self, job: Job, environment: Optional[Dict[str, str]] = None,
+              cleared: Optional[Callable[[], bool]] = None,
               ) -> Union[subprocess.Popen, Attempt]:
         """Start a local job's command and return its process, or the failed
-        Attempt when it cannot start (a command that is no word list, no program)."""
+        Attempt when it cannot start (a command that is no word list, no program).
+        ``cleared``, when given, is asked right before the fork: when it says no,
+        nothing is started and LeaseLapsed is raised."""
         try:
             return self.spawn(job.render(job.command, environment),
                               {**job.environment, **(environment or {})},
-                              job.cwd or self.workdir)
+                              job.cwd or self.workdir, cleared)
         except InvalidInput as exc:
             return Attempt(False, error=str(exc))
 
@@ -5216,7 +5242,8 @@ class CommandRunner:
         return self.follow(started, timeout)
 
     def spawn(self, command: str, environment: Optional[Dict[str, str]] = None,
-              cwd: str = "") -> Union[subprocess.Popen, Attempt]:
+              cwd: str = "", cleared: Optional[Callable[[], bool]] = None,
+              ) -> Union[subprocess.Popen, Attempt]:
         """Start ``command`` (its stdout and stderr on one pipe); InvalidInput when
         it is no word list, the failed Attempt when its program cannot start."""
         try:
@@ -5235,7 +5262,8 @@ class CommandRunner:
                                         f"not a directory)")
         try:
             if self.spawner is not None and not cwd:
-                return SpawnedCommand.start(self.spawner, argv, environment)
+                return SpawnedCommand.start(self.spawner, argv, environment, cleared)
+            still_cleared(cleared)
             # A session of its own: a timeout kills the whole process group, and a
             # Ctrl-C meant for the server does not reach the jobs.
             return subprocess.Popen(
@@ -6113,9 +6141,10 @@ class Lease:
         writer that held the database, a connection that hung, threads starved of
         CPU) the database is asked. This holds after a start mark made ahead too: a
         run marked, then paused past ``trust``, is not started when it is continued.
-        What remains is the moment between this check and the fork (and, across
-        machines, the difference of their clocks, within what ``trust`` leaves of
-        the grace). Raises StoreUnavailable when the database cannot say.
+        The runner asks once more right before the fork (``clearance``), so what
+        remains is the call that forks (and, across machines, the difference of
+        their clocks, within what ``trust`` leaves of the grace). Raises
+        StoreUnavailable when the database cannot say.
 
         An answer that came back later than ``trust`` after the question is asked
         again: the heartbeat the question wrote is as old as the question, and a
@@ -6123,9 +6152,8 @@ class Lease:
         (a chaos run saw a run forked 2.8 s late, recorded ``node died``, beside the
         next run of its forbid job).
         """
-        with self._lock:
-            if claim.generation == self._generation_at(self.monotonic()):
-                return True
+        if self._current(claim):
+            return True
         for _ in range(MAY_FORK_ASKS):
             with self.confirming() as generation:
                 owned = self.store.confirm_claims([claim.run_id], self.node, self.clock())
@@ -6140,6 +6168,20 @@ class Lease:
                     return True
         raise StoreUnavailable(f"the database confirmed run {claim.run_id} too late "
                                f"{MAY_FORK_ASKS} times (over {self.trust:g} s each)")
+
+    def clearance(self, claim: Claim) -> Callable[[], bool]:
+        """What the runner asks right before ``claim``'s fork (or request), after
+        ``may_fork`` let it start: whether no silence past ``trust`` came since. A
+        pause between the check and the fork (SIGSTOP, threads starved of CPU; a
+        chaos run saw a run forked 3 ms after a 4.6 s stop, beside the survivor's
+        next run of its forbid job) then stops it there (LeaseLapsed)."""
+        return functools.partial(self._current, claim)
+
+    def _current(self, claim: Claim) -> bool:
+        """Whether ``claim`` belongs to the current generation (no silence past ``trust``
+        since it was made or confirmed)."""
+        with self._lock:
+            return claim.generation == self._generation_at(self.monotonic())
 
 
 class RunAttempts:
@@ -6176,10 +6218,12 @@ class RunAttempts:
                 and not self.endable.ending(claim.run_id))
 
     def make(self, claim: Claim, environment: Dict[str, str], ran_at: Optional[float] = None,
-             attempt: Optional[Attempt] = None) -> Union[RunResult, "Outcome"]:
+             attempt: Optional[Attempt] = None, cleared: Optional[Callable[[], bool]] = None,
+             ) -> Union[RunResult, "Outcome"]:
         """Make a claimed run's attempts, retries included; ``attempt`` is a first one
         already made, started at ``ran_at``. ``Outcome.DEFERRED`` when the next
-        attempt waits for its retry_delay in the start queue."""
+        attempt waits for its retry_delay in the start queue. ``cleared`` is asked
+        right before the first attempt made here forks (LeaseLapsed when it says no)."""
         job = claim.job
         if attempt is None:
             self.note_lag(claim, self.clock())
@@ -6189,7 +6233,9 @@ class RunAttempts:
         while True:
             if attempt is None:
                 try:
-                    attempt = self._attempt(claim, environment)
+                    attempt = self._attempt(claim, environment, cleared)
+                except LeaseLapsed:
+                    raise  # not started: the claim waits and asks the database
                 except Exception as exc:  # whatever it is, the run fails, not the thread
                     log.exception("job %s: run %s could not start", job.id, claim.run_id)
                     attempt = Attempt(False, error=f"could not start: {exc}")
@@ -6208,7 +6254,7 @@ class RunAttempts:
             if not self._persistently(self._record_retry, claim, failures):
                 break  # taken for dead meanwhile: another process owns the run now
             earlier.append(attempt)
-            attempt = None
+            attempt = cleared = None  # a retry recorded: the database just said it is ours
         return self.result(claim, ran_at, failures, attempt, earlier)
 
     def _persistently(self, write: Callable[..., bool], *args) -> bool:
@@ -6250,13 +6296,14 @@ class RunAttempts:
         self.queue.push([claim])
         return True
 
-    def _attempt(self, claim: Claim, environment: Dict[str, str]) -> Attempt:
+    def _attempt(self, claim: Claim, environment: Dict[str, str],
+                 cleared: Optional[Callable[[], bool]] = None) -> Attempt:
         """One attempt made here and now; a concurrency replace job's command is
         kept where a newer run can end it."""
         job = claim.job
         if job.type != LOCAL_JOB or not isinstance(self.runner, CommandRunner):
-            return self.runner.attempt(job, environment)
-        started = self.runner.start(job, environment)
+            return self.runner.attempt(job, environment, cleared)
+        started = self.runner.start(job, environment, cleared)
         if isinstance(started, Attempt):
             return started
         tail = OutputTail(self.runner.output_limit)
@@ -6506,8 +6553,9 @@ class Starter:
 
     def _try_again(self, claim: Claim, exc: StoreUnavailable) -> None:
         """A claim holding a slot whose start cannot go ahead now (the database cannot
-        say whether it is still this process's): it gives the slot back and waits a
-        second in the queue, a claim not started (which a survivor would run)."""
+        say whether it is still this process's, or this process went silent past its
+        trust right before the fork): it gives the slot back and waits a second in
+        the queue, a claim not started (which a survivor would run)."""
         log.warning("job %s: run %s cannot start now (%s); trying again in a second",
                     claim.job.id, claim.run_id, exc)
         self.fence.claimed([claim.run_id])
@@ -6540,7 +6588,8 @@ class Starter:
         if environment is None:
             return
         try:
-            started = self.attempts.runner.start(claim.job, environment)
+            started = self.attempts.runner.start(claim.job, environment,
+                                                 self.lease.clearance(claim))
             if not isinstance(started, Attempt):
                 self.attempts.note_lag(claim, ran_at)
                 tail = OutputTail(self.attempts.runner.output_limit)
@@ -6549,6 +6598,9 @@ class Starter:
                                      functools.partial(self._attempted, claim, ran_at,
                                                        environment), tail)
                 return
+        except LeaseLapsed as exc:
+            self._try_again(claim, exc)
+            return
         except Exception as exc:  # out of file descriptors, say: the run fails, not the starter
             log.exception("job %s: starting run %s failed", claim.job.id, claim.run_id)
             started = Attempt(False, error=f"could not start: {exc}")
@@ -6571,12 +6623,17 @@ class Starter:
                        environment: Optional[Dict[str, str]] = None) -> None:
         """A run's attempts that block, in a pool worker (``attempt``: a first one
         already made, followed)."""
+        cleared = None
         if attempt is None:
             environment = self._cleared(claim)
             if environment is None:
                 return
+            cleared = self.lease.clearance(claim)
         try:
-            result = self.attempts.make(claim, environment, ran_at, attempt)
+            result = self.attempts.make(claim, environment, ran_at, attempt, cleared)
+        except LeaseLapsed as exc:
+            self._try_again(claim, exc)
+            return
         except Exception as exc:  # a bug: the run is recorded as failed, never dropped
             log.exception("job %s: run %s failed in kala.py", claim.job.id, claim.run_id)
             result = self.attempts.result(claim, claim.first_ran_at or ran_at or self.clock(),

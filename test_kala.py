@@ -1961,6 +1961,19 @@ class TestCommandRunner:
         attempt = kala.CommandRunner().attempt(job)
         assert not attempt.success and "contains a NUL character" in attempt.error
 
+    @pytest.mark.parametrize("spawner", SPAWNERS)
+    def test_a_lease_lapsed_right_before_the_fork_starts_nothing(self, spawner, tmp_path):
+        """Each way a command starts asks the lease's last word right before it forks:
+        when it says no, nothing is started and the output pipe is closed."""
+        marker = tmp_path / "ran"
+        job = job_from_request({"name": "j", "command": f"touch {marker}"}, now=T0)
+        runner, descriptors = command_runner(spawner), os.listdir("/proc/self/fd")
+        with pytest.raises(kala.LeaseLapsed):
+            runner.start(job, cleared=lambda: False)
+        assert os.listdir("/proc/self/fd") == descriptors and not marker.exists()
+        assert runner.follow(runner.start(job, cleared=lambda: True)).success
+        assert marker.exists()
+
     def test_success_and_output(self, run_command):
         attempt = run_command("sh -c 'echo out; echo err >&2'")
         assert attempt.success and attempt.output == "out\nerr\n"
@@ -2219,6 +2232,14 @@ class TestRemoteJobs:
         assert (method, path, headers["X-Kala"], body) == (
             "POST", "/hook/hook", "yes", f'{{"job": "{job.id}"}}')
 
+    def test_a_lease_lapsed_right_before_the_request_sends_nothing(self, http_target):
+        runner = kala.CommandRunner()
+        with pytest.raises(kala.LeaseLapsed):
+            runner.attempt(self.remote_job(http_target.url + "/early"), cleared=lambda: False)
+        assert runner.attempt(self.remote_job(http_target.url + "/late"),
+                              cleared=lambda: True).success
+        assert http_target.requests.get(timeout=5)[1] == "/late"  # the first never came
+
     def test_a_remote_failure_job_gets_what_failed_as_template_fields(self, api, http_target):
         handler = api.call("POST", "/api/v1/job/", {
             "name": "alert", "type": 1, "trigger_only": True, "TemplateDelimiters": "{{ }}",
@@ -2290,7 +2311,8 @@ class ScriptedRunner:
         self.clock, self.outcomes, self.step = clock, list(outcomes), seconds_per_attempt
         self.jobs = []
 
-    def attempt(self, job, environment=None):
+    def attempt(self, job, environment=None, cleared=None):
+        kala.still_cleared(cleared)  # as CommandRunner does right before it forks
         self.jobs.append(job.name)
         self.clock.advance(self.step)
         success = self.outcomes.pop(0) if self.outcomes else True
@@ -2336,15 +2358,15 @@ def harness(database):
     return Harness(path=database)
 
 
-def claimed_ahead_beside_a_survivor(database, node="victim"):
-    """A process (``node``) that claimed a job's run due at T0 + 10 ahead, and another
-    ("survivor") on the same database and fake clock: (clock, the process, survivor,
-    job, its claim)."""
+def claimed_ahead_beside_a_survivor(database, node="victim", runner=None, **fields):
+    """A process (``node``, with ``runner``) that claimed a job's run due at T0 + 10
+    ahead, and another ("survivor") on the same database and fake clock: (clock, the
+    process, survivor, job, its claim)."""
     clock = FakeClock()
-    victim = Harness(path=database, node=node, claim_ahead=0.1, clock=clock)
+    victim = Harness(runner, path=database, node=node, claim_ahead=0.1, clock=clock)
     victim.hold_node_lock()
     survivor = Harness(path=database, node="survivor", clock=clock)
-    job = victim.add(schedule=f"R0/{iso(T0 + 10)}/")
+    job = victim.add(schedule=f"R0/{iso(T0 + 10)}/", **fields)
     victim.scheduler.maintain()
     [claim] = victim.run_at(T0 + 9.9)  # claimed ahead
     return clock, victim, survivor, job, claim
@@ -2588,6 +2610,41 @@ class TestScheduler:
         assert victim.runner.jobs == [] and len(asked) == 2
         [stat] = victim.store.job_stats(job.id)
         assert (stat.node, stat.error) == ("victim", kala.NODE_DIED)
+
+    @pytest.mark.parametrize("watched", [True, False], ids=["watcher", "a worker"])
+    def test_a_pause_between_the_lease_check_and_the_fork_stops_the_fork(
+            self, database, tmp_path, monkeypatch, watched):
+        """The lease is asked once more right before the fork: a process paused after
+        ``may_fork`` let a run start, until a survivor recorded that run 'node died',
+        does not fork it when it goes on (a chaos run saw one forked 3 ms after a
+        4.6 s SIGSTOP, beside the survivor's next run of its forbid job). It waits a
+        second, asks the database, and learns the run is no longer its own."""
+        marker = tmp_path / "ran"
+        clock, victim, survivor, job, _ = claimed_ahead_beside_a_survivor(
+            database, runner=kala.CommandRunner(), command=f"touch {marker}")
+        survivor.scheduler.maintain()
+        if watched:  # as serve starts commands: the starter forks, the watcher follows
+            victim.scheduler.starter.follower = kala.CommandWatcher()
+            victim.scheduler.starter.follower.start()
+        spawn = victim.runner.spawn
+
+        def paused_a_lease_first(*args):
+            clock.advance(kala.NODE_LEASE + 0.5)
+            survivor.scheduler.maintain()
+            survivor.scheduler.maintain()  # (a reaper silent itself judges nobody)
+            return spawn(*args)
+
+        monkeypatch.setattr(victim.runner, "spawn", paused_a_lease_first)
+        clock.now = T0 + 10
+        victim.scheduler.start_due()  # claimed in this generation: the start goes ahead
+        [stat] = victim.store.job_stats(job.id)
+        assert (stat.node, stat.error) == ("victim", kala.NODE_DIED)
+        monkeypatch.setattr(victim.runner, "spawn", spawn)
+        clock.advance(1.0)
+        victim.scheduler.start_due()  # a second later it asks, and is told no
+        if watched:
+            victim.scheduler.starter.follower.stop(5.0)
+        assert not marker.exists() and len(victim.store.job_stats(job.id)) == 1
 
     def test_a_run_whose_confirmations_all_come_back_late_waits_a_second(
             self, database, monkeypatch, caplog):
@@ -2914,7 +2971,7 @@ class TestScheduler:
         store, started = open_store(database), threading.Event()
 
         class Runner:
-            def attempt(self, job, environment=None):
+            def attempt(self, job, environment=None, cleared=None):
                 started.set()
                 return kala.Attempt(True)
 
