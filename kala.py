@@ -4384,7 +4384,7 @@ class PostgresStore(ServerStore):
 
 #: What a MySQL URL's query may say (TLS, a socket), as PyMySQL names them.
 _MYSQL_URL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
-                      "unix_socket")
+                      "ssl_disabled", "unix_socket")
 #: Errors that say the connection is gone: PyMySQL's own (0), can't connect,
 #: server gone away, lost during a query, lost at the handshake.
 _MYSQL_CONNECTION_ERRORS = (0, 2003, 2006, 2013, 2055)
@@ -4444,13 +4444,41 @@ def mysql_settings(url: str, application: str) -> Tuple[dict, str]:
                 "program_name": application}
     if "unix_socket" in options:
         settings["unix_socket"] = options.pop("unix_socket")
-    tls = {name[len("ssl_"):]: value for name, value in options.items()}
-    if tls:
-        for name in ("verify_cert", "verify_identity"):
-            if name in tls:
-                tls[name] = tls[name].lower() in ("1", "true", "yes")
-        settings["ssl"] = tls
+    if options.get("ssl_disabled", "").lower() in ("1", "true", "yes"):
+        if len(options) > 1:
+            raise KalaError(f"MySQL URL option ssl_disabled=true cannot go with "
+                            f"{sorted(set(options) - {'ssl_disabled'})[0]}")
+        settings["ssl_disabled"] = True  # no TLS even where the server offers it
+    elif set(options) - {"ssl_disabled"}:
+        settings["ssl"] = mysql_tls(options)
     return settings, f"{host}:{port}/{database}"
+
+
+def mysql_tls(options: Dict[str, str]) -> "ssl.SSLContext":
+    """The TLS a MySQL URL asks for (``ssl_ca``, ``ssl_cert``, ``ssl_key``,
+    ``ssl_verify_cert``, ``ssl_verify_identity``), as MySQL's client takes them: the
+    server's certificate checked against ``ssl_ca`` (or the system's), its name too
+    with ``ssl_verify_identity``. One context, made once, for every connection (PyMySQL
+    would load the certificates again at each one)."""
+    import ssl
+
+    def flag(name: str, default: bool) -> bool:
+        return options[name].lower() in ("1", "true", "yes") if name in options else default
+
+    identity = flag("ssl_verify_identity", False)
+    try:
+        context = ssl.create_default_context(cafile=options.get("ssl_ca"))
+        context.verify_flags &= ~ssl.VERIFY_X509_STRICT  # MySQL's own certificates fail it
+        context.check_hostname = identity
+        context.verify_mode = (ssl.CERT_REQUIRED if identity or flag("ssl_verify_cert",
+                                                                     "ssl_ca" in options)
+                               else ssl.CERT_NONE)
+        if "ssl_cert" in options or "ssl_key" in options:
+            context.load_cert_chain(options.get("ssl_cert") or options["ssl_key"],
+                                    options.get("ssl_key"))
+    except (OSError, ssl.SSLError) as exc:
+        raise KalaError(f"the MySQL URL's TLS files cannot be used: {exc}") from None
+    return context
 
 
 class MysqlSession(ServerSession):

@@ -29,6 +29,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import sqlite3
 import struct
 import subprocess
@@ -977,7 +978,7 @@ def mysql_server():
     try:
         admin = pymysql.connect(host=parts.hostname, port=parts.port or 3306,
                                 user=parts.username or "root", password=parts.password or "",
-                                autocommit=True, connect_timeout=5)
+                                autocommit=True, connect_timeout=5, ssl_disabled=True)
     except pymysql.MySQLError as exc:
         yield f"MySQL tests need a server at {MYSQL_SERVER}: {exc}"
         return
@@ -996,7 +997,9 @@ def mysql_database(server):
     with server.lock, server.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE {name}")
     try:
-        yield f"{MYSQL_SERVER}/{name}"
+        # Without TLS: PyMySQL 1.2 spends ~30-60 ms of CPU on a TLS context for each
+        # connection otherwise, a minute of the suite (the URL's default is tested alone).
+        yield f"{MYSQL_SERVER}/{name}?ssl_disabled=true"
     finally:
         with server.lock, server.cursor() as cursor:
             cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (name,))
@@ -1055,7 +1058,8 @@ def mysql_session(database):
     parts = urllib.parse.urlsplit(database)
     with pymysql.connect(host=parts.hostname, port=parts.port or 3306,
                          user=parts.username or "root", password=parts.password or "",
-                         database=parts.path.lstrip("/"), autocommit=True) as db:
+                         database=parts.path.lstrip("/"), autocommit=True,
+                         ssl_disabled=True) as db:
         with db.cursor() as cursor:
             cursor.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), "
                            "'ANSI_QUOTES')")
@@ -5585,6 +5589,10 @@ class TestMysqlStore:
         ("mysql://u@127.0.0.1:3306/", "not a usable MySQL URL"),
         ("mysql://u@127.0.0.1:99999/kala", "not a usable MySQL URL"),
         ("mysql://u@127.0.0.1/kala?sslmode=on", "MySQL URL option 'sslmode' is unknown"),
+        ("mysql://u@127.0.0.1/kala?ssl_ca=/nowhere/ca.pem",
+         "the MySQL URL's TLS files cannot be used: "),
+        ("mysql://u@127.0.0.1/kala?ssl_disabled=true&ssl_ca=/etc/ca.pem",
+         "MySQL URL option ssl_disabled=true cannot go with ssl_ca"),
     ])
     def test_a_bad_url_is_one_line(self, url, words):
         done = kala_cli("serve", "-p", "0", "--db", url)
@@ -5627,7 +5635,7 @@ class TestMysqlStore:
         with mysql_database(mysql_server) as url:
             check_batches_land_on_their_own_rows(url)
 
-    def test_kala_mysql_flags_make_a_url(self):
+    def test_kala_mysql_flags_make_a_url(self, tmp_path):
         args = kala.build_parser().parse_args([
             "serve", "--jobdb", "mysql", "--jobdb-address", "tcp(db.example:3307)/kala",
             "--jobdb-username", "ops", "--jobdb-password", "p@ss/word",
@@ -5636,10 +5644,41 @@ class TestMysqlStore:
         assert kala.kala_database_url(args) == (
             "mysql://ops:p%40ss%2Fword@db.example:3307/kala?ssl_ca=%2Fetc%2Fca.pem&"
             "ssl_cert=%2Fetc%2Fc.pem&ssl_key=%2Fetc%2Fk.pem&ssl_verify_identity=true")
-        settings, where = kala.mysql_settings(kala.kala_database_url(args), "kala.py")
+        cert, key = make_certificate(tmp_path)
+        for name, made in [("ca.pem", cert), ("c.pem", cert), ("k.pem", key)]:
+            shutil.copy(made, tmp_path / name)
+        settings, where = kala.mysql_settings(kala.kala_database_url(args).replace(
+            "%2Fetc%2F", urllib.parse.quote(f"{tmp_path}/", safe="")), "kala.py")
         assert where == "db.example:3307/kala" and settings["password"] == "p@ss/word"
-        assert settings["ssl"] == {"ca": "/etc/ca.pem", "cert": "/etc/c.pem", "key": "/etc/k.pem",
-                                   "verify_identity": True}
+        assert (settings["ssl"].verify_mode, settings["ssl"].check_hostname) == (
+            ssl.CERT_REQUIRED, True)
+
+    @pytest.mark.parametrize("query, checked", [
+        ("ssl_ca={cert}", (ssl.CERT_REQUIRED, False)),
+        ("ssl_ca={cert}&ssl_verify_identity=true", (ssl.CERT_REQUIRED, True)),
+        ("ssl_ca={cert}&ssl_verify_cert=false", (ssl.CERT_NONE, False)),
+        ("ssl_cert={cert}&ssl_key={key}", (ssl.CERT_NONE, False)),
+        ("ssl_verify_identity=1", (ssl.CERT_REQUIRED, True)),
+    ])
+    def test_a_mysql_url_asks_for_tls_as_the_mysql_client_does(self, tmp_path, query, checked):
+        """The server's certificate is checked against ssl_ca (or the system's CAs), its
+        name too with ssl_verify_identity; one context serves every connection, and
+        PyMySQL takes it as it is (TLS then required)."""
+        pymysql = pytest.importorskip("pymysql")
+        cert, key = make_certificate(tmp_path)
+        url = "mysql://u@db.example/kala?" + query.format(cert=cert, key=key)
+        settings, _ = kala.mysql_settings(url, "kala.py")
+        assert (settings["ssl"].verify_mode, settings["ssl"].check_hostname) == checked
+        connection = pymysql.connect(defer_connect=True, **settings)
+        assert connection.ctx is settings["ssl"] and connection.ssl
+
+    def test_a_mysql_url_without_tls_options_leaves_tls_to_the_driver(self):
+        """PREFERRED, as PyMySQL and the mysql client do: TLS where the server offers it;
+        ``ssl_disabled=true`` never asks for it."""
+        settings, _ = kala.mysql_settings("mysql://u@db.example/kala", "kala.py")
+        assert "ssl" not in settings and "ssl_disabled" not in settings
+        settings, _ = kala.mysql_settings("mysql://u@db.example/kala?ssl_disabled=true", "")
+        assert settings["ssl_disabled"] is True and "ssl" not in settings
 
 
 class TestStartsMarkedInTheDatabase:
