@@ -10468,6 +10468,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _run_command(args)
         if args.command in ("export", "import"):
             return (_export if args.command == "export" else _import)(args)
+        # Records without their thread, process or calling line: neither format shows
+        # them, and looking them up was half the cost of a run's log line (36 -> 19 us;
+        # the logging HOWTO's "Optimization").
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+        logging._srcfile = None
         handler = logging.StreamHandler()
         handler.setFormatter(JsonLogFormatter() if args.log_format == "json" else
                              logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
