@@ -2892,10 +2892,12 @@ class _NodeRecords:
         # Also in every claim: a process reaped while paused (SIGSTOP) comes back
         # as alive before it claims anything new, with the time it started (it was
         # running all along: no downtime for the catch-up rule). Writers take
-        # turns, so an update that finds no row can insert it.
-        if not db.execute("UPDATE nodes SET heartbeat = ? WHERE id = ?", (now, node)).rowcount:
+        # turns, so an update that finds no row can insert it. The beat is stamped
+        # now that this transaction has the writers' turn.
+        beat = max(now, self._heartbeat_clock()) if self._heartbeat_clock else now
+        if not db.execute("UPDATE nodes SET heartbeat = ? WHERE id = ?", (beat, node)).rowcount:
             db.execute("INSERT INTO nodes (id, started_at, heartbeat) VALUES (?, ?, ?)",
-                       (node, self._joined_at.get(node, now), now))
+                       (node, self._joined_at.get(node, now), beat))
 
     def join(self, node: str, now: float) -> Takeover:
         """Register ``node``; what a dead earlier process left under the same id is
@@ -3079,10 +3081,20 @@ class Store(_JobRecords, _ClaimRecords, _RunHistory, _NodeRecords):
         #: How long each commit took (GET /metrics).
         self.commit_seconds = Histogram(DATABASE_BUCKETS)
         self._joined_at: Dict[str, float] = {}   # when each node of this process joined
+        #: The clock a heartbeat is stamped with when it is written, inside the writers'
+        #: turn (``stamp_heartbeats_with``); without one, the time the caller gave.
+        self._heartbeat_clock: Optional[Callable[[], float]] = None
         self._results = _WriteBehind(self._write_results, "kala-results",
                                      spacing=self.result_spacing, retry=WRITE_AGAIN)
         self._creations = _GroupCommit(self._write_creations)
         self._make_schema()
+
+    def stamp_heartbeats_with(self, clock: Callable[[], float]) -> None:
+        """Heartbeats carry ``clock``'s time when written, not the time their call was
+        made: a process whose heartbeat waited in the writers' queue past its lease (a
+        writer stopped in its turn) is not taken for dead the moment it gets through.
+        Its own trust still counts from before the call (Lease.confirming)."""
+        self._heartbeat_clock = clock
 
     def close(self) -> None:
         """Write the results still waiting (unless the database is away), let go of
@@ -7041,6 +7053,7 @@ class Scheduler:
                  sync_interval: float = SYNC_INTERVAL,
                  on_maintained: Callable[[], None] = lambda: None):
         self.store = store
+        store.stamp_heartbeats_with(clock)
         self.runner = runner or CommandRunner()
         self.node = node or default_node_id()
         self.clock, self.monotonic = clock, monotonic

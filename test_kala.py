@@ -2615,6 +2615,38 @@ class TestScheduler:
         [stat] = victim.store.job_stats(job.id)
         assert (stat.node, stat.error) == ("victim", kala.NODE_DIED)
 
+    def test_a_heartbeat_held_in_the_writers_queue_is_stamped_when_written(
+            self, database, monkeypatch):
+        """A heartbeat that waited for the writers' turn longer than a lease (another
+        writer stopped in its turn) carries the time it was written: a survivor
+        looking right after does not take the process for dead and fail its run."""
+        clock, victim, survivor, job, _ = claimed_ahead_beside_a_survivor(database)
+        survivor.scheduler.maintain()
+        clock.now = T0 + 10 + kala.NODE_LEASE / 2  # silent past its trust: it asks first
+        register, confirm, held = victim.store._register, victim.store.confirm_claims, []
+
+        def held_in_the_queue(db, node, now):
+            if not held:  # the question's turn came a lease after it was asked
+                held.append(clock.advance(kala.NODE_LEASE + 0.5))
+            return register(db, node, now)
+
+        def survivor_looks_right_after(*args):
+            owned = confirm(*args)
+            if len(held) == 1:
+                held.append("looked")
+                survivor.scheduler.maintain()
+                survivor.scheduler.maintain()  # (a reaper silent itself judges nobody)
+            return owned
+
+        monkeypatch.setattr(victim.store, "_register", held_in_the_queue)
+        monkeypatch.setattr(victim.store, "confirm_claims", survivor_looks_right_after)
+        victim.scheduler.start_due()  # the late answer is asked again: still its own
+        assert query_database(database, "SELECT id FROM nodes ORDER BY id") == [
+            ("survivor",), ("victim",)]
+        assert victim.runner.jobs == [job.name]
+        assert [(stat.node, stat.error) for stat in victim.store.job_stats(job.id)] == [
+            ("victim", "")]
+
     @pytest.mark.parametrize("watched", [True, False], ids=["watcher", "a worker"])
     def test_a_pause_between_the_lease_check_and_the_fork_stops_the_fork(
             self, database, tmp_path, monkeypatch, watched):
