@@ -4466,13 +4466,13 @@ def mysql_settings(url: str, application: str) -> Tuple[dict, str]:
     return settings, f"{host}:{port}/{database}"
 
 
-def mysql_tls(options: Dict[str, str]) -> "ssl.SSLContext":
+def mysql_tls(options: Dict[str, str]):
     """The TLS a MySQL URL asks for (``ssl_ca``, ``ssl_cert``, ``ssl_key``,
     ``ssl_verify_cert``, ``ssl_verify_identity``), as MySQL's client takes them: the
     server's certificate checked against ``ssl_ca`` (or the system's), its name too
     with ``ssl_verify_identity``. One context, made once, for every connection (PyMySQL
     would load the certificates again at each one)."""
-    import ssl
+    import ssl  # only when TLS is asked for
 
     def flag(name: str, default: bool) -> bool:
         return options[name].lower() in ("1", "true", "yes") if name in options else default

@@ -9,7 +9,6 @@ import base64
 import collections
 import contextlib
 import copy
-import dataclasses
 import fcntl
 import hashlib
 import http.client
@@ -1879,7 +1878,7 @@ class TestNodeLocks:
     def test_job_processes_do_not_inherit_the_lock(self, tmp_path):
         lock = kala.NodeLock(str(tmp_path), "me")
         lock.acquire()
-        attempt = kala.CommandRunner().run_command(f"ls -l /proc/self/fd/")
+        attempt = kala.CommandRunner().run_command("ls -l /proc/self/fd/")
         lock.release()
         assert attempt.success and "node-me.lock" not in attempt.output
 

@@ -13,7 +13,6 @@ kala.py / bare is the one the goal is about (>= 70 %).
 import argparse
 import http.client
 import http.server
-import json
 import os
 import subprocess
 import sys
