@@ -8547,6 +8547,7 @@ class KalaServer(ThreadingHTTPServer):
         self._turned_away, self._next_busy_warning = 0, -math.inf
         self.date_header = (0, "")
         self._connection_slots = threading.BoundedSemaphore(max_connections)
+        self.stop_request: Optional[StopRequest] = None  # serve's SIGTERM and Ctrl-C
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _RequestHandler)
@@ -8564,6 +8565,10 @@ class KalaServer(ThreadingHTTPServer):
             # deadline, so a client that never finishes it cannot stall accept().
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, address
+
+    def service_actions(self) -> None:  # serve_forever's every turn, in the main thread
+        if self.stop_request is not None:
+            self.stop_request.check()
 
     def process_request(self, request, client_address):
         if not self._connection_slots.acquire(blocking=False):
@@ -10402,8 +10407,27 @@ def _listen(args, app: KalaApp) -> KalaServer:
     return server
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
+class StopRequest:
+    """SIGTERM stops the server the way Ctrl-C does: its handler raises KeyboardInterrupt
+    wherever the main thread is. Python drops an exception raised inside a finalizer
+    that the garbage collector happens to run there (it prints "Exception ignored in"
+    and goes on), so the request is also remembered, and the server's loop raises it
+    again on its next turn (``KalaServer.service_actions``, at least twice a second)."""
+
+    def __init__(self):
+        self.made = False
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.made = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.made:
+            raise KeyboardInterrupt
 
 
 #: How long past --stop-timeout a stopping server may take for its goodbyes to the
@@ -10433,7 +10457,8 @@ class StopDeadline:
 
 
 def _serve(args) -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop = StopRequest()
+    stop.install()
     _settle_kala_flags(args)
     with ExitStack() as cleanup:  # undone in reverse: scheduler, socket, database
         try:
@@ -10447,6 +10472,7 @@ def _serve(args) -> int:
                                   on_maintained=systemd.watchdog)
             server = _listen(args, KalaApp(store, scheduler, default_owner=args.default_owner,
                                            metrics_public=args.metrics_public))
+            server.stop_request = stop
             cleanup.callback(server.server_close)
             scheduler.start()
             cleanup.callback(scheduler.stop, args.stop_timeout)
