@@ -1672,7 +1672,10 @@ _TABLES = (
                       ("deleted_at", "time", "NOT NULL"))),
     ("nodes", (("id", "key", "PRIMARY KEY"), ("started_at", "time", "NOT NULL"),
                ("heartbeat", "time", "NOT NULL"),
-               ("deaths", "count", "NOT NULL DEFAULT 0"))),  # processes it took for dead
+               ("deaths", "count", "NOT NULL DEFAULT 0"),   # processes it took for dead
+               # Since when some process has run without a break, as far as it knows
+               # (the catch-up rule's downtime); NULL: since its own start.
+               ("up_since", "time", ""))),
 )
 #: Indexes: (name, table, columns, condition, columns where no index is partial).
 _INDEXES = (
@@ -2425,9 +2428,11 @@ class _ClaimRecords:
         claims, timers = [], []
         with self._transaction() as db:
             self._register(db, node, now)
-            # Occurrences due before the oldest live process started came due while
-            # no process was running: those were missed (the catch-up rule).
-            missed_before = db.execute("SELECT MIN(started_at) FROM nodes").fetchone()[0]
+            # Occurrences due before the processes running now have run without a
+            # break came due while none was running: those were missed (the
+            # catch-up rule). One that fell behind and died leaves them late instead.
+            missed_before = db.execute("SELECT MIN(COALESCE(up_since, started_at)) "
+                                       "FROM nodes").fetchone()[0]
             version = None  # one bump serves every job this transaction changes
             due = list(dict.fromkeys(due))
             jobs = self._load_many(db, [job_id for job_id, _ in due])
@@ -2904,15 +2909,36 @@ class _NodeRecords:
         taken over as ``reap_nodes`` does."""
         self._joined_at[node] = now
         with self._transaction() as db:
+            # An earlier process under this id ended: this one starts afresh (the
+            # time between them was downtime, unless others ran).
+            db.execute("DELETE FROM nodes WHERE id = ?", (node,))
             self._register(db, node, now)
             takeover = self._fail_runs(db, {node: "an earlier process under its id ended"},
                                        now, node, quiet=True)
         self.fence.settled([node])
         return takeover
 
-    def leave(self, node: str) -> None:
+    def leave(self, node: str, now: float) -> None:
         with self._transaction() as db:
+            self._hand_on_uptime(db, {node: now})
             db.execute("DELETE FROM nodes WHERE id = ?", (node,))
+
+    @staticmethod
+    def _hand_on_uptime(db, leaving: Dict[str, float]) -> None:
+        """Processes that started while one ``leaving`` (id: when it was last known
+        alive) still ran have run without a break since it had: for the catch-up
+        rule, what came due meanwhile is late, not missed (a backlog the dead one
+        left is run, not skipped). One that started after it had gone counts its
+        own start."""
+        if not leaving:
+            return
+        marks = ", ".join("?" * len(leaving))
+        for node, since in db.execute(
+                f"SELECT id, COALESCE(up_since, started_at) FROM nodes WHERE id IN ({marks})",
+                list(leaving)).fetchall():
+            db.execute(f"UPDATE nodes SET up_since = ? WHERE started_at <= ? AND "
+                       f"COALESCE(up_since, started_at) > ? AND id NOT IN ({marks})",
+                       (since, leaving[node], since, *leaving))
 
     def nodes(self) -> List[Tuple[str, float]]:
         """(node id, last heartbeat) of every registered process, oldest first."""
@@ -2951,6 +2977,9 @@ class _NodeRecords:
             victims.update((node, "its lock was freed") for node in dead)
             if not victims:
                 return Takeover([], [], [])
+            self._hand_on_uptime(db, dict(db.execute(
+                f"SELECT id, heartbeat FROM nodes WHERE id IN ({', '.join('?' * len(victims))})",
+                sorted(victims)).fetchall()))
             db.executemany("DELETE FROM nodes WHERE id = ?", [(n,) for n in sorted(victims)])
             db.execute("UPDATE nodes SET deaths = deaths + ? WHERE id = ?", (len(victims), reaper))
             takeover = self._fail_runs(db, victims, now, reaper)
@@ -7161,7 +7190,7 @@ class Scheduler:
                         "runs will be recorded 'node died' by the process that takes over")
         self.pool.stop(max(0.0, deadline - time.monotonic()))
         try:
-            self.store.leave(self.node)
+            self.store.leave(self.node, self.clock())
         except StoreUnavailable as exc:
             log.warning("could not say goodbye to the database (%s): the others take this "
                         "process for dead once its lock is free", exc)

@@ -1661,6 +1661,41 @@ class TestStore:
         assert query_database(database, "SELECT id, started_at FROM nodes ORDER BY id") == [
             ("a", T0), ("b", T0 + 5)]
 
+    @pytest.mark.parametrize("gone", ["reaped", "left"])
+    def test_a_backlog_left_by_a_process_that_went_is_late_not_missed(self, database, gone):
+        # "a" fell behind (occurrence 0, due at T0 + 55, unclaimed) and went while "b",
+        # started at T0 + 58, ran: some process ran all along, so occurrence 0 is
+        # late and runs as itself, not coalesced into the latest as after downtime.
+        store = open_store(database)
+        store.join("a", T0)
+        job = create(store, schedule=f"R/{iso(T0 + 55)}/PT5S")
+        store.join("b", T0 + 58)
+        store.join("c", T0 + 65)
+        store.claim_occurrences([], T0 + 60, "a", 60)  # a's last beat
+        if gone == "reaped":
+            store.reap_nodes(["a"], T0 + 70, lease=10, reaper="b")
+        else:
+            store.leave("a", T0 + 60)
+        [claim], _ = store.claim_occurrences([(job.id, 0)], T0 + 71, "c", 60)
+        assert claim.scheduled_for == T0 + 55
+        assert query_database(database, "SELECT id, up_since FROM nodes ORDER BY id") == [
+            ("b", T0), ("c", None)]  # c started after a's last beat: on its own
+
+    def test_occurrences_while_no_process_ran_are_missed(self, database):
+        store = open_store(database)
+        store.join("a", T0)
+        job = create(store, schedule=f"R/{iso(T0 + 30)}/PT5S")
+        resumes = create(store, schedule=f"R0/{iso(T0 + 30)}/",
+                         resume_at_next_scheduled_time=True)
+        store.join("b", T0 + 50)  # a was killed at T0 + 10, its row left behind
+        store.reap_nodes(["a"], T0 + 50, lease=10, reaper="b")
+        [claim], _ = store.claim_occurrences([(job.id, 0), (resumes.id, 0)], T0 + 51, "b", 60)
+        assert claim.scheduled_for == T0 + 50  # the latest missed occurrence, once
+        assert store.get_job(resumes.id).is_done and store.job_stats(resumes.id) == []
+        store.join("b", T0 + 80)  # b again, after downtime under the same id
+        again = create(store, schedule=f"R0/{iso(T0 + 70)}/", resume_at_next_scheduled_time=True)
+        assert store.claim_occurrences([(again.id, 0)], T0 + 81, "b", 60)[0] == []
+
     def test_joining_under_a_dead_process_id_fails_its_runs(self, database):
         store = open_store(database)
         job = create(store)
