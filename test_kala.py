@@ -2001,17 +2001,41 @@ class TestCommandRunner:
         assert not attempt.success and "contains a NUL character" in attempt.error
 
     @pytest.mark.parametrize("spawner", SPAWNERS)
+    def test_starts_from_several_threads_at_once_keep_their_own_output(self, spawner):
+        # The ctypes spawner's file actions are made once and lent to one start at
+        # a time; the command is split once and its environment encoded once.
+        runner = command_runner(spawner)
+        job = job_from_request({"name": "j", "command": "sh -c 'echo $KALA_RUN_ID $SHARED'",
+                                "environment": {"SHARED": "same"}}, now=T0)
+        started = {}
+
+        def start(first):
+            for run_id in range(first, first + 60, 3):
+                started[run_id] = runner.start(job, {"KALA_RUN_ID": str(run_id)})
+
+        threads = [threading.Thread(target=start, args=(first,)) for first in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        outputs = {run_id: runner.follow(process) for run_id, process in started.items()}
+        assert {run_id: (attempt.success, attempt.output) for run_id, attempt in outputs.items()
+                } == {run_id: (True, f"{run_id} same\n") for run_id in range(60)}
+
+    @pytest.mark.parametrize("spawner", SPAWNERS)
     def test_a_lease_lapsed_right_before_the_fork_starts_nothing(self, spawner, tmp_path):
         """Each way a command starts asks the lease's last word right before it forks:
         when it says no, nothing is started and the output pipe is closed."""
         marker = tmp_path / "ran"
         job = job_from_request({"name": "j", "command": f"touch {marker}"}, now=T0)
-        runner, descriptors = command_runner(spawner), os.listdir("/proc/self/fd")
+        runner = command_runner(spawner)
+        assert runner.follow(runner.start(job, cleared=lambda: True)).success
+        assert marker.exists()
+        marker.unlink()
+        descriptors = os.listdir("/proc/self/fd")  # the spawner's own are made by now
         with pytest.raises(kala.LeaseLapsed):
             runner.start(job, cleared=lambda: False)
         assert os.listdir("/proc/self/fd") == descriptors and not marker.exists()
-        assert runner.follow(runner.start(job, cleared=lambda: True)).success
-        assert marker.exists()
 
     def test_success_and_output(self, run_command):
         attempt = run_command("sh -c 'echo out; echo err >&2'")
