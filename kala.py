@@ -6451,6 +6451,10 @@ class RunAttempts:
 #: --workers (64) runs, a process behind lost ~450 runs so per 25,000-occurrence
 #: chaos run on PostgreSQL.
 MARK_BATCH = 16
+#: The fewest starts due together that the starter shares with the ForkHelper: a
+#: hand-off costs two thread switches, which at a steady rate (batches of one to a
+#: few) cost more than the second thread gains.
+HELP_FROM = 8
 
 
 class ForkHelper:
@@ -6458,8 +6462,8 @@ class ForkHelper:
     ~0.35 ms for its child's exec, outside the GIL (ProcessSpawner), so two threads
     start 12-15 % more processes a second than one (the children's exec takes the
     rest of two cores; a burst of 1,000 jobs came a fifth sooner); the starter
-    hands every other start of a batch here and waits for them before it goes on (a
-    start it has marked is never left behind)."""
+    hands every other start of a batch of HELP_FROM or more here and waits for them
+    before it goes on (a start it has marked is never left behind)."""
 
     def __init__(self):
         self._handed: "queue.SimpleQueue[Optional[Tuple[List[Claim], Callable]]]" = \
@@ -6470,7 +6474,7 @@ class ForkHelper:
     def start_all(self, claims: List[Claim], start: Callable[[Claim], None]) -> None:
         """``start(claim)`` for each of ``claims``, half of them in the helper's thread;
         returns once all have been started."""
-        if len(claims) < 2:
+        if len(claims) < HELP_FROM:
             for claim in claims:
                 start(claim)
             return

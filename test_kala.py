@@ -2218,11 +2218,13 @@ class TestForkHelper:
             with lock:
                 started.append((claim.run_id, threading.current_thread().name))
 
-        helper.start_all(self.claims(9), start)
-        assert sorted(run_id for run_id, _ in started) == list(range(9))
+        helper.start_all(self.claims(kala.HELP_FROM + 1), start)
+        assert sorted(run_id for run_id, _ in started) == list(range(kala.HELP_FROM + 1))
         assert {name for _, name in started} == {threading.current_thread().name, "kala-forks"}
-        helper.start_all(self.claims(1), start)  # one alone starts here
-        assert started[-1] == (0, threading.current_thread().name)
+        started.clear()
+        helper.start_all(self.claims(kala.HELP_FROM - 1), start)  # a few start here
+        assert started == [(n, threading.current_thread().name)
+                           for n in range(kala.HELP_FROM - 1)]
         helper.stop(5.0)
         assert not helper._thread.is_alive()
 
@@ -2234,9 +2236,9 @@ class TestForkHelper:
                 raise RuntimeError("a bug")
             started.append(claim.run_id)
 
-        helper.start_all(self.claims(6), start)
-        helper.start_all(self.claims(4), start)
-        assert sorted(started) == [0, 0, 2, 2, 3, 3, 4, 5]
+        helper.start_all(self.claims(kala.HELP_FROM), start)  # 1 goes to the helper
+        helper.start_all(self.claims(kala.HELP_FROM), start)
+        assert sorted(started) == sorted([n for n in range(kala.HELP_FROM) if n != 1] * 2)
         assert "starting run 1 failed" in caplog.text
         helper.stop(5.0)
 
