@@ -2,8 +2,8 @@
 
     python3 bench/run_all.py
 
-Runs firing_lag (with the APScheduler column), burst, several_processes,
-scale, api and page (it needs playwright and Chromium) with the settings the README reports, printing each one's
+Runs firing_lag (with the APScheduler column), burst, start_cost, run_cost,
+several_processes, scale, api and page (it needs playwright and Chromium) with the settings the README reports, printing each one's
 output as it comes and how long it took.
 """
 
@@ -16,6 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHMARKS = [
     ("firing_lag.py", "--jobs", "1000", "--seconds", "10"),
     ("burst.py", "--jobs", "1000"),
+    ("start_cost.py", "--starts", "400"),
+    ("run_cost.py", "--jobs", "500", "--seconds", "8"),
     ("several_processes.py", "--jobs", "200", "--seconds", "3", "--claims", "300"),
     ("scale.py", "--jobs", "100000"),
     ("api.py", "--seconds", "5"),
