@@ -5211,9 +5211,11 @@ class ProcessSpawner:
     def _file_actions(self) -> Tuple[Any, int]:
         """A posix_spawn file-actions object made once, and the descriptor number it
         reads (close-on-exec, held here): the child's stdin from /dev/null, its stdout
-        and stderr from that descriptor, which each start points at its run's pipe.
-        Made once instead of at each start (five calls through ctypes, ~20 us); one
-        for each start going on at the same time, handed back after its start."""
+        and stderr from that descriptor, which each start points at its run's pipe
+        (glibc's posix_spawn returns once the child has called exec, so it may be
+        pointed elsewhere right after). Made once instead of at each start (five calls
+        through ctypes, ~20 us); one for each start going on at the same time, handed
+        back after its start."""
         try:
             return self._spare_actions.pop()
         except IndexError:
