@@ -5711,12 +5711,12 @@ HANDOFF_DELAY = 0.25
 #: far behind its timers the scheduler may be, before the process is not ready.
 READY_WRITE_SILENCE = 2.0
 READY_LAG = 1.0
-#: A process whose starter is this far behind claims nothing while other live
-#: processes can (they claim what it leaves after HANDOFF_DELAY): claims it could
-#: not start soon would wait in its queue, and a process taken for dead meanwhile
-#: hands them all to one survivor at once.
+#: A process whose starter is this far behind claims nothing (other live processes
+#: claim what it leaves after HANDOFF_DELAY): claims it could not start soon would
+#: wait in its queue, a process taken for dead meanwhile would hand them all to one
+#: survivor at once, and a process alone would hold an ever longer queue of them.
 LEAVE_LAG = READY_LAG
-#: How often a process leaving occurrences to the others looks whether it caught up.
+#: How often a process holding its claims back looks whether it caught up.
 LEAVE_PAUSE = 0.1
 
 
@@ -6982,8 +6982,8 @@ class Timing:
         self.heap = TimerHeap()
         #: The processes heard from within a lease (maintenance sets it), this one's included.
         self.live_nodes = [node]
-        #: Whether due occurrences are left to the others now (the starter is behind).
-        self.leaving = False
+        #: Whether due occurrences are left unclaimed now (the starter is behind).
+        self.holding = False
         self._synced_version: Optional[int] = None   # None: nothing read yet
         self._sync_lock = threading.Lock()
         #: Timers are held for the occurrences due before this time (TIMER_HORIZON).
@@ -7049,23 +7049,31 @@ class Timing:
         self.heap.push((Timer(timer.job_id, self._claim_time(timer) - self.claim_ahead,
                               timer.cursor) for timer in near), read)
 
-    def leave_to_others(self, now: float) -> bool:
-        """Whether to leave the occurrences due now to the other live processes: this
-        one's starter is over LEAVE_LAG behind (its slots are taken, or it cannot
-        fork as fast as runs come due), until it is less than half that behind. A
-        process alone claims them all: no one else would run them. The timers
-        stay: it claims what no other has once it has caught up."""
+    def hold_claims(self, now: float) -> bool:
+        """Whether to claim nothing now: this process's starter is over LEAVE_LAG
+        behind (its slots are taken, or it cannot fork as fast as runs come due),
+        until it is less than half that behind. The other live processes claim what
+        it leaves; the timers stay, and it claims what no other has once it has
+        caught up. A process alone holds back too: the occurrences wait unclaimed,
+        and once it claims them, those more than the late grace (60 s) late are
+        missed (the catch-up rule), so a machine that cannot keep up holds a second
+        of claims, not a queue that grows without end (its memory grew 4 MB a second
+        with 2,000 runs a second asked of it), and runs late by a minute at most."""
         first = self.starter.behind_since()
-        lag = LEAVE_LAG / 2 if self.leaving else LEAVE_LAG  # not a log line a look
-        leaving = len(self.live_nodes) > 1 and first is not None and now - first > lag
-        if leaving != self.leaving:
-            self.leaving = leaving
-            if leaving:
+        lag = LEAVE_LAG / 2 if self.holding else LEAVE_LAG  # not a log line a look
+        holding = first is not None and now - first > lag
+        if holding != self.holding:
+            self.holding = holding
+            if not holding:
+                log.info("the starter has caught up: claiming occurrences again")
+            elif len(self.live_nodes) > 1:
                 log.warning("the starter is %.1f s behind: leaving the occurrences coming "
                             "due to the other processes until it catches up", now - first)
             else:
-                log.info("the starter has caught up: claiming occurrences again")
-        return leaving
+                log.warning("the starter is %.1f s behind: claiming no occurrences until it "
+                            "catches up (those then more than %g s late are missed)",
+                            now - first, self.late_grace)
+        return holding
 
     def _claim_time(self, timer: Timer) -> float:
         """When this process tries to claim an occurrence: at once if it is the
@@ -7079,9 +7087,9 @@ class Timing:
     def run_due(self, now: Optional[float] = None) -> List[Claim]:
         """Claim every occurrence due at ``now`` (or within the claim batch after
         it) and queue the claims to start at their time; none while this process
-        leaves them to the others (``leave_to_others``)."""
+        holds them back (``hold_claims``)."""
         self._look_ahead(self.clock() if now is None else now)
-        if self.leave_to_others(self.clock() if now is None else now):
+        if self.hold_claims(self.clock() if now is None else now):
             return []
         with self.lease.confirming() as generation:
             now = self.clock() if now is None else now
@@ -7280,7 +7288,7 @@ class Scheduler:
                 break
             try:
                 self.run_due()
-                if self.timing.leaving:  # the due timers stay due: look again shortly
+                if self.timing.holding:  # the due timers stay due: look again shortly
                     self._stop.wait(LEAVE_PAUSE)
             except Exception:
                 log.exception("claiming due runs failed; retrying in a second")

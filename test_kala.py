@@ -2792,7 +2792,6 @@ class TestScheduler:
         job = harness.add(schedule=f"R0/{iso(T0 + 10)}/")
         timing, starts = harness.scheduler.timing, harness.scheduler.starts
         starts.push([types.SimpleNamespace(start_time=T0 + 8.9, start_marked=True)])
-        assert not timing.leave_to_others(T0 + 10)  # alone: no one else would run it
         timing.live_nodes = ["test", "other"]
         assert harness.run_at(T0 + 10) == []  # a run waits since T0 + 8.9: over LEAVE_LAG
         assert "leaving the occurrences coming due to the other processes" in caplog.text
@@ -2801,8 +2800,24 @@ class TestScheduler:
         assert harness.run_at(T0 + 10.1) == []  # 0.7 s behind: not yet half a LEAVE_LAG
         starts.pop_due(T0 + 10.1)  # it has caught up, and no other claimed the occurrence
         [claim] = harness.run_at(T0 + 10.2)
-        assert claim.job.id == job.id and not timing.leaving
+        assert claim.job.id == job.id and not timing.holding
         assert "the starter has caught up: claiming occurrences again" in caplog.text
+
+    def test_a_process_alone_whose_starter_is_behind_holds_its_claims_back(
+            self, harness, caplog):
+        """Claimed anyway, what it cannot start piled up in its queue without end (4 MB
+        a second under overload); held back, the occurrences wait, and those more than
+        the late grace late when claimed are missed, as after downtime."""
+        caplog.set_level(logging.INFO, logger="kala")
+        job = harness.add(schedule=f"R/{iso(T0 + 10)}/PT1S")
+        starts = harness.scheduler.starts
+        starts.push([types.SimpleNamespace(start_time=T0 + 8.9, start_marked=True)])
+        assert harness.run_at(T0 + 10) == []
+        assert ("the starter is 1.1 s behind: claiming no occurrences until it catches up "
+                "(those then more than 60 s late are missed)") in caplog.text
+        starts.pop_due(T0 + 10)  # the starter caught up, 70 s later
+        [claim] = harness.run_at(T0 + 80)
+        assert (claim.job.id, claim.scheduled_for) == (job.id, T0 + 80)  # the latest, once
 
     def test_claims_out_of_the_queue_waiting_for_a_slot_count_as_behind(self, harness):
         """A takeover of thousands of runs leaves the queue at once, into the starter's
@@ -2820,7 +2835,7 @@ class TestScheduler:
         try:
             wait_for(lambda: not scheduler.starts, message="the claim to leave the queue")
             assert starter.behind_since() == T0 + 8.9
-            assert scheduler.timing.leave_to_others(T0 + 10)
+            assert scheduler.timing.hold_claims(T0 + 10)
             assert "the starter is 1.1 s behind" in scheduler.readiness()
         finally:
             starter.slots.release()

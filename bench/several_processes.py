@@ -79,8 +79,9 @@ def claim_overhead(target, count):
 
 
 def throughput(tmp, processes, jobs, seconds, interval, db=None):
-    """(runs/s, lags, duplicates, nodes) of ``processes`` serve processes on one
-    database (a new SQLite file in ``tmp`` unless ``db`` names one)."""
+    """(runs/s, lags, duplicates, nodes, the largest server's memory in MB at the
+    window's end) of ``processes`` serve processes on one database (a new SQLite file
+    in ``tmp`` unless ``db`` names one)."""
     db = db or os.path.join(tmp, f"cluster{processes}-{interval}.db")
     servers = [Server(db) for _ in range(processes)]
     try:
@@ -90,7 +91,9 @@ def throughput(tmp, processes, jobs, seconds, interval, db=None):
             "schedule": f"R/{iso(begin + (i % 100) * interval / 100)}/PT{interval}S"})["id"]
             for i in range(jobs)]
         window = (begin + 1, begin + 1 + seconds)
-        time.sleep(max(0.0, window[1] + 1.0 - time.time()))  # late runs of the window too
+        time.sleep(max(0.0, window[1] - time.time()))
+        rss = max(server.rss_mb() for server in servers)
+        time.sleep(1.0)  # late runs of the window too
         for job_id in ids:
             servers[0].call("POST", f"/api/v1/job/disable/{job_id}/")
         runs, lags, duplicates, nodes = 0, [], 0, set()
@@ -104,7 +107,7 @@ def throughput(tmp, processes, jobs, seconds, interval, db=None):
                     runs += 1
                     lags.append(ran - parse(stat["scheduled_for"]))
                     nodes.add(stat["node"])
-        return runs / seconds, lags, duplicates, len(nodes)
+        return runs / seconds, lags, duplicates, len(nodes), rss
     finally:
         for server in servers:
             server.stop()
@@ -178,15 +181,15 @@ def main():
         print(f"\nthroughput, {args.jobs} jobs running `true`, {args.seconds} s; "
               f"spawn limit from 2 threads {spawn:.0f}/s")
         print(f"{'':24}{'runs/s':>8}{'of spawn':>10}{'lag p50':>11}{'lag p99':>11}"
-              f"{'dupes':>7}{'nodes':>7}")
+              f"{'dupes':>7}{'nodes':>7}{'RSS MB':>8}")
         for interval in (0.1, 0.5):
             for count in (1, 3):
-                rate, lags, duplicates, nodes = throughput(tmp, count, args.jobs, args.seconds,
-                                                           interval)
+                rate, lags, duplicates, nodes, rss = throughput(tmp, count, args.jobs,
+                                                                args.seconds, interval)
                 p50, p99, _ = percentiles(lags)
                 label = f"every {interval} s, {count} proc"
                 print(f"{label:24}{rate:8.0f}{rate / spawn * 100:9.0f}%{ms(p50)}{ms(p99)}"
-                      f"{duplicates:7d}{nodes:7d}")
+                      f"{duplicates:7d}{nodes:7d}{rss:8.0f}")
         print("\nwriter fairness, 3 processes writing as fast as they can for 3 s")
         print(f"{'':30}{'tx/s':>7}{'min/max':>9}{'p50':>11}{'p99':>11}{'worst':>11}")
         for label, use_store in (("bare SQLite, busy handler", False),

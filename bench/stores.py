@@ -227,15 +227,15 @@ def main():
                 print(f"\nthroughput, {args.jobs} jobs running `true` every 0.1 s, "
                       f"{args.seconds} s; spawn limit from 2 threads {spawn:.0f}/s")
                 print(f"{'':24}{'runs/s':>8}{'of spawn':>10}{'lag p50':>11}{'lag p99':>11}"
-                      f"{'dupes':>7}{'nodes':>7}")
+                      f"{'dupes':>7}{'nodes':>7}{'RSS MB':>8}")
                 for name, fresh in stores:
                     for count in (1, 3):
-                        rate, lags, duplicates, nodes = throughput(
+                        rate, lags, duplicates, nodes, rss = throughput(
                             tmp, count, args.jobs, args.seconds, 0.1, db=fresh())
                         p50, p99, _ = percentiles(lags)
                         print(f"{name + f', {count} proc':24}{rate:8.0f}"
                               f"{rate / spawn * 100:9.0f}%{ms(p50)}{ms(p99)}{duplicates:7d}"
-                              f"{nodes:7d}")
+                              f"{nodes:7d}{rss:8.0f}")
             if "lag" in parts:
                 print(f"\nfiring lag, {args.lag_jobs} jobs a second on one process, 10 s")
                 print(f"{'':26}{'p50':>11}{'p99':>11}{'max':>11}{'runs':>13}{'CPU':>7}"
