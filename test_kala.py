@@ -4726,6 +4726,7 @@ class TestPersistence:
             for signum, handler in saved.items():
                 signal.signal(signum, handler)
             server.server_close()
+            store.close()
 
     @at_once(("sqlite",))  # the writers' flock is SQLite's; its 5.5 s wait overlaps others
     def test_a_stop_that_hangs_ends_at_its_deadline_saying_where(self, serve, database):
