@@ -118,6 +118,21 @@ def thread_cpu(pid):
     return used
 
 
+def context_switches(pid):
+    """How many times process ``pid``'s threads (those alive now) have been switched
+    out so far, waiting (voluntary) or preempted: a count the machine's speed does
+    not change, where CPU time swings from run to run."""
+    switches = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as status:
+                switches += sum(int(line.split()[1]) for line in status
+                                if "ctxt_switches:" in line)
+        except OSError:  # the thread ended meanwhile
+            continue
+    return switches
+
+
 def thread_shares(before, after, seconds):
     """``thread_cpu`` differences as shares of one core, largest first, as text."""
     shares = sorted(((after[name] - before.get(name, 0.0)) / seconds, name)

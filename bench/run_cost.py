@@ -5,7 +5,8 @@
 JOBS jobs each run ``true`` every second, spread over the second; once they run,
 SECONDS are measured: the server's user and system CPU per run, and each thread's
 (by the name kala.py gives it: the timer claims, the starter and the fork helper
-start, the watcher follows the commands, the results thread commits). The baseline,
+start, the watcher follows the commands, the results thread commits), and the
+server's thread switches per run (a count the machine's speed does not change). The baseline,
 in the same run: a bare Python loop starting the same number of ``true`` a second
 with ``os.posix_spawn``, each output read through a pipe (``firing_lag.py``'s floor).
 ``KALA_SCRIPT`` names another kala.py to measure (to compare two).
@@ -18,7 +19,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Server, cpu_split, iso, spawn_like_kala_now, thread_cpu  # noqa: E402
+from common import (Server, context_switches, cpu_split, iso, spawn_like_kala_now,  # noqa: E402
+                    thread_cpu)
 from firing_lag import bare_spawn_cpu  # noqa: E402
 
 
@@ -33,18 +35,19 @@ def run_cost(jobs, seconds):
                     "schedule": f"R/{iso(first + i / jobs)}/PT1S"})
             time.sleep(max(0.0, first + 2 - time.time()))
             ran_before = server.call("GET", "/api/v1/stats/")["Stats"]["success_count"]
-            threads_before, (user_before, system_before) = (thread_cpu(server.process.pid),
-                                                            server.cpu_split())
+            pid = server.process.pid
+            threads_before, (user_before, system_before) = thread_cpu(pid), server.cpu_split()
+            switches_before = context_switches(pid)
             time.sleep(seconds)
-            threads_after, (user_after, system_after) = (thread_cpu(server.process.pid),
-                                                         server.cpu_split())
+            threads_after, (user_after, system_after) = thread_cpu(pid), server.cpu_split()
+            switches = context_switches(pid) - switches_before
             runs = server.call("GET", "/api/v1/stats/")["Stats"]["success_count"] - ran_before
         finally:
             server.stop()
     spent = {name: (threads_after[name] - threads_before.get(name, 0.0)) / runs * 1e6
              for name in threads_after}
     return (runs, (user_after - user_before) / runs * 1e6,
-            (system_after - system_before) / runs * 1e6, spent)
+            (system_after - system_before) / runs * 1e6, spent, switches / runs)
 
 
 def main():
@@ -53,11 +56,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
     bare = bare_spawn_cpu(args.jobs, spawn=spawn_like_kala_now) / args.jobs * 1e6
-    runs, user, system, spent = run_cost(args.jobs, args.seconds)
+    runs, user, system, spent, switches = run_cost(args.jobs, args.seconds)
     print(f"run cost: {args.jobs} jobs every second, {args.seconds:g} s measured, {runs} runs")
     print(f"bare loop, os.posix_spawn, output read (baseline)  {bare:6.0f} us of CPU a run")
     print(f"kala.py                                           {user + system:6.0f} us of CPU a run "
           f"(user {user:.0f}, system {system:.0f}): {(user + system) / bare:.2f}x the baseline")
+    print(f"thread switches a run: {switches:.1f} (waits and preemptions of the server's threads)")
     print("by thread: " + ", ".join(f"{name} {used:.0f} us" for name, used in
                                    sorted(spent.items(), key=lambda item: -item[1])
                                    if used >= 1))
