@@ -28,11 +28,11 @@ if __name__ == "__main__" and __spec__ is None and sys.argv[1:2] == ["serve"] \
     try:
         os.execv(sys.executable, [
             sys.executable, *subprocess._args_from_interpreter_flags(), "-c",
-            "import importlib.util as u, sys; f, h, *a = sys.argv[1:]; "
+            "import importlib.util as u, sys; h, f, *a = sys.argv[1:]; "
             "sys.path[:1] = ([h] if h else []) if sys.path[:1] == [''] else sys.path[:1]; "
             "sys.argv = [f, *a]; s = u.spec_from_file_location('kala', f); "
             "k = sys.modules['kala'] = u.module_from_spec(s); s.loader.exec_module(k); "
-            "sys.exit(k.main(a))", _SCRIPT, _HOME, *sys.argv[1:]])
+            "sys.exit(k.main(a))", _HOME, _SCRIPT, *sys.argv[1:]])  # "kala.py serve" for pgrep
     except (OSError, AttributeError, TypeError):  # no interpreter to run: go on as a script
         pass
 
@@ -5084,7 +5084,10 @@ class ProcessSpawner:
     def __init__(self, native: bool = True):
         close_inherited_descriptors_on_exec()
         self._found: Dict[Tuple[str, str], Tuple[str, float]] = {}  # see find()
-        self._encoded: Dict[Tuple[str, str], bytes] = {}   # see _variable()
+        #: os.fsencode's encoding, for one call a variable instead of three
+        self._encoding = (sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+        self._arrays: Dict[tuple, Tuple[bytes, Any]] = {}   # see _arguments()
+        self._shared: Optional[Tuple[Dict[str, str], List[bytes]]] = None  # _shared_variables()
         self._spare_actions: List[Tuple[Any, int]] = []    # see _file_actions()
         self._libc = self._native_library() if native else None
         if self._libc is not None:
@@ -5167,24 +5170,27 @@ class ProcessSpawner:
         return libc
 
     def spawn(self, program: str, argv: List[str], environment: Dict[str, str],
-              output: int, cleared: Optional[Callable[[], bool]] = None) -> int:
-        """Start ``program`` (a path) with ``argv`` and ``environment``, its stdout and
-        stderr on ``output``; its pid, or OSError (no such program, not executable).
-        ``cleared`` is asked last, right before the call that forks (LeaseLapsed)."""
+              output: int, cleared: Optional[Callable[[], bool]] = None,
+              base: Optional[Dict[str, str]] = None) -> int:
+        """Start ``program`` (a path) with ``argv`` and ``environment`` over ``base``
+        (the variables every start shares, the same dict each time: encoded once),
+        its stdout and stderr on ``output``; its pid, or OSError (no such program,
+        not executable). ``cleared`` is asked last, right before the call that forks
+        (LeaseLapsed)."""
         if self._libc is None:
             still_cleared(cleared)
             return os.posix_spawn(
-                program, argv, environment,
+                program, argv, {**(base or {}), **environment},
                 file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                               (os.POSIX_SPAWN_DUP2, output, 1), (os.POSIX_SPAWN_DUP2, output, 2)],
                 setsid=True, setsigdef=self.DEFAULT_SIGNALS, setsigmask=())
-        ctypes, libc, encoded = self._ctypes, self._libc, self._encoded
-        words = [os.fsencode(word) for word in argv]
-        variables = [encoded.get(pair) or self._variable(pair) for pair in environment.items()]
-        arguments = (ctypes.c_char_p * (len(words) + 1))(*words, None)
+        ctypes, libc, encoding = self._ctypes, self._libc, self._encoding
+        path, arguments = self._arguments(program, argv)
+        variables = [*self._shared_variables(base, environment),
+                     *[f"{name}={value}".encode(*encoding)
+                       for name, value in environment.items()]]
         pairs = (ctypes.c_char_p * (len(variables) + 1))(*variables, None)
         pid = ctypes.c_int()
-        path = os.fsencode(program)
         actions, slot = self._file_actions()
         try:
             os.dup2(output, slot, inheritable=False)  # what the child's 1 and 2 become
@@ -5200,13 +5206,36 @@ class ProcessSpawner:
             raise OSError(failed, os.strerror(failed), program)
         return pid.value
 
-    def _variable(self, pair: Tuple[str, str]) -> bytes:
-        """``NAME=value`` as the C library takes it, kept: most of a run's environment
-        is the same at every run (~20 us a start encoded each time). Up to 4,096 kept."""
-        if len(self._encoded) >= 4096:
-            self._encoded.clear()
-        text = self._encoded[pair] = os.fsencode(pair[0]) + b"=" + os.fsencode(pair[1])
-        return text
+    def _arguments(self, program: str, argv: List[str]) -> Tuple[bytes, Any]:
+        """The program's path and its argument array as the C library takes them, made
+        once for each command (the array is only read by posix_spawn, so starts
+        going on together share it). Up to 1,024 kept."""
+        key = (program, *argv)
+        made = self._arrays.get(key)
+        if made is None:
+            words = [os.fsencode(word) for word in argv]
+            if len(self._arrays) >= 1024:
+                self._arrays.clear()
+            made = self._arrays[key] = (os.fsencode(program), (
+                self._ctypes.c_char_p * (len(words) + 1))(*words, None))
+        return made
+
+    def _shared_variables(self, base: Optional[Dict[str, str]],
+                          over: Dict[str, str]) -> List[bytes]:
+        """``base``'s ``NAME=value`` encoded, but for the names ``over`` sets: made
+        once for that dict (a run's own variables change at every run and are
+        encoded each time: kept, they filled a cache of pairs that had to be
+        emptied)."""
+        if not base:
+            return []
+        shared = self._shared
+        if shared is None or shared[0] is not base:
+            shared = self._shared = (base, [
+                f"{name}={value}".encode(*self._encoding)
+                for name, value in base.items()])
+        if any(name in base for name in over):
+            return [text for name, text in zip(base, shared[1]) if name not in over]
+        return shared[1]
 
     def _file_actions(self) -> Tuple[Any, int]:
         """A posix_spawn file-actions object made once, and the descriptor number it
@@ -5244,13 +5273,15 @@ class SpawnedCommand:
 
     @classmethod
     def start(cls, spawner: ProcessSpawner, argv: List[str], environment: Dict[str, str],
-              cleared: Optional[Callable[[], bool]] = None) -> "SpawnedCommand":
-        """Start ``argv`` (a bare program name is looked up in the PATH of
-        ``environment``, as Popen does); OSError when it cannot start."""
-        program = spawner.find(argv[0], environment.get("PATH", os.defpath))
+              cleared: Optional[Callable[[], bool]] = None,
+              base: Optional[Dict[str, str]] = None) -> "SpawnedCommand":
+        """Start ``argv`` with ``environment`` over ``base`` (a bare program name is
+        looked up in their PATH, as Popen does); OSError when it cannot start."""
+        program = spawner.find(argv[0], environment.get("PATH", (base or {}).get(
+            "PATH", os.defpath)))
         output, write_end = os.pipe()
         try:
-            pid = spawner.spawn(program, argv, environment, write_end, cleared)
+            pid = spawner.spawn(program, argv, environment, write_end, cleared, base)
         except BaseException:
             os.close(output)
             raise
@@ -5355,13 +5386,15 @@ class CommandRunner:
             # A template filled in with a field holding one (a job's name, say).
             raise InvalidInput(f"command {command!r} or its environment contains a NUL "
                                f"character, which no program can be given")
-        environment = {**self.base_environment, **(environment or {})}
+        environment = environment or {}
         if cwd and not os.path.isdir(cwd):
             return Attempt(False, error=f"working directory {cwd!r} does not exist (or is "
                                         f"not a directory)")
         try:
             if self.spawner is not None and not cwd:
-                return SpawnedCommand.start(self.spawner, argv, environment, cleared)
+                return SpawnedCommand.start(self.spawner, argv, environment, cleared,
+                                            self.base_environment)
+            environment = {**self.base_environment, **environment}
             still_cleared(cleared)
             # A session of its own: a timeout kills the whole process group, and a
             # Ctrl-C meant for the server does not reach the jobs.
@@ -5532,9 +5565,8 @@ class CommandWatcher:
                 heapq.heappush(self._deadlines, (deadline, next(self._seq), command))
             wake = deadline < self._sleeping_until
         output = process.stdout.fileno()
-        self._by_fd[output] = self._by_fd[command.pidfd] = command
+        self._by_fd[output] = command
         self._epoll.register(output, select.EPOLLIN)
-        self._epoll.register(command.pidfd, select.EPOLLIN)
         if wake:
             self._wake()
 
@@ -5577,23 +5609,35 @@ class CommandWatcher:
         if fd == command.pidfd:
             command.running = False
             self._forget(fd)
-            os.close(fd)
         else:
             chunk = os.read(fd, 65536)
             if chunk:
                 command.tail.add(chunk)
                 return
-            command.output_open = False
-            self._forget(fd)
-            command.process.stdout.close()
+            self._output_closed(command)
         if command.ended:
             self._finish(command)
+
+    def _output_closed(self, command: _FollowedCommand) -> None:
+        """Its output is closed (or given up on). Whether it has exited is asked then,
+        and only a command still running has its pidfd watched: most close their
+        output by exiting, and watching every pidfd from the start cost two epoll
+        calls and a wake-up a run."""
+        command.output_open = False
+        self._forget(command.process.stdout.fileno())
+        command.process.stdout.close()
+        if command.process.poll() is not None:
+            command.running = False
+        else:
+            self._by_fd[command.pidfd] = command
+            self._epoll.register(command.pidfd, select.EPOLLIN)
 
     def _forget(self, fd: int) -> None:
         self._epoll.unregister(fd)
         del self._by_fd[fd]
 
     def _finish(self, command: _FollowedCommand) -> None:
+        os.close(command.pidfd)
         status = command.process.wait()   # it has exited: this only reaps it
         with self._lock:
             self._followed -= 1
@@ -5616,9 +5660,7 @@ class CommandWatcher:
             if command.ended:
                 continue
             if command.timed_out:  # killed OUTPUT_GRACE ago, output still held open
-                command.output_open = False
-                self._forget(command.process.stdout.fileno())
-                command.process.stdout.close()
+                self._output_closed(command)
                 if command.ended:
                     self._finish(command)
                 continue
@@ -5973,11 +6015,13 @@ class StartQueue(_Deadlines):
         """Queue claims for their time (or for ``when``, a later try); ``early``
         False: those to be marked too, at their time."""
         with self._changed:
+            earliest = self._heap[0] if self._heap else None
             for claim in claims:
                 at = claim.start_time if claim.start_marked is not None or not early else (
                     claim.start_time - self.mark_ahead)
                 heapq.heappush(self._heap, (at if when is None else when, next(self._seq), claim))
-            self._changed.notify()
+            if self._heap and self._heap[0] is not earliest:  # the starter's wait is shorter
+                self._changed.notify()
 
     def pop_due(self, now: float) -> List["Claim"]:
         return [claim for _, _, claim in self._pop_due(now)]
@@ -6342,8 +6386,7 @@ class RunAttempts:
         attempt waits for its retry_delay in the start queue. ``cleared`` is asked
         right before the first attempt made here forks (LeaseLapsed when it says no)."""
         job = claim.job
-        if attempt is None:
-            self.note_lag(claim, self.clock())
+        lag_unnoted = attempt is None
         ran_at = claim.first_ran_at or (self.clock() if ran_at is None else ran_at)
         failures = claim.prior_attempts
         earlier: List[Attempt] = list(claim.earlier)
@@ -6356,6 +6399,9 @@ class RunAttempts:
                 except Exception as exc:  # whatever it is, the run fails, not the thread
                     log.exception("job %s: run %s could not start", job.id, claim.run_id)
                     attempt = Attempt(False, error=f"could not start: {exc}")
+                if lag_unnoted:  # once it went ahead: a lapsed lease is tried again later
+                    self.note_lag(claim, ran_at)
+                    lag_unnoted = False
             if attempt.success:
                 break
             failures += 1

@@ -2173,6 +2173,33 @@ class TestCommandWatcher:
         assert all(p.stdout.closed and p.returncode is not None for p in processes)
         assert len(watcher) == 0 and watcher._by_fd == {}
 
+    def test_a_run_ends_at_its_exit_or_its_output_closing_whichever_is_last(self, watcher,
+                                                                             tmp_path):
+        # The exit is asked for when the output closes; a command still running
+        # then has its pidfd watched. Gates are FIFOs the test opens.
+        ended, runner = queue.Queue(), kala.CommandRunner()
+        exit_gate, output_gate = tmp_path / "exit", tmp_path / "output"
+        os.mkfifo(exit_gate)
+        os.mkfifo(output_gate)
+        watcher.follow(runner.spawn("true"), 0.0, ended.put)  # the spawner's own descriptors
+        assert ended.get(timeout=30).success
+        descriptors = len(os.listdir("/proc/self/fd"))
+        watcher.follow(runner.spawn(f"sh -c 'exec >/dev/null 2>&1; read x < {exit_gate}; "
+                                    f"exit 3'"), 0.0, lambda attempt: ended.put(("closed first",
+                                                                                 attempt)))
+        watcher.follow(runner.spawn(f"sh -c 'echo early; (read x < {output_gate}; echo late) "
+                                    f"& exit 0'"), 0.0, lambda attempt: ended.put(("exited first",
+                                                                                   attempt)))
+        with pytest.raises(queue.Empty):
+            ended.get(timeout=0.3)  # neither has both exited and closed its output
+        for gate, which in ((exit_gate, "closed first"), (output_gate, "exited first")):
+            with open(gate, "w") as opened:
+                opened.write("go\n")
+            name, attempt = ended.get(timeout=30)
+            assert name == which
+        assert len(watcher) == 0 and watcher._by_fd == {}
+        assert len(os.listdir("/proc/self/fd")) == descriptors  # pipes and pidfds closed
+
     def test_a_failing_callback_does_not_stop_the_watcher(self, watcher):
         ended = queue.Queue()
         watcher.follow(kala.CommandRunner().spawn("true"), 0.0, lambda attempt: 1 / 0)
@@ -2198,6 +2225,33 @@ class TestCommandWatcher:
             kala.kill_group(process)
             process.wait()
             process.stdout.close()
+
+
+class TestRunAttempts:
+    """A claimed run's attempts, made one after another (here without a database)."""
+
+    def test_a_start_whose_lease_lapsed_counts_its_lag_once(self):
+        # The start is tried again once the database vouches for the claim; its lag
+        # is counted by the attempt that went ahead, not by each try.
+        class Runner:
+            tries = 0
+
+            def attempt(self, job, environment, cleared):
+                self.tries += 1
+                if self.tries == 1:
+                    raise kala.LeaseLapsed("the lease lapsed right before the fork")
+                return kala.Attempt(True, "ran")
+
+        metrics = kala.SchedulerMetrics()
+        attempts = kala.RunAttempts(None, "here", Runner(), None, None,
+                                    kala.EndableCommands(time.monotonic), metrics,
+                                    lambda: T0 + 0.25, threading.Event())
+        claim = kala.Claim(1, Job(id="j", name="j", command="true"), "schedule", T0, "j@0")
+        with pytest.raises(kala.LeaseLapsed):
+            attempts.make(claim, {})
+        assert metrics.lag_seconds.count == 0
+        assert attempts.make(claim, {}).success
+        assert (metrics.lag_seconds.count, metrics.lag_seconds.sum) == (1, 0.25)
 
 
 class TestForkHelper:
@@ -7451,7 +7505,11 @@ class TestCommandLine:
                 argv = cmdline.read().split("\0")[:-1]
             flags = argv[1:argv.index("-c")]  # and -B where PYTHONDONTWRITEBYTECODE is set
             assert argv[0] == sys.executable and flags[-2:] == ["-X", "utf8"]
-            assert argv[-7:] == [KALA, os.path.dirname(KALA), "serve", "-p", "0", "--db", "k.db"]
+            assert argv[-7:] == [os.path.dirname(KALA), KALA, "serve", "-p", "0", "--db", "k.db"]
+            # What the README says finds it: the script's path right before "serve".
+            found = subprocess.run(["pgrep", "-f", "kala.py serve"], capture_output=True,
+                                   text=True)
+            assert str(process.pid) in found.stdout.split(), found
             assert Client(port).call("GET", "/api/v1/stats/")[0] == 200
             assert (tmp_path / "k.db").exists()
             # Its threads by name, as top -H and ps -L show them.
