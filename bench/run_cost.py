@@ -19,8 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Server, context_switches, cpu_split, iso, spawn_like_kala_now,  # noqa: E402
-                    thread_cpu)
+from common import Server, context_switches, iso, spawn_like_kala_now, thread_cpu  # noqa: E402
 from firing_lag import bare_spawn_cpu  # noqa: E402
 
 
