@@ -5504,8 +5504,9 @@ class _FollowedCommand:
 
 class CommandWatcher:
     """One thread following every started command: it reads their output, learns
-    of their exit from a pidfd and kills those past their timeout, so a running
-    command costs a few file descriptors instead of a thread blocked on it.
+    of their exit when the output closes (from a pidfd for one that closes it
+    before it exits) and kills those past their timeout, so a running command
+    costs a few file descriptors instead of a thread blocked on it.
 
     Linux only (epoll, pidfd: kernel 5.3); elsewhere ``supported()`` is False
     and the scheduler gives each run a worker thread instead.
