@@ -7,8 +7,9 @@ SECONDS are measured: the server's user and system CPU per run, and each thread'
 (by the name kala.py gives it: the timer claims, the starter and the fork helper
 start, the watcher follows the commands, the results thread commits), and the
 server's thread switches per run (a count the machine's speed does not change). The baseline,
-in the same run: a bare Python loop starting the same number of ``true`` a second
-with ``os.posix_spawn``, each output read through a pipe (``firing_lag.py``'s floor).
+in the same run, before and after the server (the ratio is to their mean): a bare
+Python loop starting the same number of ``true`` a second with ``os.posix_spawn``,
+each output read through a pipe (``firing_lag.py``'s floor).
 ``KALA_SCRIPT`` names another kala.py to measure (to compare two).
 """
 
@@ -54,10 +55,15 @@ def main():
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    bare = bare_spawn_cpu(args.jobs, spawn=spawn_like_kala_now) / args.jobs * 1e6
+    # The baseline is measured before and after the server (the machine's speed drifts
+    # within minutes here); the ratio is to their mean.
+    bare_before = bare_spawn_cpu(args.jobs, spawn=spawn_like_kala_now) / args.jobs * 1e6
     runs, user, system, spent, switches = run_cost(args.jobs, args.seconds)
+    bare_after = bare_spawn_cpu(args.jobs, spawn=spawn_like_kala_now) / args.jobs * 1e6
+    bare = (bare_before + bare_after) / 2
     print(f"run cost: {args.jobs} jobs every second, {args.seconds:g} s measured, {runs} runs")
-    print(f"bare loop, os.posix_spawn, output read (baseline)  {bare:6.0f} us of CPU a run")
+    print(f"bare loop, os.posix_spawn, output read (baseline)  {bare:6.0f} us of CPU a run "
+          f"(before {bare_before:.0f}, after {bare_after:.0f})")
     print(f"kala.py                                           {user + system:6.0f} us of CPU a run "
           f"(user {user:.0f}, system {system:.0f}): {(user + system) / bare:.2f}x the baseline")
     print(f"thread switches a run: {switches:.1f} (waits and preemptions of the server's threads)")
