@@ -1869,7 +1869,9 @@ class TestNodeLocks:
         assert kala.NodeLock.remains(str(tmp_path), "host:1") is not None
 
     def test_the_kernel_frees_the_lock_of_a_killed_process(self, tmp_path):
-        code = ("import kala, sys, time; kala.NodeLock(sys.argv[1], 'child').acquire(); "
+        # What it marked in its start ledger outlives it.
+        code = ("import kala, sys, time; lock = kala.NodeLock(sys.argv[1], 'child'); "
+                "lock.acquire(); lock.mark_claimed([5, 6]); lock.mark_started(6); "
                 "print('locked', flush=True); time.sleep(60)")
         child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
                                  stdout=subprocess.PIPE, text=True,
@@ -1878,7 +1880,8 @@ class TestNodeLocks:
         assert kala.NodeLock.remains(str(tmp_path), "child") is None
         child.kill()
         child.wait()
-        assert kala.NodeLock.remains(str(tmp_path), "child") is not None
+        ledger = kala.NodeLock.remains(str(tmp_path), "child")
+        assert [kala.NodeLock.never_started(ledger, run) for run in (5, 6)] == [True, False]
         assert not os.listdir(tmp_path)  # the stale lock file is removed
 
     def test_the_ledger_tells_claims_that_never_started(self, tmp_path):
