@@ -2203,6 +2203,27 @@ class TestCommandWatcher:
         assert len(watcher) == 0 and watcher._by_fd == {}
         assert len(os.listdir("/proc/self/fd")) == descriptors  # pipes and pidfds closed
 
+    def test_ends_coming_often_are_gathered_and_a_lone_one_is_not(self):
+        # The first end is alone: learnt at once, as is the next (its round comes
+        # soon after: the watcher waits only after it). The third is gathered: it
+        # waits out the gather time (here a minute), or stop. (Commands that print
+        # nothing: a round that reads output counts as one too.)
+        if not kala.CommandWatcher.supported():
+            pytest.skip("no epoll or pidfd here")
+        watcher, ended, runner = kala.CommandWatcher(gather=60.0), queue.Queue(), \
+            kala.CommandRunner()
+        watcher.start()
+        try:
+            for command, success in (("true", True), ("false", False)):
+                watcher.follow(runner.spawn(command), 0.0, ended.put)
+                assert ended.get(timeout=30).success is success
+            watcher.follow(runner.spawn("sh -c 'exit 3'"), 0.0, ended.put)
+            with pytest.raises(queue.Empty):
+                ended.get(timeout=0.3)
+        finally:
+            watcher.stop(30.0)
+        assert "3" in ended.get_nowait().error  # stop ended the wait
+
     def test_a_failing_callback_does_not_stop_the_watcher(self, watcher):
         ended = queue.Queue()
         watcher.follow(kala.CommandRunner().spawn("true"), 0.0, lambda attempt: 1 / 0)
