@@ -1316,6 +1316,23 @@ class TestStore:
         again = Store(db_path).get_job(job.id)
         assert job_to_json(again) == job_to_json(job)
 
+    def test_jobs_read_twice_share_no_mutable_value(self, db_path):
+        # A spec is parsed once for each text (claims read their jobs every time):
+        # what one reader changes in its job is not in the next one's.
+        store = Store(db_path)
+        job = create(store, name="r", type=1, environment={"A": "1"}, remote_properties={
+            "url": "http://127.0.0.1:9/", "headers": {"X": ["1"]},
+            "expected_response_codes": [200]})
+        first = store.get_job(job.id)
+        first.environment["A"] = "changed"
+        first.remote.headers["X"].append("2")
+        first.remote.expected_response_codes.append(500)
+        again = store.get_job(job.id)
+        assert again.environment == {"A": "1"}
+        assert (again.remote.headers, again.remote.expected_response_codes) == (
+            {"X": ["1"]}, [200])
+        store.close()
+
     def test_the_full_list_is_read_in_batches_each_job_once(self, database):
         """GET /api/v1/job/ reads its jobs a batch at a time (each_stored_job): the same
         rows, parents and children as one read, in creation order; a job created or
