@@ -5530,7 +5530,8 @@ class CommandWatcher:
     """One thread following every started command: it reads their output, learns
     of their exit when the output closes (from a pidfd for one that closes it
     before it exits) and kills those past their timeout, so a running command
-    costs a few file descriptors instead of a thread blocked on it.
+    costs a few file descriptors instead of a thread blocked on it. While commands
+    end often it looks every ``gather`` seconds, not at each end (WATCH_GATHER).
 
     Linux only (epoll, pidfd: kernel 5.3); elsewhere ``supported()`` is False
     and the scheduler gives each run a worker thread instead.
