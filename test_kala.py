@@ -2241,6 +2241,22 @@ class TestCommandWatcher:
             watcher.stop(30.0)
         assert "3" in ended.get_nowait().error  # stop ended the wait
 
+    def test_a_command_writing_fast_is_not_held_by_the_gathering(self):
+        # Reading output is no end: a command writing 20 MB is read as fast as it
+        # writes, after ends that came often (at a 64 KiB read a gather, 15 s here).
+        if not kala.CommandWatcher.supported():
+            pytest.skip("no epoll or pidfd here")
+        watcher, ended, runner = kala.CommandWatcher(gather=0.05), queue.Queue(), \
+            kala.CommandRunner()
+        watcher.start()
+        try:
+            for command in ("true", "false", "head -c 20000000 /dev/zero"):
+                watcher.follow(runner.spawn(command), 0.0, ended.put)
+                attempt = ended.get(timeout=10)
+            assert attempt.success and attempt.output.endswith("\0" * 100)
+        finally:
+            watcher.stop(30.0)
+
     def test_a_failing_callback_does_not_stop_the_watcher(self, watcher):
         ended = queue.Queue()
         watcher.follow(kala.CommandRunner().spawn("true"), 0.0, lambda attempt: 1 / 0)
