@@ -297,8 +297,22 @@ class Schedule:
     def last_index(self) -> Optional[int]:
         return self.repeats
 
+    @functools.cached_property
+    def _exact_step(self) -> Optional[Tuple[float, float]]:
+        """(start, seconds) when every step is exact (no months or days): occurrence k
+        is then start + k x seconds, with no datetime made (every claim plans its
+        jobs: a claim of ten 786-822 -> 750-770 us, bench/claim_cost.py)."""
+        interval = self.interval
+        if interval is not None and (interval.calendar_months or interval.calendar_days):
+            return None
+        return self.start.timestamp(), interval.exact_seconds if interval else 0.0
+
     def occurrence(self, k: int) -> float:
         """Epoch seconds of occurrence k, computed from the start so runs never drift."""
+        exact = self._exact_step
+        if exact is not None:
+            when = exact[0] + k * exact[1]
+            return when if when <= _LAST_TIMESTAMP else math.inf
         if k == 0:
             when = self.start.timestamp()
             return when if when <= _LAST_TIMESTAMP else math.inf
