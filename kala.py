@@ -311,7 +311,10 @@ class Schedule:
         """Epoch seconds of occurrence k, computed from the start so runs never drift."""
         exact = self._exact_step
         if exact is not None:
-            when = exact[0] + k * exact[1]
+            try:
+                when = exact[0] + k * exact[1]
+            except OverflowError:  # k past any float
+                return math.inf
             return when if when <= _LAST_TIMESTAMP else math.inf
         if k == 0:
             when = self.start.timestamp()

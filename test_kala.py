@@ -239,6 +239,14 @@ class TestSchedules:
             parse_schedule(text)
         assert "e.g." in str(caught.value)
 
+    def test_an_occurrence_past_any_float_is_none(self):
+        # Exact steps are computed in seconds (no datetime): an index too large for a
+        # float is past the last moment too, not an error in the claim planning it.
+        for text in ("R/2030-01-01T00:00:00Z/PT1.5S", "R/2030-01-01T00:00:00Z/P1M"):
+            schedule = parse_schedule(text)
+            assert schedule.occurrence(10 ** 400) == math.inf
+            assert not schedule.has_index(10 ** 400)
+
     def test_zero_interval_is_fine_without_repeats(self):
         assert parse_schedule("R0/2030-01-01T00:00:00Z/PT0S").last_index == 0
 
