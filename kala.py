@@ -5568,6 +5568,7 @@ class CommandWatcher:
         self._epoll.register(self._wake_read, select.EPOLLIN)
         self._by_fd: Dict[int, _FollowedCommand] = {}
         self._followed = 0
+        self._finished = 0                     # commands finished so far (the watcher's own)
         self._deadlines: list = []             # (monotonic, seq, command)
         self._seq = itertools.count()
         self._lock = threading.Lock()
@@ -5643,27 +5644,26 @@ class CommandWatcher:
             pass  # a wake-up is pending already
 
     def _watch(self) -> None:
-        last_round = -math.inf  # when the last round that handled a command ended
+        last_round = -math.inf  # when the last round that finished a command ended
         while not (self._stopping_at is not None
                    and (not self._followed or time.monotonic() >= self._stopping_at)):
             with self._lock:
                 self._sleeping_until = min(self._deadlines[0][0] if self._deadlines else math.inf,
                                            self._stopping_at or math.inf)
             wait = self._sleeping_until - time.monotonic()
-            ended = streaming = False
+            finished, streaming = self._finished, False
             for fd, _ in self._epoll.poll(min(max(wait, 0.0), 60.0)):
                 if fd == self._wake_read:
                     os.read(self._wake_read, 4096)
                     continue
-                read = self._event(fd)
-                ended = ended or not read
-                streaming = streaming or read == OUTPUT_CHUNK
+                streaming = self._event(fd) == OUTPUT_CHUNK or streaming
             self._kill_overdue()
-            if ended and not streaming:
+            if self._finished > finished and not streaming:
                 last_round = self._gather(last_round)
 
     def _gather(self, last_round: float) -> float:
-        """After a round that handled ends: while such rounds come less than twice the
+        """After a round that finished commands (an output closing before its
+        command exits finishes none): while such rounds come less than twice the
         gather time apart (commands end often), wait the gather time before looking
         again (WATCH_GATHER). Returns when this round ended."""
         now = time.monotonic()
@@ -5673,7 +5673,7 @@ class CommandWatcher:
 
     def _event(self, fd: int) -> int:
         """Read a command's output, or learn of its output closing or its exit (and
-        end it if both): the bytes read, 0 for an end."""
+        finish it if both): the bytes read."""
         command = self._by_fd[fd]
         if fd == command.pidfd:
             command.running = False
@@ -5709,6 +5709,7 @@ class CommandWatcher:
     def _finish(self, command: _FollowedCommand) -> None:
         os.close(command.pidfd)
         status = command.process.wait()   # it has exited: this only reaps it
+        self._finished += 1
         with self._lock:
             self._followed -= 1
             if len(self._deadlines) > 2 * self._followed + 64:  # drop the ended ones

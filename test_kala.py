@@ -2231,15 +2231,17 @@ class TestCommandWatcher:
     def test_ends_coming_often_are_gathered_and_a_lone_one_is_not(self):
         # The first end is alone: learnt at once, as is the next (its round comes
         # soon after: the watcher waits only after it). The third is gathered: it
-        # waits out the gather time (here a minute), or stop. (Commands that print
-        # nothing: a round that reads output counts as one too.)
+        # waits out the gather time (here a minute), or stop. The first closes its
+        # output a while before it exits: that round finishes nothing and is no end
+        # (counted as one, it made the next wait: the second end came a minute late).
         if not kala.CommandWatcher.supported():
             pytest.skip("no epoll or pidfd here")
         watcher, ended, runner = kala.CommandWatcher(gather=60.0), queue.Queue(), \
             kala.CommandRunner()
         watcher.start()
         try:
-            for command, success in (("true", True), ("false", False)):
+            for command, success in (("sh -c 'exec >&- 2>&-; sleep 0.2'", True),
+                                     ("false", False)):
                 watcher.follow(runner.spawn(command), 0.0, ended.put)
                 assert ended.get(timeout=30).success is success
             watcher.follow(runner.spawn("sh -c 'exit 3'"), 0.0, ended.put)
