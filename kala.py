@@ -9154,7 +9154,8 @@ class Unauthorized extends Error {}
 
 async function api(method, path, body) {
   const headers = {};
-  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const sent = state.token;
+  if (sent) headers.Authorization = "Bearer " + sent;
   const init = { method, headers, cache: "no-store" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -9162,7 +9163,9 @@ async function api(method, path, body) {
   }
   const response = await fetch(path, init);
   if (response.status === 401) {
-    askForToken(state.token ? "That token was refused; try again." : "");
+    // A refusal of a token since replaced (an answer to a request sent before the
+    // new one was typed, late on a loaded machine) must not ask for it again.
+    if (sent === state.token) askForToken(sent ? "That token was refused; try again." : "");
     throw new Unauthorized();
   }
   const text = await response.text();

@@ -7227,6 +7227,54 @@ class TestWebPage:
         other.context.close()
         assert tab.unexpected_errors(401) == [] and other.unexpected_errors(401) == []
 
+    def test_a_late_refusal_of_a_token_since_replaced_changes_nothing(self, serve, chromium):
+        # Answers to the requests sent with a wrong token may come after the right one
+        # was typed (a loaded machine): they must not ask for the token again.
+        server = serve("-n", env={"KALA_TOKEN": TOKEN}, headers=BEARER)
+        server.client.create(name="secret-job", schedule=f"R/{self.later()}/PT1H")
+        tab = WebPage(chromium, server.client.port)
+        # Counts the 401 answers, a task after each: by then the page has acted on it.
+        tab.page.add_init_script("""(() => {
+            const fetch = window.fetch;
+            window.refusals = 0;
+            window.fetch = (...args) => {
+              const answer = fetch(...args);
+              answer.then(response => setTimeout(() => {
+                if (response.status === 401) window.refusals += 1; }, 0), () => {});
+              return answer;
+            };
+          })();""")
+        wrong, held = [], []
+
+        def hold_all_but_the_first_wrong(route):
+            if route.request.headers.get("authorization") != "Bearer wrong":
+                route.continue_()
+            elif wrong:
+                held.append(route)
+            else:
+                wrong.append(route)
+                route.continue_()
+
+        tab.page.route("**/api/**", hold_all_but_the_first_wrong)
+        page = tab.open()
+        page.locator("#token-form").wait_for()
+        page.fill("input[name=token]", "wrong")
+        page.click("#token-form button")
+        page.locator("#token-reason", has_text="refused").wait_for()
+        page.fill("input[name=token]", TOKEN)
+        page.click("#token-form button")
+        page.locator("#jobs tr", has_text="secret-job").wait_for()
+        assert held, "the page sent one request with the wrong token, not several"
+        refused = page.evaluate("window.refusals")
+        for route in held:
+            route.continue_()
+        page.wait_for_function("n => window.refusals >= n", arg=refused + len(held))
+        assert page.locator("#token-form").is_hidden()
+        assert page.locator("#jobs tr", has_text="secret-job").is_visible()
+        assert page.evaluate("sessionStorage.getItem('kala-token')") == TOKEN
+        assert tab.unexpected_errors(401) == []
+        tab.context.close()
+
     def test_the_list_pages_through_the_api(self, server, tab):
         schedule = f"R/{self.later()}/PT1H"
         for i in range(120):
