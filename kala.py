@@ -10468,7 +10468,8 @@ def _import(args) -> int:
 
 class SystemdNotifier:
     """sd_notify without libsystemd: a datagram to $NOTIFY_SOCKET per message
-    (nothing at all when it is not set); WATCHDOG=1 every half $WATCHDOG_USEC."""
+    (nothing at all when it is not set); WATCHDOG=1 every half $WATCHDOG_USEC once
+    READY=1 is sent (systemd's watchdog starts with the start-up complete)."""
 
     def __init__(self, environ: Dict[str, str]):
         address = environ.get("NOTIFY_SOCKET", "")
@@ -10478,6 +10479,11 @@ class SystemdNotifier:
         self.watchdog_interval = (int(usec) / 2e6 if usec.isdigit() and int(usec) and mine
                                   else None)
         self._next_ping = -math.inf
+        self._ready = False
+
+    def ready(self, status: str) -> None:
+        self.notify("READY=1", f"STATUS={status}")
+        self._ready = True  # after: the maintenance thread's first ping follows READY
 
     def notify(self, *fields: str) -> None:
         if not self._address:
@@ -10490,7 +10496,8 @@ class SystemdNotifier:
 
     def watchdog(self) -> None:
         """Called from the scheduler's maintenance loop: pings when one is due."""
-        if self.watchdog_interval is not None and time.monotonic() >= self._next_ping:
+        if (self._ready and self.watchdog_interval is not None
+                and time.monotonic() >= self._next_ping):
             self._next_ping = time.monotonic() + self.watchdog_interval
             self.notify("WATCHDOG=1")
 
@@ -10694,8 +10701,8 @@ def _serve(args) -> int:
             log.info("kala.py %s listening on %s (database %s, node %s%s)", __version__,
                      server.url, database, scheduler.node,
                      ", token required" if server.access.needs_token else "")
-            systemd.notify("READY=1", f"STATUS=listening on {server.url}, database {database}, "
-                                      f"node {scheduler.node}")
+            systemd.ready(f"listening on {server.url}, database {database}, "
+                          f"node {scheduler.node}")
             server.serve_forever()
         except KeyboardInterrupt:
             pass

@@ -7720,6 +7720,22 @@ class TestCommandLine:
             assert message.decode().startswith("STOPPING=1\nSTATUS=stopping")
             assert process.process.wait(20) == 0
 
+    def test_systemd_watchdog_pings_only_after_ready(self, tmp_path):
+        # The maintenance thread may finish its first round before the main thread
+        # says READY=1 (a loaded machine): systemd's watchdog starts with READY.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+            systemd.bind(str(tmp_path / "notify"))
+            systemd.setblocking(False)
+            notifier = kala.SystemdNotifier({"NOTIFY_SOCKET": str(tmp_path / "notify"),
+                                             "WATCHDOG_USEC": "600000"})
+            notifier.watchdog()
+            with pytest.raises(BlockingIOError):
+                systemd.recv(4096)
+            notifier.ready("listening")
+            notifier.watchdog()
+            assert [systemd.recv(4096), systemd.recv(4096)] == [
+                b"READY=1\nSTATUS=listening", b"WATCHDOG=1"]
+
     def test_a_port_in_use(self, serve, db_path):
         port = serve("--db", db_path).client.port
         done = run_cli("serve", "-p", str(port), "-n")
