@@ -5235,8 +5235,8 @@ class TestSeveralProcesses:
                 # itself may come late, and a stop timed by the clock miss it.
                 wait_for(lambda: read("SELECT id FROM runs WHERE job_id = ?", (job_id,)),
                          interval=0.001, message="the claim")
+                pause_outside_a_write(paused, database)  # not holding SQLite's flock
                 in_time = time.time() < start - 0.005
-                paused.process.send_signal(signal.SIGSTOP)
                 unstarted = read("SELECT id FROM runs WHERE job_id = ? AND started_at IS NULL",
                                  (job_id,))
             tries.append(dict(in_time=in_time, unstarted=bool(unstarted),
@@ -6026,6 +6026,7 @@ class TestStartsMarkedInTheDatabase:
                 waiting = wait_for(outside.waiting_at_gate,
                                    message="the mark to wait at the gate")
                 victim.process.send_signal(signal.SIGSTOP)  # between the mark and the fork
+                stopped_at = time.time()
                 [[marked]] = outside.rows("SELECT started_at FROM runs WHERE id = %s",
                                           (run_id,))
                 outside.open_gate()
@@ -6048,12 +6049,17 @@ class TestStartsMarkedInTheDatabase:
             print(f"runs marked before the stop, with what waited at the gate then: {missed}")
         assert (stat["run_id"], stat["error"], stat["node"]) == (run_id, kala.NODE_DIED,
                                                                  "victim")
+        continued_at = time.time()
         victim.process.send_signal(signal.SIGCONT)
         try:
             wait_for(lambda: any(f"not starting run {run_id}" in line for line in victim.log),
                      message="the victim to give the run up")
-        except AssertionError as timed_out:  # seen once in a full run: say what it did
-            raise AssertionError(f"{timed_out}; its log ends:\n" + "".join(victim.log[-40:]))
+        except AssertionError as timed_out:  # seen twice in full runs: say what each did
+            raise AssertionError(
+                f"{timed_out} (stopped at {iso(stopped_at)} with {waiting} at the gate, "
+                f"continued at {iso(continued_at)}, the survivor's record {stat}); "
+                f"the victim's log ends:\n{''.join(victim.log[-40:])}"
+                f"the survivor's:\n{''.join(survivor.log[-20:])}")
         assert not out.exists()  # recorded 'node died', and not run: the record tells the truth
         assert survivor.client.stats(job_id) == [stat]
 
