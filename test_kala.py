@@ -5223,10 +5223,10 @@ class TestSeveralProcesses:
     @at_once()
     def test_a_process_stopped_after_claiming_leaves_the_run_to_a_survivor(
             self, serve, database, tmp_path, then, retries):
-        out = tmp_path / "out"
         paused = serve("--db", database, "--node-lease", self.LEASE)
         tries = []
-        for _ in range(5):  # until the stop lands between the claim (0.1 s ahead) and the start
+        for attempt in range(5):  # until the stop lands between the claim (0.1 s ahead) and start
+            out = tmp_path / f"out{attempt}"  # a missed try's run writes to its own file
             start = time.time() + 1.0
             job_id = paused.client.create(schedule=f"R0/{iso(start)}/", retries=retries,
                                           command=self.recorder(out))
