@@ -3,7 +3,7 @@
     python3 bench/claim_cost.py [--jobs 500] [--seconds 4] [--rounds 3]
 
 JOBS jobs running every second, spread over it, on a SQLite file; their occurrences
-are claimed in groups of ten (about what a 20 ms claim batch holds at 500 runs a
+are claimed in groups of ten (what a 20 ms claim batch held at 500 runs a
 second), one transaction each, for SECONDS of their schedule, in process. Reports
 the claiming thread's CPU per claim (``time.thread_time``: the Python around the
 statements, the statements and the commit's fsync), median of ROUNDS, and a bare
