@@ -1758,7 +1758,7 @@ RESULT_COMMIT_SPACING = 0.05
 #: seconds after the first: a thousand jobs spread over a second cost 20
 #: transactions, not 1,000. A claim's commit costs its thread more CPU than its
 #: rows: at 500 runs a second on SQLite, 20 ms cost the timer thread 105 us a run,
-#: 50 ms 75-77 (bench/run_cost.py), and the firing lag's p99 did not grow.
+#: 50 ms 75-85 (bench/run_cost.py), and the firing lag's p99 did not grow.
 CLAIM_BATCH = 0.05
 
 
